@@ -1,0 +1,253 @@
+/*
+ * bus.c: NATS connection, streams, JetStream publish, request-reply.
+ */
+#include "bus.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+static void
+on_disconnected(natsConnection *nc, void *closure)
+{
+    struct sl_bus *bus = closure;
+
+    (void)nc;
+    if (bus->log != NULL)
+        sl_log_warn(bus->log, "nats disconnected");
+}
+
+static void
+on_reconnected(natsConnection *nc, void *closure)
+{
+    struct sl_bus *bus = closure;
+
+    (void)nc;
+    if (bus->log != NULL)
+        sl_log_info(bus->log, "nats reconnected");
+}
+
+static void
+on_connected(natsConnection *nc, void *closure)
+{
+    struct sl_bus *bus = closure;
+
+    (void)nc;
+    if (bus->log != NULL)
+        sl_log_info(bus->log, "nats connected");
+}
+
+int
+sl_bus_connect(struct sl_bus *bus, const char *url, const char *name,
+               struct sl_logger *log)
+{
+    natsOptions *opts = NULL;
+    natsStatus s;
+    int rc = SL_EBUS;
+
+    memset(bus, 0, sizeof(*bus));
+    bus->log = log;
+    if (natsOptions_Create(&opts) != NATS_OK)
+        return SL_ENOMEM;
+    s = natsOptions_SetURL(opts, url);
+    if (s != NATS_OK) {
+        rc = SL_EINVAL;
+        goto out;
+    }
+    if (name != NULL)
+        s = natsOptions_SetName(opts, name);
+    if (s == NATS_OK)
+        s = natsOptions_SetTimeout(opts, 2000);
+    if (s == NATS_OK)
+        s = natsOptions_SetAllowReconnect(opts, true);
+    if (s == NATS_OK)
+        s = natsOptions_SetMaxReconnect(opts, -1);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectWait(opts, 250);
+    if (s == NATS_OK)
+        s = natsOptions_SetPingInterval(opts, 5000);
+    if (s == NATS_OK)
+        s = natsOptions_SetDisconnectedCB(opts, on_disconnected, bus);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectedCB(opts, on_reconnected, bus);
+    if (s == NATS_OK)
+        s = natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, bus);
+    if (s != NATS_OK)
+        goto out;
+    s = natsConnection_Connect(&bus->nc, opts);
+    if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED)
+        goto out;
+    if (natsConnection_JetStream(&bus->js, bus->nc, NULL) != NATS_OK)
+        goto out;
+    rc = SL_OK;
+out:
+    natsOptions_Destroy(opts);
+    if (rc != SL_OK) {
+        if (log != NULL)
+            sl_log_error(log, "nats: cannot connect to %s: %s", url,
+                         natsStatus_GetText(s));
+        sl_bus_close(bus);
+    }
+    return rc;
+}
+
+void
+sl_bus_close(struct sl_bus *bus)
+{
+    if (bus->js != NULL)
+        jsCtx_Destroy(bus->js);
+    if (bus->nc != NULL) {
+        natsConnection_Close(bus->nc);
+        natsConnection_Destroy(bus->nc);
+    }
+    bus->js = NULL;
+    bus->nc = NULL;
+}
+
+void
+sl_bus_shutdown(void)
+{
+    nats_CloseAndWait(2000);
+}
+
+bool
+sl_bus_connected(const struct sl_bus *bus)
+{
+    return bus->nc != NULL &&
+           natsConnection_Status(bus->nc) == NATS_CONN_STATUS_CONNECTED;
+}
+
+static int
+ensure_stream(struct sl_bus *bus, const char *name, const char *subject,
+              jsRetentionPolicy retention)
+{
+    jsStreamConfig cfg;
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s;
+    const char *subjects[1] = {subject};
+
+    s = js_GetStreamInfo(&si, bus->js, name, NULL, &jerr);
+    if (s == NATS_OK) {
+        jsStreamInfo_Destroy(si);
+        return SL_OK;
+    }
+    if (s != NATS_NOT_FOUND)
+        return SL_EBUS;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = name;
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Retention = retention;
+    cfg.Storage = js_FileStorage;
+    cfg.Duplicates = (int64_t)120 * 1000000000; /* nanoseconds */
+    cfg.MaxAge = (int64_t)7 * 24 * 3600 * 1000000000;
+    s = js_AddStream(&si, bus->js, &cfg, NULL, &jerr);
+    if (s == NATS_OK) {
+        jsStreamInfo_Destroy(si);
+        if (bus->log != NULL)
+            sl_log_info(bus->log, "nats: created stream %s", name);
+        return SL_OK;
+    }
+    /* Another process created it meanwhile. */
+    if (jerr == JSStreamNameExistErr)
+        return SL_OK;
+    if (bus->log != NULL)
+        sl_log_warn(bus->log, "nats: cannot create stream %s: %s (%d)", name,
+                    natsStatus_GetText(s), (int)jerr);
+    return SL_EBUS;
+}
+
+int
+sl_bus_ensure_streams(struct sl_bus *bus)
+{
+    int rc;
+
+    if (bus->js == NULL)
+        return SL_EBUS;
+    rc = ensure_stream(bus, SL_STREAM_RUNS, SL_SUBJ_RUN_REQUEST,
+                       js_WorkQueuePolicy);
+    if (rc == SL_OK)
+        rc = ensure_stream(bus, SL_STREAM_EVENTS, SL_SUBJ_EVENT_PREFIX ">",
+                           js_LimitsPolicy);
+    return rc;
+}
+
+int
+sl_bus_publish(struct sl_bus *bus, const char *subject, const void *data,
+               size_t len, const char *msg_id, int timeout_ms, bool *duplicate)
+{
+    jsPubOptions po;
+    jsPubAck *ack = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s;
+
+    if (duplicate != NULL)
+        *duplicate = false;
+    if (bus->js == NULL || len > (size_t)INT32_MAX)
+        return SL_EBUS;
+    if (!sl_bus_connected(bus))
+        return SL_EBUS;
+    jsPubOptions_Init(&po);
+    po.MsgId = msg_id;
+    po.MaxWait = timeout_ms;
+    s = js_Publish(&ack, bus->js, subject, data, (int)len, &po, &jerr);
+    if (s == NATS_OK) {
+        if (duplicate != NULL)
+            *duplicate = ack->Duplicate;
+        jsPubAck_Destroy(ack);
+        return SL_OK;
+    }
+    if (bus->log != NULL)
+        sl_log_warn(bus->log, "nats: publish to %s failed: %s (%d)", subject,
+                    natsStatus_GetText(s), (int)jerr);
+    return s == NATS_TIMEOUT ? SL_ETIMEDOUT : SL_EBUS;
+}
+
+int
+sl_bus_request(struct sl_bus *bus, const char *subject, const void *data,
+               size_t len, int timeout_ms, char **reply, size_t *rlen)
+{
+    natsMsg *msg = NULL;
+    natsStatus s;
+    int n;
+
+    *reply = NULL;
+    *rlen = 0;
+    if (bus->nc == NULL || len > (size_t)INT32_MAX)
+        return SL_EBUS;
+    if (!sl_bus_connected(bus))
+        return SL_EBUS;
+    s = natsConnection_Request(&msg, bus->nc, subject, data, (int)len,
+                               timeout_ms);
+    if (s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS)
+        return SL_ETIMEDOUT;
+    if (s != NATS_OK)
+        return SL_EBUS;
+    n = natsMsg_GetDataLength(msg);
+    *reply = malloc((size_t)n + 1);
+    if (*reply == NULL) {
+        natsMsg_Destroy(msg);
+        return SL_ENOMEM;
+    }
+    memcpy(*reply, natsMsg_GetData(msg), (size_t)n);
+    (*reply)[n] = '\0';
+    *rlen = (size_t)n;
+    natsMsg_Destroy(msg);
+    return SL_OK;
+}
+
+int
+sl_bus_rtt(struct sl_bus *bus, double *ms)
+{
+    int64_t ns = 0;
+
+    if (!sl_bus_connected(bus))
+        return SL_EBUS;
+    if (natsConnection_GetRTT(bus->nc, &ns) != NATS_OK)
+        return SL_EBUS;
+    *ms = (double)ns / 1e6;
+    return SL_OK;
+}

@@ -1,0 +1,85 @@
+/*
+ * bus.h: the NATS layer.
+ *
+ * One struct sl_bus is one NATS connection (thread-safe, shared by the
+ * threads of a process). It connects in the background when the server is
+ * not up yet and reconnects forever when the server goes away; publishing
+ * while disconnected fails fast with SL_EBUS rather than piling up, because
+ * PostgreSQL's outbox, not NATS, is the source of truth.
+ *
+ * The subjects and streams of DESIGN.md are named here once.
+ */
+#ifndef SL_BUS_H
+#define SL_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <nats/nats.h>
+
+#include "log.h"
+
+/* Streams and subjects (DESIGN.md, Runs and events). */
+#define SL_STREAM_RUNS            "SLUICE_RUNS"
+#define SL_STREAM_EVENTS          "SLUICE_EVENTS"
+#define SL_SUBJ_RUN_REQUEST       "sluice.run.request"
+#define SL_SUBJ_RUN_CANCEL_PREFIX "sluice.run.cancel."
+#define SL_SUBJ_EVENT_PREFIX      "sluice.event."
+/* Liveness requests answered by each daemon (core NATS, request-reply). */
+#define SL_SUBJ_PING_RUNNER "sluice.ping.runner"
+#define SL_SUBJ_PING_HUB    "sluice.ping.hub"
+
+struct sl_bus {
+    natsConnection *nc;
+    jsCtx *js;
+    struct sl_logger *log; /* borrowed; may be NULL */
+};
+
+/*
+ * Connects to url as name (shown by the server's monitoring). When the
+ * server is down the connection is established later in the background;
+ * that is not an error. Returns 0, SL_EINVAL for a bad URL, or SL_EBUS.
+ */
+int sl_bus_connect(struct sl_bus *bus, const char *url, const char *name,
+                   struct sl_logger *log);
+
+/* Flushes and closes the connection. Accepts a bus never connected. */
+void sl_bus_close(struct sl_bus *bus);
+
+/* Releases the NATS library's threads; call once, last, at exit. */
+void sl_bus_shutdown(void);
+
+/* True when the connection is up right now. */
+bool sl_bus_connected(const struct sl_bus *bus);
+
+/*
+ * Creates the streams if they do not exist: SLUICE_RUNS (work queue on
+ * sluice.run.request) and SLUICE_EVENTS (sluice.event.>), both on disk
+ * with a two-minute duplicate window. Returns 0 or SL_EBUS.
+ */
+int sl_bus_ensure_streams(struct sl_bus *bus);
+
+/*
+ * Publishes len bytes to subject through JetStream with Nats-Msg-Id
+ * msg_id (NULL for none) and waits up to timeout_ms for the server's
+ * acknowledgement. *duplicate (may be NULL) tells whether the server had
+ * already stored a message with that id. Returns 0, SL_ETIMEDOUT, or
+ * SL_EBUS (disconnected, no stream for the subject, refused).
+ */
+int sl_bus_publish(struct sl_bus *bus, const char *subject, const void *data,
+                   size_t len, const char *msg_id, int timeout_ms,
+                   bool *duplicate);
+
+/*
+ * Sends a core NATS request and waits up to timeout_ms for one reply.
+ * Returns 0 and the reply in *reply (caller frees with free(), NUL
+ * terminated, length in *rlen), SL_ETIMEDOUT when nobody answered in
+ * time or nobody listens, or SL_EBUS.
+ */
+int sl_bus_request(struct sl_bus *bus, const char *subject, const void *data,
+                   size_t len, int timeout_ms, char **reply, size_t *rlen);
+
+/* Measures a round trip to the server. Returns 0 or SL_EBUS. */
+int sl_bus_rtt(struct sl_bus *bus, double *ms);
+
+#endif

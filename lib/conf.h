@@ -1,0 +1,65 @@
+/*
+ * conf.h: the one read-only configuration of a Sluice daemon.
+ *
+ * Values come from, in rising precedence: the built-in defaults, a file of
+ * "key = value" lines ('#' starts a comment; values may be double-quoted),
+ * and environment variables named SLUICE_<KEY> in upper case
+ * (SLUICE_DB_URL overrides db_url). A secret may instead be read from a
+ * file named by <key>_file (jwt_secret_file, admin_key_file). An unknown
+ * key in the file is an error, so a typo never passes silently.
+ *
+ * The struct is loaded once at start and then only read; a daemon reloads
+ * by loading a new struct and swapping it in.
+ */
+#ifndef SL_CONF_H
+#define SL_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct sl_conf {
+    /* Where the state lives. */
+    char *db_url;   /* libpq conninfo or URI, as the application role */
+    char *nats_url; /* nats://host:port */
+    int db_statement_timeout_ms;
+
+    /* sluice-api */
+    char *api_listen;    /* unix socket path, or ":port" / "host:port" */
+    int api_socket_mode; /* permissions of a unix socket we create */
+    int api_workers;     /* 0: twice the number of CPUs */
+    int api_backlog;
+    int graceful_timeout; /* seconds to drain on SIGTERM and SIGHUP */
+    int max_body_bytes;
+    int max_json_depth;
+    int health_timeout_ms; /* how long /health/detailed waits per check */
+
+    /* Identity. */
+    char *jwt_secret; /* HS256 key; at least 32 bytes */
+    char *admin_key;  /* X-Admin-Key; empty disables the admin endpoints */
+    int access_token_ttl;
+    int refresh_token_ttl;
+    int password_cost; /* log2 of scrypt's N */
+    char *default_organization;
+    bool self_onboarding; /* POST /tenants/onboard without a key */
+
+    /* sluice-hub */
+    char *hub_listen; /* address the WebSocket server binds */
+    int hub_port;
+
+    /* Everyone. */
+    char *log_level;
+};
+
+/*
+ * Loads defaults, then the file at path (NULL: the file named by
+ * $SLUICE_CONFIG, or none), then the environment. Returns 0, or a negative
+ * code with a message naming the key or line in err (errsz bytes). On
+ * failure cfg holds nothing that needs freeing.
+ */
+int sl_conf_load(struct sl_conf *cfg, const char *path, char *err,
+                 size_t errsz);
+
+/* Frees the strings of cfg. Accepts a zeroed struct. */
+void sl_conf_free(struct sl_conf *cfg);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * test_password.c: scrypt hashing and verification.
+ */
+#include <string.h>
+
+#include "err.h"
+#include "password.h"
+#include "unit.h"
+
+START_TEST(hash_then_verify)
+{
+    char h[SL_PASSWORD_HASH_MAX];
+
+    ck_assert_int_eq(sl_password_hash("SecurePass123!", 12, h), SL_OK);
+    ck_assert_ptr_nonnull(strstr(h, "$scrypt$ln=12,r=8,p=1$"));
+    ck_assert_int_eq(sl_password_verify("SecurePass123!", h), SL_OK);
+    ck_assert_int_eq(sl_password_verify("SecurePass123?", h), SL_EAUTH);
+    ck_assert_int_eq(sl_password_verify("", h), SL_EAUTH);
+}
+END_TEST
+
+START_TEST(salts_differ)
+{
+    char a[SL_PASSWORD_HASH_MAX], b[SL_PASSWORD_HASH_MAX];
+
+    ck_assert_int_eq(sl_password_hash("same", 10, a), SL_OK);
+    ck_assert_int_eq(sl_password_hash("same", 10, b), SL_OK);
+    ck_assert_str_ne(a, b);
+}
+END_TEST
+
+START_TEST(cost_bounds)
+{
+    char h[SL_PASSWORD_HASH_MAX];
+
+    ck_assert_int_eq(sl_password_hash("x", 9, h), SL_EINVAL);
+    ck_assert_int_eq(sl_password_hash("x", 21, h), SL_EINVAL);
+}
+END_TEST
+
+START_TEST(malformed_stored_hash)
+{
+    ck_assert_int_eq(sl_password_verify("x", NULL), SL_EPARSE);
+    ck_assert_int_eq(sl_password_verify("x", "plaintext"), SL_EPARSE);
+    ck_assert_int_eq(sl_password_verify("x", "$scrypt$ln=30,r=8,p=1$AAAA$AAAA"),
+                     SL_EPARSE);
+    ck_assert_int_eq(sl_password_verify("x", "$scrypt$ln=12,r=8,p=1$AAAA"),
+                     SL_EPARSE);
+    ck_assert_int_eq(
+        sl_password_verify("x", "$scrypt$ln=12,r=8,p=1$!!!!!!!!!!!$AAAA"),
+        SL_EPARSE);
+}
+END_TEST
+
+static Suite *
+password_suite(void)
+{
+    Suite *s = suite_create("password");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_test(tc, hash_then_verify);
+    tcase_add_test(tc, salts_differ);
+    tcase_add_test(tc, cost_bounds);
+    tcase_add_test(tc, malformed_stored_hash);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+SL_TEST_MAIN(password_suite)
