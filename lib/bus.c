@@ -39,6 +39,35 @@ on_connected(natsConnection *nc, void *closure)
         sl_log_info(bus->log, "nats connected");
 }
 
+/*
+ * True when url is a comma-separated list of nats:// or tls:// URLs with a
+ * host. The library would otherwise retry a hopeless address forever.
+ */
+static bool
+url_valid(const char *url)
+{
+    const char *p = url;
+
+    if (url == NULL || *url == '\0')
+        return false;
+    while (*p != '\0') {
+        size_t n = strcspn(p, ","), skip;
+
+        if (strncmp(p, "nats://", 7) == 0)
+            skip = 7;
+        else if (strncmp(p, "tls://", 6) == 0)
+            skip = 6;
+        else
+            return false;
+        if (n <= skip || p[skip] == ':' || memchr(p, ' ', n) != NULL)
+            return false;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return true;
+}
+
 int
 sl_bus_connect(struct sl_bus *bus, const char *url, const char *name,
                struct sl_logger *log)
@@ -49,6 +78,11 @@ sl_bus_connect(struct sl_bus *bus, const char *url, const char *name,
 
     memset(bus, 0, sizeof(*bus));
     bus->log = log;
+    if (!url_valid(url)) {
+        if (log != NULL)
+            sl_log_error(log, "nats: invalid URL '%s'", url ? url : "");
+        return SL_EINVAL;
+    }
     if (natsOptions_Create(&opts) != NATS_OK)
         return SL_ENOMEM;
     s = natsOptions_SetURL(opts, url);

@@ -38,7 +38,8 @@ struct sl_bus {
 /*
  * Connects to url as name (shown by the server's monitoring). When the
  * server is down the connection is established later in the background;
- * that is not an error. Returns 0, SL_EINVAL for a bad URL, or SL_EBUS.
+ * that is not an error. url is one or more comma-separated nats:// or
+ * tls:// URLs. Returns 0, SL_EINVAL for a bad URL, or SL_EBUS.
  */
 int sl_bus_connect(struct sl_bus *bus, const char *url, const char *name,
                    struct sl_logger *log);

@@ -129,7 +129,7 @@ START_TEST(reconnects_after_server_restart)
     char cmd[1024], id[SL_UUID_LEN];
 
     ck_assert_ptr_nonnull(ctl);
-    snprintf(cmd, sizeof(cmd), "%s nats-restart >/dev/null", ctl);
+    snprintf(cmd, sizeof(cmd), "%s restart nats >/dev/null", ctl);
     ck_assert_int_eq(system(cmd), 0);
     ck_assert(wait_connected(10000));
     /* The stream survived on disk and takes messages again. */

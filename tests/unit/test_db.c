@@ -157,7 +157,7 @@ START_TEST(reconnects_after_server_restart)
 
     ck_assert_ptr_nonnull(ctl);
     ck_assert_int_eq(query_int(ST_ADD, "1"), 2);
-    snprintf(cmd, sizeof(cmd), "%s pg-restart >/dev/null", ctl);
+    snprintf(cmd, sizeof(cmd), "%s restart postgres >/dev/null", ctl);
     ck_assert_int_eq(system(cmd), 0);
     /* The old connection is dead; a read-only statement is retried. */
     ck_assert_int_eq(query_int(ST_ADD, "2"), 3);
