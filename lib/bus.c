@@ -274,6 +274,35 @@ sl_bus_request(struct sl_bus *bus, const char *subject, const void *data,
 }
 
 int
+sl_bus_subscribe(struct sl_bus *bus, const char *subject, const char *queue,
+                 natsMsgHandler cb, void *closure, natsSubscription **sub)
+{
+    natsStatus s;
+
+    *sub = NULL;
+    if (bus->nc == NULL)
+        return SL_EBUS;
+    if (queue != NULL)
+        s = natsConnection_QueueSubscribe(sub, bus->nc, subject, queue, cb,
+                                          closure);
+    else
+        s = natsConnection_Subscribe(sub, bus->nc, subject, cb, closure);
+    return s == NATS_OK ? SL_OK : SL_EBUS;
+}
+
+int
+sl_bus_reply(struct sl_bus *bus, natsMsg *msg, const void *data, size_t len)
+{
+    const char *reply = natsMsg_GetReply(msg);
+
+    if (bus->nc == NULL || reply == NULL || len > (size_t)INT32_MAX)
+        return SL_EBUS;
+    return natsConnection_Publish(bus->nc, reply, data, (int)len) == NATS_OK
+               ? SL_OK
+               : SL_EBUS;
+}
+
+int
 sl_bus_rtt(struct sl_bus *bus, double *ms)
 {
     int64_t ns = 0;

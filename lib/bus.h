@@ -80,6 +80,19 @@ int sl_bus_publish(struct sl_bus *bus, const char *subject, const void *data,
 int sl_bus_request(struct sl_bus *bus, const char *subject, const void *data,
                    size_t len, int timeout_ms, char **reply, size_t *rlen);
 
+/*
+ * Subscribes cb to subject in queue group queue (NULL for none), so that
+ * of several processes in one group only one gets each message. cb runs on
+ * a NATS thread and owns the message. Returns 0 or SL_EBUS; *sub is the
+ * caller's to destroy.
+ */
+int sl_bus_subscribe(struct sl_bus *bus, const char *subject, const char *queue,
+                     natsMsgHandler cb, void *closure, natsSubscription **sub);
+
+/* Answers a request message with len bytes. Returns 0 or SL_EBUS. */
+int sl_bus_reply(struct sl_bus *bus, natsMsg *msg, const void *data,
+                 size_t len);
+
 /* Measures a round trip to the server. Returns 0 or SL_EBUS. */
 int sl_bus_rtt(struct sl_bus *bus, double *ms);
 

@@ -51,6 +51,7 @@ sl_db_free(struct sl_db *db)
 static void
 set_error(struct sl_db *db, const char *state, const char *msg)
 {
+    db->constraint[0] = '\0';
     snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
     snprintf(db->error, sizeof(db->error), "%s", msg ? msg : "");
     db->error[strcspn(db->error, "\n")] = '\0';
@@ -114,6 +115,9 @@ result_error(struct sl_db *db, const PGresult *r)
     if (msg == NULL || *msg == '\0')
         msg = db->conn ? PQerrorMessage(db->conn) : "no connection";
     set_error(db, state ? state : "08000", msg);
+    if (r != NULL && PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) != NULL)
+        snprintf(db->constraint, sizeof(db->constraint), "%s",
+                 PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME));
     if (broken(db) || (state != NULL && strncmp(state, "08", 2) == 0))
         return SL_EDBCONN;
     if (state == NULL)
@@ -422,6 +426,12 @@ const char *
 sl_db_sqlstate(const struct sl_db *db)
 {
     return db->sqlstate;
+}
+
+const char *
+sl_db_constraint(const struct sl_db *db)
+{
+    return db->constraint;
 }
 
 static void

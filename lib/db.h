@@ -47,6 +47,7 @@ struct sl_db {
     bool in_tx;
     struct sl_logger *log; /* borrowed; may be NULL */
     char sqlstate[6];      /* of the last failure, "" if none */
+    char constraint[64];   /* the constraint it broke, "" if none */
     char error[256];       /* of the last failure */
 };
 
@@ -101,9 +102,13 @@ void sl_db_rollback(struct sl_db *db);
  */
 int sl_db_ping(struct sl_db *db, double *ms);
 
-/* The last failure's message and SQLSTATE ("" when none). */
+/*
+ * The last failure's message, SQLSTATE and the name of the constraint it
+ * broke ("" when none).
+ */
 const char *sl_db_error(const struct sl_db *db);
 const char *sl_db_sqlstate(const struct sl_db *db);
+const char *sl_db_constraint(const struct sl_db *db);
 
 /* Hands a result to the pool, cleared when the pool is reset. Returns r. */
 PGresult *sl_db_pool_own(sl_pool *p, PGresult *r);

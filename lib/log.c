@@ -84,7 +84,7 @@ sl_log_fields(struct sl_logger *lg, int level, const char *msg, json_t *fields)
         json_object_update_missing(o, fields);
     json_decref(fields);
 
-    line = json_dumps(o, JSON_COMPACT);
+    line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
     json_decref(o);
     if (line == NULL)
         return;

@@ -26,6 +26,11 @@ CREATE FUNCTION app_user() RETURNS uuid
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT nullif(current_setting('app.user_id', true), '')::uuid $$;
 
+-- Times as the API writes them: RFC 3339, UTC, 'Z'.
+CREATE FUNCTION rfc3339(timestamptz) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') $$;
+
 -- Organisations and tenants are one thing (seed 003's tenant_id).
 CREATE TABLE tenants (
     id          text PRIMARY KEY CHECK (id ~ '^[a-z0-9_]{3,50}$'),
@@ -219,8 +224,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     tenants, tenant_subscriptions, users, memberships, sessions,
     refresh_tokens, revoked_tokens, api_keys
     TO sluice_app;
-GRANT SELECT ON plans TO sluice_app;
+GRANT SELECT ON plans, schema_migrations TO sluice_app;
 GRANT EXECUTE ON FUNCTION
-    app_tenant(), app_user(), auth_login_lookup(text),
+    app_tenant(), app_user(), rfc3339(timestamptz), auth_login_lookup(text),
     auth_refresh_owner(text), auth_api_key_tenant(text)
     TO sluice_app;

@@ -1,0 +1,300 @@
+/*
+ * api.h: what the parts of sluice-api share.
+ *
+ * One struct api_ctx per worker process holds the connections and the
+ * per-request pool. One struct api_req per request holds what nginx sent,
+ * the route that matched, who is calling, and the response being built.
+ * Handlers are `static int h(struct api_req *r)` in one file per resource;
+ * routes.c lists them all. A handler returns 0 when it has set a response
+ * (success or error) and a negative code otherwise, which the dispatcher
+ * turns into a 500.
+ */
+#ifndef API_H
+#define API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <fcgiapp.h>
+#include <jansson.h>
+
+#include "bus.h"
+#include "conf.h"
+#include "crypto.h"
+#include "db.h"
+#include "log.h"
+#include "pool.h"
+#include "role.h"
+#include "stmt.h"
+
+#define API_VERSION    PACKAGE_VERSION
+#define API_MAX_PARAMS 8
+
+struct api_ctx {
+    const struct sl_conf *conf; /* read-only, owned by main */
+    struct sl_logger log;
+    struct sl_db db;
+    struct sl_bus bus;
+    sl_pool *pool; /* reset after every request */
+    unsigned char admin_key_hash[SL_SHA256_LEN];
+    bool admin_key_set;
+    int64_t started_at;
+};
+
+/* Who may call a route. */
+enum api_auth {
+    API_AUTH_NONE,   /* anyone */
+    API_AUTH_ADMIN,  /* X-Admin-Key */
+    API_AUTH_USER,   /* a user's bearer token */
+    API_AUTH_TENANT, /* a user's bearer token or a tenant's X-API-Key */
+};
+
+struct api_req;
+typedef int (*api_handler)(struct api_req *r);
+
+struct api_route {
+    const char *method;
+    const char *pattern; /* "/api/v1/users/{id}" */
+    api_handler handler;
+    enum api_auth auth;
+    enum sl_role min_role; /* for API_AUTH_USER and API_AUTH_TENANT */
+};
+
+/* The routes, in routes.c. */
+extern const struct api_route api_routes[];
+extern const size_t api_nroutes;
+
+struct api_param {
+    const char *name;
+    const char *value;
+};
+
+enum api_principal_kind {
+    API_ANONYMOUS,
+    API_PRINCIPAL_USER,
+    API_PRINCIPAL_KEY,
+    API_PRINCIPAL_ADMIN,
+};
+
+/* The caller, once authenticated. Strings live in the request pool. */
+struct api_principal {
+    enum api_principal_kind kind;
+    const char *tenant_id; /* the organisation acted in */
+    const char *user_id;   /* NULL for an API key */
+    enum sl_role role;
+    /* A user's token. */
+    const char *session_id;
+    const char *jti;
+    int64_t token_exp;
+    /* A user's profile, read while checking the token. */
+    const char *username;
+    const char *email;
+    const char *full_name;
+    const char *created_at;
+    const char *last_login;
+    /* An API key. */
+    const char *key_id;
+};
+
+struct api_req {
+    struct api_ctx *ctx;
+    sl_pool *pool;
+    FCGX_Request *fcgi;
+
+    const char *method;
+    const char *path; /* without the query string */
+    const char *query;
+    const char *content_type;
+    const char *request_id;
+    const char *remote_addr;
+    char *body;
+    size_t body_len;
+    bool head; /* a HEAD request: answer as GET, without the body */
+
+    const struct api_route *route;
+    struct api_param params[API_MAX_PARAMS];
+    int nparams;
+    struct api_param *query_params; /* parsed on first use */
+    int nquery;
+    bool query_parsed;
+
+    struct api_principal who;
+
+    /* The response. */
+    int status;
+    const char *resp_type;
+    char *resp_body;
+    size_t resp_len;
+    char *resp_headers; /* extra header lines, each ending in \r\n */
+};
+
+/* --- request.c: reading the request and writing the response ----------- */
+
+/* A request header by its HTTP name ("X-API-Key"), or NULL. */
+const char *api_header(struct api_req *r, const char *name);
+
+/* A path parameter of the route ("id" for {id}), or NULL. */
+const char *api_param(struct api_req *r, const char *name);
+
+/* A query-string parameter (first occurrence), or NULL. */
+const char *api_query(struct api_req *r, const char *name);
+
+/*
+ * The body as a JSON object. An empty body counts as {} when allow_empty.
+ * On failure the 400 response is already set and -1 returned.
+ */
+int api_body_object(struct api_req *r, bool allow_empty, json_t **out);
+
+/*
+ * The body as form fields (application/x-www-form-urlencoded), as a JSON
+ * object of strings. On failure the 400 response is set and -1 returned.
+ */
+int api_body_form(struct api_req *r, json_t **out);
+
+/* Sets a JSON response; body is taken. Returns 0. */
+int api_reply(struct api_req *r, int status, json_t *body);
+
+/* Sets a response without a body (204). Returns 0. */
+int api_reply_empty(struct api_req *r, int status);
+
+/*
+ * Sets the error response of DESIGN.md; details (taken) may be NULL.
+ * Returns 0, so that handlers can `return api_error(...)`.
+ */
+int api_error(struct api_req *r, int status, const char *code,
+              const char *message, json_t *details);
+
+/* As api_error(), the message formatted. */
+int api_errorf(struct api_req *r, int status, const char *code, const char *fmt,
+               ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * Answers for a failed database call: 503 when the database is
+ * unreachable, 504 on a statement timeout, 500 otherwise (logged).
+ */
+int api_db_error(struct api_req *r, int rc);
+
+/* Adds a response header line ("Allow: GET, POST"). */
+void api_add_header(struct api_req *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* --- validation: collects every problem of a body, then answers 422 ---- */
+
+struct api_check {
+    struct api_req *r;
+    json_t *errors; /* [{"field", "reason"}] */
+};
+
+enum {
+    API_REQUIRED = 1, /* absent is an error */
+};
+
+void api_check_init(struct api_check *c, struct api_req *r);
+
+/* Records a problem with field. */
+void api_check_fail(struct api_check *c, const char *field, const char *fmt,
+                    ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * The string member field of obj, between min and max characters (UTF-8
+ * code points), or NULL: absent (an error when API_REQUIRED), not a
+ * string, or out of bounds (errors).
+ */
+const char *api_check_str(struct api_check *c, json_t *obj, const char *field,
+                          int flags, size_t min, size_t max);
+
+/* The boolean member field, or def when absent; a non-boolean is an error. */
+bool api_check_bool(struct api_check *c, json_t *obj, const char *field,
+                    bool def);
+
+/*
+ * When problems were recorded: sets the 422 VALIDATION_ERROR response
+ * naming them and returns -1. Otherwise returns 0.
+ */
+int api_check_done(struct api_check *c);
+
+/* --- lists -----------------------------------------------------------------
+ */
+
+struct api_page {
+    long offset;
+    long limit;
+    bool page_based; /* page/page_size were used */
+    long page;
+};
+
+/*
+ * Reads skip/limit, offset/limit or page/page_size from the query string.
+ * On a bad value the 422 response is set and -1 returned.
+ */
+int api_page_parse(struct api_req *r, struct api_page *pg);
+
+/*
+ * Answers a list: {"items", "total", "skip", "offset", "limit"} (and page,
+ * page_size, total_pages when page-based), with seed 004's X-Total-Count,
+ * X-Page, X-Page-Size and X-Total-Pages headers. items is taken.
+ */
+int api_reply_list(struct api_req *r, const struct api_page *pg, json_t *items,
+                   long total);
+
+/* --- authn.c ---------------------------------------------------------------
+ */
+
+/*
+ * Authenticates the caller as the route requires and checks the role.
+ * Returns 0, or -1 with the 401/403 response set.
+ */
+int api_authenticate(struct api_req *r);
+
+/*
+ * Checks a {tenant_id} path parameter against the caller's tenant
+ * (seed 003). Returns 0, or -1 with the 403 response set.
+ */
+int api_check_tenant_param(struct api_req *r);
+
+/* The tenant in an API key sk_<tenant>_<32 alnum>, copied into out. */
+int api_key_tenant(const char *key, char *out, size_t outsz);
+
+/* --- helpers shared by handlers --------------------------------------------
+ */
+
+/* Runs statement id in the open transaction; the result lives in the pool. */
+int api_exec(struct api_req *r, enum api_stmt id, int n,
+             const char *const *params, PGresult **res);
+
+/* As api_exec() in a transaction of its own, scoped to tenant and user. */
+int api_exec_scoped(struct api_req *r, const char *tenant, const char *user,
+                    enum api_stmt id, int n, const char *const *params,
+                    PGresult **res);
+
+/* A value from a result as a JSON string, or null. */
+json_t *api_col_str(const PGresult *res, int row, int col);
+
+/* A value from a result as a JSON boolean. */
+json_t *api_col_bool(const PGresult *res, int row, int col);
+
+/* A value from a result as a JSON integer, or null. */
+json_t *api_col_int(const PGresult *res, int row, int col);
+
+/* True when s looks like an e-mail address. */
+bool api_email_valid(const char *s);
+
+/* True when s matches ^[a-z0-9_]{3,50}$ (seed 003's tenant id). */
+bool api_tenant_id_valid(const char *s);
+
+/*
+ * A tenant id made from a display name ("Acme Corp." gives "acme_corp"):
+ * lower case, [a-z0-9_], 3 to 40 characters (tenants.c).
+ */
+void api_tenant_slug(const char *name, char *out, size_t outsz);
+
+/* The same with a random suffix, for when the plain slug is taken. */
+void api_tenant_slug_retry(const char *name, char *out, size_t outsz);
+
+/* Handler helpers of auth.c used by users.c. */
+int api_password_check(struct api_check *c, const char *field,
+                       const char *password, const char *username);
+json_t *api_user_json(const PGresult *res, int row);
+
+#endif

@@ -1,0 +1,546 @@
+/*
+ * auth.c: registration, login, token refresh, logout and "who am I".
+ *
+ * A login opens a session: the family of refresh tokens rotated from that
+ * login. Refresh tokens are opaque ("rt_" and 43 base64url characters),
+ * stored as SHA-256, and single use: refreshing spends the token and
+ * returns a new one. Presenting a spent token is taken as theft and
+ * revokes the whole session, so the thief's and the owner's tokens both
+ * stop working. Access tokens are short-lived JWTs naming their session;
+ * logout revokes the session and the token's jti.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+#include "clock.h"
+#include "crypto.h"
+#include "err.h"
+#include "handlers.h"
+#include "json.h"
+#include "limits.h"
+#include "password.h"
+#include "token.h"
+#include "uuid.h"
+
+#define REFRESH_TOKEN_BYTES 32
+
+/* --- helpers shared with users.c ----------------------------------------- */
+
+int
+api_password_check(struct api_check *c, const char *field, const char *password,
+                   const char *username)
+{
+    size_t n = strlen(password);
+    bool lower = false, upper = false, digit = false;
+
+    if (n < SL_MIN_PASSWORD || n > SL_MAX_PASSWORD) {
+        api_check_fail(c, field, "must be %d to %d characters", SL_MIN_PASSWORD,
+                       SL_MAX_PASSWORD);
+        return -1;
+    }
+    for (const char *p = password; *p != '\0'; p++) {
+        lower |= islower((unsigned char)*p) != 0;
+        upper |= isupper((unsigned char)*p) != 0;
+        digit |= isdigit((unsigned char)*p) != 0;
+    }
+    if (!lower || !upper || !digit) {
+        api_check_fail(c, field,
+                       "must contain a lower-case letter, an "
+                       "upper-case letter and a digit");
+        return -1;
+    }
+    if (username != NULL && strlen(username) >= 3 &&
+        strcasestr(password, username) != NULL) {
+        api_check_fail(c, field, "must not contain the username");
+        return -1;
+    }
+    return 0;
+}
+
+/* A user from the USER_COLS columns of stmt.c, starting at column 0. */
+json_t *
+api_user_json(const PGresult *res, int row)
+{
+    const char *role = sl_db_value(res, row, 4);
+
+    return json_pack(
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+        api_col_str(res, row, 0), "username", api_col_str(res, row, 1), "email",
+        api_col_str(res, row, 2), "full_name", api_col_str(res, row, 3), "role",
+        api_col_str(res, row, 4), "is_active", api_col_bool(res, row, 5),
+        "created_at", api_col_str(res, row, 6), "last_login",
+        api_col_str(res, row, 7), "permissions",
+        sl_role_permissions(sl_role_parse(role)));
+}
+
+static bool
+username_valid(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n < 3 || n > 50)
+        return false;
+    for (; *s != '\0'; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.' && *s != '-')
+            return false;
+    return true;
+}
+
+/* --- POST /auth/register ---------------------------------------------------
+ */
+
+/* Inserts the user and its membership in an open transaction. */
+static int
+insert_user(struct api_req *r, const char *uid, const char *username,
+            const char *email, const char *full_name, const char *hash,
+            const char *org, const char *role, const char **created_at)
+{
+    const char *up[5] = {uid, username, email, full_name, hash};
+    const char *mp[3] = {org, uid, role};
+    PGresult *res;
+    int rc;
+
+    rc = api_exec(r, ST_USER_INSERT, 5, up, &res);
+    if (rc != SL_OK)
+        return rc;
+    *created_at = PQgetvalue(res, 0, 0);
+    return api_exec(r, ST_MEMBERSHIP_INSERT, 3, mp, &res);
+}
+
+/* The answer to a unique violation on users: which field is taken. */
+static int
+duplicate_user(struct api_req *r)
+{
+    const char *constraint = sl_db_constraint(&r->ctx->db);
+    const char *field =
+        strstr(constraint, "email") != NULL ? "email" : "username";
+
+    return api_error(
+        r, 409, "DUPLICATE_RESOURCE",
+        sl_psprintf(r->pool, "A user with this %s already exists", field),
+        json_pack("{s:s, s:s}", "field", field, "reason", "already taken"));
+}
+
+int
+api_h_register(struct api_req *r)
+{
+    const struct sl_conf *conf = r->ctx->conf;
+    const char *username, *email, *password, *full_name, *org_name;
+    const char *org, *role, *created_at = NULL;
+    char uid[SL_UUID_LEN], hash[SL_PASSWORD_HASH_MAX], slug[64];
+    struct api_check c;
+    json_t *body;
+    PGresult *res;
+    int rc;
+
+    if (api_body_object(r, false, &body) != 0)
+        return 0;
+    api_check_init(&c, r);
+    username = api_check_str(&c, body, "username", API_REQUIRED, 3, 50);
+    if (username != NULL && !username_valid(username))
+        api_check_fail(&c, "username",
+                       "may contain only letters, digits, "
+                       "'_', '.' and '-'");
+    email = api_check_str(&c, body, "email", API_REQUIRED, 3, 254);
+    if (email != NULL && !api_email_valid(email))
+        api_check_fail(&c, "email", "is not a valid e-mail address");
+    password = api_check_str(&c, body, "password", API_REQUIRED, 1, 1024);
+    if (password != NULL)
+        api_password_check(&c, "password", password, username);
+    full_name = api_check_str(&c, body, "full_name", 0, 0, 200);
+    org_name = api_check_str(&c, body, "organization_name", 0, 1, 200);
+    if (api_check_done(&c) != 0)
+        return 0;
+
+    if (sl_password_hash(password, conf->password_cost, hash) != SL_OK ||
+        sl_uuid_v7(uid) != SL_OK)
+        return SL_ECRYPTO;
+
+    if (org_name != NULL) {
+        /* A new organisation, named after org_name, with this user as its
+         * admin. Its id is a slug of the name, made unique. */
+        role = "admin";
+        api_tenant_slug(org_name, slug, sizeof(slug));
+        for (int attempt = 0;; attempt++) {
+            const char *tp[2] = {slug, org_name};
+
+            if (attempt == 8)
+                return api_error(r, 409, "DUPLICATE_RESOURCE",
+                                 "Could not find a free organization id", NULL);
+            rc = sl_db_begin(&r->ctx->db, slug, uid);
+            if (rc != SL_OK)
+                return api_db_error(r, rc);
+            rc = api_exec(r, ST_TENANT_ENSURE, 2, tp, &res);
+            if (rc != SL_OK)
+                goto failed;
+            if (PQntuples(res) == 1)
+                break;
+            sl_db_rollback(&r->ctx->db);
+            api_tenant_slug_retry(org_name, slug, sizeof(slug));
+        }
+        org = slug;
+    } else {
+        const char *tp[2] = {conf->default_organization,
+                             "Default organization"};
+
+        role = "viewer";
+        org = conf->default_organization;
+        rc = sl_db_begin(&r->ctx->db, org, uid);
+        if (rc != SL_OK)
+            return api_db_error(r, rc);
+        rc = api_exec(r, ST_TENANT_ENSURE, 2, tp, &res);
+        if (rc != SL_OK)
+            goto failed;
+    }
+    {
+        const char *sp[2] = {org, "STARTER"};
+
+        rc = api_exec(r, ST_SUBSCRIPTION_INSERT, 2, sp, &res);
+        if (rc != SL_OK)
+            goto failed;
+    }
+    rc = insert_user(r, uid, username, email, full_name, hash, org, role,
+                     &created_at);
+    if (rc != SL_OK)
+        goto failed;
+    rc = sl_db_commit(&r->ctx->db);
+    if (rc != SL_OK)
+        goto failed;
+    sl_log_info(&r->ctx->log, "registered user %s in %s as %s", uid, org, role);
+    return api_reply(r, 201,
+                     json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:b, s:s, s:o}",
+                               "id", uid, "username", username, "email", email,
+                               "full_name", sl_json_str_or_null(full_name),
+                               "role", role, "organization_id", org,
+                               "is_active", 1, "created_at", created_at,
+                               "permissions",
+                               sl_role_permissions(sl_role_parse(role))));
+failed:
+    sl_db_rollback(&r->ctx->db);
+    if (rc == SL_ECONFLICT)
+        return duplicate_user(r);
+    return api_db_error(r, rc);
+}
+
+/* --- POST /auth/login ------------------------------------------------------
+ */
+
+/* A new opaque refresh token in out (64 bytes) and its hash in hex. */
+static int
+new_refresh_token(char *out, size_t outsz, char *hash)
+{
+    unsigned char raw[REFRESH_TOKEN_BYTES];
+
+    if (sl_random_bytes(raw, sizeof(raw)) != SL_OK)
+        return SL_ECRYPTO;
+    memcpy(out, "rt_", 3);
+    sl_b64url_encode(raw, sizeof(raw), out + 3, outsz - 3);
+    return sl_sha256_hex(out, strlen(out), hash);
+}
+
+/* Signs an access token for the session. *token is freed by the caller. */
+static int
+issue_access(struct api_req *r, const char *uid, const char *sid,
+             const char *org, const char *role, char **token)
+{
+    const struct sl_conf *conf = r->ctx->conf;
+    struct sl_claims c;
+    int64_t now = sl_clock_now();
+
+    memset(&c, 0, sizeof(c));
+    snprintf(c.sub, sizeof(c.sub), "%s", uid);
+    snprintf(c.sid, sizeof(c.sid), "%s", sid);
+    snprintf(c.org, sizeof(c.org), "%s", org);
+    snprintf(c.role, sizeof(c.role), "%s", role);
+    if (sl_uuid_v4(c.jti) != SL_OK)
+        return SL_ECRYPTO;
+    c.iat = now;
+    c.exp = now + conf->access_token_ttl;
+    return sl_token_issue(conf->jwt_secret, strlen(conf->jwt_secret), &c,
+                          token);
+}
+
+/* The tokens answer shared by login and refresh. */
+static json_t *
+token_body(struct api_req *r, const char *access, const char *refresh,
+           const char *org, const char *role)
+{
+    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o}", "access_token",
+                     access, "refresh_token", refresh, "token_type", "bearer",
+                     "expires_in", r->ctx->conf->access_token_ttl,
+                     "organization_id", org, "role", role, "permissions",
+                     sl_role_permissions(sl_role_parse(role)));
+}
+
+static int
+login_failed(struct api_req *r)
+{
+    return api_error(r, 401, "AUTHENTICATION_FAILED",
+                     "Invalid username or password", NULL);
+}
+
+int
+api_h_login(struct api_req *r)
+{
+    const struct sl_conf *conf = r->ctx->conf;
+    const char *login, *password, *want_org, *uid, *org = NULL, *role = NULL;
+    const char *params[4];
+    char sid[SL_UUID_LEN], refresh[64], rhash[SL_SHA256_HEX_LEN], ttl[16];
+    char *access = NULL;
+    struct api_check c;
+    json_t *body, *orgs, *out;
+    PGresult *res, *ores;
+    int rc;
+    bool form = r->content_type != NULL &&
+                strncasecmp(r->content_type,
+                            "application/x-www-form-urlencoded", 33) == 0;
+
+    if ((form ? api_body_form(r, &body) : api_body_object(r, false, &body)) !=
+        0)
+        return 0;
+    api_check_init(&c, r);
+    login = api_check_str(&c, body, "username", API_REQUIRED, 1, 254);
+    password =
+        api_check_str(&c, body, "password", API_REQUIRED, 1, SL_MAX_PASSWORD);
+    want_org = api_check_str(&c, body, "organization_id", 0, 1, 64);
+    if (api_check_done(&c) != 0)
+        return 0;
+
+    params[0] = login;
+    rc = api_exec(r, ST_LOGIN_LOOKUP, 1, params, &res);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    if (PQntuples(res) == 0) {
+        /* Spend the time a real check takes: no hint that it is unknown. */
+        sl_password_burn(password, conf->password_cost);
+        return login_failed(r);
+    }
+    uid = PQgetvalue(res, 0, 0);
+    rc = sl_password_verify(password, PQgetvalue(res, 0, 1));
+    if (rc == SL_EAUTH)
+        return login_failed(r);
+    if (rc != SL_OK)
+        return rc;
+    if (strcmp(PQgetvalue(res, 0, 2), "t") != 0)
+        return api_error(r, 403, "ACCOUNT_DISABLED",
+                         "This account has been deactivated", NULL);
+
+    params[0] = uid;
+    rc = api_exec_scoped(r, NULL, uid, ST_USER_ORGS, 1, params, &ores);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    orgs = sl_json_pool_own(r->pool, json_array());
+    for (int i = 0; i < PQntuples(ores); i++) {
+        json_array_append_new(orgs, json_pack("{s:s, s:s, s:s}", "id",
+                                              PQgetvalue(ores, i, 0), "name",
+                                              PQgetvalue(ores, i, 1), "role",
+                                              PQgetvalue(ores, i, 2)));
+        if ((want_org == NULL && org == NULL) ||
+            (want_org != NULL &&
+             strcmp(want_org, PQgetvalue(ores, i, 0)) == 0)) {
+            org = PQgetvalue(ores, i, 0);
+            role = PQgetvalue(ores, i, 2);
+        }
+    }
+    if (org == NULL)
+        return api_error(
+            r, 403, "INSUFFICIENT_PERMISSIONS",
+            want_org ? "You are not a member of this organization"
+                     : "This account belongs to no active organization",
+            want_org ? json_pack("{s:s}", "organization_id", want_org) : NULL);
+
+    if (sl_uuid_v7(sid) != SL_OK ||
+        new_refresh_token(refresh, sizeof(refresh), rhash) != SL_OK)
+        return SL_ECRYPTO;
+    snprintf(ttl, sizeof(ttl), "%d", conf->refresh_token_ttl);
+    rc = sl_db_begin(&r->ctx->db, org, uid);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    {
+        const char *sp[4] = {sid, uid, org, ttl};
+        const char *rp[4] = {rhash, sid, uid, ttl};
+        const char *lp[1] = {uid};
+
+        if ((rc = api_exec(r, ST_SESSION_INSERT, 4, sp, &res)) != SL_OK ||
+            (rc = api_exec(r, ST_REFRESH_INSERT, 4, rp, &res)) != SL_OK ||
+            (rc = api_exec(r, ST_USER_LAST_LOGIN, 1, lp, &res)) != SL_OK ||
+            (rc = sl_db_commit(&r->ctx->db)) != SL_OK) {
+            sl_db_rollback(&r->ctx->db);
+            return api_db_error(r, rc);
+        }
+    }
+    if (issue_access(r, uid, sid, org, role, &access) != SL_OK)
+        return SL_ECRYPTO;
+    out = token_body(r, access, refresh, org, role);
+    free(access);
+    json_object_set(out, "organizations", orgs);
+    json_object_set_new(out, "user_id", json_string(uid));
+    sl_log_info(&r->ctx->log, "login: user %s into %s", uid, org);
+    return api_reply(r, 200, out);
+}
+
+/* --- POST /auth/refresh ----------------------------------------------------
+ */
+
+int
+api_h_refresh(struct api_req *r)
+{
+    const struct sl_conf *conf = r->ctx->conf;
+    const char *token, *uid, *sid, *org, *role;
+    const char *params[4];
+    char hash[SL_SHA256_HEX_LEN], refresh[64], rhash[SL_SHA256_HEX_LEN];
+    char ttl[16], *access = NULL;
+    struct api_check c;
+    json_t *body, *out;
+    PGresult *res;
+    int rc;
+
+    if (api_body_object(r, false, &body) != 0)
+        return 0;
+    api_check_init(&c, r);
+    token = api_check_str(&c, body, "refresh_token", API_REQUIRED, 1, 256);
+    if (api_check_done(&c) != 0)
+        return 0;
+
+    sl_sha256_hex(token, strlen(token), hash);
+    params[0] = hash;
+    rc = api_exec(r, ST_REFRESH_OWNER, 1, params, &res);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    uid = sl_db_value(res, 0, 0);
+    if (uid == NULL)
+        return api_error(r, 401, "INVALID_TOKEN",
+                         "The refresh token is invalid", NULL);
+
+    rc = sl_db_begin(&r->ctx->db, NULL, uid);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    if ((rc = api_exec(r, ST_REFRESH_CONSUME, 1, params, &res)) != SL_OK)
+        goto failed;
+    if (PQntuples(res) == 0) {
+        /* Spent or expired. A spent token presented again means someone
+         * holds a copy: end the whole session. */
+        if ((rc = api_exec(r, ST_REFRESH_STATE, 1, params, &res)) != SL_OK)
+            goto failed;
+        if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
+            const char *rp[2] = {PQgetvalue(res, 0, 0), "refresh token reused"};
+
+            if ((rc = api_exec(r, ST_SESSION_REVOKE, 2, rp, &res)) != SL_OK ||
+                (rc = sl_db_commit(&r->ctx->db)) != SL_OK)
+                goto failed;
+            sl_log_warn(&r->ctx->log,
+                        "refresh token reuse for user %s: session %s revoked",
+                        uid, rp[0]);
+            return api_error(r, 401, "INVALID_TOKEN",
+                             "This refresh token was already used; the "
+                             "session has been revoked for safety",
+                             NULL);
+        }
+        sl_db_rollback(&r->ctx->db);
+        return api_error(r, 401, "TOKEN_EXPIRED",
+                         "The refresh token has expired; log in again", NULL);
+    }
+    sid = PQgetvalue(res, 0, 0);
+    params[0] = sid;
+    if ((rc = api_exec(r, ST_SESSION_GET, 1, params, &res)) != SL_OK)
+        goto failed;
+    if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+        sl_db_rollback(&r->ctx->db);
+        return api_error(r, 401, "INVALID_TOKEN",
+                         "The session has ended; log in again", NULL);
+    }
+    if (PQgetisnull(res, 0, 2) || strcmp(PQgetvalue(res, 0, 3), "t") != 0) {
+        sl_db_rollback(&r->ctx->db);
+        return api_error(r, 403, "INSUFFICIENT_PERMISSIONS",
+                         "The account or its membership is no longer active",
+                         NULL);
+    }
+    org = PQgetvalue(res, 0, 0);
+    role = PQgetvalue(res, 0, 2);
+    if (new_refresh_token(refresh, sizeof(refresh), rhash) != SL_OK) {
+        sl_db_rollback(&r->ctx->db);
+        return SL_ECRYPTO;
+    }
+    snprintf(ttl, sizeof(ttl), "%d", conf->refresh_token_ttl);
+    params[0] = rhash;
+    params[1] = sid;
+    params[2] = uid;
+    params[3] = ttl;
+    if ((rc = api_exec(r, ST_REFRESH_INSERT, 4, params, &res)) != SL_OK ||
+        (rc = sl_db_commit(&r->ctx->db)) != SL_OK)
+        goto failed;
+    if (issue_access(r, uid, sid, org, role, &access) != SL_OK)
+        return SL_ECRYPTO;
+    out = token_body(r, access, refresh, org, role);
+    free(access);
+    return api_reply(r, 200, out);
+failed:
+    sl_db_rollback(&r->ctx->db);
+    return api_db_error(r, rc);
+}
+
+/* --- POST /auth/logout -----------------------------------------------------
+ */
+
+int
+api_h_logout(struct api_req *r)
+{
+    const struct api_principal *who = &r->who;
+    char exp[24];
+    const char *sp[2] = {who->session_id, "logout"};
+    const char *jp[3] = {who->jti, who->user_id, exp};
+    PGresult *res;
+    int rc;
+
+    snprintf(exp, sizeof(exp), "%lld", (long long)who->token_exp);
+    rc = sl_db_begin(&r->ctx->db, who->tenant_id, who->user_id);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    if ((rc = api_exec(r, ST_SESSION_REVOKE, 2, sp, &res)) != SL_OK ||
+        (rc = api_exec(r, ST_JTI_REVOKE, 3, jp, &res)) != SL_OK ||
+        (rc = sl_db_commit(&r->ctx->db)) != SL_OK) {
+        sl_db_rollback(&r->ctx->db);
+        return api_db_error(r, rc);
+    }
+    return api_reply(r, 200,
+                     json_pack("{s:s}", "message", "Successfully logged out"));
+}
+
+/* --- GET /auth/me, GET /users/me -------------------------------------------
+ */
+
+int
+api_h_me(struct api_req *r)
+{
+    const struct api_principal *who = &r->who;
+    const char *params[1] = {who->user_id};
+    json_t *orgs = json_array();
+    PGresult *res;
+    int rc;
+
+    rc = api_exec_scoped(r, NULL, who->user_id, ST_USER_ORGS, 1, params, &res);
+    if (rc != SL_OK) {
+        json_decref(orgs);
+        return api_db_error(r, rc);
+    }
+    for (int i = 0; i < PQntuples(res); i++)
+        json_array_append_new(orgs, json_pack("{s:s, s:s, s:s}", "id",
+                                              PQgetvalue(res, i, 0), "name",
+                                              PQgetvalue(res, i, 1), "role",
+                                              PQgetvalue(res, i, 2)));
+    return api_reply(
+        r, 200,
+        json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:s, s:o, s:s, s:o, s:o}",
+                  "id", who->user_id, "username", who->username, "email",
+                  who->email, "full_name", sl_json_str_or_null(who->full_name),
+                  "role", sl_role_name(who->role), "is_active", 1, "created_at",
+                  who->created_at, "last_login",
+                  sl_json_str_or_null(who->last_login), "organization_id",
+                  who->tenant_id, "permissions", sl_role_permissions(who->role),
+                  "organizations", orgs));
+}

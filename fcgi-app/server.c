@@ -1,0 +1,270 @@
+/*
+ * server.c: serving one FastCGI request, from nginx's parameters to the
+ * bytes of the response.
+ *
+ * The order is fixed: bound the request line, find the route (404, 405),
+ * read the body (413), authenticate and authorize, run the handler, write
+ * the response, log one line. Whatever a handler does, the client gets a
+ * JSON response with a status, and the request's pool is emptied after.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "clock.h"
+#include "err.h"
+#include "form.h"
+#include "json.h"
+#include "limits.h"
+#include "router.h"
+#include "server.h"
+#include "uuid.h"
+
+static const char *
+reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    }
+    return "Status";
+}
+
+static const char *
+param(FCGX_Request *fcgi, const char *name)
+{
+    return FCGX_GetParam(name, fcgi->envp);
+}
+
+/* Reads the body into pool memory. Returns 0, or -1 with a response set. */
+static int
+read_body(struct api_req *r)
+{
+    const char *cl = param(r->fcgi, "CONTENT_LENGTH");
+    long max = r->ctx->conf->max_body_bytes, len;
+    char *end;
+    size_t got = 0;
+
+    if (cl == NULL || *cl == '\0')
+        return 0;
+    errno = 0;
+    len = strtol(cl, &end, 10);
+    if (errno != 0 || *end != '\0' || len < 0) {
+        api_error(r, 400, "VALIDATION_ERROR", "Invalid Content-Length", NULL);
+        return -1;
+    }
+    if (len > max) {
+        api_error(r, 413, "PAYLOAD_TOO_LARGE",
+                  "The request body exceeds the limit",
+                  json_pack("{s:I}", "limit_bytes", (json_int_t)max));
+        return -1;
+    }
+    if (len == 0)
+        return 0;
+    r->body = sl_palloc(r->pool, (size_t)len + 1);
+    if (r->body == NULL)
+        return -1;
+    while (got < (size_t)len) {
+        int n =
+            FCGX_GetStr(r->body + got, (int)((size_t)len - got), r->fcgi->in);
+
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got != (size_t)len) {
+        api_error(r, 400, "VALIDATION_ERROR",
+                  "The request body is shorter than its Content-Length", NULL);
+        return -1;
+    }
+    r->body[got] = '\0';
+    r->body_len = got;
+    return 0;
+}
+
+/* Splits REQUEST_URI into path and query. Returns 0 or -1 with a response. */
+static int
+parse_uri(struct api_req *r)
+{
+    const char *uri = param(r->fcgi, "REQUEST_URI");
+    const char *q;
+    size_t plen;
+
+    if (uri == NULL || uri[0] != '/')
+        uri = param(r->fcgi, "DOCUMENT_URI");
+    if (uri == NULL || uri[0] != '/') {
+        api_error(r, 400, "BAD_REQUEST", "No request path", NULL);
+        return -1;
+    }
+    q = strchr(uri, '?');
+    plen = q ? (size_t)(q - uri) : strlen(uri);
+    if (plen > SL_MAX_PATH || (q != NULL && strlen(q + 1) > SL_MAX_QUERY)) {
+        api_error(r, 414, "URI_TOO_LONG", "The request URI is too long", NULL);
+        return -1;
+    }
+    r->path = sl_pstrndup(r->pool, uri, plen);
+    r->query = q ? q + 1 : "";
+    return r->path != NULL ? 0 : -1;
+}
+
+/* Checks that the query string parses; api_query() relies on it. */
+static int
+check_query(struct api_req *r)
+{
+    struct api_param pairs[SL_MAX_QUERY_PARAMS];
+    int n = api_form_parse(r->pool, r->query, strlen(r->query), pairs,
+                           SL_MAX_QUERY_PARAMS);
+
+    if (n == -1 || n == -2) {
+        api_error(r, 400, "VALIDATION_ERROR",
+                  n == -1 ? "Malformed percent-encoding in the query string"
+                          : "Too many query parameters",
+                  json_pack("{s:s}", "field", "query"));
+        return -1;
+    }
+    return 0;
+}
+
+static void
+route(struct api_req *r)
+{
+    char allow[128];
+    int rc;
+
+    if (parse_uri(r) != 0 || check_query(r) != 0)
+        return;
+    r->route =
+        api_route_find(api_routes, api_nroutes, r->method, r->path, r->pool,
+                       r->params, &r->nparams, allow, sizeof(allow));
+    if (r->route == NULL) {
+        if (allow[0] != '\0') {
+            api_add_header(r, "Allow: %s", allow);
+            api_errorf(r, 405, "METHOD_NOT_ALLOWED",
+                       "%s is not allowed on this path; use %s", r->method,
+                       allow);
+        } else {
+            api_errorf(r, 404, "NOT_FOUND", "No route for %s %.200s", r->method,
+                       r->path);
+        }
+        return;
+    }
+    if (read_body(r) != 0)
+        return;
+    if (api_authenticate(r) != 0)
+        return;
+    rc = r->route->handler(r);
+    if (rc < 0 || r->status == 0) {
+        sl_log_error(&r->ctx->log, "handler for %s %s failed: %s", r->method,
+                     r->route->pattern, sl_strerror(rc));
+        api_error(r, 500, "INTERNAL_ERROR", "An unexpected error occurred",
+                  NULL);
+    }
+}
+
+static void
+write_response(struct api_req *r)
+{
+    FCGX_Stream *out = r->fcgi->out;
+    bool body = r->resp_len > 0 && !r->head && r->status != 204;
+    char head[512];
+    int n;
+
+    /* libfcgi's own printf knows too few conversions: format here. */
+    n = snprintf(head, sizeof(head),
+                 "Status: %d %s\r\n%s%s%sContent-Length: %zu\r\n"
+                 "Cache-Control: no-store\r\n",
+                 r->status, reason_phrase(r->status),
+                 r->resp_type ? "Content-Type: " : "",
+                 r->resp_type ? r->resp_type : "", r->resp_type ? "\r\n" : "",
+                 r->status == 204 ? (size_t)0 : r->resp_len);
+    FCGX_PutStr(head, n, out);
+    if (r->resp_headers != NULL)
+        FCGX_PutS(r->resp_headers, out);
+    FCGX_PutStr("\r\n", 2, out);
+    if (body)
+        FCGX_PutStr(r->resp_body, (int)r->resp_len, out);
+}
+
+void
+api_handle(struct api_ctx *ctx, FCGX_Request *fcgi)
+{
+    struct api_req r;
+    int64_t t0 = sl_clock_mono_us();
+    const char *rid = param(fcgi, "REQUEST_ID");
+    char generated[40];
+
+    memset(&r, 0, sizeof(r));
+    r.ctx = ctx;
+    r.pool = ctx->pool;
+    r.fcgi = fcgi;
+    r.method = param(fcgi, "REQUEST_METHOD");
+    if (r.method == NULL)
+        r.method = "GET";
+    r.head = strcmp(r.method, "HEAD") == 0;
+    r.content_type = param(fcgi, "CONTENT_TYPE");
+    if (r.content_type != NULL && *r.content_type == '\0')
+        r.content_type = NULL;
+    r.remote_addr = param(fcgi, "REMOTE_ADDR");
+    if (rid == NULL || *rid == '\0' || strlen(rid) > 64) {
+        char u[SL_UUID_LEN];
+
+        sl_uuid_v4(u);
+        snprintf(generated, sizeof(generated), "req_%.8s%.4s%.4s%.4s%.12s", u,
+                 u + 9, u + 14, u + 19, u + 24);
+        rid = generated;
+    }
+    r.request_id = rid;
+    ctx->log.request_id = rid;
+
+    route(&r);
+    if (r.status == 0)
+        api_error(&r, 500, "INTERNAL_ERROR", "An unexpected error occurred",
+                  NULL);
+    write_response(&r);
+
+    sl_log_fields(
+        &ctx->log, r.status >= 500 ? SL_LOG_ERROR : SL_LOG_INFO, "request",
+        json_pack("{s:s, s:s, s:i, s:f, s:s?, s:s?}", "method", r.method,
+                  "path", r.path ? r.path : "", "status", r.status,
+                  "duration_ms", (double)(sl_clock_mono_us() - t0) / 1000.0,
+                  "tenant_id", r.who.tenant_id, "user_id", r.who.user_id));
+    ctx->log.request_id = NULL;
+}

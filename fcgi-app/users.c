@@ -1,0 +1,305 @@
+/*
+ * users.c: an organisation's admins manage its members at /users.
+ *
+ * Users are global (one login, several organisations); what an admin
+ * manages is the membership: its role and whether it is active. Creating a
+ * user with a password makes a new account in this organisation; naming an
+ * existing account (by username or e-mail, without a password) adds it to
+ * this organisation. DELETE deactivates the membership; nothing is erased.
+ * An organisation always keeps at least one active admin.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "err.h"
+#include "handlers.h"
+#include "json.h"
+#include "password.h"
+#include "uuid.h"
+
+/* Answers with the member id as this organisation sees them. */
+static int
+reply_member(struct api_req *r, int status, const char *uid)
+{
+    const char *params[1] = {uid};
+    PGresult *res;
+    int rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_MEMBER_GET,
+                             1, params, &res);
+
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    if (PQntuples(res) == 0)
+        return api_error(r, 404, "USER_NOT_FOUND",
+                         "No such user in this organization",
+                         json_pack("{s:s}", "user_id", uid));
+    return api_reply(r, status, api_user_json(res, 0));
+}
+
+int
+api_h_users_list(struct api_req *r)
+{
+    struct api_page pg;
+    char limit[24], offset[24];
+    const char *params[2] = {limit, offset};
+    json_t *items;
+    PGresult *res;
+    long total = 0;
+    int rc;
+
+    if (api_page_parse(r, &pg) != 0)
+        return 0;
+    snprintf(limit, sizeof(limit), "%ld", pg.limit);
+    snprintf(offset, sizeof(offset), "%ld", pg.offset);
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_MEMBER_LIST, 2,
+                         params, &res);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    items = json_array();
+    for (int i = 0; i < PQntuples(res); i++)
+        json_array_append_new(items, api_user_json(res, i));
+    if (PQntuples(res) > 0) {
+        total = strtol(PQgetvalue(res, 0, 8), NULL, 10);
+    } else if (pg.offset > 0) {
+        rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
+                             ST_MEMBER_COUNT, 0, NULL, &res);
+        if (rc != SL_OK) {
+            json_decref(items);
+            return api_db_error(r, rc);
+        }
+        total = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    }
+    return api_reply_list(r, &pg, items, total);
+}
+
+/* Adds an existing account, named by login, to the caller's organisation. */
+static int
+add_existing(struct api_req *r, const char *login, const char *role)
+{
+    const char *params[3];
+    PGresult *res;
+    const char *uid;
+    int rc;
+
+    params[0] = login;
+    rc = api_exec(r, ST_LOGIN_LOOKUP, 1, params, &res);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 2), "t") != 0)
+        return api_error(r, 404, "USER_NOT_FOUND",
+                         "No active account with this username or e-mail; "
+                         "send a password to create one",
+                         NULL);
+    uid = PQgetvalue(res, 0, 0);
+    params[0] = r->who.tenant_id;
+    params[1] = uid;
+    params[2] = role;
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
+                         ST_MEMBERSHIP_INSERT, 3, params, &res);
+    if (rc == SL_ECONFLICT)
+        return api_error(r, 409, "DUPLICATE_RESOURCE",
+                         "This user is already a member of the organization",
+                         json_pack("{s:s}", "user_id", uid));
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    return reply_member(r, 201, uid);
+}
+
+int
+api_h_users_create(struct api_req *r)
+{
+    const struct sl_conf *conf = r->ctx->conf;
+    const char *username, *email, *password, *full_name, *role_name;
+    char uid[SL_UUID_LEN], hash[SL_PASSWORD_HASH_MAX];
+    struct api_check c;
+    json_t *body;
+    PGresult *res;
+    enum sl_role role = SL_ROLE_VIEWER;
+    int rc;
+
+    if (api_body_object(r, false, &body) != 0)
+        return 0;
+    api_check_init(&c, r);
+    username = api_check_str(&c, body, "username", 0, 3, 50);
+    email = api_check_str(&c, body, "email", 0, 3, 254);
+    password = api_check_str(&c, body, "password", 0, 1, 1024);
+    full_name = api_check_str(&c, body, "full_name", 0, 0, 200);
+    role_name = api_check_str(&c, body, "role", 0, 1, 20);
+    if (role_name != NULL && (role = sl_role_parse(role_name)) == SL_ROLE_NONE)
+        api_check_fail(&c, "role",
+                       "must be one of viewer, analyst, engineer, "
+                       "architect, admin");
+    if (password == NULL) {
+        if (username == NULL && email == NULL)
+            api_check_fail(&c, "username",
+                           "is required (or email, of an existing account)");
+        if (api_check_done(&c) != 0)
+            return 0;
+        return add_existing(r, username ? username : email, sl_role_name(role));
+    }
+    if (username == NULL)
+        api_check_fail(&c, "username", "is required");
+    if (email == NULL)
+        api_check_fail(&c, "email", "is required");
+    else if (!api_email_valid(email))
+        api_check_fail(&c, "email", "is not a valid e-mail address");
+    api_password_check(&c, "password", password, username);
+    if (username != NULL && strpbrk(username, "@ /") != NULL)
+        api_check_fail(&c, "username",
+                       "may contain only letters, digits, "
+                       "'_', '.' and '-'");
+    if (api_check_done(&c) != 0)
+        return 0;
+
+    if (sl_password_hash(password, conf->password_cost, hash) != SL_OK ||
+        sl_uuid_v7(uid) != SL_OK)
+        return SL_ECRYPTO;
+    /* The new row is visible to its own id: insert as the new user. */
+    rc = sl_db_begin(&r->ctx->db, r->who.tenant_id, uid);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    {
+        const char *up[5] = {uid, username, email, full_name, hash};
+        const char *mp[3] = {r->who.tenant_id, uid, sl_role_name(role)};
+
+        if ((rc = api_exec(r, ST_USER_INSERT, 5, up, &res)) != SL_OK ||
+            (rc = api_exec(r, ST_MEMBERSHIP_INSERT, 3, mp, &res)) != SL_OK ||
+            (rc = sl_db_commit(&r->ctx->db)) != SL_OK) {
+            sl_db_rollback(&r->ctx->db);
+            if (rc == SL_ECONFLICT) {
+                const char *field =
+                    strstr(sl_db_constraint(&r->ctx->db), "email") ? "email"
+                                                                   : "username";
+
+                return api_error(
+                    r, 409, "DUPLICATE_RESOURCE",
+                    sl_psprintf(r->pool, "A user with this %s already exists",
+                                field),
+                    json_pack("{s:s, s:s}", "field", field, "reason",
+                              "already taken"));
+            }
+            return api_db_error(r, rc);
+        }
+    }
+    return reply_member(r, 201, uid);
+}
+
+/* The {id} parameter, checked. Returns it, or NULL with a 404 set. */
+static const char *
+user_param(struct api_req *r)
+{
+    const char *id = api_param(r, "id");
+
+    if (!sl_uuid_valid(id)) {
+        api_error(r, 404, "USER_NOT_FOUND", "No such user in this organization",
+                  json_pack("{s:s}", "user_id", id ? id : ""));
+        return NULL;
+    }
+    return id;
+}
+
+int
+api_h_users_get(struct api_req *r)
+{
+    const char *id = user_param(r);
+
+    return id == NULL ? 0 : reply_member(r, 200, id);
+}
+
+/*
+ * Changes a membership: role and/or is_active. Refuses a change that would
+ * leave the organisation without an active admin.
+ */
+static int
+update_member(struct api_req *r, const char *id, const char *role,
+              const char *active)
+{
+    const char *params[3] = {id, role, active};
+    PGresult *res;
+    int rc;
+    bool loses_admin = (role != NULL && strcmp(role, "admin") != 0) ||
+                       (active != NULL && strcmp(active, "false") == 0);
+
+    rc = sl_db_begin(&r->ctx->db, r->who.tenant_id, r->who.user_id);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    if (loses_admin) {
+        if ((rc = api_exec(r, ST_MEMBER_OTHER_ADMINS, 1, params, &res)) !=
+            SL_OK)
+            goto failed;
+        if (strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
+            /* Is the user an admin at all? Only then is this the last. */
+            if ((rc = api_exec(r, ST_MEMBER_GET, 1, params, &res)) != SL_OK)
+                goto failed;
+            if (PQntuples(res) == 1 &&
+                strcmp(PQgetvalue(res, 0, 4), "admin") == 0 &&
+                strcmp(PQgetvalue(res, 0, 5), "t") == 0) {
+                sl_db_rollback(&r->ctx->db);
+                return api_error(r, 409, "CONFLICT",
+                                 "The organization must keep at least one "
+                                 "active admin",
+                                 json_pack("{s:s}", "user_id", id));
+            }
+        }
+    }
+    if ((rc = api_exec(r, ST_MEMBER_UPDATE, 3, params, &res)) != SL_OK)
+        goto failed;
+    if (PQntuples(res) == 0) {
+        sl_db_rollback(&r->ctx->db);
+        return api_error(r, 404, "USER_NOT_FOUND",
+                         "No such user in this organization",
+                         json_pack("{s:s}", "user_id", id));
+    }
+    if ((rc = sl_db_commit(&r->ctx->db)) != SL_OK)
+        goto failed;
+    return 0;
+failed:
+    sl_db_rollback(&r->ctx->db);
+    return api_db_error(r, rc);
+}
+
+int
+api_h_users_update(struct api_req *r)
+{
+    const char *id = user_param(r), *role_name, *active = NULL;
+    struct api_check c;
+    json_t *body, *v;
+    enum sl_role role = SL_ROLE_NONE;
+
+    if (id == NULL || api_body_object(r, false, &body) != 0)
+        return 0;
+    api_check_init(&c, r);
+    role_name = api_check_str(&c, body, "role", 0, 1, 20);
+    if (role_name != NULL && (role = sl_role_parse(role_name)) == SL_ROLE_NONE)
+        api_check_fail(&c, "role",
+                       "must be one of viewer, analyst, engineer, "
+                       "architect, admin");
+    v = json_object_get(body, "is_active");
+    if (v != NULL && !json_is_boolean(v))
+        api_check_fail(&c, "is_active", "must be true or false");
+    else if (v != NULL)
+        active = json_is_true(v) ? "true" : "false";
+    if (role_name == NULL && active == NULL && json_array_size(c.errors) == 0)
+        api_check_fail(&c, "role", "give role and/or is_active to change");
+    if (api_check_done(&c) != 0)
+        return 0;
+    if (update_member(r, id, role_name ? sl_role_name(role) : NULL, active) !=
+            0 ||
+        r->status != 0)
+        return 0;
+    return reply_member(r, 200, id);
+}
+
+int
+api_h_users_delete(struct api_req *r)
+{
+    const char *id = user_param(r);
+
+    if (id == NULL)
+        return 0;
+    if (update_member(r, id, NULL, "false") != 0 || r->status != 0)
+        return 0;
+    return reply_member(r, 200, id);
+}

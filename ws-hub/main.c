@@ -1,0 +1,300 @@
+/*
+ * main.c: sluice-hub, the live hub: WebSocket subscribers (behind nginx's
+ * /ws/) and, later, webhook deliveries.
+ *
+ *   sluice-hub [-c FILE] [--pid-file FILE] [--check-config]
+ *
+ * This first version is the daemon's frame: a libwebsockets server on
+ * hub_listen:hub_port that greets each WebSocket client and answers its
+ * pings; connections to PostgreSQL and NATS, kept while either restarts;
+ * liveness answers on sluice.ping.hub; a clean stop on SIGTERM or SIGINT.
+ *
+ * Threads: the main thread runs the libwebsockets loop and owns every
+ * connection; a second thread takes signals and checks the database every
+ * few seconds, and wakes the loop with lws_cancel_service() to stop it.
+ * NATS callbacks run on NATS's threads and touch only atomics.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+
+#include "bus.h"
+#include "clock.h"
+#include "daemon.h"
+#include "db.h"
+#include "err.h"
+#include "json.h"
+
+#define HUB_TICK 2
+/* A client message larger than this is refused (the hub reads commands). */
+#define HUB_MAX_MESSAGE 4096
+
+struct hub_ctx {
+    struct sl_daemon d;
+    struct sl_db db; /* used by the maintenance thread only */
+    struct sl_bus bus;
+    natsSubscription *ping;
+    struct lws_context *lws;
+    atomic_bool db_ok;
+    atomic_bool stop;
+    atomic_int clients;
+    char instance[160];
+    int64_t started_at;
+    sigset_t signals;
+};
+
+/* One WebSocket connection. */
+struct hub_conn {
+    bool greeted;
+    int pongs; /* pongs owed */
+    size_t rx; /* bytes of the current message so far */
+};
+
+/* libwebsockets' own log lines go to stderr as JSON, like ours. */
+static struct sl_logger *lws_logger;
+
+static void
+lws_log_emit(int level, const char *line)
+{
+    char msg[512];
+    size_t n;
+
+    if (lws_logger == NULL)
+        return;
+    snprintf(msg, sizeof(msg), "libwebsockets: %s", line);
+    n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    sl_log(lws_logger, level == LLL_ERR ? SL_LOG_ERROR : SL_LOG_WARN, "%s",
+           msg);
+}
+
+static int
+send_json(struct lws *wsi, json_t *j)
+{
+    unsigned char buf[LWS_PRE + 1024];
+    char *text = json_dumps(j, JSON_COMPACT);
+    size_t n;
+    int rc = -1;
+
+    json_decref(j);
+    if (text == NULL)
+        return -1;
+    n = strlen(text);
+    if (n <= sizeof(buf) - LWS_PRE) {
+        memcpy(buf + LWS_PRE, text, n);
+        rc = lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n ? -1 : 0;
+    }
+    free(text);
+    return rc;
+}
+
+static int
+on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+      size_t len)
+{
+    struct hub_ctx *ctx = lws_context_user(lws_get_context(wsi));
+    struct hub_conn *c = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+        memset(c, 0, sizeof(*c));
+        atomic_fetch_add(&ctx->clients, 1);
+        lws_callback_on_writable(wsi);
+        return 0;
+    case LWS_CALLBACK_CLOSED:
+        atomic_fetch_sub(&ctx->clients, 1);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        c->rx += len;
+        if (c->rx > HUB_MAX_MESSAGE) {
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                             (unsigned char *)"message too large", 17);
+            return -1;
+        }
+        if (!lws_is_final_fragment(wsi))
+            return 0;
+        c->rx = 0;
+        /* "ping" or {"type":"ping"}: answer with a pong. */
+        if ((len == 4 && memcmp(in, "ping", 4) == 0) ||
+            (len < 256 && memmem(in, len, "\"ping\"", 6) != NULL)) {
+            c->pongs++;
+            lws_callback_on_writable(wsi);
+        }
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (!c->greeted) {
+            c->greeted = true;
+            if (send_json(wsi,
+                          json_pack("{s:s, s:s, s:o}", "type", "welcome",
+                                    "server", "sluice-hub " PACKAGE_VERSION,
+                                    "timestamp",
+                                    sl_json_time(sl_clock_now()))) != 0)
+                return -1;
+        } else if (c->pongs > 0) {
+            c->pongs--;
+            if (send_json(wsi,
+                          json_pack("{s:s, s:o}", "type", "pong", "timestamp",
+                                    sl_json_time(sl_clock_now()))) != 0)
+                return -1;
+        }
+        if (c->pongs > 0)
+            lws_callback_on_writable(wsi);
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    /* First: WebSocket clients that name no subprotocol land here. */
+    {"sluice", on_ws, sizeof(struct hub_conn), HUB_MAX_MESSAGE, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0}, /* terminator */
+};
+
+/* Answers sluice.ping.hub; runs on a NATS thread. */
+static void
+on_ping(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    struct hub_ctx *ctx = closure;
+    bool db_ok = atomic_load(&ctx->db_ok);
+    json_t *j = json_pack("{s:s, s:s, s:b, s:i, s:I}", "status",
+                          db_ok ? "healthy" : "degraded", "instance",
+                          ctx->instance, "database", db_ok, "clients",
+                          atomic_load(&ctx->clients), "uptime_seconds",
+                          (json_int_t)(sl_clock_now() - ctx->started_at));
+    char *text;
+
+    (void)nc;
+    (void)sub;
+    if (!db_ok)
+        json_object_set_new(j, "error", json_string("database unreachable"));
+    text = json_dumps(j, JSON_COMPACT);
+    if (text != NULL)
+        sl_bus_reply(&ctx->bus, msg, text, strlen(text));
+    free(text);
+    json_decref(j);
+    natsMsg_Destroy(msg);
+}
+
+static void
+check_db(struct hub_ctx *ctx)
+{
+    double ms;
+    bool ok = sl_db_ping(&ctx->db, &ms) == SL_OK;
+
+    if (ok != atomic_load(&ctx->db_ok))
+        sl_log(&ctx->d.log, ok ? SL_LOG_INFO : SL_LOG_WARN, "database %s",
+               ok ? "reachable" : "unreachable");
+    atomic_store(&ctx->db_ok, ok);
+}
+
+/* Takes signals and checks the database until told to stop. */
+static void *
+maintenance(void *arg)
+{
+    struct hub_ctx *ctx = arg;
+    struct timespec wait = {HUB_TICK, 0};
+
+    for (;;) {
+        int sig = sigtimedwait(&ctx->signals, NULL, &wait);
+
+        if (sig == SIGTERM || sig == SIGINT) {
+            sl_log_info(&ctx->d.log, "signal %d: stopping", sig);
+            break;
+        }
+        check_db(ctx);
+    }
+    atomic_store(&ctx->stop, true);
+    lws_cancel_service(ctx->lws);
+    return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct hub_ctx ctx;
+    struct lws_context_creation_info info;
+    pthread_t thread;
+    int rc;
+
+    memset(&ctx, 0, sizeof(ctx));
+    rc = sl_daemon_start(&ctx.d, "hub", argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : 1;
+    if (ctx.d.check_only) {
+        sl_daemon_checked(&ctx.d);
+        return 0;
+    }
+    sigemptyset(&ctx.signals);
+    sigaddset(&ctx.signals, SIGTERM);
+    sigaddset(&ctx.signals, SIGINT);
+    sigaddset(&ctx.signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &ctx.signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    ctx.started_at = sl_clock_now();
+    sl_daemon_instance(ctx.instance, sizeof(ctx.instance));
+    lws_logger = &ctx.d.log;
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+
+    memset(&info, 0, sizeof(info));
+    info.port = ctx.d.conf.hub_port;
+    info.iface = ctx.d.conf.hub_listen;
+    info.protocols = protocols;
+    info.user = &ctx;
+    info.gid = -1;
+    info.uid = -1;
+    info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+    ctx.lws = lws_create_context(&info);
+    if (ctx.lws == NULL) {
+        sl_log_error(&ctx.d.log, "cannot listen on %s:%d", info.iface,
+                     info.port);
+        return 1;
+    }
+
+    if (sl_db_init(&ctx.db, ctx.d.conf.db_url, "sluice-hub",
+                   ctx.d.conf.db_statement_timeout_ms, NULL, 0,
+                   &ctx.d.log) != SL_OK ||
+        sl_bus_connect(&ctx.bus, ctx.d.conf.nats_url, "sluice-hub",
+                       &ctx.d.log) != SL_OK ||
+        sl_bus_subscribe(&ctx.bus, SL_SUBJ_PING_HUB, "hubs", on_ping, &ctx,
+                         &ctx.ping) != SL_OK) {
+        sl_log_error(&ctx.d.log, "cannot set up the database or NATS");
+        lws_context_destroy(ctx.lws);
+        return 1;
+    }
+    check_db(&ctx);
+    if (pthread_create(&thread, NULL, maintenance, &ctx) != 0) {
+        sl_log_error(&ctx.d.log, "cannot start the maintenance thread");
+        return 1;
+    }
+    sl_daemon_write_pid(&ctx.d);
+    sl_log_info(&ctx.d.log, "sluice-hub %s listening on %s:%d as %s",
+                PACKAGE_VERSION, info.iface, info.port, ctx.instance);
+
+    while (!atomic_load(&ctx.stop))
+        if (lws_service(ctx.lws, 0) < 0)
+            break;
+
+    pthread_join(thread, NULL);
+    natsSubscription_Unsubscribe(ctx.ping);
+    natsSubscription_Destroy(ctx.ping);
+    lws_context_destroy(ctx.lws);
+    sl_bus_close(&ctx.bus);
+    sl_db_free(&ctx.db);
+    sl_bus_shutdown();
+    sl_log_info(&ctx.d.log, "stopped");
+    lws_logger = NULL;
+    sl_daemon_stop(&ctx.d);
+    return 0;
+}
