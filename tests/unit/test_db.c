@@ -136,6 +136,7 @@ START_TEST(errors_are_classified)
     ck_assert_int_eq(sl_db_exec(&db, ST_INSERT, 1, one, &r), SL_ECONFLICT);
     ck_assert_ptr_null(r);
     ck_assert_str_eq(sl_db_sqlstate(&db), "23505");
+    ck_assert_str_eq(sl_db_constraint(&db), "t_items_pkey");
     ck_assert_int_eq(sl_db_exec(&db, ST_BROKEN, 0, NULL, &r), SL_EDB);
     ck_assert_str_eq(sl_db_sqlstate(&db), "42703");
     ck_assert_ptr_nonnull(strstr(sl_db_error(&db), "no_such_column"));

@@ -1,0 +1,129 @@
+/*
+ * it.h: helpers for the integration tests, which talk to a private stack
+ * through nginx like any client (see with-stack).
+ *
+ * Each test runs in its own process (Check forks) and gets a client bound
+ * to its own loopback source address (127.x.y.z, from its pid), so that
+ * nginx's per-client rate limits apply to each test separately, as they
+ * would to separate clients.
+ *
+ * Responses are parsed fully: status, headers, body, and the body as JSON
+ * when it is JSON. Every helper fails the running test (ck_abort) when the
+ * exchange itself fails; what the server answered is for the test to
+ * assert.
+ */
+#ifndef IT_H
+#define IT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <check.h>
+#include <jansson.h>
+
+struct it_client {
+    char source[16]; /* "127.x.y.z" */
+    bool tls;        /* HTTPS port instead of HTTP */
+};
+
+struct it_resp {
+    int status;
+    char *head; /* the header block, NUL-terminated */
+    char *body;
+    size_t body_len;
+    json_t *json; /* the body parsed, or NULL */
+};
+
+/* A client with a loopback source address of its own. */
+void it_client_init(struct it_client *c);
+
+/*
+ * Sends a request and reads the whole response. headers: extra header
+ * lines, each ending in "\r\n", or NULL. Returns 0; aborts the test if the
+ * server cannot be reached.
+ */
+int it_request(struct it_client *c, const char *method, const char *path,
+               const char *headers, const char *content_type, const char *body,
+               size_t body_len, struct it_resp *out);
+
+void it_resp_free(struct it_resp *r);
+
+/* A response header's value (first one, case-insensitive), in pool-less
+ * static storage valid until the next call; NULL if absent. */
+const char *it_header(const struct it_resp *r, const char *name);
+
+/* JSON requests: body is taken (may be NULL); token may be NULL. */
+int it_call(struct it_client *c, const char *method, const char *path,
+            const char *token, json_t *body, struct it_resp *out);
+
+/* GET path with a bearer token (or none). */
+int it_get(struct it_client *c, const char *path, const char *token,
+           struct it_resp *out);
+
+/* A string at a dotted path of the response JSON ("error.code"), or NULL. */
+const char *it_str(const struct it_resp *r, const char *dotted);
+
+/* An integer at a dotted path, or -1. */
+long long it_int(const struct it_resp *r, const char *dotted);
+
+/* The JSON value at a dotted path, or NULL (borrowed). */
+json_t *it_at(const struct it_resp *r, const char *dotted);
+
+/* Asserts the status, printing the body when it differs. */
+#define it_assert_status(resp, want)                                           \
+    ck_assert_msg((resp)->status == (want), "%s: want %d, got %d: %.600s",     \
+                  #resp, (want), (resp)->status,                               \
+                  (resp)->body ? (resp)->body : "")
+
+/* Asserts a JSON error of DESIGN.md's shape with this status and code. */
+void it_assert_error(const struct it_resp *r, int status, const char *code);
+
+/* --- stack facts ---------------------------------------------------------- */
+
+/* The value of an environment variable the harness sets; aborts if unset. */
+const char *it_env(const char *name);
+
+/* Runs a shell command (formatted); returns its exit status. */
+int it_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A unique suffix for names made by a test: pid and a counter. */
+const char *it_unique(void);
+
+/*
+ * Runs sql with up to 3 text parameters on the database named by the
+ * environment variable url_env (SLUICE_TEST_OWNER_DB_URL: the owner role;
+ * SLUICE_TEST_DB_URL: the application role). Returns the first value of
+ * the first row (malloc'd; "" when no row) or NULL when the statement
+ * failed, the error then in err (errsz bytes) if err is not NULL.
+ */
+char *it_sql(const char *url_env, const char *sql, const char *p1,
+             const char *p2, const char *p3, char *err, size_t errsz);
+
+/* --- users and tenants ---------------------------------------------------- */
+
+/* Registers a user; org_name (may be NULL) makes a new organisation. */
+void it_register(struct it_client *c, const char *username,
+                 const char *password, const char *org_name,
+                 struct it_resp *out);
+
+/*
+ * Logs in (JSON) and returns the access token (malloc'd); the refresh
+ * token too when refresh is not NULL. Asserts success.
+ */
+char *it_login(struct it_client *c, const char *username, const char *password,
+               char **refresh);
+
+/*
+ * Makes a fresh organisation whose admin is a fresh user: fills the
+ * admin's username, the organisation id (both malloc'd) and returns the
+ * admin's access token.
+ */
+char *it_new_org(struct it_client *c, char **username, char **org);
+
+/* The admin key header line for the stack. */
+const char *it_admin_header(void);
+
+/* A password every test user gets. */
+#define IT_PASSWORD "Correct-Horse-9"
+
+#endif

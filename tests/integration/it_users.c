@@ -1,0 +1,304 @@
+/*
+ * it_users.c: an organisation's admin manages its members; other roles
+ * may not; other organisations see none of it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "it.h"
+#include "unit.h"
+
+/* Creates a member with a password and role; returns the user's id. */
+static char *
+create_member(struct it_client *c, const char *admin_token, const char *name,
+              const char *role)
+{
+    struct it_resp r;
+    char email[128], *id;
+
+    snprintf(email, sizeof(email), "%s@example.com", name);
+    it_call(c, "POST", "/api/v1/users", admin_token,
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "username", name, "email",
+                      email, "password", IT_PASSWORD, "role", role, "full_name",
+                      "Member"),
+            &r);
+    it_assert_status(&r, 201);
+    ck_assert_str_eq(it_str(&r, "username"), name);
+    ck_assert_str_eq(it_str(&r, "role"), role);
+    ck_assert(json_is_true(it_at(&r, "is_active")));
+    id = strdup(it_str(&r, "id"));
+    it_resp_free(&r);
+    return id;
+}
+
+START_TEST(admin_creates_lists_reads_updates_deactivates)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, *id, name[64], path[128], *member_token;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    snprintf(name, sizeof(name), "analyst_%s", it_unique());
+    id = create_member(&c, token, name, "analyst");
+
+    it_get(&c, "/api/v1/users", token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_int_eq(it_int(&r, "total"), 2);
+    ck_assert_uint_eq(json_array_size(it_at(&r, "items")), 2);
+    ck_assert_str_eq(it_header(&r, "X-Total-Count"), "2");
+    it_resp_free(&r);
+
+    snprintf(path, sizeof(path), "/api/v1/users/%s", id);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "username"), name);
+    ck_assert_str_eq(it_str(&r, "role"), "analyst");
+    ck_assert_ptr_nonnull(it_at(&r, "permissions"));
+    it_resp_free(&r);
+
+    /* The new member can log in; as an analyst they cannot manage users. */
+    member_token = it_login(&c, name, IT_PASSWORD, NULL);
+    it_get(&c, "/api/v1/users", member_token, &r);
+    it_assert_error(&r, 403, "INSUFFICIENT_PERMISSIONS");
+    ck_assert_str_eq(it_str(&r, "error.details.required_role"), "admin");
+    it_resp_free(&r);
+
+    /* Promotion takes effect at once, on the same token. */
+    it_call(&c, "PATCH", path, token, json_pack("{s:s}", "role", "developer"),
+            &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "role"), "engineer");
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/auth/me", member_token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "role"), "engineer");
+    it_resp_free(&r);
+
+    /* Deactivation: the member's token stops working. */
+    it_call(&c, "DELETE", path, token, NULL, &r);
+    it_assert_status(&r, 200);
+    ck_assert(json_is_false(it_at(&r, "is_active")));
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/auth/me", member_token, &r);
+    it_assert_error(&r, 403, "INSUFFICIENT_PERMISSIONS");
+    it_resp_free(&r);
+    /* And back. */
+    it_call(&c, "PATCH", path, token, json_pack("{s:b}", "is_active", 1), &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/auth/me", member_token, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    free(member_token);
+    free(id);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
+START_TEST(bad_input_is_named)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, path[128];
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    it_call(&c, "POST", "/api/v1/users", token,
+            json_pack("{s:s, s:s, s:s, s:s}", "username", "x_y_z", "email",
+                      "x@example.com", "password", "Abcdefg1", "role",
+                      "overlord"),
+            &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    ck_assert_str_eq(it_str(&r, "error.details.field"), "role");
+    it_resp_free(&r);
+
+    it_call(&c, "PATCH", "/api/v1/users/not-a-uuid", token,
+            json_pack("{s:s}", "role", "viewer"), &r);
+    it_assert_error(&r, 404, "USER_NOT_FOUND");
+    it_resp_free(&r);
+
+    snprintf(path, sizeof(path), "/api/v1/users/%s",
+             "01900000-0000-7000-8000-000000000000");
+    it_call(&c, "PATCH", path, token, json_pack("{s:s}", "is_active", "no"),
+            &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    ck_assert_str_eq(it_str(&r, "error.details.field"), "is_active");
+    it_resp_free(&r);
+    it_call(&c, "PATCH", path, token, json_pack("{s:s}", "role", "viewer"), &r);
+    it_assert_error(&r, 404, "USER_NOT_FOUND");
+    it_resp_free(&r);
+
+    /* A username that exists elsewhere, with a password: conflict. */
+    it_call(&c, "POST", "/api/v1/users", token,
+            json_pack("{s:s, s:s, s:s}", "username", admin, "email",
+                      "fresh@example.com", "password", IT_PASSWORD),
+            &r);
+    it_assert_error(&r, 409, "DUPLICATE_RESOURCE");
+    ck_assert_str_eq(it_str(&r, "error.details.field"), "username");
+    it_resp_free(&r);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
+START_TEST(last_admin_is_kept)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, path[128], *id, name[64];
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    it_get(&c, "/api/v1/auth/me", token, &r);
+    snprintf(path, sizeof(path), "/api/v1/users/%s", it_str(&r, "id"));
+    it_resp_free(&r);
+
+    it_call(&c, "PATCH", path, token, json_pack("{s:s}", "role", "viewer"), &r);
+    it_assert_error(&r, 409, "CONFLICT");
+    it_resp_free(&r);
+    it_call(&c, "DELETE", path, token, NULL, &r);
+    it_assert_error(&r, 409, "CONFLICT");
+    it_resp_free(&r);
+
+    /* With a second admin, the first may step down. */
+    snprintf(name, sizeof(name), "second_%s", it_unique());
+    id = create_member(&c, token, name, "admin");
+    it_call(&c, "PATCH", path, token, json_pack("{s:s}", "role", "viewer"), &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "role"), "viewer");
+    it_resp_free(&r);
+    free(id);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
+START_TEST(pagination_styles)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, name[64];
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof(name), "page_%s", it_unique());
+        free(create_member(&c, token, name, "viewer"));
+    }
+    /* skip/limit (seed 000) */
+    it_get(&c, "/api/v1/users?skip=1&limit=2", token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_int_eq(it_int(&r, "total"), 5);
+    ck_assert_int_eq(it_int(&r, "skip"), 1);
+    ck_assert_int_eq(it_int(&r, "limit"), 2);
+    ck_assert_uint_eq(json_array_size(it_at(&r, "items")), 2);
+    it_resp_free(&r);
+    /* offset/limit (seeds 001, 002) */
+    it_get(&c, "/api/v1/users?offset=4&limit=2", token, &r);
+    ck_assert_uint_eq(json_array_size(it_at(&r, "items")), 1);
+    ck_assert_int_eq(it_int(&r, "offset"), 4);
+    it_resp_free(&r);
+    /* page/page_size (seed 004), with its headers */
+    it_get(&c, "/api/v1/users?page=2&page_size=2", token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_int_eq(it_int(&r, "page"), 2);
+    ck_assert_int_eq(it_int(&r, "page_size"), 2);
+    ck_assert_int_eq(it_int(&r, "total_pages"), 3);
+    ck_assert_uint_eq(json_array_size(it_at(&r, "items")), 2);
+    ck_assert_str_eq(it_header(&r, "X-Total-Count"), "5");
+    ck_assert_str_eq(it_header(&r, "X-Page"), "2");
+    ck_assert_str_eq(it_header(&r, "X-Page-Size"), "2");
+    ck_assert_str_eq(it_header(&r, "X-Total-Pages"), "3");
+    it_resp_free(&r);
+    /* Past the end: an empty page that still knows the total. */
+    it_get(&c, "/api/v1/users?skip=50", token, &r);
+    ck_assert_uint_eq(json_array_size(it_at(&r, "items")), 0);
+    ck_assert_int_eq(it_int(&r, "total"), 5);
+    it_resp_free(&r);
+    /* Out of bounds. */
+    it_get(&c, "/api/v1/users?limit=1001", token, &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    ck_assert_str_eq(it_str(&r, "error.details.field"), "limit");
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/users?page=0", token, &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/users?skip=-1", token, &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    it_resp_free(&r);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
+START_TEST(organizations_do_not_see_each_other)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin_a, *org_a, *token_a, *admin_b, *org_b, *token_b, *id_b;
+    char name[64], path[128];
+
+    it_client_init(&c);
+    token_a = it_new_org(&c, &admin_a, &org_a);
+    token_b = it_new_org(&c, &admin_b, &org_b);
+    snprintf(name, sizeof(name), "secret_%s", it_unique());
+    id_b = create_member(&c, token_b, name, "engineer");
+
+    /* A's list holds only A's admin. */
+    it_get(&c, "/api/v1/users", token_a, &r);
+    it_assert_status(&r, 200);
+    ck_assert_int_eq(it_int(&r, "total"), 1);
+    ck_assert_str_eq(it_str(&r, "items.0.username"), admin_a);
+    it_resp_free(&r);
+    /* B's member, by id, does not exist for A: read, change or delete. */
+    snprintf(path, sizeof(path), "/api/v1/users/%s", id_b);
+    it_get(&c, path, token_a, &r);
+    it_assert_error(&r, 404, "USER_NOT_FOUND");
+    it_resp_free(&r);
+    it_call(&c, "PATCH", path, token_a, json_pack("{s:s}", "role", "admin"),
+            &r);
+    it_assert_error(&r, 404, "USER_NOT_FOUND");
+    it_resp_free(&r);
+    it_call(&c, "DELETE", path, token_a, NULL, &r);
+    it_assert_error(&r, 404, "USER_NOT_FOUND");
+    it_resp_free(&r);
+    /* Still intact in B. */
+    it_get(&c, path, token_b, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "role"), "engineer");
+    ck_assert(json_is_true(it_at(&r, "is_active")));
+    it_resp_free(&r);
+    free(id_b);
+    free(token_a);
+    free(token_b);
+    free(admin_a);
+    free(admin_b);
+    free(org_a);
+    free(org_b);
+}
+END_TEST
+
+static Suite *
+users_suite(void)
+{
+    Suite *s = suite_create("it_users");
+    TCase *tc = tcase_create("users");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, admin_creates_lists_reads_updates_deactivates);
+    tcase_add_test(tc, bad_input_is_named);
+    tcase_add_test(tc, last_admin_is_kept);
+    tcase_add_test(tc, pagination_styles);
+    tcase_add_test(tc, organizations_do_not_see_each_other);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+SL_TEST_MAIN(users_suite)
