@@ -4,7 +4,9 @@
  * A worker owns one PostgreSQL connection, one NATS connection and one
  * pool, and serves requests one at a time. SIGTERM is blocked while a
  * request is served and unblocked only while waiting for the next one, so
- * a worker told to stop always finishes the request in hand first.
+ * a worker told to stop always finishes the request in hand first. A
+ * worker waiting on a kept-alive connection from nginx is woken by
+ * shutting that connection down.
  */
 #include "config.h"
 
@@ -12,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -21,6 +24,9 @@
 #include "server.h"
 
 static volatile sig_atomic_t stopping;
+/* The kept-alive connection we wait on between requests, or -1. Only read
+ * by the handler, which runs only while we wait. */
+static volatile sig_atomic_t idle_fd = -1;
 
 static void
 on_term(int sig)
@@ -29,6 +35,10 @@ on_term(int sig)
     stopping = 1;
     /* Makes libfcgi's accept loop give up instead of retrying. */
     FCGX_ShutdownPending();
+    /* Waiting for nginx's next request on a kept-alive connection: end the
+     * wait (the read returns 0, libfcgi closes it and returns). */
+    if (idle_fd >= 0)
+        shutdown(idle_fd, SHUT_RDWR);
 }
 
 static int
@@ -98,9 +108,11 @@ api_worker_run(const struct sl_conf *conf, int listen_fd)
     while (!stopping) {
         int rc;
 
+        idle_fd = req.ipcFd;
         sigprocmask(SIG_UNBLOCK, &term, NULL);
         rc = FCGX_Accept_r(&req);
         sigprocmask(SIG_BLOCK, &term, NULL);
+        idle_fd = -1;
         if (rc < 0) {
             if (stopping || rc == -EINTR)
                 continue;

@@ -48,6 +48,10 @@ int it_request(struct it_client *c, const char *method, const char *path,
 
 void it_resp_free(struct it_resp *r);
 
+/* A plain TCP connection to nginx from the client's address (caller
+ * closes it), for tests that speak something else than one request. */
+int it_socket(struct it_client *c);
+
 /* A response header's value (first one, case-insensitive), in pool-less
  * static storage valid until the next call; NULL if absent. */
 const char *it_header(const struct it_resp *r, const char *name);
