@@ -19,6 +19,7 @@
 #include <fcgiapp.h>
 #include <jansson.h>
 
+#include "authcache.h"
 #include "bus.h"
 #include "conf.h"
 #include "crypto.h"
@@ -36,7 +37,9 @@ struct api_ctx {
     struct sl_logger log;
     struct sl_db db;
     struct sl_bus bus;
-    sl_pool *pool; /* reset after every request */
+    sl_pool *pool;                   /* reset after every request */
+    struct api_authcache *authcache; /* shared by the host's workers */
+    natsSubscription *auth_changed;  /* invalidations from other hosts */
     unsigned char admin_key_hash[SL_SHA256_LEN];
     bool admin_key_set;
     int64_t started_at;
@@ -53,12 +56,20 @@ enum api_auth {
 struct api_req;
 typedef int (*api_handler)(struct api_req *r);
 
+/* Route flags. */
+enum {
+    /* Authentication also reads the user's organisations (one round trip
+     * for both), into who.organizations. */
+    API_ROUTE_ORGS = 1,
+};
+
 struct api_route {
     const char *method;
     const char *pattern; /* "/api/v1/users/{id}" */
     api_handler handler;
     enum api_auth auth;
     enum sl_role min_role; /* for API_AUTH_USER and API_AUTH_TENANT */
+    unsigned flags;        /* API_ROUTE_* */
 };
 
 /* The routes, in routes.c. */
@@ -93,6 +104,7 @@ struct api_principal {
     const char *full_name;
     const char *created_at;
     const char *last_login;
+    const char *organizations; /* JSON array, with API_ROUTE_ORGS */
     /* An API key. */
     const char *key_id;
 };
@@ -291,6 +303,13 @@ void api_tenant_slug(const char *name, char *out, size_t outsz);
 
 /* The same with a random suffix, for when the plain slug is taken. */
 void api_tenant_slug_retry(const char *name, char *out, size_t outsz);
+
+/*
+ * Says that user's (and/or tenant's) standing changed: cached token checks
+ * of this host are dropped at once, and other hosts are told over NATS.
+ * Call after the change is committed, before answering.
+ */
+void api_auth_changed(struct api_req *r, const char *user, const char *tenant);
 
 /* Handler helpers of auth.c used by users.c. */
 int api_password_check(struct api_check *c, const char *field,

@@ -374,6 +374,8 @@ api_h_login(struct api_req *r)
             return api_db_error(r, rc);
         }
     }
+    /* last_login moved: cached profiles of this user are out of date. */
+    api_auth_changed(r, uid, NULL);
     if (issue_access(r, uid, sid, org, role, &access) != SL_OK)
         return SL_ECRYPTO;
     out = token_body(r, access, refresh, org, role);
@@ -433,6 +435,7 @@ api_h_refresh(struct api_req *r)
             if ((rc = api_exec(r, ST_SESSION_REVOKE, 2, rp, &res)) != SL_OK ||
                 (rc = sl_db_commit(&r->ctx->db)) != SL_OK)
                 goto failed;
+            api_auth_changed(r, uid, NULL);
             sl_log_warn(&r->ctx->log,
                         "refresh token reuse for user %s: session %s revoked",
                         uid, rp[0]);
@@ -507,6 +510,7 @@ api_h_logout(struct api_req *r)
         sl_db_rollback(&r->ctx->db);
         return api_db_error(r, rc);
     }
+    api_auth_changed(r, who->user_id, NULL);
     return api_reply(r, 200,
                      json_pack("{s:s}", "message", "Successfully logged out"));
 }
@@ -518,21 +522,9 @@ int
 api_h_me(struct api_req *r)
 {
     const struct api_principal *who = &r->who;
-    const char *params[1] = {who->user_id};
-    json_t *orgs = json_array();
-    PGresult *res;
-    int rc;
+    json_t *orgs =
+        who->organizations ? json_loads(who->organizations, 0, NULL) : NULL;
 
-    rc = api_exec_scoped(r, NULL, who->user_id, ST_USER_ORGS, 1, params, &res);
-    if (rc != SL_OK) {
-        json_decref(orgs);
-        return api_db_error(r, rc);
-    }
-    for (int i = 0; i < PQntuples(res); i++)
-        json_array_append_new(orgs, json_pack("{s:s, s:s, s:s}", "id",
-                                              PQgetvalue(res, i, 0), "name",
-                                              PQgetvalue(res, i, 1), "role",
-                                              PQgetvalue(res, i, 2)));
     return api_reply(
         r, 200,
         json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:s, s:o, s:s, s:o, s:o}",
@@ -542,5 +534,5 @@ api_h_me(struct api_req *r)
                   who->created_at, "last_login",
                   sl_json_str_or_null(who->last_login), "organization_id",
                   who->tenant_id, "permissions", sl_role_permissions(who->role),
-                  "organizations", orgs));
+                  "organizations", orgs ? orgs : json_array()));
 }

@@ -9,10 +9,12 @@
  * round trip to PostgreSQL confirms that its session is live, its jti not
  * revoked, the user active and a member of the organisation, and reads
  * the user's current role (a demotion takes effect at once, not when the
- * token expires).
+ * token expires). That answer is kept in the host's shared cache
+ * (authcache.h) until the TTL passes or the user's standing changes.
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -124,11 +126,50 @@ auth_api_key(struct api_req *r, const char *key)
     return 0;
 }
 
+/* Copies src into dst (dstsz bytes); false when it does not fit. */
+static bool
+fits(char *dst, size_t dstsz, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+
+    if (n >= dstsz)
+        return false;
+    memcpy(dst, src ? src : "", n + 1);
+    return true;
+}
+
+/* The principal of a user from a token check (cached or not). */
+static void
+set_user(struct api_req *r, const struct api_auth_entry *e, int64_t exp)
+{
+    struct api_auth_entry *k = sl_palloc(r->pool, sizeof(*k));
+
+    if (k == NULL)
+        return;
+    *k = *e;
+    r->who.kind = API_PRINCIPAL_USER;
+    r->who.tenant_id = k->org;
+    r->who.user_id = k->sub;
+    r->who.session_id = k->sid;
+    r->who.jti = k->jti;
+    r->who.token_exp = exp;
+    r->who.role = k->role;
+    r->who.username = k->username;
+    r->who.email = k->email;
+    r->who.full_name = k->has_full_name ? k->full_name : NULL;
+    r->who.created_at = k->created_at;
+    r->who.last_login = k->has_last_login ? k->last_login : NULL;
+    r->who.organizations = k->has_orgs ? k->orgs : NULL;
+}
+
 static int
 auth_bearer(struct api_req *r, const char *token)
 {
     const struct sl_conf *conf = r->ctx->conf;
     const char *org = api_header(r, "X-Organization-ID");
+    bool need_orgs = (r->route->flags & API_ROUTE_ORGS) != 0;
+    struct api_auth_entry e;
+    struct api_auth_epochs ep;
     struct sl_claims c;
     const char *params[4];
     PGresult *res;
@@ -150,11 +191,23 @@ auth_bearer(struct api_req *r, const char *token)
     else if (!api_tenant_id_valid(org))
         return forbidden(r, "X-Organization-ID is not a valid organization id",
                          json_pack("{s:s}", "field", "X-Organization-ID"));
+
+    /* A recent check of this very token in this organisation? */
+    if (api_authcache_get(r->ctx->authcache, c.jti, org, need_orgs, &e) &&
+        strcmp(e.sub, c.sub) == 0 && strcmp(e.sid, c.sid) == 0) {
+        set_user(r, &e, c.exp);
+        return 0;
+    }
+    /* Epochs first, then the database: a change committed meanwhile makes
+     * what we store stale at once. */
+    api_authcache_epochs(r->ctx->authcache, c.sub, org, &ep);
     params[0] = c.sid;
     params[1] = org;
     params[2] = c.sub;
     params[3] = c.jti;
-    rc = api_exec_scoped(r, org, c.sub, ST_AUTH_SESSION, 4, params, &res);
+    rc = api_exec_scoped(r, org, c.sub,
+                         need_orgs ? ST_AUTH_SESSION_ORGS : ST_AUTH_SESSION, 4,
+                         params, &res);
     if (rc != SL_OK) {
         api_db_error(r, rc);
         return -1;
@@ -168,6 +221,27 @@ auth_bearer(struct api_req *r, const char *token)
     if (strcmp(PQgetvalue(res, 0, 7), "t") != 0)
         return forbidden(r, "The organization is not active",
                          json_pack("{s:s}", "organization_id", org));
+
+    memset(&e, 0, sizeof(e));
+    e.role = sl_role_parse(PQgetvalue(res, 0, 5));
+    e.has_full_name = !PQgetisnull(res, 0, 2);
+    e.has_last_login = !PQgetisnull(res, 0, 4);
+    e.has_orgs = PQnfields(res) > 8;
+    if (fits(e.jti, sizeof(e.jti), c.jti) && fits(e.org, sizeof(e.org), org) &&
+        fits(e.sid, sizeof(e.sid), c.sid) &&
+        fits(e.sub, sizeof(e.sub), c.sub) &&
+        fits(e.username, sizeof(e.username), PQgetvalue(res, 0, 0)) &&
+        fits(e.email, sizeof(e.email), PQgetvalue(res, 0, 1)) &&
+        fits(e.full_name, sizeof(e.full_name), PQgetvalue(res, 0, 2)) &&
+        fits(e.created_at, sizeof(e.created_at), PQgetvalue(res, 0, 3)) &&
+        fits(e.last_login, sizeof(e.last_login), PQgetvalue(res, 0, 4)) &&
+        (!e.has_orgs || fits(e.orgs, sizeof(e.orgs), PQgetvalue(res, 0, 8)))) {
+        api_authcache_put(r->ctx->authcache, &e, &ep);
+        set_user(r, &e, c.exp);
+        return 0;
+    }
+    /* Too big to cache (a very long name, very many organisations): use
+     * the result as it is. */
     r->who.kind = API_PRINCIPAL_USER;
     r->who.tenant_id = sl_pstrdup(r->pool, org);
     r->who.user_id = sl_pstrdup(r->pool, c.sub);
@@ -179,8 +253,26 @@ auth_bearer(struct api_req *r, const char *token)
     r->who.full_name = sl_db_value(res, 0, 2);
     r->who.created_at = PQgetvalue(res, 0, 3);
     r->who.last_login = sl_db_value(res, 0, 4);
-    r->who.role = sl_role_parse(PQgetvalue(res, 0, 5));
+    r->who.role = e.role;
+    r->who.organizations = e.has_orgs ? PQgetvalue(res, 0, 8) : NULL;
     return 0;
+}
+
+void
+api_auth_changed(struct api_req *r, const char *user, const char *tenant)
+{
+    json_t *j;
+    char *text;
+
+    api_authcache_bump(r->ctx->authcache, user, tenant);
+    j = json_pack("{s:s?, s:s?}", "user_id", user, "tenant_id", tenant);
+    text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    /* Best effort: a host that misses this forgets within the TTL. */
+    if (text != NULL && r->ctx->bus.nc != NULL)
+        natsConnection_PublishString(r->ctx->bus.nc, API_SUBJ_AUTH_CHANGED,
+                                     text);
+    free(text);
 }
 
 /* The token of an "Authorization: Bearer <token>" header, or NULL. */

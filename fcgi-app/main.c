@@ -37,6 +37,7 @@
 #include "daemon.h"
 #include "err.h"
 #include "log.h"
+#include "authcache.h"
 #include "server.h"
 
 #define MAX_WORKERS         256
@@ -51,7 +52,8 @@ struct worker {
 struct master {
     struct sl_daemon d; /* command line, configuration, logger */
     int listen_fd;
-    char *socket_path; /* we created it: unlink at exit */
+    char *socket_path;               /* we created it: unlink at exit */
+    struct api_authcache *authcache; /* shared with every worker */
     struct worker workers[MAX_WORKERS];
     int nworkers; /* wanted, for the current generation */
     unsigned generation;
@@ -83,8 +85,11 @@ worker_count(const struct sl_conf *conf)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int n = conf->api_workers;
 
+    /* One per CPU and one more: a worker waiting on PostgreSQL leaves its
+     * CPU to the others, and more than that only adds context switches
+     * (each worker serves many connections; see worker.c). */
     if (n <= 0)
-        n = (int)(cpus > 0 ? cpus * 2 : 2);
+        n = (int)(cpus > 0 ? cpus + 1 : 2);
     if (n < 1)
         n = 1;
     return n > MAX_WORKERS ? MAX_WORKERS : n;
@@ -191,7 +196,7 @@ spawn(struct master *m, struct worker *w)
         signal(SIGCHLD, SIG_DFL);
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        _exit(api_worker_run(&m->d.conf, m->listen_fd));
+        _exit(api_worker_run(&m->d.conf, m->listen_fd, m->authcache));
     }
     w->pid = pid;
     w->generation = m->generation;
@@ -377,6 +382,10 @@ main(int argc, char **argv)
         return 1;
     }
     sl_daemon_write_pid(&m.d);
+    m.authcache = api_authcache_create(m.d.conf.auth_cache_ttl_ms);
+    if (m.authcache == NULL)
+        sl_log_warn(&m.d.log, "no shared token cache: every request checks "
+                              "its token in the database");
 
     m.nworkers = worker_count(&m.d.conf);
     fill(&m);
@@ -411,6 +420,7 @@ main(int argc, char **argv)
         unlink(m.socket_path);
     sl_log_info(&m.d.log, "stopped");
     free(m.socket_path);
+    api_authcache_destroy(m.authcache);
     sl_daemon_stop(&m.d);
     return 0;
 }

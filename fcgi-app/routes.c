@@ -16,10 +16,12 @@
     {                                                                          \
         m, p, h, __VA_ARGS__                                                   \
     }
-#define NONE         API_AUTH_NONE, SL_ROLE_NONE
-#define ADMIN_KEY    API_AUTH_ADMIN, SL_ROLE_NONE
-#define USER(role)   API_AUTH_USER, SL_ROLE_##role
-#define TENANT(role) API_AUTH_TENANT, SL_ROLE_##role
+#define NONE         API_AUTH_NONE, SL_ROLE_NONE, 0
+#define ADMIN_KEY    API_AUTH_ADMIN, SL_ROLE_NONE, 0
+#define USER(role)   API_AUTH_USER, SL_ROLE_##role, 0
+#define TENANT(role) API_AUTH_TENANT, SL_ROLE_##role, 0
+/* A user's route whose handler also needs the user's organisations. */
+#define USER_ORGS(role) API_AUTH_USER, SL_ROLE_##role, API_ROUTE_ORGS
 
 const struct api_route api_routes[] = {
     /* Health (seeds 000, 002, 003) */
@@ -33,10 +35,10 @@ const struct api_route api_routes[] = {
     ROUTE("POST", "/api/v1/auth/login", api_h_login, NONE),
     ROUTE("POST", "/api/v1/auth/refresh", api_h_refresh, NONE),
     ROUTE("POST", "/api/v1/auth/logout", api_h_logout, USER(VIEWER)),
-    ROUTE("GET", "/api/v1/auth/me", api_h_me, USER(VIEWER)),
+    ROUTE("GET", "/api/v1/auth/me", api_h_me, USER_ORGS(VIEWER)),
 
     /* Users of an organisation (seed 002's /users/me; admin management) */
-    ROUTE("GET", "/api/v1/users/me", api_h_me, USER(VIEWER)),
+    ROUTE("GET", "/api/v1/users/me", api_h_me, USER_ORGS(VIEWER)),
     ROUTE("GET", "/api/v1/users", api_h_users_list, TENANT(ADMIN)),
     ROUTE("POST", "/api/v1/users", api_h_users_create, TENANT(ADMIN)),
     ROUTE("GET", "/api/v1/users/{id}", api_h_users_get, TENANT(ADMIN)),

@@ -15,21 +15,32 @@
     "m.is_active AND u.is_active, rfc3339(u.created_at), "                     \
     "rfc3339(u.last_login_at)"
 
+#define AUTH_SESSION_SQL(extra)                                                \
+    "SELECT u.username, u.email, u.full_name, rfc3339(u.created_at), "         \
+    "rfc3339(u.last_login_at), m.role, m.is_active, "                          \
+    "(SELECT t.is_active FROM tenants t WHERE t.id = $2)" extra " "            \
+    "FROM sessions s JOIN users u ON u.id = s.user_id "                        \
+    "LEFT JOIN memberships m ON m.user_id = s.user_id AND m.tenant_id = $2 "   \
+    "WHERE s.id = $1::uuid AND s.user_id = $3::uuid "                          \
+    "AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active "       \
+    "AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = $4::uuid)"
+
+/* A user's active organisations, as [{"id", "name", "role"}]. */
+#define USER_ORGS_JSON                                                         \
+    "(SELECT coalesce(json_agg(json_build_object('id', m2.tenant_id, "         \
+    "'name', t2.name, 'role', m2.role) ORDER BY m2.created_at, "               \
+    "m2.tenant_id), '[]') FROM memberships m2 "                                \
+    "JOIN tenants t2 ON t2.id = m2.tenant_id "                                 \
+    "WHERE m2.user_id = s.user_id AND m2.is_active AND t2.is_active)"
+
 const struct sl_db_stmt api_stmts[ST_COUNT_] = {
-    /* $1 session, $2 tenant, $3 user, $4 jti */
-    [ST_AUTH_SESSION] =
-        {"auth_session",
-         "SELECT u.username, u.email, u.full_name, rfc3339(u.created_at), "
-         "rfc3339(u.last_login_at), m.role, m.is_active, "
-         "(SELECT t.is_active FROM tenants t WHERE t.id = $2) "
-         "FROM sessions s JOIN users u ON u.id = s.user_id "
-         "LEFT JOIN memberships m ON m.user_id = s.user_id "
-         "AND m.tenant_id = $2 "
-         "WHERE s.id = $1::uuid AND s.user_id = $3::uuid "
-         "AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active "
-         "AND NOT EXISTS (SELECT 1 FROM revoked_tokens r "
-         "WHERE r.jti = $4::uuid)",
-         true},
+    /* $1 session, $2 tenant, $3 user, $4 jti: the session's user, their
+     * membership of the tenant, and whether the tenant is active; no row
+     * when the session or the token is revoked or the user inactive. */
+    [ST_AUTH_SESSION] = {"auth_session", AUTH_SESSION_SQL(""), true},
+    /* The same, and the user's organisations as a JSON array. */
+    [ST_AUTH_SESSION_ORGS] = {"auth_session_orgs",
+                              AUTH_SESSION_SQL(", " USER_ORGS_JSON), true},
     /* $1 key hash; scoped to the key's tenant. Touches last_used_at at
      * most every ten seconds, so that a busy key is not a write per
      * request. */

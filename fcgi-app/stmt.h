@@ -11,6 +11,7 @@
 
 enum api_stmt {
     ST_AUTH_SESSION,
+    ST_AUTH_SESSION_ORGS,
     ST_AUTH_API_KEY,
     ST_LOGIN_LOOKUP,
     ST_USER_ORGS,

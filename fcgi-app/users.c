@@ -104,6 +104,8 @@ add_existing(struct api_req *r, const char *login, const char *role)
                          json_pack("{s:s}", "user_id", uid));
     if (rc != SL_OK)
         return api_db_error(r, rc);
+    /* The user's list of organisations grew. */
+    api_auth_changed(r, uid, NULL);
     return reply_member(r, 201, uid);
 }
 
@@ -254,6 +256,8 @@ update_member(struct api_req *r, const char *id, const char *role,
     }
     if ((rc = sl_db_commit(&r->ctx->db)) != SL_OK)
         goto failed;
+    /* The user's role or access changed: no cached check may survive. */
+    api_auth_changed(r, id, NULL);
     return 0;
 failed:
     sl_db_rollback(&r->ctx->db);

@@ -59,6 +59,7 @@ static const struct key keys[] = {
     INT(max_body_bytes, "1048576", 1024, SL_MAX_BODY_CEIL),
     INT(max_json_depth, "32", 2, SL_MAX_JSON_DEPTH_CEIL),
     INT(health_timeout_ms, "1000", 10, 60000),
+    INT(auth_cache_ttl_ms, "5000", 0, 300000),
     SECRET(jwt_secret, ""),
     SECRET(admin_key, ""),
     INT(access_token_ttl, "3600", 60, 86400),

@@ -26,12 +26,13 @@ struct sl_conf {
     /* sluice-api */
     char *api_listen;    /* unix socket path, or ":port" / "host:port" */
     int api_socket_mode; /* permissions of a unix socket we create */
-    int api_workers;     /* 0: twice the number of CPUs */
+    int api_workers;     /* 0: the number of CPUs, plus one */
     int api_backlog;
     int graceful_timeout; /* seconds to drain on SIGTERM and SIGHUP */
     int max_body_bytes;
     int max_json_depth;
     int health_timeout_ms; /* how long /health/detailed waits per check */
+    int auth_cache_ttl_ms; /* how long a token check is reused; 0: never */
 
     /* Identity. */
     char *jwt_secret; /* HS256 key; at least 32 bytes */

@@ -74,7 +74,7 @@ broken(const struct sl_db *db)
 int
 sl_db_connect(struct sl_db *db)
 {
-    char options[64];
+    char options[128];
     const char *keys[] = {"connect_timeout", "application_name", "options",
                           "dbname", NULL};
     const char *vals[] = {"5", db->app_name ? db->app_name : "sluice", options,
@@ -87,7 +87,10 @@ sl_db_connect(struct sl_db *db)
         db->conn = NULL;
     }
     forget_prepared(db);
-    snprintf(options, sizeof(options), "-c statement_timeout=%d",
+    /* Generic plans: every statement is prepared once and its plan kept,
+     * instead of planned again for each of its first executions. */
+    snprintf(options, sizeof(options),
+             "-c statement_timeout=%d -c plan_cache_mode=force_generic_plan",
              db->statement_timeout_ms);
     /* Later keywords win: the conninfo may override the defaults above. */
     db->conn = PQconnectdbParams(keys, vals, 1);

@@ -350,7 +350,7 @@ nginx_render() {
         -e "s|@TLS_CERT@|$NGX/tls/cert.pem|g" \
         -e "s|@TLS_KEY@|$NGX/tls/key.pem|g" \
         -e "s|@API_SOCKET@|$API_SOCK|g" \
-        -e "s|@API_KEEPALIVE@|${SLUICE_NGINX_KEEPALIVE:-8}|g" \
+        -e "s|@API_KEEPALIVE@|${SLUICE_NGINX_KEEPALIVE:-32}|g" \
         -e "s|@HUB_ADDR@|$SLUICE_BIND:$SLUICE_HUB_PORT|g" \
         -e "s|@MAX_BODY@|$SLUICE_MAX_BODY|g" \
         -e "s|@RATE_ANON@|${SLUICE_RATE_ANON/off/1000r/s}|g" \

@@ -307,6 +307,84 @@ START_TEST(started_by_socket_activation)
 }
 END_TEST
 
+/* GET path on a sluice-api socket over FastCGI with a bearer token;
+ * returns the HTTP status. */
+static int
+fastcgi_status(const char *socket, const char *path, const char *token)
+{
+    char cmd[2048], line[256];
+    FILE *p;
+    int status = -1;
+
+    snprintf(cmd, sizeof(cmd),
+             "env -i REQUEST_METHOD=GET REQUEST_URI=%s "
+             "HTTP_AUTHORIZATION='Bearer %s' cgi-fcgi -bind -connect %s "
+             "2>/dev/null",
+             path, token, socket);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    while (fgets(line, sizeof(line), p) != NULL)
+        if (sscanf(line, "Status: %d", &status) == 1)
+            break;
+    while (fgets(line, sizeof(line), p) != NULL)
+        ;
+    pclose(p);
+    return status;
+}
+
+START_TEST(a_second_host_learns_of_a_logout_over_nats)
+{
+    struct it_client c;
+    struct it_resp r;
+    char sock[512], bin[512], *user, *org, *token;
+    pid_t host2;
+    int64_t end;
+    int status;
+
+    it_client_init(&c);
+    free(it_new_org(&c, &user, &org));
+    token = it_login(&c, user, IT_PASSWORD, NULL);
+
+    /* Another API host: its own master, its own cache, kept a minute. */
+    snprintf(sock, sizeof(sock), "%s/run/host2.sock",
+             it_env("SLUICE_TEST_VAR"));
+    snprintf(bin, sizeof(bin), "%s/tests/integration/sockact",
+             it_env("abs_builddir"));
+    host2 = fork();
+    ck_assert_int_ge(host2, 0);
+    if (host2 == 0) {
+        setenv("SLUICE_API_WORKERS", "2", 1);
+        setenv("SLUICE_AUTH_CACHE_TTL_MS", "60000", 1);
+        execl(bin, bin, sock, it_env("SLUICE_TEST_API_BIN"), "-c",
+              it_env("SLUICE_TEST_CONF"), (char *)NULL);
+        _exit(127);
+    }
+    ck_assert_int_eq(await_fastcgi(sock, 20), 0);
+    /* Host 2 checks the token (and caches the answer). */
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(fastcgi_status(sock, "/api/v1/auth/me", token), 200);
+
+    /* Logout through nginx, on host 1. */
+    it_call(&c, "POST", "/api/v1/auth/logout", token, NULL, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+
+    /* Host 2 hears of it over NATS, long before its minute is up. */
+    end = sl_clock_mono_us() + 3 * 1000000;
+    while ((status = fastcgi_status(sock, "/api/v1/auth/me", token)) == 200) {
+        ck_assert_msg(sl_clock_mono_us() < end,
+                      "host 2 still accepts a logged-out token");
+        usleep(20 * 1000);
+    }
+    ck_assert_int_eq(status, 401);
+    kill(host2, SIGTERM);
+    waitpid(host2, NULL, 0);
+    free(token);
+    free(user);
+    free(org);
+}
+END_TEST
+
 static Suite *
 process_suite(void)
 {
@@ -318,6 +396,7 @@ process_suite(void)
     tcase_add_test(tc, a_killed_worker_is_replaced);
     tcase_add_test(tc, started_by_spawn_fcgi);
     tcase_add_test(tc, started_by_socket_activation);
+    tcase_add_test(tc, a_second_host_learns_of_a_logout_over_nats);
     tcase_add_test(tc, sigterm_drains_the_request_in_hand);
     suite_add_tcase(s, tc);
     return s;

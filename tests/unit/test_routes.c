@@ -104,13 +104,13 @@ h_dummy(struct api_req *r)
 }
 
 static const struct api_route table[] = {
-    {"GET", "/api/v1/things", h_dummy, API_AUTH_NONE, SL_ROLE_NONE},
-    {"POST", "/api/v1/things", h_dummy, API_AUTH_NONE, SL_ROLE_NONE},
-    {"GET", "/api/v1/things/me", h_dummy, API_AUTH_NONE, SL_ROLE_NONE},
-    {"GET", "/api/v1/things/{id}", h_dummy, API_AUTH_NONE, SL_ROLE_NONE},
-    {"DELETE", "/api/v1/things/{id}", h_dummy, API_AUTH_NONE, SL_ROLE_NONE},
+    {"GET", "/api/v1/things", h_dummy, API_AUTH_NONE, SL_ROLE_NONE, 0},
+    {"POST", "/api/v1/things", h_dummy, API_AUTH_NONE, SL_ROLE_NONE, 0},
+    {"GET", "/api/v1/things/me", h_dummy, API_AUTH_NONE, SL_ROLE_NONE, 0},
+    {"GET", "/api/v1/things/{id}", h_dummy, API_AUTH_NONE, SL_ROLE_NONE, 0},
+    {"DELETE", "/api/v1/things/{id}", h_dummy, API_AUTH_NONE, SL_ROLE_NONE, 0},
     {"POST", "/api/v1/run/{tenant_id}/{provider}/{domain}/{pipeline_id}",
-     h_dummy, API_AUTH_NONE, SL_ROLE_NONE},
+     h_dummy, API_AUTH_NONE, SL_ROLE_NONE, 0},
 };
 #define NTABLE (sizeof(table) / sizeof(table[0]))
 
