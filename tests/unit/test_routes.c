@@ -41,7 +41,7 @@ lower(char *dst, const char *src, size_t n)
 
 START_TEST(every_route_is_documented)
 {
-    json_t *paths = json_object_get(load_reference(), "paths");
+    json_t *doc = load_reference(), *paths = json_object_get(doc, "paths");
     char method[16];
 
     for (size_t i = 0; i < api_nroutes; i++) {
@@ -54,12 +54,14 @@ START_TEST(every_route_is_documented)
                       "%s %s is not in docs/openapi.json", api_routes[i].method,
                       api_routes[i].pattern);
     }
+    json_decref(doc);
 }
 END_TEST
 
 START_TEST(every_documented_operation_is_routed)
 {
-    json_t *paths = json_object_get(load_reference(), "paths"), *item;
+    json_t *doc = load_reference(), *paths = json_object_get(doc, "paths");
+    json_t *item;
     const char *path;
 
     json_object_foreach(paths, path, item)
@@ -82,6 +84,7 @@ START_TEST(every_documented_operation_is_routed)
                           method, path);
         }
     }
+    json_decref(doc);
 }
 END_TEST
 
