@@ -32,6 +32,7 @@
 #include "db.h"
 #include "err.h"
 #include "json.h"
+#include "liveness.h"
 
 #define HUB_TICK 2
 /* A client message larger than this is refused (the hub reads commands). */
@@ -41,13 +42,10 @@ struct hub_ctx {
     struct sl_daemon d;
     struct sl_db db; /* used by the maintenance thread only */
     struct sl_bus bus;
-    natsSubscription *ping;
+    struct sl_liveness live;
     struct lws_context *lws;
-    atomic_bool db_ok;
     atomic_bool stop;
     atomic_int clients;
-    char instance[160];
-    int64_t started_at;
     sigset_t signals;
 };
 
@@ -161,41 +159,14 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0}, /* terminator */
 };
 
-/* Answers sluice.ping.hub; runs on a NATS thread. */
+/* The hub's own fields in its liveness answers; runs on a NATS thread. */
 static void
-on_ping(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+liveness_extra(json_t *answer, void *arg)
 {
-    struct hub_ctx *ctx = closure;
-    bool db_ok = atomic_load(&ctx->db_ok);
-    json_t *j = json_pack("{s:s, s:s, s:b, s:i, s:I}", "status",
-                          db_ok ? "healthy" : "degraded", "instance",
-                          ctx->instance, "database", db_ok, "clients",
-                          atomic_load(&ctx->clients), "uptime_seconds",
-                          (json_int_t)(sl_clock_now() - ctx->started_at));
-    char *text;
+    struct hub_ctx *ctx = arg;
 
-    (void)nc;
-    (void)sub;
-    if (!db_ok)
-        json_object_set_new(j, "error", json_string("database unreachable"));
-    text = json_dumps(j, JSON_COMPACT);
-    if (text != NULL)
-        sl_bus_reply(&ctx->bus, msg, text, strlen(text));
-    free(text);
-    json_decref(j);
-    natsMsg_Destroy(msg);
-}
-
-static void
-check_db(struct hub_ctx *ctx)
-{
-    double ms;
-    bool ok = sl_db_ping(&ctx->db, &ms) == SL_OK;
-
-    if (ok != atomic_load(&ctx->db_ok))
-        sl_log(&ctx->d.log, ok ? SL_LOG_INFO : SL_LOG_WARN, "database %s",
-               ok ? "reachable" : "unreachable");
-    atomic_store(&ctx->db_ok, ok);
+    json_object_set_new(answer, "clients",
+                        json_integer(atomic_load(&ctx->clients)));
 }
 
 /* Takes signals and checks the database until told to stop. */
@@ -212,7 +183,7 @@ maintenance(void *arg)
             sl_log_info(&ctx->d.log, "signal %d: stopping", sig);
             break;
         }
-        check_db(ctx);
+        sl_liveness_check(&ctx->live, &ctx->db);
     }
     atomic_store(&ctx->stop, true);
     lws_cancel_service(ctx->lws);
@@ -242,8 +213,6 @@ main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &ctx.signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    ctx.started_at = sl_clock_now();
-    sl_daemon_instance(ctx.instance, sizeof(ctx.instance));
     lws_logger = &ctx.d.log;
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
 
@@ -267,28 +236,27 @@ main(int argc, char **argv)
                    &ctx.d.log) != SL_OK ||
         sl_bus_connect(&ctx.bus, ctx.d.conf.nats_url, "sluice-hub",
                        &ctx.d.log) != SL_OK ||
-        sl_bus_subscribe(&ctx.bus, SL_SUBJ_PING_HUB, "hubs", on_ping, &ctx,
-                         &ctx.ping) != SL_OK) {
+        sl_liveness_start(&ctx.live, &ctx.bus, &ctx.d.log, SL_SUBJ_PING_HUB,
+                          "hubs", liveness_extra, &ctx) != SL_OK) {
         sl_log_error(&ctx.d.log, "cannot set up the database or NATS");
         lws_context_destroy(ctx.lws);
         return 1;
     }
-    check_db(&ctx);
+    sl_liveness_check(&ctx.live, &ctx.db);
     if (pthread_create(&thread, NULL, maintenance, &ctx) != 0) {
         sl_log_error(&ctx.d.log, "cannot start the maintenance thread");
         return 1;
     }
     sl_daemon_write_pid(&ctx.d);
     sl_log_info(&ctx.d.log, "sluice-hub %s listening on %s:%d as %s",
-                PACKAGE_VERSION, info.iface, info.port, ctx.instance);
+                PACKAGE_VERSION, info.iface, info.port, ctx.live.instance);
 
     while (!atomic_load(&ctx.stop))
         if (lws_service(ctx.lws, 0) < 0)
             break;
 
     pthread_join(thread, NULL);
-    natsSubscription_Unsubscribe(ctx.ping);
-    natsSubscription_Destroy(ctx.ping);
+    sl_liveness_stop(&ctx.live);
     lws_context_destroy(ctx.lws);
     sl_bus_close(&ctx.bus);
     sl_db_free(&ctx.db);
