@@ -311,6 +311,19 @@ void api_tenant_slug_retry(const char *name, char *out, size_t outsz);
  */
 void api_auth_changed(struct api_req *r, const char *user, const char *tenant);
 
+/*
+ * Inserts a user and their membership of org with role, in the open
+ * transaction, which must be scoped to the new user's id (RLS lets a user
+ * row be written only by that user). *created_at points into the pool.
+ * Returns 0 or a negative code (SL_ECONFLICT: username or e-mail taken).
+ */
+int api_user_insert(struct api_req *r, const char *uid, const char *username,
+                    const char *email, const char *full_name, const char *hash,
+                    const char *org, const char *role, const char **created_at);
+
+/* Answers a unique violation on users with 409, naming the taken field. */
+int api_duplicate_user(struct api_req *r);
+
 /* Handler helpers of auth.c used by users.c. */
 int api_password_check(struct api_check *c, const char *field,
                        const char *password, const char *username);

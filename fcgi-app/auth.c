@@ -94,11 +94,10 @@ username_valid(const char *s)
 /* --- POST /auth/register ---------------------------------------------------
  */
 
-/* Inserts the user and its membership in an open transaction. */
-static int
-insert_user(struct api_req *r, const char *uid, const char *username,
-            const char *email, const char *full_name, const char *hash,
-            const char *org, const char *role, const char **created_at)
+int
+api_user_insert(struct api_req *r, const char *uid, const char *username,
+                const char *email, const char *full_name, const char *hash,
+                const char *org, const char *role, const char **created_at)
 {
     const char *up[5] = {uid, username, email, full_name, hash};
     const char *mp[3] = {org, uid, role};
@@ -112,9 +111,8 @@ insert_user(struct api_req *r, const char *uid, const char *username,
     return api_exec(r, ST_MEMBERSHIP_INSERT, 3, mp, &res);
 }
 
-/* The answer to a unique violation on users: which field is taken. */
-static int
-duplicate_user(struct api_req *r)
+int
+api_duplicate_user(struct api_req *r)
 {
     const char *constraint = sl_db_constraint(&r->ctx->db);
     const char *field =
@@ -204,8 +202,8 @@ api_h_register(struct api_req *r)
         if (rc != SL_OK)
             goto failed;
     }
-    rc = insert_user(r, uid, username, email, full_name, hash, org, role,
-                     &created_at);
+    rc = api_user_insert(r, uid, username, email, full_name, hash, org, role,
+                         &created_at);
     if (rc != SL_OK)
         goto failed;
     rc = sl_db_commit(&r->ctx->db);
@@ -223,7 +221,7 @@ api_h_register(struct api_req *r)
 failed:
     sl_db_rollback(&r->ctx->db);
     if (rc == SL_ECONFLICT)
-        return duplicate_user(r);
+        return api_duplicate_user(r);
     return api_db_error(r, rc);
 }
 

@@ -114,10 +114,10 @@ api_h_users_create(struct api_req *r)
 {
     const struct sl_conf *conf = r->ctx->conf;
     const char *username, *email, *password, *full_name, *role_name;
+    const char *created_at;
     char uid[SL_UUID_LEN], hash[SL_PASSWORD_HASH_MAX];
     struct api_check c;
     json_t *body;
-    PGresult *res;
     enum sl_role role = SL_ROLE_VIEWER;
     int rc;
 
@@ -162,28 +162,13 @@ api_h_users_create(struct api_req *r)
     rc = sl_db_begin(&r->ctx->db, r->who.tenant_id, uid);
     if (rc != SL_OK)
         return api_db_error(r, rc);
-    {
-        const char *up[5] = {uid, username, email, full_name, hash};
-        const char *mp[3] = {r->who.tenant_id, uid, sl_role_name(role)};
-
-        if ((rc = api_exec(r, ST_USER_INSERT, 5, up, &res)) != SL_OK ||
-            (rc = api_exec(r, ST_MEMBERSHIP_INSERT, 3, mp, &res)) != SL_OK ||
-            (rc = sl_db_commit(&r->ctx->db)) != SL_OK) {
-            sl_db_rollback(&r->ctx->db);
-            if (rc == SL_ECONFLICT) {
-                const char *field =
-                    strstr(sl_db_constraint(&r->ctx->db), "email") ? "email"
-                                                                   : "username";
-
-                return api_error(
-                    r, 409, "DUPLICATE_RESOURCE",
-                    sl_psprintf(r->pool, "A user with this %s already exists",
-                                field),
-                    json_pack("{s:s, s:s}", "field", field, "reason",
-                              "already taken"));
-            }
-            return api_db_error(r, rc);
-        }
+    rc = api_user_insert(r, uid, username, email, full_name, hash,
+                         r->who.tenant_id, sl_role_name(role), &created_at);
+    if (rc == SL_OK)
+        rc = sl_db_commit(&r->ctx->db);
+    if (rc != SL_OK) {
+        sl_db_rollback(&r->ctx->db);
+        return rc == SL_ECONFLICT ? api_duplicate_user(r) : api_db_error(r, rc);
     }
     return reply_member(r, 201, uid);
 }
