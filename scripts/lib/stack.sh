@@ -92,8 +92,14 @@ stack_paths() {
     MIGRATE=$SLUICE_BUILD/scripts/sluice-migrate
 }
 
+# Runs a command as the user PostgreSQL runs as, from /, which that user
+# may not be able to enter otherwise.
 as_pg() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    if [ "$(id -u)" = 0 ]; then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        "$@"
+    fi
 }
 
 # Waits up to $1 seconds for the command to succeed.
