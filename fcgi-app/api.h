@@ -35,6 +35,7 @@
 struct api_ctx {
     const struct sl_conf *conf; /* read-only, owned by main */
     struct sl_logger log;
+    struct sl_logger bus_log; /* for NATS's threads: no request id */
     struct sl_db db;
     struct sl_bus bus;
     sl_pool *pool;                   /* reset after every request */
@@ -294,6 +295,22 @@ bool api_email_valid(const char *s);
 
 /* True when s matches ^[a-z0-9_]{3,50}$ (seed 003's tenant id). */
 bool api_tenant_id_valid(const char *s);
+
+/* True when s matches ^[A-Za-z0-9_.-]{3,50}$ (a username). */
+bool api_username_valid(const char *s);
+
+/*
+ * True when a new tenant may not take the id s: the default organisation
+ * and a few names kept for the platform (tenants.c).
+ */
+bool api_tenant_id_reserved(const struct sl_conf *conf, const char *s);
+
+/*
+ * Creates the default organisation if it does not exist (tenants.c).
+ * Returns 0 (with *created when it did not exist) or a negative code.
+ */
+int api_default_org_ensure(struct sl_db *db, const struct sl_conf *conf,
+                           bool *created);
 
 /*
  * A tenant id made from a display name ("Acme Corp." gives "acme_corp"):

@@ -78,8 +78,8 @@ api_user_json(const PGresult *res, int row)
         sl_role_permissions(sl_role_parse(role)));
 }
 
-static bool
-username_valid(const char *s)
+bool
+api_username_valid(const char *s)
 {
     size_t n = strlen(s);
 
@@ -140,7 +140,7 @@ api_h_register(struct api_req *r)
         return 0;
     api_check_init(&c, r);
     username = api_check_str(&c, body, "username", API_REQUIRED, 3, 50);
-    if (username != NULL && !username_valid(username))
+    if (username != NULL && !api_username_valid(username))
         api_check_fail(&c, "username",
                        "may contain only letters, digits, "
                        "'_', '.' and '-'");
@@ -164,6 +164,8 @@ api_h_register(struct api_req *r)
          * admin. Its id is a slug of the name, made unique. */
         role = "admin";
         api_tenant_slug(org_name, slug, sizeof(slug));
+        if (api_tenant_id_reserved(conf, slug))
+            api_tenant_slug_retry(org_name, slug, sizeof(slug));
         for (int attempt = 0;; attempt++) {
             const char *tp[2] = {slug, org_name};
 
@@ -183,17 +185,13 @@ api_h_register(struct api_req *r)
         }
         org = slug;
     } else {
-        const char *tp[2] = {conf->default_organization,
-                             "Default organization"};
-
         role = "viewer";
         org = conf->default_organization;
-        rc = sl_db_begin(&r->ctx->db, org, uid);
+        rc = api_default_org_ensure(&r->ctx->db, conf, NULL);
+        if (rc == SL_OK)
+            rc = sl_db_begin(&r->ctx->db, org, uid);
         if (rc != SL_OK)
             return api_db_error(r, rc);
-        rc = api_exec(r, ST_TENANT_ENSURE, 2, tp, &res);
-        if (rc != SL_OK)
-            goto failed;
     }
     {
         const char *sp[2] = {org, "STARTER"};
@@ -291,9 +289,10 @@ api_h_login(struct api_req *r)
     char sid[SL_UUID_LEN], refresh[64], rhash[SL_SHA256_HEX_LEN], ttl[16];
     char *access = NULL;
     struct api_check c;
-    json_t *body, *orgs, *out;
+    json_t *body, *orgs, *invites, *out;
     PGresult *res, *ores;
     int rc;
+    bool accept = false;
     bool form = r->content_type != NULL &&
                 strncasecmp(r->content_type,
                             "application/x-www-form-urlencoded", 33) == 0;
@@ -332,18 +331,25 @@ api_h_login(struct api_req *r)
     rc = api_exec_scoped(r, NULL, uid, ST_USER_ORGS, 1, params, &ores);
     if (rc != SL_OK)
         return api_db_error(r, rc);
+    /* Organisations the user is in, and invitations: logging in to an
+     * organisation that invited the user is how the user accepts. */
     orgs = sl_json_pool_own(r->pool, json_array());
+    invites = sl_json_pool_own(r->pool, json_array());
     for (int i = 0; i < PQntuples(ores); i++) {
-        json_array_append_new(orgs, json_pack("{s:s, s:s, s:s}", "id",
-                                              PQgetvalue(ores, i, 0), "name",
-                                              PQgetvalue(ores, i, 1), "role",
-                                              PQgetvalue(ores, i, 2)));
-        if ((want_org == NULL && org == NULL) ||
-            (want_org != NULL &&
-             strcmp(want_org, PQgetvalue(ores, i, 0)) == 0)) {
-            org = PQgetvalue(ores, i, 0);
+        const char *id = PQgetvalue(ores, i, 0);
+        bool accepted = strcmp(PQgetvalue(ores, i, 3), "t") == 0;
+        bool chosen = want_org != NULL ? strcmp(want_org, id) == 0
+                                       : org == NULL && accepted;
+
+        if (chosen) {
+            org = id;
             role = PQgetvalue(ores, i, 2);
+            accept = !accepted;
         }
+        json_array_append_new(accepted || chosen ? orgs : invites,
+                              json_pack("{s:s, s:s, s:s}", "id", id, "name",
+                                        PQgetvalue(ores, i, 1), "role",
+                                        PQgetvalue(ores, i, 2)));
     }
     if (org == NULL)
         return api_error(
@@ -363,8 +369,11 @@ api_h_login(struct api_req *r)
         const char *sp[4] = {sid, uid, org, ttl};
         const char *rp[4] = {rhash, sid, uid, ttl};
         const char *lp[1] = {uid};
+        const char *ap[2] = {org, uid};
 
-        if ((rc = api_exec(r, ST_SESSION_INSERT, 4, sp, &res)) != SL_OK ||
+        if ((accept &&
+             (rc = api_exec(r, ST_MEMBERSHIP_ACCEPT, 2, ap, &res)) != SL_OK) ||
+            (rc = api_exec(r, ST_SESSION_INSERT, 4, sp, &res)) != SL_OK ||
             (rc = api_exec(r, ST_REFRESH_INSERT, 4, rp, &res)) != SL_OK ||
             (rc = api_exec(r, ST_USER_LAST_LOGIN, 1, lp, &res)) != SL_OK ||
             (rc = sl_db_commit(&r->ctx->db)) != SL_OK) {
@@ -379,8 +388,10 @@ api_h_login(struct api_req *r)
     out = token_body(r, access, refresh, org, role);
     free(access);
     json_object_set(out, "organizations", orgs);
+    json_object_set(out, "invitations", invites);
     json_object_set_new(out, "user_id", json_string(uid));
-    sl_log_info(&r->ctx->log, "login: user %s into %s", uid, org);
+    sl_log_info(&r->ctx->log, "login: user %s into %s%s", uid, org,
+                accept ? " (invitation accepted)" : "");
     return api_reply(r, 200, out);
 }
 
@@ -472,11 +483,17 @@ api_h_refresh(struct api_req *r)
     params[1] = sid;
     params[2] = uid;
     params[3] = ttl;
-    if ((rc = api_exec(r, ST_REFRESH_INSERT, 4, params, &res)) != SL_OK ||
-        (rc = sl_db_commit(&r->ctx->db)) != SL_OK)
-        goto failed;
-    if (issue_access(r, uid, sid, org, role, &access) != SL_OK)
+    /* Sign before committing: the old token must not be spent for
+     * nothing. */
+    if (issue_access(r, uid, sid, org, role, &access) != SL_OK) {
+        sl_db_rollback(&r->ctx->db);
         return SL_ECRYPTO;
+    }
+    if ((rc = api_exec(r, ST_REFRESH_INSERT, 4, params, &res)) != SL_OK ||
+        (rc = sl_db_commit(&r->ctx->db)) != SL_OK) {
+        free(access);
+        goto failed;
+    }
     out = token_body(r, access, refresh, org, role);
     free(access);
     return api_reply(r, 200, out);
@@ -522,15 +539,21 @@ api_h_me(struct api_req *r)
     const struct api_principal *who = &r->who;
     json_t *orgs =
         who->organizations ? json_loads(who->organizations, 0, NULL) : NULL;
+    json_t *out = json_pack(
+        "{s:s, s:s, s:s, s:o, s:s, s:b, s:s, s:o, s:s, s:o}", "id",
+        who->user_id, "username", who->username, "email", who->email,
+        "full_name", sl_json_str_or_null(who->full_name), "role",
+        sl_role_name(who->role), "is_active", 1, "created_at", who->created_at,
+        "last_login", sl_json_str_or_null(who->last_login), "organization_id",
+        who->tenant_id, "permissions", sl_role_permissions(who->role));
 
-    return api_reply(
-        r, 200,
-        json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:s, s:o, s:s, s:o, s:o}",
-                  "id", who->user_id, "username", who->username, "email",
-                  who->email, "full_name", sl_json_str_or_null(who->full_name),
-                  "role", sl_role_name(who->role), "is_active", 1, "created_at",
-                  who->created_at, "last_login",
-                  sl_json_str_or_null(who->last_login), "organization_id",
-                  who->tenant_id, "permissions", sl_role_permissions(who->role),
-                  "organizations", orgs ? orgs : json_array()));
+    /* {"organizations": [...], "invitations": [...]} from the token check. */
+    for (int i = 0; i < 2; i++) {
+        const char *key = i == 0 ? "organizations" : "invitations";
+        json_t *v = json_object_get(orgs, key);
+
+        json_object_set_new(out, key, v ? json_incref(v) : json_array());
+    }
+    json_decref(orgs);
+    return api_reply(r, 200, out);
 }

@@ -34,7 +34,7 @@ struct slot {
 };
 
 struct api_authcache {
-    int64_t ttl_us;
+    _Atomic int64_t ttl_us; /* the master changes it on reload */
     _Atomic uint32_t user_epochs[USER_EPOCHS];
     _Atomic uint32_t tenant_epochs[TENANT_EPOCHS];
     struct slot slots[SLOTS];
@@ -63,7 +63,7 @@ api_authcache_create(int ttl_ms)
     if (c == MAP_FAILED)
         return NULL;
     /* The mapping is zeroed: every sequence even, every epoch 0. */
-    c->ttl_us = (int64_t)ttl_ms * 1000;
+    atomic_store(&c->ttl_us, (int64_t)ttl_ms * 1000);
     return c;
 }
 
@@ -87,9 +87,20 @@ tenant_bucket(const char *tenant)
 }
 
 void
+api_authcache_set_ttl(struct api_authcache *c, int ttl_ms)
+{
+    if (c != NULL)
+        atomic_store(&c->ttl_us, (int64_t)ttl_ms * 1000);
+}
+
+void
 api_authcache_epochs(struct api_authcache *c, const char *user,
                      const char *tenant, struct api_auth_epochs *out)
 {
+    if (c == NULL) {
+        out->user = out->tenant = 0;
+        return;
+    }
     out->user = atomic_load_explicit(&c->user_epochs[user_bucket(user)],
                                      memory_order_acquire);
     out->tenant = atomic_load_explicit(&c->tenant_epochs[tenant_bucket(tenant)],
@@ -104,7 +115,7 @@ api_authcache_get(struct api_authcache *c, const char *jti, const char *org,
     struct slot copy;
     uint32_t seq;
 
-    if (c == NULL || c->ttl_us == 0)
+    if (c == NULL || atomic_load(&c->ttl_us) == 0)
         return false;
     s = &c->slots[hash2(jti, org) % SLOTS];
     seq = atomic_load_explicit(&s->seq, memory_order_acquire);
@@ -135,7 +146,9 @@ api_authcache_put(struct api_authcache *c, const struct api_auth_entry *e,
     struct slot *s;
     uint32_t seq;
 
-    if (c == NULL || c->ttl_us == 0)
+    int64_t ttl = c != NULL ? atomic_load(&c->ttl_us) : 0;
+
+    if (ttl == 0)
         return;
     s = &c->slots[hash2(e->jti, e->org) % SLOTS];
     seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
@@ -149,7 +162,7 @@ api_authcache_put(struct api_authcache *c, const struct api_auth_entry *e,
     s->tenant_epoch = ep->tenant;
     s->user_bucket = user_bucket(e->sub);
     s->tenant_bucket = tenant_bucket(e->org);
-    s->expires_us = sl_clock_mono_us() + c->ttl_us;
+    s->expires_us = sl_clock_mono_us() + ttl;
     atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
 }
 

@@ -64,10 +64,13 @@ struct api_auth_epochs {
  */
 struct api_authcache *api_authcache_create(int ttl_ms);
 
+/* Changes the TTL (on reload); entries already stored keep theirs. */
+void api_authcache_set_ttl(struct api_authcache *c, int ttl_ms);
+
 /* Unmaps it. Accepts NULL. */
 void api_authcache_destroy(struct api_authcache *c);
 
-/* Reads the current epochs of user and tenant. */
+/* Reads the current epochs of user and tenant (zeros without a cache). */
 void api_authcache_epochs(struct api_authcache *c, const char *user,
                           const char *tenant, struct api_auth_epochs *out);
 

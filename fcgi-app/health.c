@@ -63,14 +63,10 @@ ping_daemon(struct api_req *r, const char *subject, bool *ok)
         status = "unhealthy";
     *ok = strcmp(status, "healthy") == 0;
     c = component(status, ms, NULL);
-    if (json_is_object(body)) {
-        json_t *v;
-
-        if ((v = json_object_get(body, "instance")) != NULL)
-            json_object_set(c, "instance", v);
-        if ((v = json_object_get(body, "error")) != NULL)
-            json_object_set(c, "error", v);
-    }
+    /* Only the error: which host and process answered is not for
+     * anonymous callers. */
+    if (json_is_object(body) && json_object_get(body, "error") != NULL)
+        json_object_set(c, "error", json_object_get(body, "error"));
     json_decref(body);
     return c;
 }

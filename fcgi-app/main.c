@@ -310,6 +310,7 @@ reload(struct master *m)
     sl_conf_free(&m->d.conf);
     m->d.conf = fresh;
     m->d.log.level = sl_log_level_parse(m->d.conf.log_level);
+    api_authcache_set_ttl(m->authcache, m->d.conf.auth_cache_ttl_ms);
     m->generation++;
     m->nworkers = worker_count(&m->d.conf);
     m->next_spawn_us = 0;

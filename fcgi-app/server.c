@@ -223,6 +223,21 @@ write_response(struct api_req *r)
         FCGX_PutStr(r->resp_body, (int)r->resp_len, out);
 }
 
+/*
+ * Reads whatever body the request still has. libfcgi does not, and a body
+ * left unread (a 404, 405 or 401 answered before reading it) would be
+ * taken for the next request on the kept-alive connection, and the
+ * connection lost. nginx bounds it with client_max_body_size.
+ */
+static void
+drain_body(FCGX_Request *fcgi)
+{
+    char buf[8192];
+
+    while (FCGX_GetStr(buf, sizeof(buf), fcgi->in) > 0)
+        ;
+}
+
 void
 api_handle(struct api_ctx *ctx, FCGX_Request *fcgi)
 {
@@ -259,6 +274,7 @@ api_handle(struct api_ctx *ctx, FCGX_Request *fcgi)
         api_error(&r, 500, "INTERNAL_ERROR", "An unexpected error occurred",
                   NULL);
     write_response(&r);
+    drain_body(fcgi);
 
     sl_log_fields(
         &ctx->log, r.status >= 500 ? SL_LOG_ERROR : SL_LOG_INFO, "request",

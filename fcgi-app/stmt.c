@@ -25,13 +25,20 @@
     "AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active "       \
     "AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = $4::uuid)"
 
-/* A user's active organisations, as [{"id", "name", "role"}]. */
+/* A user's organisations and pending invitations, as
+ * {"organizations": [{"id", "name", "role"}], "invitations": [...]}. */
 #define USER_ORGS_JSON                                                         \
-    "(SELECT coalesce(json_agg(json_build_object('id', m2.tenant_id, "         \
-    "'name', t2.name, 'role', m2.role) ORDER BY m2.created_at, "               \
-    "m2.tenant_id), '[]') FROM memberships m2 "                                \
-    "JOIN tenants t2 ON t2.id = m2.tenant_id "                                 \
-    "WHERE m2.user_id = s.user_id AND m2.is_active AND t2.is_active)"
+    "json_build_object('organizations', (SELECT coalesce(json_agg("            \
+    "json_build_object('id', m2.tenant_id, 'name', t2.name, 'role', "          \
+    "m2.role) ORDER BY m2.created_at, m2.tenant_id), '[]') "                   \
+    "FROM memberships m2 JOIN tenants t2 ON t2.id = m2.tenant_id "             \
+    "WHERE m2.user_id = s.user_id AND m2.is_active AND t2.is_active), "        \
+    "'invitations', (SELECT coalesce(json_agg(json_build_object("              \
+    "'id', m3.tenant_id, 'name', t3.name, 'role', m3.role) "                   \
+    "ORDER BY m3.created_at, m3.tenant_id), '[]') "                            \
+    "FROM memberships m3 JOIN tenants t3 ON t3.id = m3.tenant_id "             \
+    "WHERE m3.user_id = s.user_id AND m3.accepted_at IS NULL "                 \
+    "AND t3.is_active))"
 
 const struct sl_db_stmt api_stmts[ST_COUNT_] = {
     /* $1 session, $2 tenant, $3 user, $4 jti: the session's user, their
@@ -61,13 +68,25 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                          "SELECT user_id, password_hash, is_active "
                          "FROM auth_login_lookup($1)",
                          true},
-    /* $1 user; scoped to the user. */
+    /* $1 user; scoped to the user: active memberships and pending
+     * invitations (accepted false). */
     [ST_USER_ORGS] = {"user_orgs",
-                      "SELECT m.tenant_id, t.name, m.role "
+                      "SELECT m.tenant_id, t.name, m.role, "
+                      "m.accepted_at IS NOT NULL "
                       "FROM memberships m JOIN tenants t ON t.id = m.tenant_id "
-                      "WHERE m.user_id = $1::uuid AND m.is_active "
-                      "AND t.is_active ORDER BY m.created_at, m.tenant_id",
+                      "WHERE m.user_id = $1::uuid AND t.is_active "
+                      "AND (m.is_active OR m.accepted_at IS NULL) "
+                      "ORDER BY m.created_at, m.tenant_id",
                       true},
+    /* $1 tenant, $2 user: the user accepts the tenant's invitation. */
+    [ST_MEMBERSHIP_ACCEPT] = {"membership_accept",
+                              "UPDATE memberships SET accepted_at = now(), "
+                              "is_active = true, updated_at = now() "
+                              "WHERE tenant_id = $1 AND user_id = $2::uuid "
+                              "AND accepted_at IS NULL",
+                              false},
+    /* $1 login, $2 role; scoped to the inviting admin's tenant. */
+    [ST_INVITE] = {"invite", "SELECT auth_invite($1, $2)", false},
     [ST_USER_LAST_LOGIN] = {"user_last_login",
                             "UPDATE users SET last_login_at = now() "
                             "WHERE id = $1::uuid",
@@ -83,7 +102,9 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
     [ST_SESSION_GET] =
         {"session_get",
          "SELECT s.tenant_id, s.revoked_at IS NULL AND s.expires_at > now(), "
-         "m.role, coalesce(m.is_active, false) AND u.is_active "
+         "m.role, coalesce(m.is_active, false) AND u.is_active AND "
+         "coalesce((SELECT t.is_active FROM tenants t "
+         "WHERE t.id = s.tenant_id), false) "
          "FROM sessions s JOIN users u ON u.id = s.user_id "
          "LEFT JOIN memberships m ON m.user_id = s.user_id "
          "AND m.tenant_id = s.tenant_id WHERE s.id = $1::uuid",
@@ -97,6 +118,8 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
     /* $1 hash, $2 session, $3 user, $4 lifetime in seconds */
     [ST_REFRESH_INSERT] =
         {"refresh_insert",
+         "WITH pruned AS (DELETE FROM refresh_tokens "
+         "WHERE session_id = $2::uuid AND expires_at < now()) "
          "INSERT INTO refresh_tokens (token_hash, session_id, user_id, "
          "expires_at) VALUES ($1, $2::uuid, $3::uuid, "
          "now() + make_interval(secs => $4::int))",
@@ -114,8 +137,11 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                           "expires_at <= now() FROM refresh_tokens "
                           "WHERE token_hash = $1",
                           true},
-    /* $1 jti, $2 user, $3 the token's exp (epoch seconds) */
+    /* $1 jti, $2 user, $3 the token's exp (epoch seconds); forgets the
+     * user's revocations whose tokens have expired anyway. */
     [ST_JTI_REVOKE] = {"jti_revoke",
+                       "WITH pruned AS (DELETE FROM revoked_tokens "
+                       "WHERE user_id = $2::uuid AND expires_at < now()) "
                        "INSERT INTO revoked_tokens (jti, user_id, expires_at) "
                        "VALUES ($1::uuid, $2::uuid, to_timestamp($3::bigint)) "
                        "ON CONFLICT (jti) DO NOTHING",
@@ -142,6 +168,11 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
          true},
     [ST_TENANT_EXISTS] = {"tenant_exists",
                           "SELECT 1 FROM tenants WHERE id = $1", true},
+    /* Serialises changes to the tenant's admins. */
+    [ST_TENANT_LOCK] = {"tenant_lock",
+                        "SELECT 1 FROM tenants WHERE id = app_tenant() "
+                        "FOR UPDATE",
+                        false},
     /* $1 tenant, $2 plan: quotas copied from the plan. */
     [ST_SUBSCRIPTION_INSERT] =
         {"subscription_insert",
@@ -172,19 +203,21 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                        "SELECT " USER_COLS " FROM memberships m "
                        "JOIN users u ON u.id = m.user_id "
                        "WHERE m.tenant_id = app_tenant() "
-                       "AND m.user_id = $1::uuid",
+                       "AND m.user_id = $1::uuid AND m.accepted_at IS NOT NULL",
                        true},
     /* $1 limit, $2 offset */
     [ST_MEMBER_LIST] = {"member_list",
                         "SELECT " USER_COLS ", count(*) OVER () "
                         "FROM memberships m JOIN users u ON u.id = m.user_id "
                         "WHERE m.tenant_id = app_tenant() "
+                        "AND m.accepted_at IS NOT NULL "
                         "ORDER BY m.created_at, u.id "
                         "LIMIT $1::bigint OFFSET $2::bigint",
                         true},
     [ST_MEMBER_COUNT] = {"member_count",
                          "SELECT count(*) FROM memberships "
-                         "WHERE tenant_id = app_tenant()",
+                         "WHERE tenant_id = app_tenant() "
+                         "AND accepted_at IS NOT NULL",
                          true},
     /* $1 user, $2 role or NULL, $3 is_active or NULL */
     [ST_MEMBER_UPDATE] = {"member_update",
@@ -192,22 +225,24 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                           "is_active = coalesce($3::boolean, is_active), "
                           "updated_at = now() "
                           "WHERE tenant_id = app_tenant() "
-                          "AND user_id = $1::uuid RETURNING user_id",
+                          "AND user_id = $1::uuid AND accepted_at IS NOT NULL "
+                          "RETURNING user_id",
                           false},
     /* Active admins of the organisation other than $1. */
     [ST_MEMBER_OTHER_ADMINS] = {"member_other_admins",
-                                "SELECT count(*) FROM memberships "
-                                "WHERE tenant_id = app_tenant() "
-                                "AND role = 'admin' AND is_active "
-                                "AND user_id <> $1::uuid",
+                                "SELECT count(*) FROM memberships m "
+                                "JOIN users u ON u.id = m.user_id "
+                                "WHERE m.tenant_id = app_tenant() "
+                                "AND m.role = 'admin' AND m.is_active "
+                                "AND u.is_active AND m.user_id <> $1::uuid",
                                 true},
     /* $1 id, $2 tenant, $3 hash, $4 prefix, $5 description, $6 role,
-     * $7 expiry or NULL */
+     * $7 expiry (epoch seconds) or NULL */
     [ST_APIKEY_INSERT] =
         {"apikey_insert",
          "INSERT INTO api_keys (id, tenant_id, key_hash, key_prefix, "
          "description, role, expires_at) "
-         "VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz) "
+         "VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7::bigint)) "
          "RETURNING rfc3339(created_at), rfc3339(expires_at)",
          false},
     [ST_APIKEY_LIST] =

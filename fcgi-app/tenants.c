@@ -73,6 +73,47 @@ api_tenant_slug_retry(const char *name, char *out, size_t outsz)
     snprintf(out, outsz, "%s_%s", base, suffix);
 }
 
+bool
+api_tenant_id_reserved(const struct sl_conf *conf, const char *s)
+{
+    static const char *const reserved[] = {"admin", "api",    "public",
+                                           "root",  "sluice", "system"};
+
+    if (strcmp(s, conf->default_organization) == 0)
+        return true;
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+        if (strcmp(s, reserved[i]) == 0)
+            return true;
+    return false;
+}
+
+int
+api_default_org_ensure(struct sl_db *db, const struct sl_conf *conf,
+                       bool *created)
+{
+    const char *tp[2] = {conf->default_organization, "Default organization"};
+    const char *sp[2] = {conf->default_organization, "STARTER"};
+    PGresult *res = NULL;
+    int rc;
+
+    rc = sl_db_begin(db, conf->default_organization, NULL);
+    if (rc != SL_OK)
+        return rc;
+    rc = sl_db_exec(db, ST_TENANT_ENSURE, 2, tp, &res);
+    if (rc == SL_OK && created != NULL)
+        *created = PQntuples(res) == 1;
+    PQclear(res);
+    res = NULL;
+    if (rc == SL_OK)
+        rc = sl_db_exec(db, ST_SUBSCRIPTION_INSERT, 2, sp, &res);
+    PQclear(res);
+    if (rc == SL_OK)
+        rc = sl_db_commit(db);
+    else
+        sl_db_rollback(db);
+    return rc;
+}
+
 static int
 tenant_not_found(struct api_req *r, const char *id)
 {
@@ -132,11 +173,17 @@ make_key(const char *tenant, struct new_key *k)
 /* Inserts a key in the open transaction; its times go to created/expires. */
 static int
 insert_key(struct api_req *r, const char *tenant, const struct new_key *k,
-           const char *description, const char *role, const char *expires_at,
+           const char *description, const char *role, int64_t expires_at,
            PGresult **res)
 {
-    const char *params[7] = {k->id,       tenant, k->hash,   k->prefix,
-                             description, role,   expires_at};
+    char when[24];
+    const char *params[7] = {k->id,       tenant, k->hash, k->prefix,
+                             description, role,   NULL};
+
+    if (expires_at > 0) {
+        snprintf(when, sizeof(when), "%lld", (long long)expires_at);
+        params[6] = when;
+    }
 
     return api_exec(r, ST_APIKEY_INSERT, 7, params, res);
 }
@@ -162,6 +209,8 @@ tenant_input(struct api_req *r, json_t *body, struct tenant_input *in,
     in->id = api_check_str(&c, body, "tenant_id", API_REQUIRED, 1, 64);
     if (in->id != NULL && !api_tenant_id_valid(in->id))
         api_check_fail(&c, "tenant_id", "must match ^[a-z0-9_]{3,50}$");
+    else if (in->id != NULL && api_tenant_id_reserved(r->ctx->conf, in->id))
+        api_check_fail(&c, "tenant_id", "is reserved");
     in->name = api_check_str(&c, body, "company_name", 0, 1, 200);
     if (in->name == NULL)
         in->name = api_check_str(&c, body, "name", 0, 1, 200);
@@ -174,7 +223,7 @@ tenant_input(struct api_req *r, json_t *body, struct tenant_input *in,
     if (api_check_done(&c) != 0)
         return -1;
     if (in->name == NULL)
-        in->name = in->description != NULL ? in->description : in->id;
+        in->name = in->id;
     return 0;
 }
 
@@ -209,7 +258,7 @@ create_tenant(struct api_req *r, const struct tenant_input *in,
             goto failed;
         }
         if ((rc = insert_key(r, in->id, key, "Created at onboarding", "admin",
-                             NULL, &res)) != SL_OK)
+                             0, &res)) != SL_OK)
             goto failed;
     }
     if ((rc = sl_db_commit(&r->ctx->db)) != SL_OK)
@@ -236,11 +285,9 @@ int
 api_h_admin_bootstrap(struct api_req *r)
 {
     const struct sl_conf *conf = r->ctx->conf;
-    const char *tp[2] = {conf->default_organization, "Default organization"};
-    const char *sp[2] = {conf->default_organization, "STARTER"};
     json_t *body, *tables;
-    PGresult *res, *mig;
-    bool created;
+    PGresult *mig;
+    bool created = false;
     int rc;
 
     if (api_body_object(r, true, &body) != 0)
@@ -254,17 +301,10 @@ api_h_admin_bootstrap(struct api_req *r)
                                    "force_recreate_tables", "reason",
                                    "not supported"));
     rc = api_exec(r, ST_MIGRATIONS, 0, NULL, &mig);
+    if (rc == SL_OK)
+        rc = api_default_org_ensure(&r->ctx->db, conf, &created);
     if (rc != SL_OK)
         return api_db_error(r, rc);
-    rc = sl_db_begin(&r->ctx->db, conf->default_organization, NULL);
-    if (rc != SL_OK)
-        return api_db_error(r, rc);
-    if ((rc = api_exec(r, ST_TENANT_ENSURE, 2, tp, &res)) != SL_OK)
-        goto failed;
-    created = PQntuples(res) == 1;
-    if ((rc = api_exec(r, ST_SUBSCRIPTION_INSERT, 2, sp, &res)) != SL_OK ||
-        (rc = sl_db_commit(&r->ctx->db)) != SL_OK)
-        goto failed;
     tables = json_array();
     for (size_t i = 0; i < sizeof(tenant_tables) / sizeof(tenant_tables[0]);
          i++)
@@ -277,9 +317,6 @@ api_h_admin_bootstrap(struct api_req *r)
                   "default_organization", conf->default_organization, "message",
                   created ? "Bootstrap completed successfully"
                           : "Already bootstrapped; nothing to do"));
-failed:
-    sl_db_rollback(&r->ctx->db);
-    return api_db_error(r, rc);
 }
 
 /* --- POST /admin/tenants, GET /admin/tenants/{tenant_id} -------------------
@@ -408,7 +445,7 @@ api_h_admin_api_keys_create(struct api_req *r)
         return tenant_not_found(r, tenant);
     }
     if ((rc = insert_key(r, tenant, &k, description, sl_role_name(role),
-                         expires, &res)) != SL_OK ||
+                         expires ? when : 0, &res)) != SL_OK ||
         (rc = sl_db_commit(&r->ctx->db)) != SL_OK)
         goto failed;
     sl_log_info(&r->ctx->log, "api key %s issued for %s", k.id, tenant);

@@ -4,12 +4,15 @@
  * Users are global (one login, several organisations); what an admin
  * manages is the membership: its role and whether it is active. Creating a
  * user with a password makes a new account in this organisation; naming an
- * existing account (by username or e-mail, without a password) adds it to
- * this organisation. DELETE deactivates the membership; nothing is erased.
- * An organisation always keeps at least one active admin.
+ * existing account (by username or e-mail, without a password) invites it,
+ * and it joins when its owner logs in to this organisation: an admin can
+ * neither pull other people's accounts in nor learn anything about them.
+ * DELETE deactivates the membership; nothing is erased. An organisation
+ * always keeps at least one active admin.
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,39 +77,29 @@ api_h_users_list(struct api_req *r)
     return api_reply_list(r, &pg, items, total);
 }
 
-/* Adds an existing account, named by login, to the caller's organisation. */
+/*
+ * Invites an existing account, named by login, to the caller's
+ * organisation. The answer is the same whether or not such an account
+ * exists, and shows nothing of it: the account joins (and the organisation
+ * sees it) only when its owner logs in to the organisation.
+ */
 static int
-add_existing(struct api_req *r, const char *login, const char *role)
+invite(struct api_req *r, const char *login, const char *role)
 {
-    const char *params[3];
+    const char *params[2] = {login, role};
     PGresult *res;
-    const char *uid;
-    int rc;
+    int rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_INVITE, 2,
+                             params, &res);
 
-    params[0] = login;
-    rc = api_exec(r, ST_LOGIN_LOOKUP, 1, params, &res);
     if (rc != SL_OK)
         return api_db_error(r, rc);
-    if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 2), "t") != 0)
-        return api_error(r, 404, "USER_NOT_FOUND",
-                         "No active account with this username or e-mail; "
-                         "send a password to create one",
-                         NULL);
-    uid = PQgetvalue(res, 0, 0);
-    params[0] = r->who.tenant_id;
-    params[1] = uid;
-    params[2] = role;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
-                         ST_MEMBERSHIP_INSERT, 3, params, &res);
-    if (rc == SL_ECONFLICT)
-        return api_error(r, 409, "DUPLICATE_RESOURCE",
-                         "This user is already a member of the organization",
-                         json_pack("{s:s}", "user_id", uid));
-    if (rc != SL_OK)
-        return api_db_error(r, rc);
-    /* The user's list of organisations grew. */
-    api_auth_changed(r, uid, NULL);
-    return reply_member(r, 201, uid);
+    return api_reply(
+        r, 202,
+        json_pack("{s:s, s:s, s:s, s:s}", "status", "invited",
+                  "organization_id", r->who.tenant_id, "role", role, "message",
+                  "If an active account has this username or e-mail, it is "
+                  "invited; it joins when its owner logs in with this "
+                  "organization_id"));
 }
 
 int
@@ -139,7 +132,7 @@ api_h_users_create(struct api_req *r)
                            "is required (or email, of an existing account)");
         if (api_check_done(&c) != 0)
             return 0;
-        return add_existing(r, username ? username : email, sl_role_name(role));
+        return invite(r, username ? username : email, sl_role_name(role));
     }
     if (username == NULL)
         api_check_fail(&c, "username", "is required");
@@ -148,7 +141,7 @@ api_h_users_create(struct api_req *r)
     else if (!api_email_valid(email))
         api_check_fail(&c, "email", "is not a valid e-mail address");
     api_password_check(&c, "password", password, username);
-    if (username != NULL && strpbrk(username, "@ /") != NULL)
+    if (username != NULL && !api_username_valid(username))
         api_check_fail(&c, "username",
                        "may contain only letters, digits, "
                        "'_', '.' and '-'");
@@ -173,18 +166,25 @@ api_h_users_create(struct api_req *r)
     return reply_member(r, 201, uid);
 }
 
-/* The {id} parameter, checked. Returns it, or NULL with a 404 set. */
+/*
+ * The {id} parameter, checked and in canonical (lower-case) form: the form
+ * every other place compares with. Returns it, or NULL with a 404 set.
+ */
 static const char *
 user_param(struct api_req *r)
 {
     const char *id = api_param(r, "id");
+    char *canon;
 
     if (!sl_uuid_valid(id)) {
         api_error(r, 404, "USER_NOT_FOUND", "No such user in this organization",
                   json_pack("{s:s}", "user_id", id ? id : ""));
         return NULL;
     }
-    return id;
+    canon = sl_pstrdup(r->pool, id);
+    for (char *p = canon; *p != '\0'; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return canon;
 }
 
 int
@@ -212,6 +212,10 @@ update_member(struct api_req *r, const char *id, const char *role,
     rc = sl_db_begin(&r->ctx->db, r->who.tenant_id, r->who.user_id);
     if (rc != SL_OK)
         return api_db_error(r, rc);
+    /* One change to the organisation's admins at a time, or two admins
+     * demoting each other at once could both pass the check below. */
+    if ((rc = api_exec(r, ST_TENANT_LOCK, 0, NULL, &res)) != SL_OK)
+        goto failed;
     if (loses_admin) {
         if ((rc = api_exec(r, ST_MEMBER_OTHER_ADMINS, 1, params, &res)) !=
             SL_OK)

@@ -72,6 +72,7 @@ ctx_init(struct api_ctx *ctx, const struct sl_conf *conf,
     ctx->authcache = cache;
     ctx->started_at = sl_clock_now();
     sl_log_init(&ctx->log, "api", sl_log_level_parse(conf->log_level), 2);
+    ctx->bus_log = ctx->log;
     ctx->pool = sl_pool_create(16 * 1024, 0);
     if (ctx->pool == NULL)
         return SL_ENOMEM;
@@ -84,13 +85,18 @@ ctx_init(struct api_ctx *ctx, const struct sl_conf *conf,
                    conf->db_statement_timeout_ms, api_stmts, ST_COUNT_,
                    &ctx->log) != SL_OK)
         return SL_ENOMEM;
-    /* Not connecting is not fatal: requests report 503 until it works. */
+    /* Not connecting is not fatal: requests report 503 until it works.
+     * The default organisation is made at once: nobody may claim its id
+     * by registering or onboarding first. */
     if (sl_db_connect(&ctx->db) != SL_OK)
         sl_log_warn(&ctx->log, "database not reachable yet: %s",
                     sl_db_error(&ctx->db));
-    if (sl_bus_connect(&ctx->bus, conf->nats_url, "sluice-api", &ctx->log) !=
-        SL_OK)
-        sl_log_warn(&ctx->log, "nats not configured: %s", conf->nats_url);
+    else if (api_default_org_ensure(&ctx->db, conf, NULL) != SL_OK)
+        sl_log_warn(&ctx->log, "cannot make the default organisation: %s",
+                    sl_db_error(&ctx->db));
+    if (sl_bus_connect(&ctx->bus, conf->nats_url, "sluice-api",
+                       &ctx->bus_log) != SL_OK)
+        sl_log_warn(&ctx->log, "nats is not configured");
     else if (cache != NULL && sl_bus_subscribe(&ctx->bus, API_SUBJ_AUTH_CHANGED,
                                                NULL, on_auth_changed, ctx,
                                                &ctx->auth_changed) != SL_OK)

@@ -40,6 +40,42 @@ on_connected(natsConnection *nc, void *closure)
 }
 
 /*
+ * Copies url into out (outsz bytes) with any user:password@ replaced by
+ * ***@, so that credentials in a URL never reach a log.
+ */
+static void
+redact(const char *url, char *out, size_t outsz)
+{
+    size_t o = 0;
+
+    for (const char *p = url ? url : ""; *p != '\0' && o + 1 < outsz;) {
+        const char *scheme = strstr(p, "://"), *at, *end;
+
+        if (scheme == NULL) {
+            o += (size_t)snprintf(out + o, outsz - o, "%s", p);
+            break;
+        }
+        scheme += 3;
+        end = p + strcspn(p, ",");
+        at = memchr(scheme, '@', (size_t)(end - scheme));
+        o += (size_t)snprintf(out + o, outsz - o, "%.*s%s", (int)(scheme - p),
+                              p, at ? "***@" : "");
+        if (o >= outsz)
+            break;
+        p = at ? at + 1 : scheme;
+        o += (size_t)snprintf(out + o, outsz - o, "%.*s", (int)(end - p), p);
+        if (o >= outsz)
+            break;
+        p = end;
+        if (*p == ',') {
+            o += (size_t)snprintf(out + o, outsz - o, ",");
+            p++;
+        }
+    }
+    out[o < outsz ? o : outsz - 1] = '\0';
+}
+
+/*
  * True when url is a comma-separated list of nats:// or tls:// URLs with a
  * host. The library would otherwise retry a hopeless address forever.
  */
@@ -73,14 +109,16 @@ sl_bus_connect(struct sl_bus *bus, const char *url, const char *name,
                struct sl_logger *log)
 {
     natsOptions *opts = NULL;
-    natsStatus s;
+    natsStatus s = NATS_OK;
+    char shown[512];
     int rc = SL_EBUS;
 
     memset(bus, 0, sizeof(*bus));
     bus->log = log;
+    redact(url, shown, sizeof(shown));
     if (!url_valid(url)) {
         if (log != NULL)
-            sl_log_error(log, "nats: invalid URL '%s'", url ? url : "");
+            sl_log_error(log, "nats: invalid URL '%s'", shown);
         return SL_EINVAL;
     }
     if (natsOptions_Create(&opts) != NATS_OK)
@@ -120,7 +158,7 @@ out:
     natsOptions_Destroy(opts);
     if (rc != SL_OK) {
         if (log != NULL)
-            sl_log_error(log, "nats: cannot connect to %s: %s", url,
+            sl_log_error(log, "nats: cannot connect to %s: %s", shown,
                          natsStatus_GetText(s));
         sl_bus_close(bus);
     }

@@ -39,7 +39,9 @@ struct sl_bus {
  * Connects to url as name (shown by the server's monitoring). When the
  * server is down the connection is established later in the background;
  * that is not an error. url is one or more comma-separated nats:// or
- * tls:// URLs. Returns 0, SL_EINVAL for a bad URL, or SL_EBUS.
+ * tls:// URLs; it is logged with any credentials in it masked. Returns 0,
+ * SL_EINVAL for a bad URL, or SL_EBUS. log is used from NATS's threads:
+ * give one that no other thread changes.
  */
 int sl_bus_connect(struct sl_bus *bus, const char *url, const char *name,
                    struct sl_logger *log);

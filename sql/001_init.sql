@@ -84,16 +84,22 @@ CREATE TABLE users (
 CREATE UNIQUE INDEX users_username_key ON users (lower(username));
 CREATE UNIQUE INDEX users_email_key ON users (lower(email));
 
+-- A user's place in an organisation. A membership made by an organisation
+-- admin for an existing account is an invitation: inactive, accepted_at
+-- NULL, until the account's owner logs in to that organisation.
 CREATE TABLE memberships (
-    tenant_id  text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
-    user_id    uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    role       text NOT NULL
-               CHECK (role IN ('viewer', 'analyst', 'engineer', 'architect',
-                               'admin')),
-    is_active  boolean NOT NULL DEFAULT true,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (tenant_id, user_id)
+    tenant_id   text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    user_id     uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role        text NOT NULL
+                CHECK (role IN ('viewer', 'analyst', 'engineer', 'architect',
+                                'admin')),
+    is_active   boolean NOT NULL DEFAULT true,
+    accepted_at timestamptz DEFAULT now(),
+    invited_by  uuid,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, user_id),
+    CHECK (accepted_at IS NOT NULL OR NOT is_active)
 );
 CREATE INDEX memberships_user_idx ON memberships (user_id);
 
@@ -163,9 +169,12 @@ CREATE POLICY tenant_subscriptions_own ON tenant_subscriptions
 ALTER TABLE users ENABLE ROW LEVEL SECURITY;
 CREATE POLICY users_self ON users
     USING (id = app_user());
+-- An organisation sees the accounts that joined it (an invitation not yet
+-- accepted shows nothing of the invited account).
 CREATE POLICY users_org_read ON users FOR SELECT
     USING (EXISTS (SELECT 1 FROM memberships m
-                   WHERE m.user_id = users.id AND m.tenant_id = app_tenant()));
+                   WHERE m.user_id = users.id AND m.tenant_id = app_tenant()
+                   AND m.accepted_at IS NOT NULL));
 
 ALTER TABLE memberships ENABLE ROW LEVEL SECURITY;
 CREATE POLICY memberships_tenant ON memberships
@@ -213,7 +222,36 @@ CREATE FUNCTION auth_api_key_tenant(p_hash text) RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
     AS $$ SELECT tenant_id FROM api_keys WHERE key_hash = p_hash $$;
 
+-- Invitation by an organisation admin: invites the active account named
+-- by p_login into the transaction's tenant. It answers nothing, so that
+-- the inviter learns nothing about the account, not even whether it
+-- exists; an account holds at most 50 pending invitations.
+CREATE FUNCTION auth_invite(p_login text, p_role text) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+    DECLARE
+        v_tenant text := app_tenant();
+        v_user uuid;
+    BEGIN
+        IF v_tenant IS NULL THEN
+            RAISE EXCEPTION 'auth_invite needs a tenant' USING ERRCODE = '42501';
+        END IF;
+        SELECT id INTO v_user FROM users
+        WHERE (lower(username) = lower(p_login) OR lower(email) = lower(p_login))
+          AND is_active;
+        IF v_user IS NULL OR (SELECT count(*) FROM memberships
+                              WHERE user_id = v_user AND accepted_at IS NULL) >= 50 THEN
+            RETURN;
+        END IF;
+        INSERT INTO memberships (tenant_id, user_id, role, is_active, accepted_at,
+                                 invited_by)
+        VALUES (v_tenant, v_user, p_role, false, NULL, app_user())
+        ON CONFLICT (tenant_id, user_id) DO NOTHING;
+    END
+    $$;
+
 REVOKE ALL ON FUNCTION auth_login_lookup(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION auth_invite(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION auth_refresh_owner(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION auth_api_key_tenant(text) FROM PUBLIC;
 
@@ -227,5 +265,5 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
 GRANT SELECT ON plans, schema_migrations TO sluice_app;
 GRANT EXECUTE ON FUNCTION
     app_tenant(), app_user(), rfc3339(timestamptz), auth_login_lookup(text),
-    auth_refresh_owner(text), auth_api_key_tenant(text)
+    auth_refresh_owner(text), auth_api_key_tenant(text), auth_invite(text, text)
     TO sluice_app;

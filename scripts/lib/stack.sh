@@ -20,7 +20,8 @@
 STACK_SERVICES="postgres nats api runner hub nginx"
 STACK_ENV_KEYS="SLUICE_BIND SLUICE_HTTP_PORT SLUICE_HTTPS_PORT SLUICE_PG_PORT
 SLUICE_NATS_PORT SLUICE_HUB_PORT SLUICE_API_WORKERS SLUICE_RATE_ANON
-SLUICE_BURST_ANON SLUICE_RATE_AUTH SLUICE_BURST_AUTH SLUICE_MAX_BODY
+SLUICE_BURST_ANON SLUICE_RATE_AUTH SLUICE_BURST_AUTH SLUICE_RATE_CRED_IP
+SLUICE_BURST_CRED_IP SLUICE_MAX_BODY
 SLUICE_PG_FAST SLUICE_LOG_LEVEL SLUICE_PASSWORD_COST SLUICE_NGINX_WORKERS"
 
 say() { printf '%s\n' "$*" >&2; }
@@ -49,6 +50,8 @@ stack_defaults() {
     : "${SLUICE_BURST_ANON:=20}"
     : "${SLUICE_RATE_AUTH:=100r/m}"
     : "${SLUICE_BURST_AUTH:=100}"
+    : "${SLUICE_RATE_CRED_IP:=1000r/m}"
+    : "${SLUICE_BURST_CRED_IP:=500}"
     : "${SLUICE_MAX_BODY:=1m}"
     : "${SLUICE_PG_FAST:=0}"
     : "${SLUICE_LOG_LEVEL:=info}"
@@ -361,8 +364,11 @@ nginx_render() {
         -e "s|@MAX_BODY@|$SLUICE_MAX_BODY|g" \
         -e "s|@RATE_ANON@|${SLUICE_RATE_ANON/off/1000r/s}|g" \
         -e "s|@RATE_AUTH@|${SLUICE_RATE_AUTH/off/1000r/s}|g" \
+        -e "s|@RATE_CRED_IP@|${SLUICE_RATE_CRED_IP/off/1000r/s}|g" \
         -e "s|@LIMIT_ANON@|$(limit_line sluice_anon "$SLUICE_RATE_ANON" "$SLUICE_BURST_ANON")|g" \
+        -e "s|@LIMIT_IP@|$(limit_line sluice_ip "$SLUICE_RATE_ANON" "$SLUICE_BURST_ANON")|g" \
         -e "s|@LIMIT_AUTH@|$(limit_line sluice_auth "$SLUICE_RATE_AUTH" "$SLUICE_BURST_AUTH")|g" \
+        -e "s|@LIMIT_CRED_IP@|$(limit_line sluice_cred_ip "$SLUICE_RATE_CRED_IP" "$SLUICE_BURST_CRED_IP")|g" \
         -e "s|@DOCS_DIR@|$SLUICE_SRC/docs|g" \
         "$SLUICE_SRC/nginx/sluice.conf.in" >"$NGX/nginx.conf"
 }

@@ -396,28 +396,30 @@ START_TEST(organization_header_selects_or_refuses)
     it_assert_error(&r, 403, "INSUFFICIENT_PERMISSIONS");
     it_resp_free(&r);
 
-    /* B's admin adds A to B as an engineer. */
+    /* B's admin invites A as an engineer; B learns nothing about A. */
     it_call(&c, "POST", "/api/v1/users", token_b,
             json_pack("{s:s, s:s}", "username", user_a, "role", "engineer"),
             &r);
-    it_assert_status(&r, 201);
-    ck_assert_str_eq(it_str(&r, "role"), "engineer");
+    it_assert_status(&r, 202);
+    ck_assert_str_eq(it_str(&r, "status"), "invited");
+    ck_assert_ptr_null(it_at(&r, "id"));
+    ck_assert_ptr_null(it_at(&r, "email"));
     it_resp_free(&r);
-
-    /* Now the same token acts in B, with A's role there. */
+    /* Not a member yet: the header is still refused, B's list unchanged. */
     it_request(&c, "GET", "/api/v1/auth/me", hdr, NULL, NULL, 0, &r);
-    it_assert_status(&r, 200);
-    ck_assert_str_eq(it_str(&r, "organization_id"), org_b);
-    ck_assert_str_eq(it_str(&r, "role"), "engineer");
-    ck_assert_uint_eq(json_array_size(it_at(&r, "organizations")), 2);
-    it_resp_free(&r);
-
-    /* As an engineer in B, A may not manage B's users. */
-    it_request(&c, "GET", "/api/v1/users", hdr, NULL, NULL, 0, &r);
     it_assert_error(&r, 403, "INSUFFICIENT_PERMISSIONS");
     it_resp_free(&r);
+    it_get(&c, "/api/v1/users", token_b, &r);
+    ck_assert_int_eq(it_int(&r, "total"), 1);
+    it_resp_free(&r);
+    /* A sees the invitation. */
+    it_get(&c, "/api/v1/auth/me", token_a, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "invitations.0.id"), org_b);
+    ck_assert_uint_eq(json_array_size(it_at(&r, "organizations")), 1);
+    it_resp_free(&r);
 
-    /* Login straight into B with organization_id. */
+    /* A accepts by logging in to B. */
     it_call(&c, "POST", "/api/v1/auth/login", NULL,
             json_pack("{s:s, s:s, s:s}", "username", user_a, "password",
                       IT_PASSWORD, "organization_id", org_b),
@@ -425,7 +427,26 @@ START_TEST(organization_header_selects_or_refuses)
     it_assert_status(&r, 200);
     ck_assert_str_eq(it_str(&r, "organization_id"), org_b);
     ck_assert_str_eq(it_str(&r, "role"), "engineer");
+    ck_assert_uint_eq(json_array_size(it_at(&r, "organizations")), 2);
+    ck_assert_uint_eq(json_array_size(it_at(&r, "invitations")), 0);
     it_resp_free(&r);
+
+    /* Now A's first token acts in B too, with A's role there. */
+    it_request(&c, "GET", "/api/v1/auth/me", hdr, NULL, NULL, 0, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "organization_id"), org_b);
+    ck_assert_str_eq(it_str(&r, "role"), "engineer");
+    ck_assert_uint_eq(json_array_size(it_at(&r, "organizations")), 2);
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/users", token_b, &r);
+    ck_assert_int_eq(it_int(&r, "total"), 2);
+    it_resp_free(&r);
+
+    /* As an engineer in B, A may not manage B's users. */
+    it_request(&c, "GET", "/api/v1/users", hdr, NULL, NULL, 0, &r);
+    it_assert_error(&r, 403, "INSUFFICIENT_PERMISSIONS");
+    it_resp_free(&r);
+
     it_call(&c, "POST", "/api/v1/auth/login", NULL,
             json_pack("{s:s, s:s, s:s}", "username", user_b, "password",
                       IT_PASSWORD, "organization_id", org_a),

@@ -232,6 +232,64 @@ START_TEST(api_reference_is_served)
 }
 END_TEST
 
+START_TEST(credential_headers_do_not_lift_the_login_limit)
+{
+    struct it_client c;
+    struct it_resp r;
+    char h[128];
+    int limited = 0;
+
+    it_client_init(&c);
+    for (int i = 0; i < 45; i++) {
+        const char *body = "{\"username\":\"nobody\",\"password\":\"x\"}";
+
+        /* A made-up key each time, as a password guesser would send. */
+        snprintf(h, sizeof(h), "X-API-Key: junk_%d\r\n", i);
+        it_request(&c, "POST", "/api/v1/auth/login", h, "application/json",
+                   body, strlen(body), &r);
+        if (r.status == 429)
+            limited++;
+        else
+            it_assert_error(&r, 401, "AUTHENTICATION_FAILED");
+        it_resp_free(&r);
+    }
+    ck_assert_int_ge(limited, 20);
+}
+END_TEST
+
+START_TEST(unread_bodies_do_not_break_kept_connections)
+{
+    struct it_client c;
+    struct it_resp r;
+    char h[256];
+    size_t n = 64 * 1024;
+    char *big = malloc(n);
+    char *user, *org, *token;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    snprintf(h, sizeof(h), "Authorization: Bearer %.180s\r\n", "x");
+    memset(big, 'x', n);
+    /* A body nobody reads (the method is refused first), then a request on
+     * what is likely the same upstream connection, many times over: never
+     * a 502. */
+    for (int i = 0; i < 30; i++) {
+        it_request(&c, "PUT", "/api/v1/users/me", NULL, "application/json", big,
+                   n, &r);
+        ck_assert_int_ne(r.status, 502);
+        it_resp_free(&r);
+        it_call(&c, "POST", "/api/v1/auth/logout", "not-a-token", NULL, &r);
+        it_assert_error(&r, 401, "INVALID_TOKEN");
+        it_resp_free(&r);
+    }
+    (void)h;
+    free(big);
+    free(token);
+    free(user);
+    free(org);
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -246,6 +304,8 @@ http_suite(void)
     tcase_add_test(tc, request_ids);
     tcase_add_test(tc, https_and_head_and_trailing_slash);
     tcase_add_test(tc, api_reference_is_served);
+    tcase_add_test(tc, credential_headers_do_not_lift_the_login_limit);
+    tcase_add_test(tc, unread_bodies_do_not_break_kept_connections);
     suite_add_tcase(s, tc);
     return s;
 }

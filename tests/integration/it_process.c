@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -385,6 +387,130 @@ START_TEST(a_second_host_learns_of_a_logout_over_nats)
 }
 END_TEST
 
+/* --- a FastCGI client, to talk to sluice-api without nginx --------------- */
+
+static void
+fcgi_record(int fd, int type, const void *content, size_t len)
+{
+    unsigned char h[8] = {1,
+                          (unsigned char)type,
+                          0,
+                          1,
+                          (unsigned char)(len >> 8),
+                          (unsigned char)len,
+                          0,
+                          0};
+
+    ck_assert_int_eq(write(fd, h, 8), 8);
+    if (len > 0)
+        ck_assert_int_eq(write(fd, content, len), (ssize_t)len);
+}
+
+static size_t
+fcgi_pair(unsigned char *out, const char *name, const char *value)
+{
+    size_t n = strlen(name), v = strlen(value), k = 0;
+
+    out[k++] = (unsigned char)n;
+    out[k++] = (unsigned char)v;
+    memcpy(out + k, name, n);
+    memcpy(out + k + n, value, v);
+    return k + n + v;
+}
+
+/* Sends one request on fd (keeping the connection) with a body of
+ * body_len bytes. */
+static void
+fcgi_send(int fd, const char *method, const char *uri, size_t body_len)
+{
+    unsigned char begin[8] = {0, 1, 1 /* FCGI_KEEP_CONN */, 0, 0, 0, 0, 0};
+    unsigned char params[512], chunk[16384];
+    char cl[24];
+    size_t n = 0;
+
+    snprintf(cl, sizeof(cl), "%zu", body_len);
+    fcgi_record(fd, 1 /* BEGIN_REQUEST */, begin, 8);
+    n += fcgi_pair(params + n, "REQUEST_METHOD", method);
+    n += fcgi_pair(params + n, "REQUEST_URI", uri);
+    n += fcgi_pair(params + n, "CONTENT_TYPE", "application/json");
+    n += fcgi_pair(params + n, "CONTENT_LENGTH", cl);
+    fcgi_record(fd, 4 /* PARAMS */, params, n);
+    fcgi_record(fd, 4, NULL, 0);
+    memset(chunk, 'x', sizeof(chunk));
+    while (body_len > 0) {
+        size_t k = body_len < sizeof(chunk) ? body_len : sizeof(chunk);
+
+        fcgi_record(fd, 5 /* STDIN */, chunk, k);
+        body_len -= k;
+    }
+    fcgi_record(fd, 5, NULL, 0);
+}
+
+/* Reads records up to END_REQUEST; returns the HTTP status, or -1 when the
+ * connection ended first. */
+static int
+fcgi_status(int fd)
+{
+    char out[65536];
+    size_t len = 0;
+    int status = -1;
+
+    for (;;) {
+        unsigned char h[8], body[65536 + 256];
+        size_t n, got = 0;
+
+        while (got < 8) {
+            ssize_t r = read(fd, h + got, 8 - got);
+
+            if (r <= 0)
+                return -1;
+            got += (size_t)r;
+        }
+        n = ((size_t)h[4] << 8 | h[5]) + h[6];
+        got = 0;
+        while (got < n) {
+            ssize_t r = read(fd, body + got, n - got);
+
+            if (r <= 0)
+                return -1;
+            got += (size_t)r;
+        }
+        if (h[1] == 6 /* STDOUT */ && len + n < sizeof(out)) {
+            memcpy(out + len, body, (size_t)h[4] << 8 | h[5]);
+            len += (size_t)h[4] << 8 | h[5];
+        }
+        if (h[1] == 3 /* END_REQUEST */)
+            break;
+    }
+    out[len] = '\0';
+    sscanf(out, "Status: %d", &status);
+    return status;
+}
+
+START_TEST(an_unread_body_does_not_cost_the_connection)
+{
+    struct sockaddr_un sa;
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s",
+             it_env("SLUICE_TEST_API_SOCKET"));
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    /* Refused before its body is read: 405. */
+    fcgi_send(fd, "PUT", "/api/v1/users/me", 100 * 1024);
+    ck_assert_int_eq(fcgi_status(fd), 405);
+    /* The same connection serves the next request. */
+    fcgi_send(fd, "GET", "/health", 0);
+    ck_assert_int_eq(fcgi_status(fd), 200);
+    fcgi_send(fd, "GET", "/nowhere", 10);
+    ck_assert_int_eq(fcgi_status(fd), 404);
+    fcgi_send(fd, "GET", "/health", 0);
+    ck_assert_int_eq(fcgi_status(fd), 200);
+    close(fd);
+}
+END_TEST
+
 static Suite *
 process_suite(void)
 {
@@ -392,6 +518,7 @@ process_suite(void)
     TCase *tc = tcase_create("process");
 
     tcase_set_timeout(tc, 90);
+    tcase_add_test(tc, an_unread_body_does_not_cost_the_connection);
     tcase_add_test(tc, sighup_replaces_every_worker_without_dropping_requests);
     tcase_add_test(tc, a_killed_worker_is_replaced);
     tcase_add_test(tc, started_by_spawn_fcgi);

@@ -163,6 +163,40 @@ START_TEST(tenants_are_created_once_and_read)
     ck_assert_ptr_nonnull(
         strstr(it_str(&r, "error.details.reason"), "^[a-z0-9_]{3,50}$"));
     it_resp_free(&r);
+    /* The default organisation and the platform's names are not for
+     * taking, through any door. */
+    admin_call(&c, "POST", "/api/v1/admin/tenants",
+               json_pack("{s:s}", "tenant_id", "default"), &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    ck_assert_str_eq(it_str(&r, "error.details.reason"), "is reserved");
+    it_resp_free(&r);
+    it_call(&c, "POST", "/api/v1/tenants/onboard", NULL,
+            json_pack("{s:s, s:s}", "tenant_id", "sluice", "admin_email",
+                      "a@example.com"),
+            &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    it_resp_free(&r);
+    {
+        char name[64];
+
+        snprintf(name, sizeof(name), "squatter_%s", it_unique());
+        it_register(&c, name, IT_PASSWORD, "Default", &r);
+        it_assert_status(&r, 201);
+        ck_assert_str_ne(it_str(&r, "organization_id"), "default");
+        it_resp_free(&r);
+    }
+    /* An empty description does not make an empty name. */
+    {
+        char id2[64];
+
+        snprintf(id2, sizeof(id2), "%s", tenant_id());
+        admin_call(&c, "POST", "/api/v1/admin/tenants",
+                   json_pack("{s:s, s:s}", "tenant_id", id2, "description", ""),
+                   &r);
+        it_assert_status(&r, 200);
+        ck_assert_str_eq(it_str(&r, "name"), id2);
+        it_resp_free(&r);
+    }
     admin_call(&c, "POST", "/api/v1/admin/tenants",
                json_pack("{s:s, s:s}", "tenant_id", "plan_bad",
                          "subscription_plan", "GOLD"),

@@ -132,6 +132,15 @@ START_TEST(bad_input_is_named)
     it_assert_error(&r, 404, "USER_NOT_FOUND");
     it_resp_free(&r);
 
+    /* A username the database would refuse is refused first, by name. */
+    it_call(&c, "POST", "/api/v1/users", token,
+            json_pack("{s:s, s:s, s:s}", "username", "bad!name", "email",
+                      "bad@example.com", "password", IT_PASSWORD),
+            &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    ck_assert_str_eq(it_str(&r, "error.details.field"), "username");
+    it_resp_free(&r);
+
     /* A username that exists elsewhere, with a password: conflict. */
     it_call(&c, "POST", "/api/v1/users", token,
             json_pack("{s:s, s:s, s:s}", "username", admin, "email",
@@ -285,6 +294,97 @@ START_TEST(organizations_do_not_see_each_other)
 }
 END_TEST
 
+START_TEST(invitations_reveal_nothing_and_cannot_be_forced)
+{
+    struct it_client c;
+    struct it_resp r, ghost;
+    char *admin_a, *org_a, *ta, *admin_b, *org_b, *tb, path[128];
+    const char *id_b;
+
+    it_client_init(&c);
+    ta = it_new_org(&c, &admin_a, &org_a);
+    tb = it_new_org(&c, &admin_b, &org_b);
+    it_get(&c, "/api/v1/auth/me", tb, &r);
+    snprintf(path, sizeof(path), "/api/v1/users/%s", it_str(&r, "id"));
+    it_resp_free(&r);
+
+    /* A real account and a made-up one get the same answer. */
+    it_call(&c, "POST", "/api/v1/users", ta,
+            json_pack("{s:s, s:s}", "email",
+                      "no-such-person-anywhere@example.com", "role", "admin"),
+            &ghost);
+    it_call(&c, "POST", "/api/v1/users", ta,
+            json_pack("{s:s, s:s}", "username", admin_b, "role", "admin"), &r);
+    it_assert_status(&r, 202);
+    it_assert_status(&ghost, 202);
+    ck_assert_str_eq(it_str(&r, "message"), it_str(&ghost, "message"));
+    ck_assert_ptr_null(it_at(&r, "id"));
+    it_resp_free(&r);
+    it_resp_free(&ghost);
+
+    /* A still sees only itself, cannot read B's admin, and cannot turn the
+     * invitation into a membership by itself. */
+    it_get(&c, "/api/v1/users", ta, &r);
+    ck_assert_int_eq(it_int(&r, "total"), 1);
+    it_resp_free(&r);
+    (void)id_b;
+    it_get(&c, path, ta, &r);
+    it_assert_error(&r, 404, "USER_NOT_FOUND");
+    it_resp_free(&r);
+    it_call(&c, "PATCH", path, ta, json_pack("{s:b}", "is_active", 1), &r);
+    it_assert_error(&r, 404, "USER_NOT_FOUND");
+    it_resp_free(&r);
+    it_call(
+        &c, "POST", "/api/v1/auth/login", NULL,
+        json_pack("{s:s, s:s}", "username", admin_b, "password", IT_PASSWORD),
+        &r);
+    /* B's admin still logs in to B by default. */
+    ck_assert_str_eq(it_str(&r, "organization_id"), org_b);
+    ck_assert_str_eq(it_str(&r, "invitations.0.id"), org_a);
+    it_resp_free(&r);
+    free(ta);
+    free(tb);
+    free(admin_a);
+    free(admin_b);
+    free(org_a);
+    free(org_b);
+}
+END_TEST
+
+START_TEST(a_change_by_upper_case_id_still_takes_effect_at_once)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, *id, *member_token, name[64], path[128];
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    snprintf(name, sizeof(name), "upper_%s", it_unique());
+    id = create_member(&c, token, name, "engineer");
+    member_token = it_login(&c, name, IT_PASSWORD, NULL);
+    for (int i = 0; i < 3; i++) {
+        it_get(&c, "/api/v1/auth/me", member_token, &r);
+        it_assert_status(&r, 200);
+        it_resp_free(&r);
+    }
+    for (char *p = id; *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 32);
+    snprintf(path, sizeof(path), "/api/v1/users/%s", id);
+    it_call(&c, "DELETE", path, token, NULL, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/auth/me", member_token, &r);
+    it_assert_error(&r, 403, "INSUFFICIENT_PERMISSIONS");
+    it_resp_free(&r);
+    free(member_token);
+    free(id);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
 static Suite *
 users_suite(void)
 {
@@ -297,6 +397,8 @@ users_suite(void)
     tcase_add_test(tc, last_admin_is_kept);
     tcase_add_test(tc, pagination_styles);
     tcase_add_test(tc, organizations_do_not_see_each_other);
+    tcase_add_test(tc, invitations_reveal_nothing_and_cannot_be_forced);
+    tcase_add_test(tc, a_change_by_upper_case_id_still_takes_effect_at_once);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -116,6 +116,10 @@ START_TEST(disabled_with_zero_ttl)
     /* And a NULL cache is a cache that never hits. */
     ck_assert(!api_authcache_get(NULL, jti, "acme", false, &out));
     api_authcache_bump(NULL, "x", "y");
+    api_authcache_epochs(NULL, e.sub, "acme", &ep);
+    ck_assert_uint_eq(ep.user, 0);
+    api_authcache_put(NULL, &e, &ep);
+    api_authcache_set_ttl(NULL, 5);
 }
 END_TEST
 
@@ -150,6 +154,23 @@ START_TEST(shared_across_fork)
 }
 END_TEST
 
+START_TEST(ttl_can_change)
+{
+    struct api_authcache *c = api_authcache_create(0);
+    struct api_auth_entry e, out;
+    struct api_auth_epochs ep;
+
+    entry(&e, jti, "acme");
+    api_authcache_set_ttl(c, 60000);
+    api_authcache_epochs(c, e.sub, "acme", &ep);
+    api_authcache_put(c, &e, &ep);
+    ck_assert(api_authcache_get(c, jti, "acme", false, &out));
+    api_authcache_set_ttl(c, 0);
+    ck_assert(!api_authcache_get(c, jti, "acme", false, &out));
+    api_authcache_destroy(c);
+}
+END_TEST
+
 static Suite *
 authcache_suite(void)
 {
@@ -162,6 +183,7 @@ authcache_suite(void)
     tcase_add_test(tc, entries_expire);
     tcase_add_test(tc, disabled_with_zero_ttl);
     tcase_add_test(tc, shared_across_fork);
+    tcase_add_test(tc, ttl_can_change);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -149,6 +149,34 @@ START_TEST(bad_url_refused)
 }
 END_TEST
 
+START_TEST(credentials_in_urls_never_reach_the_log)
+{
+    struct sl_bus b;
+    struct sl_logger lg;
+    char line[4096];
+    int p[2];
+    ssize_t n;
+
+    ck_assert_int_eq(pipe(p), 0);
+    sl_log_init(&lg, "test", SL_LOG_DEBUG, p[1]);
+    /* Refused (the second URL has no scheme), and logged. */
+    ck_assert_int_eq(sl_bus_connect(&b,
+                                    "nats://alice:s3cret@127.0.0.1:4222,"
+                                    "bob:hunter2@127.0.0.1:4223",
+                                    "x", &lg),
+                     SL_EINVAL);
+    n = read(p[0], line, sizeof(line) - 1);
+    ck_assert_int_gt(n, 0);
+    line[n] = '\0';
+    ck_assert_ptr_null(strstr(line, "s3cret"));
+    ck_assert_ptr_null(strstr(line, "alice"));
+    ck_assert_ptr_nonnull(strstr(line, "***@127.0.0.1:4222"));
+    sl_bus_close(&b);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
 static Suite *
 bus_suite(void)
 {
@@ -164,6 +192,7 @@ bus_suite(void)
     tcase_add_test(tc, request_reply);
     tcase_add_test(tc, reconnects_after_server_restart);
     tcase_add_test(tc, bad_url_refused);
+    tcase_add_test(tc, credentials_in_urls_never_reach_the_log);
     suite_add_tcase(s, tc);
     return s;
 }
