@@ -128,9 +128,8 @@ struct api_req {
     const struct api_route *route;
     struct api_param params[API_MAX_PARAMS];
     int nparams;
-    struct api_param *query_params; /* parsed on first use */
+    struct api_param *query_params; /* parsed before routing */
     int nquery;
-    bool query_parsed;
 
     struct api_principal who;
 

@@ -44,21 +44,7 @@ api_param(struct api_req *r, const char *name)
 const char *
 api_query(struct api_req *r, const char *name)
 {
-    if (!r->query_parsed) {
-        size_t n = r->query ? strlen(r->query) : 0;
-        int count;
-
-        r->query_parsed = true;
-        r->query_params =
-            sl_palloc(r->pool, sizeof(*r->query_params) * SL_MAX_QUERY_PARAMS);
-        count = r->query_params == NULL
-                    ? -3
-                    : api_form_parse(r->pool, r->query ? r->query : "", n,
-                                     r->query_params, SL_MAX_QUERY_PARAMS);
-        /* A malformed query string reads as empty; the dispatcher has
-         * already refused one it could not parse. */
-        r->nquery = count < 0 ? 0 : count;
-    }
+    /* The dispatcher parsed the query string before routing. */
     for (int i = 0; i < r->nquery; i++)
         if (strcmp(r->query_params[i].name, name) == 0)
             return r->query_params[i].value;

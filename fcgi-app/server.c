@@ -145,14 +145,18 @@ parse_uri(struct api_req *r)
     return r->path != NULL ? 0 : -1;
 }
 
-/* Checks that the query string parses; api_query() relies on it. */
+/* Parses the query string once, for api_query(); refuses a malformed one. */
 static int
-check_query(struct api_req *r)
+parse_query(struct api_req *r)
 {
-    struct api_param pairs[SL_MAX_QUERY_PARAMS];
-    int n = api_form_parse(r->pool, r->query, strlen(r->query), pairs,
-                           SL_MAX_QUERY_PARAMS);
+    int n;
 
+    r->query_params =
+        sl_palloc(r->pool, sizeof(*r->query_params) * SL_MAX_QUERY_PARAMS);
+    if (r->query_params == NULL)
+        return -1;
+    n = api_form_parse(r->pool, r->query, strlen(r->query), r->query_params,
+                       SL_MAX_QUERY_PARAMS);
     if (n == -1 || n == -2) {
         api_error(r, 400, "VALIDATION_ERROR",
                   n == -1 ? "Malformed percent-encoding in the query string"
@@ -160,6 +164,7 @@ check_query(struct api_req *r)
                   json_pack("{s:s}", "field", "query"));
         return -1;
     }
+    r->nquery = n < 0 ? 0 : n;
     return 0;
 }
 
@@ -169,7 +174,7 @@ route(struct api_req *r)
     char allow[128];
     int rc;
 
-    if (parse_uri(r) != 0 || check_query(r) != 0)
+    if (parse_uri(r) != 0 || parse_query(r) != 0)
         return;
     r->route =
         api_route_find(api_routes, api_nroutes, r->method, r->path, r->pool,
