@@ -216,10 +216,6 @@ void api_check_fail(struct api_check *c, const char *field, const char *fmt,
 const char *api_check_str(struct api_check *c, json_t *obj, const char *field,
                           int flags, size_t min, size_t max);
 
-/* The boolean member field, or def when absent; a non-boolean is an error. */
-bool api_check_bool(struct api_check *c, json_t *obj, const char *field,
-                    bool def);
-
 /*
  * When problems were recorded: sets the 422 VALIDATION_ERROR response
  * naming them and returns -1. Otherwise returns 0.

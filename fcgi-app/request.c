@@ -313,20 +313,6 @@ api_check_str(struct api_check *c, json_t *obj, const char *field, int flags,
     return s;
 }
 
-bool
-api_check_bool(struct api_check *c, json_t *obj, const char *field, bool def)
-{
-    json_t *v = json_object_get(obj, field);
-
-    if (v == NULL || json_is_null(v))
-        return def;
-    if (!json_is_boolean(v)) {
-        api_check_fail(c, field, "must be true or false");
-        return def;
-    }
-    return json_is_true(v);
-}
-
 int
 api_check_done(struct api_check *c)
 {

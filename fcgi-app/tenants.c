@@ -73,6 +73,18 @@ api_tenant_slug_retry(const char *name, char *out, size_t outsz)
     snprintf(out, outsz, "%s_%s", base, suffix);
 }
 
+/* The tenant tables as a new JSON array. */
+static json_t *
+tables_json(void)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; i < sizeof(tenant_tables) / sizeof(tenant_tables[0]);
+         i++)
+        json_array_append_new(a, json_string(tenant_tables[i]));
+    return a;
+}
+
 bool
 api_tenant_id_reserved(const struct sl_conf *conf, const char *s)
 {
@@ -305,10 +317,7 @@ api_h_admin_bootstrap(struct api_req *r)
         rc = api_default_org_ensure(&r->ctx->db, conf, &created);
     if (rc != SL_OK)
         return api_db_error(r, rc);
-    tables = json_array();
-    for (size_t i = 0; i < sizeof(tenant_tables) / sizeof(tenant_tables[0]);
-         i++)
-        json_array_append_new(tables, json_string(tenant_tables[i]));
+    tables = tables_json();
     return api_reply(
         r, 200,
         json_pack("{s:s, s:b, s:i, s:o, s:o, s:s, s:s}", "status", "SUCCESS",
@@ -535,10 +544,7 @@ api_h_tenants_onboard(struct api_req *r)
         tenant_input(r, body, &in, true) != 0 ||
         create_tenant(r, &in, &k, &created) != 0)
         return 0;
-    tables = json_array();
-    for (size_t i = 0; i < sizeof(tenant_tables) / sizeof(tenant_tables[0]);
-         i++)
-        json_array_append_new(tables, json_string(tenant_tables[i]));
+    tables = tables_json();
     sl_log_info(&r->ctx->log, "tenant %s onboarded on %s", in.id, in.plan);
     return api_reply(
         r, 200,

@@ -1,30 +1,26 @@
 /*
  * limits.h: every size that outside input controls, named in one place.
  *
- * Where a limit is also configurable, the value here is the default and
- * the configured value is clamped to the _CEIL next to it.
+ * Where a limit is also configurable (conf.c holds its default), the
+ * configured value is bounded by the _CEIL here.
  */
 #ifndef SL_LIMITS_H
 #define SL_LIMITS_H
 
-/* Request bodies: default and hard ceiling (nginx enforces the same). */
-#define SL_MAX_BODY_DEFAULT (1024 * 1024)
-#define SL_MAX_BODY_CEIL    (64 * 1024 * 1024)
+/* Request bodies: the hard ceiling (nginx enforces the configured limit). */
+#define SL_MAX_BODY_CEIL (64 * 1024 * 1024)
 
 /* JSON documents: nesting depth accepted from clients. */
-#define SL_MAX_JSON_DEPTH_DEFAULT 32
-#define SL_MAX_JSON_DEPTH_CEIL    256
+#define SL_MAX_JSON_DEPTH_CEIL 256
 
 /* A per-request arena may not grow beyond this many bytes. */
 #define SL_MAX_POOL_BYTES (256 * 1024 * 1024)
 
 /* Request line parts and headers read from FastCGI parameters. */
-#define SL_MAX_PATH          2048
-#define SL_MAX_PATH_SEGMENTS 16
-#define SL_MAX_QUERY         4096
-#define SL_MAX_QUERY_PARAMS  64
-#define SL_MAX_FORM_PARAMS   64
-#define SL_MAX_HEADER_VALUE  8192
+#define SL_MAX_PATH         2048
+#define SL_MAX_QUERY        4096
+#define SL_MAX_QUERY_PARAMS 64
+#define SL_MAX_FORM_PARAMS  64
 
 /* Credentials. */
 #define SL_MAX_TOKEN    4096
