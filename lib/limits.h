@@ -35,4 +35,12 @@
 #define SL_MAX_CONFIG_LINE 4096
 #define SL_MAX_CONFIG_FILE (256 * 1024)
 
+/*
+ * Module config validation (jschema.h): how deep a schema may nest, how
+ * many problems one validation reports, and the longest path it writes.
+ */
+#define SL_MAX_SCHEMA_DEPTH  32
+#define SL_MAX_SCHEMA_ERRORS 100
+#define SL_MAX_SCHEMA_PATH   512
+
 #endif
