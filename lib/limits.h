@@ -43,4 +43,8 @@
 #define SL_MAX_SCHEMA_ERRORS 100
 #define SL_MAX_SCHEMA_PATH   512
 
+/* Secrets sealed at rest (secretbox.h): plaintext and associated data. */
+#define SL_MAX_SECRET     (64 * 1024)
+#define SL_MAX_SECRET_AAD 1024
+
 #endif
