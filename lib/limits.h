@@ -47,4 +47,20 @@
 #define SL_MAX_SECRET     (64 * 1024)
 #define SL_MAX_SECRET_AAD 1024
 
+/*
+ * Connections to user-supplied PostgreSQL servers (pgconn.h): the length of
+ * each connection parameter and of a host name, the total time one attempt
+ * may take, how many resolved addresses are tried, and how much
+ * introspection may return.
+ */
+#define SL_PGCONN_MAX_PARAM         1024
+#define SL_PGCONN_MAX_HOST          255
+#define SL_PGCONN_TIMEOUT_CEIL_MS   (5 * 60 * 1000)
+#define SL_PGCONN_MAX_ADDRS         8
+#define SL_PGCONN_MAX_SCHEMAS       1000
+#define SL_PGCONN_MAX_TABLES_CEIL   1000
+#define SL_PGCONN_MAX_TREE_COLUMNS  50000
+#define SL_PGCONN_MAX_STATS_COLUMNS 200
+#define SL_PGCONN_MAX_STAT_VALUE    256
+
 #endif
