@@ -63,4 +63,14 @@
 #define SL_PGCONN_MAX_STATS_COLUMNS 200
 #define SL_PGCONN_MAX_STAT_VALUE    256
 
+/*
+ * Time zones: an IANA name ("America/Argentina/Buenos_Aires") and a TZif
+ * file (real ones are under 4 KiB).
+ */
+#define SL_MAX_TZ_NAME 64
+#define SL_MAX_TZ_FILE (256 * 1024)
+
+/* Cron expressions, macros included. */
+#define SL_MAX_CRON_EXPR 256
+
 #endif
