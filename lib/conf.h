@@ -43,6 +43,14 @@ struct sl_conf {
     char *default_organization;
     bool self_onboarding; /* POST /tenants/onboard without a key */
 
+    /* Data: connectors, files and the warehouse. */
+    char *secret_key;    /* seals connector credentials: 32 bytes, hex or
+                            base64; empty refuses credentials */
+    char *data_dir;      /* where file connectors and modules may read/write */
+    char *warehouse_url; /* libpq conninfo of the warehouse database */
+    bool connector_allow_private; /* loopback and private addresses */
+    int connector_timeout_ms;     /* bound on a connector's connect+query */
+
     /* sluice-hub */
     char *hub_listen; /* address the WebSocket server binds */
     int hub_port;

@@ -149,14 +149,24 @@ stack_secrets() {
     fi
     [ -s "$SECRETS/pg_owner" ] || random_secret 24 32 >"$SECRETS/pg_owner"
     [ -s "$SECRETS/pg_app" ] || random_secret 24 32 >"$SECRETS/pg_app"
-    printf '*:*:*:sluice_owner:%s\n*:*:*:sluice_app:%s\n' \
+    [ -s "$SECRETS/pg_wh" ] || random_secret 24 32 >"$SECRETS/pg_wh"
+    # Seals connector credentials (AES-256-GCM): 32 random bytes, in hex.
+    [ -s "$SECRETS/secret_key" ] ||
+        head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SECRETS/secret_key"
+    printf '*:*:*:sluice_owner:%s\n*:*:*:sluice_app:%s\n*:*:*:sluice_wh:%s\n' \
         "$(cat "$SECRETS/pg_owner")" "$(cat "$SECRETS/pg_app")" \
-        >"$SECRETS/pgpass"
+        "$(cat "$SECRETS/pg_wh")" >"$SECRETS/pgpass"
     umask 022
 }
 
 app_dburl() {
     printf 'host=%s port=%s dbname=sluice user=sluice_app passfile=%s' \
+        "$PGRUN" "$SLUICE_PG_PORT" "$SECRETS/pgpass"
+}
+
+# The warehouse: pipeline data, in a database of its own (DESIGN.md).
+wh_dburl() {
+    printf 'host=%s port=%s dbname=sluice_warehouse user=sluice_wh passfile=%s' \
         "$PGRUN" "$SLUICE_PG_PORT" "$SECRETS/pgpass"
 }
 
@@ -246,6 +256,7 @@ pg_setup() {
     psql_super postgres <<SQL >/dev/null
 \\set owner_pw '$(cat "$SECRETS/pg_owner")'
 \\set app_pw '$(cat "$SECRETS/pg_app")'
+\\set wh_pw '$(cat "$SECRETS/pg_wh")'
 SELECT 'CREATE ROLE sluice_owner'
     WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sluice_owner') \\gexec
 ALTER ROLE sluice_owner LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE
@@ -258,6 +269,13 @@ SELECT 'CREATE DATABASE sluice OWNER sluice_owner ENCODING ''UTF8'''
     WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'sluice') \\gexec
 REVOKE ALL ON DATABASE sluice FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE sluice TO sluice_app;
+SELECT 'CREATE ROLE sluice_wh'
+    WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sluice_wh') \\gexec
+ALTER ROLE sluice_wh LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS
+    PASSWORD :'wh_pw';
+SELECT 'CREATE DATABASE sluice_warehouse OWNER sluice_wh ENCODING ''UTF8'''
+    WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'sluice_warehouse') \\gexec
+REVOKE ALL ON DATABASE sluice_warehouse FROM PUBLIC;
 SQL
 }
 
@@ -298,7 +316,13 @@ hub_listen = $SLUICE_BIND
 hub_port = $SLUICE_HUB_PORT
 log_level = $SLUICE_LOG_LEVEL
 password_cost = $SLUICE_PASSWORD_COST
+secret_key_file = $SECRETS/secret_key
+data_dir = $SLUICE_VAR/data
+warehouse_url = "$(wh_dburl)"
+# A dev stack's connectors may reach its own PostgreSQL on loopback.
+connector_allow_private = true
 EOF
+    mkdir -p "$SLUICE_VAR/data"
 }
 
 # start_daemon NAME BINARY: runs BINARY -c CONF --pid-file RUN/NAME.pid in
