@@ -149,6 +149,15 @@ const char *api_header(struct api_req *r, const char *name);
 /* A path parameter of the route ("id" for {id}), or NULL. */
 const char *api_param(struct api_req *r, const char *name);
 
+/*
+ * The path parameter name when it is a UUID, lower-cased (the form every
+ * statement compares with), in the pool; NULL when it is not one.
+ */
+const char *api_param_uuid(struct api_req *r, const char *name);
+
+/* j as compact JSON text in the request pool, or NULL out of memory. */
+const char *api_json_text(struct api_req *r, const json_t *j);
+
 /* A query-string parameter (first occurrence), or NULL. */
 const char *api_query(struct api_req *r, const char *name);
 
@@ -166,6 +175,9 @@ int api_body_form(struct api_req *r, json_t **out);
 
 /* Sets a JSON response; body is taken. Returns 0. */
 int api_reply(struct api_req *r, int status, json_t *body);
+
+/* Sets a JSON response from text that is JSON already (copied). */
+int api_reply_raw(struct api_req *r, int status, const char *json);
 
 /* Sets a response without a body (204). Returns 0. */
 int api_reply_empty(struct api_req *r, int status);
@@ -202,6 +214,9 @@ enum {
     API_REQUIRED = 1, /* absent is an error */
 };
 
+/* At most this many problems are named in one answer. */
+#define API_CHECK_MAX_ERRORS 100
+
 void api_check_init(struct api_check *c, struct api_req *r);
 
 /* Records a problem with field. */
@@ -215,6 +230,17 @@ void api_check_fail(struct api_check *c, const char *field, const char *fmt,
  */
 const char *api_check_str(struct api_check *c, json_t *obj, const char *field,
                           int flags, size_t min, size_t max);
+
+/* Tags of pipelines, projects and connectors. */
+#define API_MAX_TAGS    50
+#define API_MAX_TAG_LEN 64
+
+/*
+ * The member "tags" of obj: an array of at most API_MAX_TAGS strings
+ * (borrowed from obj), [] for null, or NULL when absent or invalid (then
+ * recorded).
+ */
+json_t *api_check_tags(struct api_check *c, json_t *obj);
 
 /*
  * When problems were recorded: sets the 422 VALIDATION_ERROR response
@@ -245,6 +271,24 @@ int api_page_parse(struct api_req *r, struct api_page *pg);
  */
 int api_reply_list(struct api_req *r, const struct api_page *pg, json_t *items,
                    long total);
+
+/*
+ * As api_reply_list(), the items being column col of every row of res,
+ * each JSON text already (a statement's json_build_object()): they are
+ * copied as they are, never parsed.
+ */
+int api_reply_list_rows(struct api_req *r, const struct api_page *pg,
+                        const PGresult *res, int col, long total);
+
+/*
+ * The total of a list whose statement id gives count(*) OVER () in column
+ * col: read from res, or, when res is empty because the page lies past
+ * the end, from the statement run again with params[limit_at] "1" and
+ * params[limit_at + 1] (the offset) "0". Returns 0 or a database code.
+ */
+int api_list_total(struct api_req *r, enum api_stmt id, int n,
+                   const char **params, int limit_at, const PGresult *res,
+                   int col, long *total);
 
 /* --- authn.c ---------------------------------------------------------------
  */
@@ -335,6 +379,30 @@ int api_user_insert(struct api_req *r, const char *uid, const char *username,
 
 /* Answers a unique violation on users with 409, naming the taken field. */
 int api_duplicate_user(struct api_req *r);
+
+/*
+ * A connector's type ("postgresql", "file") and settings with its secrets
+ * opened (connectors.c), read in the open transaction when lock (then
+ * FOR UPDATE), else in one of its own. *settings is owned by the pool;
+ * *name (may be NULL) points into it too. Returns 0, SL_ENOTFOUND, a
+ * database code, or SL_EINVAL / SL_ECRYPTO / SL_EPARSE when the secrets
+ * cannot be opened with the configured key.
+ */
+int api_connector_load(struct api_req *r, const char *id, bool lock,
+                       const char **type, json_t **settings, const char **name);
+
+/* Answers for a failure of api_connector_load(). Returns 0. */
+int api_connector_error(struct api_req *r, const char *id, int rc);
+
+struct sl_pgconn_params;
+struct sl_pgconn_opts;
+
+/*
+ * libpq parameters (strings borrowed from settings or in the pool) and
+ * the operator's connection options for a postgresql connector.
+ */
+void api_connector_pg(struct api_req *r, json_t *settings,
+                      struct sl_pgconn_params *p, struct sl_pgconn_opts *o);
 
 /* Handler helpers of auth.c used by users.c. */
 int api_password_check(struct api_check *c, const char *field,

@@ -34,4 +34,55 @@ int api_h_admin_api_keys_revoke(struct api_req *r);
 int api_h_tenants_onboard(struct api_req *r);
 int api_h_tenants_dryrun(struct api_req *r);
 
+/* pipelines.c */
+int api_h_pipelines_list(struct api_req *r);
+int api_h_pipelines_create(struct api_req *r);
+int api_h_pipelines_get(struct api_req *r);
+int api_h_pipelines_update(struct api_req *r);
+int api_h_pipelines_delete(struct api_req *r);
+int api_h_pipelines_validate(struct api_req *r);
+int api_h_pipelines_deploy(struct api_req *r);
+int api_h_pipelines_pause(struct api_req *r);
+int api_h_pipelines_resume(struct api_req *r);
+int api_h_pipelines_versions(struct api_req *r);
+int api_h_pipelines_version_get(struct api_req *r);
+
+/* projects.c */
+int api_h_projects_list(struct api_req *r);
+int api_h_projects_create(struct api_req *r);
+int api_h_projects_get(struct api_req *r);
+int api_h_projects_update(struct api_req *r);
+int api_h_projects_delete(struct api_req *r);
+
+/* modules_api.c */
+int api_h_modules_list(struct api_req *r);
+int api_h_modules_schema(struct api_req *r);
+
+/* admin.c */
+int api_h_admin_deleted_list(struct api_req *r);
+int api_h_admin_deletion_stats(struct api_req *r);
+int api_h_admin_cleanup(struct api_req *r);
+int api_h_admin_project_restore(struct api_req *r);
+int api_h_admin_pipeline_restore(struct api_req *r);
+int api_h_admin_project_purge(struct api_req *r);
+int api_h_admin_audit_log(struct api_req *r);
+
+/* connectors.c */
+int api_h_connector_types(struct api_req *r);
+int api_h_connectors_list(struct api_req *r);
+int api_h_connectors_create(struct api_req *r);
+int api_h_connectors_get(struct api_req *r);
+int api_h_connectors_update(struct api_req *r);
+int api_h_connectors_delete(struct api_req *r);
+int api_h_connectors_test(struct api_req *r);
+int api_h_connectors_schema(struct api_req *r);
+int api_h_connectors_table(struct api_req *r);
+
+/* catalog.c */
+int api_h_catalogs_list(struct api_req *r);
+int api_h_catalog_schemas(struct api_req *r);
+int api_h_catalog_tables(struct api_req *r);
+int api_h_catalog_table_schema(struct api_req *r);
+int api_h_catalog_table_stats(struct api_req *r);
+
 #endif

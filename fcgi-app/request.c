@@ -16,6 +16,7 @@
 #include "api.h"
 #include "err.h"
 #include "form.h"
+#include "uuid.h"
 #include "json.h"
 #include "limits.h"
 
@@ -175,6 +176,21 @@ api_reply(struct api_req *r, int status, json_t *body)
 }
 
 int
+api_reply_raw(struct api_req *r, int status, const char *json)
+{
+    r->status = status;
+    r->resp_type = "application/json";
+    r->resp_len = strlen(json);
+    r->resp_body = sl_pstrndup(r->pool, json, r->resp_len);
+    if (r->resp_body == NULL) {
+        r->status = 500;
+        r->resp_body = "{\"error\":{\"code\":\"INTERNAL_ERROR\"}}";
+        r->resp_len = strlen(r->resp_body);
+    }
+    return 0;
+}
+
+int
 api_reply_empty(struct api_req *r, int status)
 {
     r->status = status;
@@ -259,6 +275,9 @@ api_check_fail(struct api_check *c, const char *field, const char *fmt, ...)
     char reason[256];
     va_list ap;
 
+    /* A body can hold many faults: name the first ones, not all. */
+    if (json_array_size(c->errors) >= API_CHECK_MAX_ERRORS)
+        return;
     va_start(ap, fmt);
     vsnprintf(reason, sizeof(reason), fmt, ap);
     va_end(ap);
@@ -311,6 +330,31 @@ api_check_str(struct api_check *c, json_t *obj, const char *field, int flags,
         return NULL;
     }
     return s;
+}
+
+json_t *
+api_check_tags(struct api_check *c, json_t *obj)
+{
+    json_t *v = json_object_get(obj, "tags"), *t;
+    bool ok;
+    size_t i;
+
+    if (v == NULL)
+        return NULL;
+    if (json_is_null(v))
+        return sl_json_pool_own(c->r->pool, json_array());
+    ok = json_is_array(v) && json_array_size(v) <= API_MAX_TAGS;
+    json_array_foreach(v, i, t) ok = ok && json_is_string(t) &&
+                                     json_string_length(t) >= 1 &&
+                                     json_string_length(t) <= API_MAX_TAG_LEN;
+    if (!ok) {
+        api_check_fail(c, "tags",
+                       "must be an array of at most %d strings of 1 to %d "
+                       "characters",
+                       API_MAX_TAGS, API_MAX_TAG_LEN);
+        return NULL;
+    }
+    return v;
 }
 
 int
@@ -414,6 +458,99 @@ api_reply_list(struct api_req *r, const struct api_page *pg, json_t *items,
     api_add_header(r, "X-Page-Size: %ld", pg->limit);
     api_add_header(r, "X-Total-Pages: %ld", pages);
     return api_reply(r, 200, body);
+}
+
+int
+api_reply_list_rows(struct api_req *r, const struct api_page *pg,
+                    const PGresult *res, int col, long total)
+{
+    long pages = pg->limit > 0 ? (total + pg->limit - 1) / pg->limit : 0;
+    int n = PQntuples(res);
+    size_t len = 256;
+    char *body, *p;
+
+    for (int i = 0; i < n; i++)
+        len += (size_t)PQgetlength(res, i, col) + 1;
+    body = p = sl_palloc(r->pool, len);
+    if (body == NULL)
+        return SL_ENOMEM;
+    *p++ = '{';
+    memcpy(p, "\"items\":[", 9);
+    p += 9;
+    for (int i = 0; i < n; i++) {
+        size_t l = (size_t)PQgetlength(res, i, col);
+
+        if (i > 0)
+            *p++ = ',';
+        memcpy(p, PQgetvalue(res, i, col), l);
+        p += l;
+    }
+    p += snprintf(p, len - (size_t)(p - body),
+                  "],\"total\":%ld,\"skip\":%ld,\"offset\":%ld,\"limit\":%ld",
+                  total, pg->offset, pg->offset, pg->limit);
+    if (pg->page_based)
+        p += snprintf(p, len - (size_t)(p - body),
+                      ",\"page\":%ld,\"page_size\":%ld,\"total_pages\":%ld",
+                      pg->page, pg->limit, pages);
+    snprintf(p, len - (size_t)(p - body), "}");
+    api_add_header(r, "X-Total-Count: %ld", total);
+    api_add_header(r, "X-Page: %ld", pg->offset / pg->limit + 1);
+    api_add_header(r, "X-Page-Size: %ld", pg->limit);
+    api_add_header(r, "X-Total-Pages: %ld", pages);
+    r->status = 200;
+    r->resp_type = "application/json";
+    r->resp_body = body;
+    r->resp_len = strlen(body);
+    return 0;
+}
+
+int
+api_list_total(struct api_req *r, enum api_stmt id, int n, const char **params,
+               int limit_at, const PGresult *res, int col, long *total)
+{
+    PGresult *first;
+    int rc;
+
+    *total = 0;
+    if (PQntuples(res) > 0) {
+        *total = strtol(PQgetvalue(res, 0, col), NULL, 10);
+        return 0;
+    }
+    if (strcmp(params[limit_at + 1], "0") == 0)
+        return 0;
+    params[limit_at] = "1";
+    params[limit_at + 1] = "0";
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, id, n, params,
+                         &first);
+    if (rc == SL_OK && PQntuples(first) > 0)
+        *total = strtol(PQgetvalue(first, 0, col), NULL, 10);
+    return rc;
+}
+
+const char *
+api_param_uuid(struct api_req *r, const char *name)
+{
+    const char *id = api_param(r, name);
+    char *canon;
+
+    if (!sl_uuid_valid(id))
+        return NULL;
+    canon = sl_pstrdup(r->pool, id);
+    for (char *p = canon; *p != '\0'; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return canon;
+}
+
+const char *
+api_json_text(struct api_req *r, const json_t *j)
+{
+    char *t = json_dumps(j, JSON_COMPACT), *p;
+
+    if (t == NULL)
+        return NULL;
+    p = sl_pstrdup(r->pool, t);
+    free(t);
+    return p;
 }
 
 /* --- small shared helpers --------------------------------------------------

@@ -40,6 +40,47 @@
     "WHERE m3.user_id = s.user_id AND m3.accepted_at IS NULL "                 \
     "AND t3.is_active))"
 
+/* The filters of a pipeline list: $1 status, $2 project, $3 a name
+ * pattern (already escaped for ILIKE), $4 tags (a JSON array; every one
+ * must be present). */
+#define PIPELINE_FILTER                                                        \
+    "p.deleted_at IS NULL AND ($1::text IS NULL OR p.status = $1) "            \
+    "AND ($2::uuid IS NULL OR p.project_id = $2::uuid) "                       \
+    "AND ($3::text IS NULL OR p.name ILIKE '%' || $3 || '%') "                 \
+    "AND ($4::jsonb IS NULL OR p.tags @> "                                     \
+    "ARRAY(SELECT jsonb_array_elements_text($4::jsonb)))"
+
+/* $5 the sort key (name, created_at, updated_at, status), $6 asc or desc:
+ * one plan for every order. */
+#define PIPELINE_ORDER_BY(key, expr)                                           \
+    "CASE WHEN $5 = '" key "' AND $6 = 'asc' THEN " expr " END ASC, "          \
+    "CASE WHEN $5 = '" key "' AND $6 = 'desc' THEN " expr " END DESC, "
+#define PIPELINE_ORDER                                                         \
+    PIPELINE_ORDER_BY("name", "lower(p.name)")                                 \
+    PIPELINE_ORDER_BY("created_at", "p.created_at")                            \
+    PIPELINE_ORDER_BY("updated_at", "p.updated_at")                            \
+    PIPELINE_ORDER_BY("status", "p.status") "p.id"
+
+/* A project as the API shows it, with the number of its pipelines. */
+#define PROJECT_DOC                                                            \
+    "json_build_object('id', j.id, 'project_id', j.id, 'name', j.name, "       \
+    "'description', j.description, 'settings', j.settings, "                   \
+    "'tags', to_json(j.tags), 'pipeline_count', (SELECT count(*) "             \
+    "FROM pipelines q WHERE q.project_id = j.id AND q.deleted_at IS NULL), "   \
+    "'created_by', j.created_by, 'created_at', rfc3339(j.created_at), "        \
+    "'updated_at', rfc3339(j.updated_at))"
+
+/* A connector as the API shows it: its settings with secrets masked. */
+#define CONNECTOR_DOC                                                          \
+    "json_build_object('id', k.id, 'connector_id', k.id, 'name', k.name, "     \
+    "'type', k.type, 'description', k.description, 'status', k.status, "       \
+    "'configuration', k.config, 'config', k.config, "                          \
+    "'tags', to_json(k.tags), 'last_tested', rfc3339(k.last_tested_at), "      \
+    "'last_tested_at', rfc3339(k.last_tested_at), "                            \
+    "'test_status', k.test_status, 'test_message', k.test_message, "           \
+    "'created_by', k.created_by, 'created_at', rfc3339(k.created_at), "        \
+    "'updated_at', rfc3339(k.updated_at))"
+
 const struct sl_db_stmt api_stmts[ST_COUNT_] = {
     /* $1 session, $2 tenant, $3 user, $4 jti: the session's user, their
      * membership of the tenant, and whether the tenant is active; no row
@@ -264,4 +305,394 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                        "SELECT count(*), coalesce(max(version), 0) "
                        "FROM schema_migrations",
                        true},
+
+    /* --- pipelines (pipelines.c); see pipeline_doc() in 002 ------------- */
+
+    /* A pipeline is addressed by $1 its id (NULL unless a UUID was given)
+     * or $2 its slug. */
+    [ST_PIPELINE_GET] = {"pipeline_get",
+                         "SELECT pipeline_doc(p) FROM pipelines p "
+                         "WHERE p.deleted_at IS NULL "
+                         "AND (p.id = $1::uuid OR p.slug = $2)",
+                         true},
+    [ST_PIPELINE_LOCK] = {"pipeline_lock",
+                          "SELECT pipeline_doc(p) FROM pipelines p "
+                          "WHERE p.deleted_at IS NULL "
+                          "AND (p.id = $1::uuid OR p.slug = $2) FOR UPDATE",
+                          false},
+    [ST_PIPELINE_INSERT] =
+        {"pipeline_insert",
+         "INSERT INTO pipelines AS p (id, tenant_id, project_id, slug, name, "
+         "description, status, nodes, edges, schedule_cron, "
+         "schedule_timezone, schedule_enabled, next_run_at, tags, "
+         "default_params, data_quality_rules, configuration, created_by) "
+         "VALUES ($1::uuid, app_tenant(), $2::uuid, $3, $4, $5, $6, "
+         "$7::jsonb, $8::jsonb, $9, $10, $11::boolean, $12::timestamptz, "
+         "ARRAY(SELECT jsonb_array_elements_text($13::jsonb)), $14::jsonb, "
+         "$15::jsonb, $16::jsonb, app_user()) RETURNING pipeline_doc(p)",
+         false},
+    [ST_PIPELINE_UPDATE] =
+        {"pipeline_update",
+         "UPDATE pipelines p SET project_id = $2::uuid, slug = $3, name = $4, "
+         "description = $5, status = $6, nodes = $7::jsonb, "
+         "edges = $8::jsonb, schedule_cron = $9, schedule_timezone = $10, "
+         "schedule_enabled = $11::boolean, next_run_at = $12::timestamptz, "
+         "tags = ARRAY(SELECT jsonb_array_elements_text($13::jsonb)), "
+         "default_params = $14::jsonb, data_quality_rules = $15::jsonb, "
+         "configuration = $16::jsonb, version = p.version + 1, "
+         "updated_at = now() WHERE p.id = $1::uuid AND p.deleted_at IS NULL "
+         "RETURNING pipeline_doc(p)",
+         false},
+    /* $2 the new status; $3 true when deploying. */
+    [ST_PIPELINE_STATUS] =
+        {"pipeline_status",
+         "UPDATE pipelines p SET status = $2, updated_at = now(), "
+         "deployed_at = CASE WHEN $3::boolean THEN now() "
+         "ELSE p.deployed_at END, "
+         "deployed_version = CASE WHEN $3::boolean THEN p.version "
+         "ELSE p.deployed_version END "
+         "WHERE p.id = $1::uuid AND p.deleted_at IS NULL "
+         "RETURNING pipeline_doc(p)",
+         false},
+    /* Soft delete and its audit record, in one statement; $3 the API key
+     * acting, if any. */
+    [ST_PIPELINE_DELETE] =
+        {"pipeline_delete",
+         "WITH d AS (UPDATE pipelines SET deleted_at = now(), "
+         "deleted_by = app_user() WHERE deleted_at IS NULL "
+         "AND (id = $1::uuid OR slug = $2) RETURNING id, name, deleted_at), "
+         "a AS (INSERT INTO audit_log (tenant_id, actor_user_id, "
+         "actor_key_id, action, entity_type, entity_id, entity_name) "
+         "SELECT app_tenant(), app_user(), $3::uuid, 'delete', 'pipeline', "
+         "d.id::text, d.name FROM d) "
+         "SELECT d.id, rfc3339(d.deleted_at) FROM d",
+         false},
+    [ST_PIPELINE_LIST] = {"pipeline_list",
+                          "SELECT pipeline_doc(p), count(*) OVER () "
+                          "FROM pipelines p WHERE " PIPELINE_FILTER
+                          " ORDER BY " PIPELINE_ORDER
+                          " LIMIT $7::bigint OFFSET $8::bigint",
+                          true},
+    [ST_PIPELINE_COUNT] = {"pipeline_count",
+                           "SELECT count(*) FROM pipelines p "
+                           "WHERE " PIPELINE_FILTER,
+                           true},
+    [ST_PIPELINE_VERSIONS] =
+        {"pipeline_versions",
+         "SELECT json_build_object('version', v.version, "
+         "'name', v.definition->>'name', 'status', v.definition->>'status', "
+         "'created_by', v.created_by, 'created_at', rfc3339(v.created_at), "
+         "'is_current', v.version = p.version), count(*) OVER () "
+         "FROM pipeline_versions v JOIN pipelines p ON p.id = v.pipeline_id "
+         "WHERE p.deleted_at IS NULL AND (p.id = $1::uuid OR p.slug = $2) "
+         "ORDER BY v.version DESC LIMIT $3::bigint OFFSET $4::bigint",
+         true},
+    [ST_PIPELINE_VERSION_GET] =
+        {"pipeline_version_get",
+         "SELECT json_build_object('pipeline_id', p.id, 'version', v.version, "
+         "'created_by', v.created_by, 'created_at', rfc3339(v.created_at), "
+         "'is_current', v.version = p.version, 'definition', v.definition) "
+         "FROM pipeline_versions v JOIN pipelines p ON p.id = v.pipeline_id "
+         "WHERE p.deleted_at IS NULL AND (p.id = $1::uuid OR p.slug = $2) "
+         "AND v.version = $3::integer",
+         true},
+    /* Locked: a project being deleted at this moment is waited for, and
+     * then found deleted, so that no live pipeline joins a deleted
+     * project. */
+    [ST_PROJECT_EXISTS] = {"project_exists",
+                           "SELECT 1 FROM projects WHERE id = $1::uuid "
+                           "AND deleted_at IS NULL FOR SHARE",
+                           false},
+    /* $1 a PostgreSQL array literal of UUIDs (each checked by the API). */
+    [ST_CONNECTORS_KINDS] = {"connectors_kinds",
+                             "SELECT id::text, type FROM connectors "
+                             "WHERE id = ANY($1::uuid[]) "
+                             "AND deleted_at IS NULL",
+                             true},
+
+    /* --- projects (projects.c) ------------------------------------------ */
+
+    [ST_PROJECT_INSERT] =
+        {"project_insert",
+         "INSERT INTO projects AS j (id, tenant_id, name, description, "
+         "settings, tags, created_by) VALUES ($1::uuid, app_tenant(), $2, $3, "
+         "$4::jsonb, ARRAY(SELECT jsonb_array_elements_text($5::jsonb)), "
+         "app_user()) RETURNING " PROJECT_DOC,
+         false},
+    [ST_PROJECT_GET] = {"project_get",
+                        "SELECT " PROJECT_DOC " FROM projects j "
+                        "WHERE j.id = $1::uuid AND j.deleted_at IS NULL",
+                        true},
+    [ST_PROJECT_LIST] = {"project_list",
+                         "SELECT " PROJECT_DOC ", count(*) OVER () "
+                         "FROM projects j WHERE j.deleted_at IS NULL "
+                         "AND ($1::text IS NULL OR j.name ILIKE "
+                         "'%' || $1 || '%') "
+                         "ORDER BY j.created_at DESC, j.id "
+                         "LIMIT $2::bigint OFFSET $3::bigint",
+                         true},
+    [ST_PROJECT_COUNT] = {"project_count",
+                          "SELECT count(*) FROM projects j "
+                          "WHERE j.deleted_at IS NULL AND ($1::text IS NULL "
+                          "OR j.name ILIKE '%' || $1 || '%')",
+                          true},
+    /* NULL leaves a member as it is; description "" clears it. */
+    [ST_PROJECT_UPDATE] =
+        {"project_update",
+         "UPDATE projects j SET name = coalesce($2, j.name), "
+         "description = CASE WHEN $3::text IS NULL THEN j.description "
+         "ELSE nullif($3, '') END, "
+         "settings = coalesce($4::jsonb, j.settings), "
+         "tags = CASE WHEN $5::jsonb IS NULL THEN j.tags "
+         "ELSE ARRAY(SELECT jsonb_array_elements_text($5::jsonb)) END, "
+         "updated_at = now() "
+         "WHERE j.id = $1::uuid AND j.deleted_at IS NULL "
+         "RETURNING " PROJECT_DOC,
+         false},
+    /* Soft-deletes the project and its pipelines (which remember why),
+     * with one audit record each. */
+    [ST_PROJECT_DELETE] =
+        {"project_delete",
+         "WITH j AS (UPDATE projects SET deleted_at = now(), "
+         "deleted_by = app_user() WHERE id = $1::uuid AND deleted_at IS NULL "
+         "RETURNING id, name, deleted_at), "
+         "p AS (UPDATE pipelines SET deleted_at = j.deleted_at, "
+         "deleted_by = app_user(), deleted_with = j.id FROM j "
+         "WHERE pipelines.project_id = j.id AND pipelines.deleted_at IS NULL "
+         "RETURNING pipelines.id, pipelines.name), "
+         "a AS (INSERT INTO audit_log (tenant_id, actor_user_id, "
+         "actor_key_id, action, entity_type, entity_id, entity_name, details) "
+         "SELECT app_tenant(), app_user(), $2::uuid, 'delete', 'project', "
+         "j.id::text, j.name, json_build_object('pipelines', "
+         "(SELECT count(*) FROM p))::jsonb FROM j "
+         "UNION ALL SELECT app_tenant(), app_user(), $2::uuid, 'delete', "
+         "'pipeline', p.id::text, p.name, "
+         "json_build_object('with_project', (SELECT id FROM j))::jsonb FROM p) "
+         "SELECT j.id, rfc3339(j.deleted_at), (SELECT count(*) FROM p) FROM j",
+         false},
+
+    /* --- soft delete administration (admin.c) --------------------------- */
+
+    /* $1 entity type (singular) or NULL, $2/$3 deleted after/before. */
+    [ST_DELETED_LIST] =
+        {"deleted_list",
+         "SELECT json_build_object('entity_type', e.t, 'entity_id', e.id, "
+         "'entity_name', e.name, 'deleted_by', e.deleted_by, "
+         "'deleted_at', rfc3339(e.deleted_at), 'can_restore', e.can_restore, "
+         "'deleted_with_project', e.deleted_with), count(*) OVER () FROM ("
+         "SELECT 'project' t, id, name, deleted_by, deleted_at, "
+         "true can_restore, NULL::uuid deleted_with FROM projects "
+         "WHERE deleted_at IS NOT NULL "
+         "UNION ALL SELECT 'pipeline', q.id, q.name, q.deleted_by, "
+         "q.deleted_at, NOT EXISTS (SELECT 1 FROM projects j "
+         "WHERE j.id = q.project_id AND j.deleted_at IS NOT NULL) "
+         "AND NOT EXISTS (SELECT 1 FROM pipelines z WHERE z.tenant_id = "
+         "q.tenant_id AND z.slug = q.slug AND z.deleted_at IS NULL), "
+         "q.deleted_with FROM pipelines q WHERE q.deleted_at IS NOT NULL "
+         "UNION ALL SELECT 'connector', id, name, deleted_by, deleted_at, "
+         "false, NULL FROM connectors WHERE deleted_at IS NOT NULL) e "
+         "WHERE ($1::text IS NULL OR e.t = $1) "
+         "AND ($2::timestamptz IS NULL OR e.deleted_at >= $2::timestamptz) "
+         "AND ($3::timestamptz IS NULL OR e.deleted_at < $3::timestamptz) "
+         "ORDER BY e.deleted_at DESC, e.id LIMIT $4::bigint OFFSET $5::bigint",
+         true},
+    [ST_DELETION_STATS] =
+        {"deletion_stats",
+         "WITH c AS (SELECT "
+         "(SELECT count(*) FROM projects WHERE deleted_at IS NOT NULL) pj, "
+         "(SELECT count(*) FROM pipelines WHERE deleted_at IS NOT NULL) pp, "
+         "(SELECT count(*) FROM connectors WHERE deleted_at IS NOT NULL) pc, "
+         "(SELECT min(d) FROM (SELECT min(deleted_at) d FROM projects UNION "
+         "ALL "
+         "SELECT min(deleted_at) FROM pipelines UNION ALL "
+         "SELECT min(deleted_at) FROM connectors) m) oldest, "
+         "(SELECT coalesce(sum(pg_column_size(j.*)), 0) FROM projects j "
+         "WHERE deleted_at IS NOT NULL) + "
+         "(SELECT coalesce(sum(pg_column_size(q.*)), 0) FROM pipelines q "
+         "WHERE deleted_at IS NOT NULL) + "
+         "(SELECT coalesce(sum(pg_column_size(v.*)), 0) FROM pipeline_versions "
+         "v JOIN pipelines q ON q.id = v.pipeline_id "
+         "WHERE q.deleted_at IS NOT NULL) + "
+         "(SELECT coalesce(sum(pg_column_size(k.*)), 0) FROM connectors k "
+         "WHERE deleted_at IS NOT NULL) bytes) "
+         "SELECT json_build_object('total_deleted', pj + pp + pc, "
+         "'by_type', json_build_object('projects', pj, 'pipelines', pp, "
+         "'connectors', pc, 'artifacts', 0, 'runs', 0), "
+         "'oldest_deletion', rfc3339(oldest), "
+         "'disk_space_recoverable_bytes', bytes, "
+         "'disk_space_recoverable_mb', round(bytes / 1048576.0, 3)) FROM c",
+         true},
+    /* $1 days; $2..$4 whether projects, pipelines, connectors are
+     * included; $5 true to purge, false to count. A project's pipelines
+     * go with it. */
+    [ST_CLEANUP] =
+        {"cleanup",
+         "WITH cut AS (SELECT now() - $1::integer * interval '1 day' t), "
+         "cj AS (SELECT j.id, j.name FROM projects j WHERE $2::boolean "
+         "AND j.deleted_at < (SELECT t FROM cut) AND NOT EXISTS (SELECT 1 "
+         "FROM pipelines q WHERE q.project_id = j.id "
+         "AND q.deleted_at IS NULL)), "
+         "cp AS (SELECT q.id, q.name, q.project_id, pg_column_size(q.*) b "
+         "FROM pipelines q WHERE q.deleted_at IS NOT NULL "
+         "AND (($3::boolean AND q.deleted_at < (SELECT t FROM cut)) "
+         "OR q.project_id IN (SELECT id FROM cj))), "
+         "cc AS (SELECT id, name FROM connectors WHERE $4::boolean "
+         "AND deleted_at < (SELECT t FROM cut)), "
+         "dp AS (DELETE FROM pipelines WHERE $5::boolean "
+         "AND id IN (SELECT id FROM cp) RETURNING id), "
+         "dj AS (DELETE FROM projects WHERE $5::boolean "
+         "AND id IN (SELECT id FROM cj) RETURNING id), "
+         "dc AS (DELETE FROM connectors WHERE $5::boolean "
+         "AND id IN (SELECT id FROM cc) RETURNING id), "
+         "a AS (INSERT INTO audit_log (tenant_id, actor_user_id, "
+         "actor_key_id, action, entity_type, entity_id, entity_name, details) "
+         "SELECT app_tenant(), app_user(), $6::uuid, 'purge', 'project', "
+         "id::text, name, json_build_object('older_than_days', $1::integer)"
+         "::jsonb FROM cj WHERE $5::boolean UNION ALL SELECT app_tenant(), "
+         "app_user(), $6::uuid, 'purge', 'pipeline', id::text, name, "
+         "json_build_object('older_than_days', $1::integer, 'with_project', "
+         "project_id)::jsonb FROM cp WHERE $5::boolean "
+         "UNION ALL SELECT app_tenant(), app_user(), $6::uuid, 'purge', "
+         "'connector', id::text, name, json_build_object('older_than_days', "
+         "$1::integer)::jsonb FROM cc WHERE $5::boolean) "
+         "SELECT (SELECT count(*) FROM cj), (SELECT count(*) FROM cp), "
+         "(SELECT count(*) FROM cc), "
+         "round(coalesce((SELECT sum(b) FROM cp), 0) / 1048576.0, 3)",
+         false},
+    [ST_PROJECT_RESTORE] =
+        {"project_restore",
+         "WITH j AS (UPDATE projects SET deleted_at = NULL, deleted_by = NULL, "
+         "updated_at = now() WHERE id = $1::uuid AND deleted_at IS NOT NULL "
+         "RETURNING id, name), "
+         "p AS (UPDATE pipelines q SET deleted_at = NULL, deleted_by = NULL, "
+         "deleted_with = NULL, updated_at = now() FROM j "
+         "WHERE q.deleted_with = j.id AND q.deleted_at IS NOT NULL "
+         "AND NOT EXISTS (SELECT 1 FROM pipelines z WHERE z.tenant_id = "
+         "q.tenant_id AND z.slug = q.slug AND z.deleted_at IS NULL) "
+         "RETURNING q.id, q.name), "
+         "a AS (INSERT INTO audit_log (tenant_id, actor_user_id, "
+         "actor_key_id, action, entity_type, entity_id, entity_name, details) "
+         "SELECT app_tenant(), app_user(), $2::uuid, 'restore', 'project', "
+         "j.id::text, j.name, json_build_object('pipelines', "
+         "(SELECT count(*) FROM p))::jsonb FROM j "
+         "UNION ALL SELECT app_tenant(), app_user(), $2::uuid, 'restore', "
+         "'pipeline', p.id::text, p.name, json_build_object('with_project', "
+         "$1::uuid)::jsonb FROM p) "
+         "SELECT j.id, rfc3339(now()), (SELECT count(*) FROM p) FROM j",
+         false},
+    [ST_PIPELINE_RESTORE] =
+        {"pipeline_restore",
+         "WITH p AS (UPDATE pipelines q SET deleted_at = NULL, "
+         "deleted_by = NULL, deleted_with = NULL, updated_at = now() "
+         "WHERE q.id = $1::uuid AND q.deleted_at IS NOT NULL "
+         "AND NOT EXISTS (SELECT 1 FROM projects j WHERE j.id = q.project_id "
+         "AND j.deleted_at IS NOT NULL) RETURNING q.id, q.name), "
+         "a AS (INSERT INTO audit_log (tenant_id, actor_user_id, "
+         "actor_key_id, action, entity_type, entity_id, entity_name) "
+         "SELECT app_tenant(), app_user(), $2::uuid, 'restore', 'pipeline', "
+         "p.id::text, p.name FROM p) "
+         "SELECT p.id, rfc3339(now()), (SELECT count(*) FROM pipeline_versions "
+         "v WHERE v.pipeline_id = $1::uuid) FROM p",
+         false},
+    /* Why a pipeline could not be restored: deleted at all? its project? */
+    [ST_PIPELINE_DELETED_STATE] =
+        {"pipeline_deleted_state",
+         "SELECT q.deleted_at IS NOT NULL, q.project_id, "
+         "(SELECT j.deleted_at IS NOT NULL FROM projects j "
+         "WHERE j.id = q.project_id) FROM pipelines q WHERE q.id = $1::uuid",
+         true},
+    /* A project for good, with its pipelines, each audited. */
+    [ST_PROJECT_PURGE] =
+        {"project_purge",
+         "WITH c AS (SELECT coalesce(sum(pg_column_size(q.*)), 0) b "
+         "FROM pipelines q WHERE q.project_id = $1::uuid), "
+         "p AS (DELETE FROM pipelines WHERE project_id = $1::uuid "
+         "RETURNING id, name), "
+         "j AS (DELETE FROM projects WHERE id = $1::uuid RETURNING id, name), "
+         "a AS (INSERT INTO audit_log (tenant_id, actor_user_id, "
+         "actor_key_id, action, entity_type, entity_id, entity_name, details) "
+         "SELECT app_tenant(), app_user(), $2::uuid, 'purge', 'project', "
+         "j.id::text, j.name, json_build_object('pipelines', "
+         "(SELECT count(*) FROM p))::jsonb FROM j "
+         "UNION ALL SELECT app_tenant(), app_user(), $2::uuid, 'purge', "
+         "'pipeline', p.id::text, p.name, json_build_object('with_project', "
+         "$1::uuid)::jsonb FROM p WHERE EXISTS (SELECT 1 FROM j)) "
+         "SELECT j.id, (SELECT count(*) FROM p), round((SELECT b FROM c) / "
+         "1048576.0, 3) FROM j",
+         false},
+    /* --- connectors (connectors.c) -------------------------------------- */
+
+    [ST_CONNECTOR_INSERT] =
+        {"connector_insert",
+         "INSERT INTO connectors AS k (id, tenant_id, name, type, description, "
+         "config, secret, tags, created_by) VALUES ($1::uuid, app_tenant(), "
+         "$2, $3, $4, $5::jsonb, $6, "
+         "ARRAY(SELECT jsonb_array_elements_text($7::jsonb)), app_user()) "
+         "RETURNING " CONNECTOR_DOC,
+         false},
+    [ST_CONNECTOR_GET] = {"connector_get",
+                          "SELECT " CONNECTOR_DOC " FROM connectors k "
+                          "WHERE k.id = $1::uuid AND k.deleted_at IS NULL",
+                          true},
+    /* Type, settings, sealed secrets and name, for test, schema, update. */
+    [ST_CONNECTOR_LOCK] = {"connector_lock",
+                           "SELECT type, config, secret, name FROM connectors "
+                           "WHERE id = $1::uuid AND deleted_at IS NULL "
+                           "FOR UPDATE",
+                           false},
+    [ST_CONNECTOR_LIST] = {"connector_list",
+                           "SELECT " CONNECTOR_DOC ", count(*) OVER () "
+                           "FROM connectors k WHERE k.deleted_at IS NULL "
+                           "AND ($1::text IS NULL OR k.type = $1) "
+                           "ORDER BY k.created_at DESC, k.id "
+                           "LIMIT $2::bigint OFFSET $3::bigint",
+                           true},
+    /* NULL leaves a member as it is; description "" clears it. */
+    [ST_CONNECTOR_UPDATE] =
+        {"connector_update",
+         "UPDATE connectors k SET name = coalesce($2, k.name), "
+         "description = CASE WHEN $3::text IS NULL THEN k.description "
+         "ELSE nullif($3, '') END, config = $4::jsonb, secret = $5, "
+         "tags = CASE WHEN $6::jsonb IS NULL THEN k.tags "
+         "ELSE ARRAY(SELECT jsonb_array_elements_text($6::jsonb)) END, "
+         "status = coalesce($7, k.status), updated_at = now() "
+         "WHERE k.id = $1::uuid AND k.deleted_at IS NULL "
+         "RETURNING " CONNECTOR_DOC,
+         false},
+    [ST_CONNECTOR_DELETE] =
+        {"connector_delete",
+         "WITH d AS (UPDATE connectors SET deleted_at = now(), "
+         "deleted_by = app_user() WHERE id = $1::uuid AND deleted_at IS NULL "
+         "RETURNING id, name, deleted_at), "
+         "a AS (INSERT INTO audit_log (tenant_id, actor_user_id, "
+         "actor_key_id, action, entity_type, entity_id, entity_name) "
+         "SELECT app_tenant(), app_user(), $2::uuid, 'delete', 'connector', "
+         "d.id::text, d.name FROM d) "
+         "SELECT d.id, rfc3339(d.deleted_at) FROM d",
+         false},
+    [ST_CONNECTOR_TESTED] = {"connector_tested",
+                             "UPDATE connectors SET last_tested_at = now(), "
+                             "test_status = $2, test_message = $3 "
+                             "WHERE id = $1::uuid",
+                             false},
+    /* The postgresql connectors, as catalogs. */
+    [ST_CONNECTOR_CATALOGS] = {"connector_catalogs",
+                               "SELECT id, name, rfc3339(created_at) "
+                               "FROM connectors WHERE deleted_at IS NULL "
+                               "AND type = 'postgresql' "
+                               "AND ($1::text IS NULL OR name = $1 "
+                               "OR id::text = lower($1)) "
+                               "ORDER BY created_at, id LIMIT 1000",
+                               true},
+    [ST_AUDIT_LIST] =
+        {"audit_list",
+         "SELECT json_build_object('id', id, 'action', action, "
+         "'entity_type', entity_type, 'entity_id', entity_id, "
+         "'entity_name', entity_name, 'actor_user_id', actor_user_id, "
+         "'actor_key_id', actor_key_id, 'details', details, "
+         "'created_at', rfc3339(created_at)), count(*) OVER () "
+         "FROM audit_log WHERE ($1::text IS NULL OR entity_type = $1) "
+         "AND ($2::text IS NULL OR entity_id = $2) "
+         "ORDER BY created_at DESC, id LIMIT $3::bigint OFFSET $4::bigint",
+         true},
 };

@@ -166,25 +166,15 @@ api_h_users_create(struct api_req *r)
     return reply_member(r, 201, uid);
 }
 
-/*
- * The {id} parameter, checked and in canonical (lower-case) form: the form
- * every other place compares with. Returns it, or NULL with a 404 set.
- */
 static const char *
 user_param(struct api_req *r)
 {
-    const char *id = api_param(r, "id");
-    char *canon;
+    const char *id = api_param_uuid(r, "id");
 
-    if (!sl_uuid_valid(id)) {
+    if (id == NULL)
         api_error(r, 404, "USER_NOT_FOUND", "No such user in this organization",
-                  json_pack("{s:s}", "user_id", id ? id : ""));
-        return NULL;
-    }
-    canon = sl_pstrdup(r->pool, id);
-    for (char *p = canon; *p != '\0'; p++)
-        *p = (char)tolower((unsigned char)*p);
-    return canon;
+                  json_pack("{s:s}", "user_id", api_param(r, "id")));
+    return id;
 }
 
 int

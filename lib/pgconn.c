@@ -969,6 +969,15 @@ run(PGconn *c, const char *sql, int nparams, const char *const *params,
                      state);
 }
 
+int
+sl_pgconn_exec(PGconn *c, const char *sql, int nparams,
+               const char *const *params, PGresult **out)
+{
+    if (c == NULL || sql == NULL || out == NULL)
+        return SL_EINVAL;
+    return run(c, sql, nparams, params, out);
+}
+
 /* --- JSON helpers --------------------------------------------------------- */
 
 /*

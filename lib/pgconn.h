@@ -226,6 +226,17 @@ int sl_pgconn_column_stats(PGconn *c, const char *schema, const char *table,
                            json_t **out);
 
 /*
+ * Runs one statement with text parameters on c, never waiting past the
+ * statement timeout sl_pgconn_open() set (or a default for connections it
+ * did not open) plus a grace. Returns 0 and the result in *out (the
+ * caller PQclear()s it), or a code as sl_pgconn_schema_tree() with *out
+ * NULL; after SL_ETIMEDOUT the connection is shut and only PQfinish()
+ * remains to do.
+ */
+int sl_pgconn_exec(PGconn *c, const char *sql, int nparams,
+                   const char *const *params, PGresult **out);
+
+/*
  * True when sa (AF_INET or AF_INET6) is an address that only allow_private
  * lets a connection reach; other families are reported true as well.
  */

@@ -124,6 +124,19 @@ find(sl_pool *p, const char *method, const char *path, struct api_param *ps,
     return api_route_find(table, NTABLE, method, path, p, ps, n, allow, 128);
 }
 
+/* Every statement of stmt.h has its entry, with a unique name. */
+START_TEST(every_statement_is_defined)
+{
+    for (int i = 0; i < ST_COUNT_; i++) {
+        ck_assert_msg(api_stmts[i].name != NULL && api_stmts[i].sql != NULL,
+                      "statement %d has no entry in stmt.c", i);
+        for (int j = 0; j < i; j++)
+            ck_assert_msg(strcmp(api_stmts[i].name, api_stmts[j].name) != 0,
+                          "statement name %s twice", api_stmts[i].name);
+    }
+}
+END_TEST
+
 START_TEST(router_matches_literals_params_and_methods)
 {
     sl_pool *p = sl_pool_create(0, 0);
@@ -279,6 +292,7 @@ routes_suite(void)
     tcase_add_test(tc, every_route_is_documented);
     tcase_add_test(tc, every_documented_operation_is_routed);
     tcase_add_test(tc, no_route_is_listed_twice);
+    tcase_add_test(tc, every_statement_is_defined);
     tcase_add_test(tc, router_matches_literals_params_and_methods);
     tcase_add_test(tc, router_404_and_405);
     tcase_add_test(tc, form_and_query_parsing);

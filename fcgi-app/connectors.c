@@ -1,0 +1,921 @@
+/*
+ * connectors.c: /connectors and /connections (seeds 001, 002, 004) — one
+ * resource under two names — and their types, test and schema.
+ *
+ * Settings arrive as seed 001's `configuration`, as `config`, and with
+ * seed 002's separate `credentials`; they are merged and checked against
+ * the type's schema. The secret members (password, connection_string)
+ * are sealed with the configured key, bound to the connector's tenant and
+ * id (lib/secretbox.h), and replaced by a mask in what is stored in
+ * clear: no response, log line or error ever holds them. Testing and
+ * introspection really connect (lib/pgconn.h), within
+ * connector_timeout_ms, and reach loopback or private addresses only when
+ * the operator allows it.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+
+#include "api.h"
+#include "clock.h"
+#include "err.h"
+#include "handlers.h"
+#include "jschema.h"
+#include "json.h"
+#include "pgconn.h"
+#include "secretbox.h"
+#include "uuid.h"
+
+#define MASK            "********"
+#define MAX_TREE_TABLES 500
+#define MAX_FILES       1000
+
+/* The members of a connector's settings that are secret. */
+static const char *const secret_fields[] = {"password", "connection_string"};
+#define NSECRET (sizeof(secret_fields) / sizeof(secret_fields[0]))
+
+struct connector_type {
+    const char *type;
+    const char *name;
+    const char *category;
+    const char *description;
+    const char *schema; /* JSON Schema of the settings */
+};
+
+static const struct connector_type types[] = {
+    {"postgresql", "PostgreSQL Database", "database",
+     "Connect to PostgreSQL databases",
+     "{\"type\": \"object\", \"properties\": {"
+     "\"host\": {\"type\": \"string\", \"minLength\": 1, \"maxLength\": 255, "
+     "\"required\": true}, "
+     "\"port\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 65535, "
+     "\"default\": 5432}, "
+     "\"database\": {\"type\": \"string\", \"minLength\": 1, "
+     "\"maxLength\": 63, \"required\": true}, "
+     "\"username\": {\"type\": \"string\", \"minLength\": 1, "
+     "\"maxLength\": 63, \"required\": true}, "
+     "\"password\": {\"type\": \"string\", \"maxLength\": 1024, "
+     "\"required\": true, \"sensitive\": true}, "
+     "\"connection_string\": {\"type\": \"string\", \"maxLength\": 4096, "
+     "\"sensitive\": true, \"description\": \"postgresql://user:password@"
+     "host:port/database, instead of the members above\"}, "
+     "\"ssl_mode\": {\"enum\": [\"disable\", \"allow\", \"prefer\", "
+     "\"require\", \"verify-ca\", \"verify-full\"], \"default\": \"prefer\"}, "
+     "\"schema\": {\"type\": \"string\", \"maxLength\": 63}}, "
+     "\"additionalProperties\": false}"},
+    {"file", "Files (CSV, JSON lines)", "file",
+     "A directory of CSV and JSON-lines files under the operator's data "
+     "directory",
+     "{\"type\": \"object\", \"properties\": {"
+     "\"path\": {\"type\": \"string\", \"maxLength\": 1024, \"default\": \"\", "
+     "\"description\": \"A directory relative to the data directory\"}, "
+     "\"format\": {\"enum\": [\"csv\", \"jsonl\"]}}, "
+     "\"additionalProperties\": false}"},
+};
+#define NTYPES (sizeof(types) / sizeof(types[0]))
+
+/* The type named s; seed 004's "postgres" is postgresql. */
+static const struct connector_type *
+type_find(const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    if (strcasecmp(s, "postgres") == 0 || strcasecmp(s, "pg") == 0)
+        s = "postgresql";
+    for (size_t i = 0; i < NTYPES; i++)
+        if (strcasecmp(types[i].type, s) == 0)
+            return &types[i];
+    return NULL;
+}
+
+static bool
+is_secret(const char *key)
+{
+    for (size_t i = 0; i < NSECRET; i++)
+        if (strcmp(key, secret_fields[i]) == 0)
+            return true;
+    return false;
+}
+
+int
+api_h_connector_types(struct api_req *r)
+{
+    json_t *list = json_array();
+
+    for (size_t i = 0; i < NTYPES; i++)
+        json_array_append_new(
+            list,
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "type", types[i].type,
+                      "name", types[i].name, "category", types[i].category,
+                      "version", "1.0.0", "description", types[i].description,
+                      "configuration_schema",
+                      json_loads(types[i].schema, 0, NULL)));
+    return api_reply(
+        r, 200, json_pack("{s:O, s:o}", "connectors", list, "items", list));
+}
+
+/* --- reading and sealing settings ---------------------------------------- */
+
+/*
+ * Fills host, port, database, username, password and ssl_mode from a
+ * postgresql:// connection string, where they are not given.
+ */
+static void
+from_connection_string(struct api_check *c, json_t *settings)
+{
+    static const struct {
+        const char *kw, *member;
+    } map[] = {
+        {"host", "host"},     {"port", "port"},         {"dbname", "database"},
+        {"user", "username"}, {"password", "password"}, {"sslmode", "ssl_mode"},
+    };
+    const char *cs = sl_json_get_str(settings, "connection_string");
+    PQconninfoOption *opts;
+    char *err = NULL;
+
+    if (cs == NULL)
+        return;
+    opts = PQconninfoParse(cs, &err);
+    if (opts == NULL) {
+        /* libpq's message may quote the string, password and all. */
+        PQfreemem(err);
+        api_check_fail(c, "configuration.connection_string",
+                       "is not a valid PostgreSQL connection string");
+        return;
+    }
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+            if (strcmp(o->keyword, map[i].kw) != 0 || o->val == NULL ||
+                *o->val == '\0' ||
+                json_object_get(settings, map[i].member) != NULL)
+                continue;
+            if (strcmp(map[i].member, "port") == 0)
+                json_object_set_new(settings, "port",
+                                    json_integer(atoi(o->val)));
+            else
+                json_object_set_new(settings, map[i].member,
+                                    json_string(o->val));
+        }
+    }
+    PQconninfoFree(opts);
+}
+
+struct schema_errs {
+    struct api_check *c;
+};
+
+static void
+on_schema_error(void *arg, const char *path, const char *reason)
+{
+    struct schema_errs *se = arg;
+    char field[256];
+
+    snprintf(field, sizeof(field), "configuration%s%s",
+             path[0] == '\0' || path[0] == '[' ? "" : ".", path);
+    api_check_fail(se->c, field, "%s", reason);
+}
+
+/*
+ * Merges the settings of a body (configuration, config, credentials) over
+ * base (a stored connector's settings, or {}), into a new object. A secret
+ * member given as the mask keeps its stored value.
+ */
+static json_t *
+merge_settings(struct api_check *c, json_t *body, json_t *base)
+{
+    static const char *const parts[] = {"configuration", "config",
+                                        "credentials"};
+    static const char *const where[] = {"host", "port", "database", "username"};
+    json_t *out = json_deep_copy(base), *part, *v;
+    bool moved = false, new_secret = false;
+    const char *key;
+
+    /* A new connection string replaces what the old one gave. */
+    for (size_t i = 0; i < 3; i++)
+        if (json_is_object(json_object_get(body, parts[i])) &&
+            json_object_get(json_object_get(body, parts[i]),
+                            "connection_string") != NULL)
+            for (size_t k = 0; k < 4; k++)
+                json_object_del(out, where[k]);
+    for (size_t i = 0; i < 3; i++) {
+        part = json_object_get(body, parts[i]);
+        if (part == NULL || json_is_null(part))
+            continue;
+        if (!json_is_object(part)) {
+            api_check_fail(c, parts[i], "must be an object");
+            continue;
+        }
+        json_object_foreach(part, key, v)
+        {
+            const char *k = strcmp(key, "user") == 0 ? "username" : key;
+
+            if (is_secret(k) && json_is_string(v) &&
+                strcmp(json_string_value(v), MASK) == 0)
+                continue;
+            if (is_secret(k))
+                new_secret = true;
+            for (size_t w = 0; w < 4; w++)
+                if (strcmp(k, where[w]) == 0 &&
+                    !json_equal(v, json_object_get(base, k)))
+                    moved = true;
+            json_object_set(out, k, v);
+        }
+    }
+    /* A stored password goes only where it was given for: pointing the
+     * connector elsewhere needs it given again. */
+    if (moved && !new_secret)
+        for (size_t i = 0; i < NSECRET; i++)
+            json_object_del(out, secret_fields[i]);
+    return out;
+}
+
+/*
+ * Removes seed 001's per-property "required": true from a type's schema
+ * (shown to clients as the seed shows it; JSON Schema lists required
+ * members at the object instead, which check_settings() does by hand).
+ */
+static void
+strip_bool_required(json_t *schema)
+{
+    const char *key;
+    json_t *prop;
+
+    json_object_foreach(json_object_get(schema, "properties"), key, prop)
+    {
+        if (json_is_boolean(json_object_get(prop, "required")))
+            json_object_del(prop, "required");
+    }
+}
+
+/* Checks merged settings against the type's schema and required members. */
+static void
+check_settings(struct api_check *c, const struct connector_type *t,
+               json_t *settings, const char *dir_root)
+{
+    json_t *schema = json_loads(t->schema, 0, NULL);
+    struct schema_errs se = {c};
+
+    if (strcmp(t->type, "postgresql") == 0)
+        from_connection_string(c, settings);
+    if (schema != NULL) {
+        strip_bool_required(schema);
+        if (sl_jschema_apply_defaults(schema, settings) < 0 ||
+            sl_jschema_validate(schema, settings, on_schema_error, &se) < 0)
+            api_check_fail(c, "configuration",
+                           "cannot be checked (the type's schema is broken)");
+        json_decref(schema);
+    }
+    if (strcmp(t->type, "postgresql") == 0) {
+        static const char *const req[] = {"host", "database", "username"};
+
+        for (size_t i = 0; i < 3; i++)
+            if (json_object_get(settings, req[i]) == NULL) {
+                char field[64];
+
+                snprintf(field, sizeof(field), "configuration.%s", req[i]);
+                api_check_fail(c, field, "is required");
+            }
+    } else {
+        const char *p = sl_json_get_str(settings, "path");
+
+        if (p != NULL && (p[0] == '/' || strstr(p, "..") != NULL))
+            api_check_fail(c, "configuration.path",
+                           "must be relative to the data directory, without "
+                           "'..'");
+        (void)dir_root;
+    }
+}
+
+/*
+ * Splits settings into what is stored in clear (secrets masked) and the
+ * sealed secrets (NULL when there are none). Returns 0 or a negative code;
+ * SL_EINVAL when there are secrets but no key is configured.
+ */
+static int
+seal_settings(struct api_req *r, const char *id, json_t *settings,
+              const char **clear, const char **sealed)
+{
+    json_t *secrets = json_object(), *shown = json_deep_copy(settings);
+    unsigned char key[SL_SECRETBOX_KEY_LEN];
+    char aad[128], *text = NULL, *out = NULL;
+    int rc = 0;
+
+    *sealed = NULL;
+    for (size_t i = 0; i < NSECRET; i++) {
+        json_t *v = json_object_get(settings, secret_fields[i]);
+
+        if (v == NULL)
+            continue;
+        json_object_set(secrets, secret_fields[i], v);
+        json_object_set_new(shown, secret_fields[i], json_string(MASK));
+    }
+    *clear = api_json_text(r, shown);
+    if (json_object_size(secrets) > 0) {
+        if (sl_secretbox_key_parse(r->ctx->conf->secret_key, key) != SL_OK) {
+            rc = SL_EINVAL;
+            goto out;
+        }
+        snprintf(aad, sizeof(aad), "%s/%s", r->who.tenant_id, id);
+        text = json_dumps(secrets, JSON_COMPACT);
+        if (text == NULL ||
+            (rc = sl_secretbox_seal(key, aad, text, strlen(text), &out)) != 0)
+            goto out;
+        *sealed = sl_pstrdup(r->pool, out);
+    }
+out:
+    if (text != NULL)
+        sl_secretbox_free(text, strlen(text));
+    free(out);
+    OPENSSL_cleanse(key, sizeof(key));
+    json_decref(secrets);
+    json_decref(shown);
+    return rc;
+}
+
+/* Opens a stored connector's secrets and puts them back into settings. */
+static int
+unseal_settings(struct api_req *r, const char *id, const char *sealed,
+                json_t *settings)
+{
+    unsigned char key[SL_SECRETBOX_KEY_LEN];
+    char aad[128], *plain = NULL;
+    size_t len = 0;
+    json_t *secrets;
+    int rc;
+
+    if (sealed == NULL || *sealed == '\0') {
+        for (size_t i = 0; i < NSECRET; i++)
+            json_object_del(settings, secret_fields[i]);
+        return 0;
+    }
+    if ((rc = sl_secretbox_key_parse(r->ctx->conf->secret_key, key)) != 0)
+        return rc;
+    snprintf(aad, sizeof(aad), "%s/%s", r->who.tenant_id, id);
+    rc = sl_secretbox_open(key, aad, sealed, &plain, &len);
+    OPENSSL_cleanse(key, sizeof(key));
+    if (rc != 0)
+        return rc;
+    secrets = json_loadb(plain, len, 0, NULL);
+    sl_secretbox_free(plain, len);
+    if (!json_is_object(secrets)) {
+        json_decref(secrets);
+        return SL_EPARSE;
+    }
+    json_object_update(settings, secrets);
+    json_decref(secrets);
+    return 0;
+}
+
+static int
+no_key(struct api_req *r)
+{
+    return api_error(r, 422, "VALIDATION_ERROR",
+                     "Credentials cannot be stored: the operator has not "
+                     "configured secret_key",
+                     json_pack("{s:s, s:s}", "field", "configuration.password",
+                               "reason", "no secret_key is configured"));
+}
+
+static int
+connector_not_found(struct api_req *r, const char *id)
+{
+    return api_error(r, 404, "CONNECTOR_NOT_FOUND", "No such connector",
+                     json_pack("{s:s}", "connector_id", id ? id : ""));
+}
+
+static const char *
+connector_param(struct api_req *r)
+{
+    const char *id = api_param_uuid(r, "id");
+
+    if (id == NULL)
+        connector_not_found(r, api_param(r, "id"));
+    return id;
+}
+
+static int
+duplicate(struct api_req *r, const char *name)
+{
+    return api_error(
+        r, 409, "DUPLICATE_RESOURCE",
+        "Another connector of this organization has this name",
+        json_pack("{s:s, s:s}", "field", "name", "name", name ? name : ""));
+}
+
+int
+api_h_connectors_create(struct api_req *r)
+{
+    const struct connector_type *t;
+    const char *name, *desc, *type, *tags, *clear, *sealed, *params[7];
+    char id[SL_UUID_LEN];
+    struct api_check c;
+    json_t *body, *settings, *empty, *tags_v;
+    PGresult *res;
+    int rc;
+
+    if (api_body_object(r, false, &body) != 0)
+        return 0;
+    api_check_init(&c, r);
+    name = api_check_str(&c, body, "name", API_REQUIRED, 1, 200);
+    desc = api_check_str(&c, body, "description", 0, 0, 2000);
+    type = sl_json_get_str(body, "type");
+    if (type == NULL)
+        type = sl_json_get_str(body, "connector_type");
+    t = type_find(type);
+    if (type == NULL)
+        api_check_fail(&c, "type", "is required (postgresql or file)");
+    else if (t == NULL)
+        api_check_fail(&c, "type",
+                       "must be postgresql (or postgres) or file; see GET "
+                       "/api/v1/connectors/types");
+    tags_v = api_check_tags(&c, body);
+    tags = tags_v ? api_json_text(r, tags_v) : "[]";
+    empty = sl_json_pool_own(r->pool, json_object());
+    settings = sl_json_pool_own(r->pool, merge_settings(&c, body, empty));
+    if (t != NULL)
+        check_settings(&c, t, settings, r->ctx->conf->data_dir);
+    if (api_check_done(&c) != 0)
+        return 0;
+    if (sl_uuid_v4(id) != SL_OK)
+        return SL_ECRYPTO;
+    rc = seal_settings(r, id, settings, &clear, &sealed);
+    if (rc == SL_EINVAL)
+        return no_key(r);
+    if (rc != 0)
+        return rc;
+    params[0] = id;
+    params[1] = name;
+    params[2] = t->type;
+    params[3] = desc && *desc ? desc : NULL;
+    params[4] = clear;
+    params[5] = sealed;
+    params[6] = tags;
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
+                         ST_CONNECTOR_INSERT, 7, params, &res);
+    if (rc == SL_ECONFLICT)
+        return duplicate(r, name);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    api_add_header(r, "Location: /api/v1/connectors/%s", id);
+    return api_reply_raw(r, 201, PQgetvalue(res, 0, 0));
+}
+
+int
+api_h_connectors_list(struct api_req *r)
+{
+    const char *type = api_query(r, "type"), *params[3];
+    char limit[24], offset[24];
+    struct api_page pg;
+    PGresult *res;
+    long total;
+    int rc;
+
+    if (api_page_parse(r, &pg) != 0)
+        return 0;
+    if (type != NULL && type_find(type) == NULL)
+        return api_error(r, 422, "VALIDATION_ERROR",
+                         "type must be postgresql or file",
+                         json_pack("{s:s, s:s}", "field", "type", "reason",
+                                   "must be postgresql or file"));
+    params[0] = type ? type_find(type)->type : NULL;
+    snprintf(limit, sizeof(limit), "%ld", pg.limit);
+    snprintf(offset, sizeof(offset), "%ld", pg.offset);
+    params[1] = limit;
+    params[2] = offset;
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_CONNECTOR_LIST,
+                         3, params, &res);
+    if (rc != SL_OK || (rc = api_list_total(r, ST_CONNECTOR_LIST, 3, params, 1,
+                                            res, 1, &total)) != SL_OK)
+        return api_db_error(r, rc);
+    return api_reply_list_rows(r, &pg, res, 0, total);
+}
+
+int
+api_h_connectors_get(struct api_req *r)
+{
+    const char *id = connector_param(r);
+    PGresult *res;
+    int rc;
+
+    if (id == NULL)
+        return 0;
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_CONNECTOR_GET,
+                         1, &id, &res);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    if (PQntuples(res) == 0)
+        return connector_not_found(r, id);
+    return api_reply_raw(r, 200, PQgetvalue(res, 0, 0));
+}
+
+int
+api_connector_load(struct api_req *r, const char *id, bool lock,
+                   const char **type, json_t **settings, const char **name)
+{
+    PGresult *res;
+    int rc;
+
+    rc = lock ? api_exec(r, ST_CONNECTOR_LOCK, 1, &id, &res)
+              : api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
+                                ST_CONNECTOR_LOCK, 1, &id, &res);
+    if (rc != SL_OK)
+        return rc;
+    if (PQntuples(res) == 0)
+        return SL_ENOTFOUND;
+    *type = PQgetvalue(res, 0, 0);
+    *settings =
+        sl_json_pool_own(r->pool, json_loads(PQgetvalue(res, 0, 1), 0, NULL));
+    if (name != NULL)
+        *name = PQgetvalue(res, 0, 3);
+    if (*settings == NULL)
+        return SL_EPARSE;
+    return unseal_settings(r, id, sl_db_value(res, 0, 2), *settings);
+}
+
+int
+api_connector_error(struct api_req *r, const char *id, int rc)
+{
+    if (rc == SL_ENOTFOUND)
+        return connector_not_found(r, id);
+    if (rc == SL_ECRYPTO || rc == SL_EPARSE || rc == SL_EINVAL)
+        return api_error(r, 500, "CONNECTOR_ERROR",
+                         "The connector's credentials cannot be opened with "
+                         "the configured key",
+                         NULL);
+    return api_db_error(r, rc);
+}
+
+/* As api_connector_load(), with the type's entry. */
+static int
+load_connector(struct api_req *r, const char *id, bool lock,
+               const struct connector_type **t, json_t **settings,
+               const char **name)
+{
+    const char *type;
+    int rc = api_connector_load(r, id, lock, &type, settings, name);
+
+    if (rc == SL_OK && (*t = type_find(type)) == NULL)
+        rc = SL_EPARSE;
+    return rc;
+}
+
+int
+api_h_connectors_update(struct api_req *r)
+{
+    struct sl_db *db = &r->ctx->db;
+    const char *id = connector_param(r), *params[7], *name, *desc, *tags;
+    const char *clear, *sealed, *old_name;
+    const struct connector_type *t;
+    struct api_check c;
+    json_t *body, *settings, *merged, *tags_v;
+    PGresult *res;
+    int rc;
+
+    if (id == NULL || api_body_object(r, false, &body) != 0)
+        return 0;
+    if ((rc = sl_db_begin(db, r->who.tenant_id, r->who.user_id)) != SL_OK)
+        return api_db_error(r, rc);
+    rc = load_connector(r, id, true, &t, &settings, &old_name);
+    if (rc == SL_ENOTFOUND) {
+        sl_db_rollback(db);
+        return connector_not_found(r, id);
+    }
+    if (rc != SL_OK)
+        goto failed;
+    api_check_init(&c, r);
+    name = api_check_str(&c, body, "name", 0, 1, 200);
+    desc = api_check_str(&c, body, "description", 0, 0, 2000);
+    if (json_object_get(body, "type") != NULL &&
+        type_find(sl_json_get_str(body, "type")) != t)
+        api_check_fail(&c, "type", "cannot be changed");
+    tags_v = api_check_tags(&c, body);
+    tags = tags_v ? api_json_text(r, tags_v) : NULL;
+    merged = sl_json_pool_own(r->pool, merge_settings(&c, body, settings));
+    check_settings(&c, t, merged, r->ctx->conf->data_dir);
+    if (api_check_done(&c) != 0) {
+        sl_db_rollback(db);
+        return 0;
+    }
+    rc = seal_settings(r, id, merged, &clear, &sealed);
+    if (rc == SL_EINVAL) {
+        sl_db_rollback(db);
+        return no_key(r);
+    }
+    if (rc != 0)
+        goto failed;
+    params[0] = id;
+    params[1] = name;
+    params[2] = json_object_get(body, "description") == NULL ? NULL
+                : desc == NULL                               ? ""
+                                                             : desc;
+    params[3] = clear;
+    params[4] = sealed;
+    params[5] = tags;
+    params[6] = sl_json_get_str(body, "status");
+    if (params[6] != NULL && strcmp(params[6], "active") != 0 &&
+        strcmp(params[6], "inactive") != 0) {
+        sl_db_rollback(db);
+        return api_error(r, 422, "VALIDATION_ERROR",
+                         "status must be active or inactive",
+                         json_pack("{s:s, s:s}", "field", "status", "reason",
+                                   "must be active or inactive"));
+    }
+    rc = api_exec(r, ST_CONNECTOR_UPDATE, 7, params, &res);
+    if (rc == SL_OK)
+        rc = sl_db_commit(db);
+    if (rc == SL_ECONFLICT) {
+        sl_db_rollback(db);
+        return duplicate(r, name);
+    }
+    if (rc != SL_OK)
+        goto failed;
+    return api_reply_raw(r, 200, PQgetvalue(res, 0, 0));
+failed:
+    sl_db_rollback(db);
+    if (rc == SL_ECRYPTO || rc == SL_EPARSE || rc == SL_EINVAL)
+        return api_error(r, 500, "CONNECTOR_ERROR",
+                         "The connector's credentials cannot be opened with "
+                         "the configured key",
+                         NULL);
+    return api_db_error(r, rc);
+}
+
+int
+api_h_connectors_delete(struct api_req *r)
+{
+    const char *id = connector_param(r), *params[2];
+    PGresult *res;
+    int rc;
+
+    if (id == NULL)
+        return 0;
+    params[0] = id;
+    params[1] = r->who.key_id;
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
+                         ST_CONNECTOR_DELETE, 2, params, &res);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    if (PQntuples(res) == 0)
+        return connector_not_found(r, id);
+    return api_reply(r, 200,
+                     json_pack("{s:s, s:s, s:s}", "message",
+                               "Connector deleted successfully", "connector_id",
+                               id, "deleted_at", PQgetvalue(res, 0, 1)));
+}
+
+/* --- reaching the data ----------------------------------------------------
+ */
+
+void
+api_connector_pg(struct api_req *r, json_t *s, struct sl_pgconn_params *p,
+                 struct sl_pgconn_opts *o)
+{
+    json_t *port = json_object_get(s, "port");
+
+    memset(p, 0, sizeof(*p));
+    p->host = sl_json_get_str(s, "host");
+    p->port =
+        json_is_integer(port)
+            ? sl_psprintf(r->pool, "%lld", (long long)json_integer_value(port))
+            : "5432";
+    p->dbname = sl_json_get_str(s, "database");
+    p->user = sl_json_get_str(s, "username");
+    p->password = sl_json_get_str(s, "password");
+    p->sslmode = sl_json_get_str(s, "ssl_mode");
+    memset(o, 0, sizeof(*o));
+    o->timeout_ms = r->ctx->conf->connector_timeout_ms;
+    o->allow_private = r->ctx->conf->connector_allow_private;
+}
+
+/*
+ * The directory of a file connector: under the organisation's own
+ * directory of data_dir, data_dir/<tenant>/; NULL when the path would
+ * leave it.
+ */
+static const char *
+file_dir(struct api_req *r, json_t *settings)
+{
+    const char *rel = sl_json_get_str(settings, "path");
+    const char *root =
+        sl_psprintf(r->pool, "%s/%s", r->ctx->conf->data_dir, r->who.tenant_id);
+
+    if (rel == NULL || *rel == '\0')
+        return root;
+    if (rel[0] == '/' || strstr(rel, "..") != NULL)
+        return NULL;
+    return sl_psprintf(r->pool, "%s/%s", root, rel);
+}
+
+/* Tests a file connector: its directory exists and can be listed. */
+static void
+test_file(struct api_req *r, json_t *settings, json_t *result)
+{
+    const char *dir = file_dir(r, settings);
+    struct stat st;
+    DIR *d;
+    int files = 0;
+
+    if (dir == NULL || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+        (d = opendir(dir)) == NULL) {
+        json_object_set_new(result, "status", json_string("failed"));
+        json_object_set_new(result, "message",
+                            json_string("The directory does not exist or "
+                                        "cannot be read"));
+        return;
+    }
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.')
+            files++;
+    closedir(d);
+    json_object_set_new(result, "status", json_string("success"));
+    json_object_set_new(result, "message", json_string("Directory readable"));
+    json_object_set_new(result, "metadata",
+                        json_pack("{s:i}", "file_count", files));
+}
+
+int
+api_h_connectors_test(struct api_req *r)
+{
+    const char *id = connector_param(r), *params[3];
+    const struct connector_type *t;
+    char tested_at[SL_RFC3339_MAX];
+    json_t *settings, *result = json_object(), *details;
+    PGresult *res;
+    int64_t t0 = sl_clock_mono_us();
+    int rc;
+
+    sl_json_pool_own(r->pool, result);
+    if (id == NULL)
+        return 0;
+    rc = load_connector(r, id, false, &t, &settings, NULL);
+    if (rc != SL_OK)
+        return api_connector_error(r, id, rc);
+    sl_clock_format(sl_clock_now(), tested_at);
+    if (strcmp(t->type, "postgresql") == 0) {
+        struct sl_pgconn_params p;
+        struct sl_pgconn_opts o;
+        struct sl_pgconn_report rep;
+        json_t *schemas = NULL;
+
+        api_connector_pg(r, settings, &p, &o);
+        rc = sl_pgconn_test(&p, &o, &rep, &schemas);
+        details = json_pack(
+            "{s:b, s:b, s:b, s:b, s:f}", "host_resolved", rep.resolved,
+            "connection_established", rep.connection_established,
+            "authentication_successful", rep.authentication_successful,
+            "query_execution_successful", rep.query_execution_successful,
+            "latency_ms", rep.latency_ms);
+        if (rep.server_version[0] != '\0')
+            json_object_set_new(details, "version",
+                                json_string(rep.server_version));
+        json_object_set_new(result, "status",
+                            json_string(rc == 0 ? "success" : "failed"));
+        json_object_set_new(
+            result, "message",
+            json_string(rc == 0 ? "Connection successful" : rep.error));
+        json_object_set_new(
+            result, "metadata",
+            json_pack("{s:s?, s:o}", "database_version",
+                      rep.server_version[0] ? rep.server_version : NULL,
+                      "available_schemas", schemas ? schemas : json_array()));
+        json_object_set_new(result, "details", details);
+        json_object_set_new(result, "latency_ms", json_real(rep.latency_ms));
+    } else {
+        test_file(r, settings, result);
+        json_object_set_new(
+            result, "latency_ms",
+            json_real((double)(sl_clock_mono_us() - t0) / 1000.0));
+    }
+    json_object_set_new(result, "connector_id", json_string(id));
+    json_object_set_new(result, "tested_at", json_string(tested_at));
+    json_object_set(result, "test_status", json_object_get(result, "status"));
+    params[0] = id;
+    params[1] = sl_json_get_str(result, "status");
+    params[2] = sl_json_get_str(result, "message");
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
+                         ST_CONNECTOR_TESTED, 3, params, &res);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    return api_reply(r, 200, json_incref(result));
+}
+
+/* Lists a file connector's files as its "schema". */
+static int
+file_schema(struct api_req *r, json_t *settings)
+{
+    const char *dir = file_dir(r, settings);
+    json_t *files = json_array();
+    DIR *d = dir ? opendir(dir) : NULL;
+    int n = 0;
+
+    if (d == NULL) {
+        json_decref(files);
+        return api_error(r, 422, "CONNECTOR_ERROR",
+                         "The connector's directory cannot be read", NULL);
+    }
+    for (struct dirent *e; (e = readdir(d)) != NULL && n < MAX_FILES;) {
+        struct stat st;
+        const char *path = sl_psprintf(r->pool, "%s/%s", dir, e->d_name);
+
+        if (e->d_name[0] == '.' || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        json_array_append_new(files,
+                              json_pack("{s:s, s:I}", "name", e->d_name,
+                                        "size_bytes", (json_int_t)st.st_size));
+        n++;
+    }
+    closedir(d);
+    return api_reply(r, 200, json_pack("{s:o}", "files", files));
+}
+
+/*
+ * Connects to a postgresql connector for introspection. Returns the
+ * connection (the caller PQfinish()es it), or NULL with the response set.
+ */
+static PGconn *
+connect_for_schema(struct api_req *r, json_t *settings)
+{
+    struct sl_pgconn_params p;
+    struct sl_pgconn_opts o;
+    struct sl_pgconn_report rep;
+    PGconn *conn = NULL;
+
+    api_connector_pg(r, settings, &p, &o);
+    if (sl_pgconn_open(&p, &o, &conn, &rep) != 0) {
+        api_error(r, 502, "CONNECTOR_ERROR", rep.error, NULL);
+        return NULL;
+    }
+    return conn;
+}
+
+int
+api_h_connectors_schema(struct api_req *r)
+{
+    const char *id = connector_param(r);
+    const struct connector_type *t;
+    json_t *settings, *tree = NULL;
+    PGconn *conn;
+    int rc;
+
+    if (id == NULL)
+        return 0;
+    rc = load_connector(r, id, false, &t, &settings, NULL);
+    if (rc != SL_OK)
+        return api_connector_error(r, id, rc);
+    if (strcmp(t->type, "file") == 0)
+        return file_schema(r, settings);
+    if ((conn = connect_for_schema(r, settings)) == NULL)
+        return 0;
+    rc = sl_pgconn_schema_tree(conn, MAX_TREE_TABLES, &tree);
+    PQfinish(conn);
+    if (rc != 0)
+        return api_error(r, 502, "CONNECTOR_ERROR",
+                         "The database did not describe its schema", NULL);
+    return api_reply(r, 200, tree);
+}
+
+int
+api_h_connectors_table(struct api_req *r)
+{
+    const char *id = connector_param(r), *name = api_param(r, "table");
+    const char *schema = "public", *table = name, *dot;
+    const struct connector_type *t;
+    json_t *settings, *out = NULL;
+    PGconn *conn;
+    int rc;
+
+    if (id == NULL)
+        return 0;
+    rc = load_connector(r, id, false, &t, &settings, NULL);
+    if (rc != SL_OK)
+        return api_connector_error(r, id, rc);
+    if (strcmp(t->type, "postgresql") != 0)
+        return api_error(r, 422, "CONNECTOR_ERROR",
+                         "Tables are described for postgresql connectors",
+                         NULL);
+    if ((dot = strchr(name, '.')) != NULL) {
+        schema = sl_pstrndup(r->pool, name, (size_t)(dot - name));
+        table = dot + 1;
+    } else if (sl_json_get_str(settings, "schema") != NULL) {
+        schema = sl_json_get_str(settings, "schema");
+    }
+    if ((conn = connect_for_schema(r, settings)) == NULL)
+        return 0;
+    rc = sl_pgconn_table(conn, schema, table, &out);
+    PQfinish(conn);
+    if (rc == SL_ENOTFOUND)
+        return api_error(
+            r, 404, "TABLE_NOT_FOUND", "No such table",
+            json_pack("{s:s, s:s}", "schema", schema, "table", table));
+    if (rc != 0)
+        return api_error(r, 502, "CONNECTOR_ERROR",
+                         "The database did not describe the table", NULL);
+    return api_reply(r, 200, out);
+}

@@ -1,0 +1,49 @@
+/*
+ * graph.h: a pipeline's graph, from any seed's request shape to the
+ * canonical form, and its validation.
+ *
+ * The canonical form (DESIGN.md): nodes [{id, type, module, config,
+ * position?, name?, description?}] and edges [{source, target}]. Four
+ * request shapes are accepted:
+ *   - seed 004: config.nodes / config.edges (or nodes / edges at the top);
+ *   - seed 002: sources, transformations, targets (chained in that order);
+ *   - seed 001: source_type, target_type and configuration.source /
+ *     .target / .transformation (its SQL becomes the extractor's query);
+ *   - seed 000: ordered steps (chained by their order).
+ * Problems are recorded in a struct api_check, each with the path of the
+ * member at fault ("sources[0].type", "nodes[2].config.table").
+ */
+#ifndef API_GRAPH_H
+#define API_GRAPH_H
+
+#include <jansson.h>
+
+#include "api.h"
+
+/* Bounds on a graph. */
+#define API_GRAPH_MAX_NODES 200
+#define API_GRAPH_MAX_EDGES 1000
+
+/*
+ * Reads the graph a request body gives, in whichever shape. Returns 1 and
+ * new references in *nodes and *edges when the body gives one (problems,
+ * if any, recorded in c), 0 when it gives none, -1 when it mixes shapes
+ * (recorded in c).
+ */
+int api_graph_from_body(struct api_check *c, json_t *body, json_t **nodes,
+                        json_t **edges);
+
+/*
+ * Checks a canonical graph: node ids unique, modules known and of the
+ * node's type, each config valid for its module's schema, edges between
+ * existing nodes, acyclic, connected, extractors first and loaders last.
+ * Errors go to c; warnings (strings) are appended to warnings. Each
+ * connection_id a node names is appended to conns as {"id", "kind"
+ * ("postgresql" | "file"), "field"}, for the caller to check against the
+ * database. When the graph is acyclic, *sorted receives a new reference
+ * to the nodes in dependency order (stable), else NULL.
+ */
+void api_graph_validate(struct api_check *c, json_t *nodes, json_t *edges,
+                        json_t *warnings, json_t *conns, json_t **sorted);
+
+#endif

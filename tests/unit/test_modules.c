@@ -1,0 +1,90 @@
+/*
+ * test_modules.c: the module table is well formed — every schema is a
+ * schema the validator fully understands, every defaults object satisfies
+ * its schema, names are unique per type, and the lookups work.
+ */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "err.h"
+#include "jschema.h"
+#include "modules.h"
+#include "unit.h"
+
+static void
+on_problem(void *arg, const char *path, const char *reason)
+{
+    ck_abort_msg("%s: %s: %s", (const char *)arg, path, reason);
+}
+
+START_TEST(schemas_are_valid_and_defaults_satisfy_them)
+{
+    for (size_t i = 0; i < sl_nmodules; i++) {
+        const struct sl_module *m = &sl_modules[i];
+        json_t *schema = json_loads(m->schema, 0, NULL);
+        json_t *defaults = json_loads(m->defaults, 0, NULL);
+
+        ck_assert_msg(schema != NULL, "%s: schema is not JSON", m->name);
+        ck_assert_msg(json_is_object(defaults), "%s: defaults", m->name);
+        ck_assert_int_eq(sl_jschema_check(schema, on_problem, (void *)m->name),
+                         0);
+        /* Defaults need not be complete (a query to write), but what they
+         * hold must be of the right form. */
+        ck_assert_int_ge(sl_jschema_validate(schema, defaults, NULL, NULL), 0);
+        json_decref(schema);
+        json_decref(defaults);
+    }
+}
+END_TEST
+
+START_TEST(names_and_lookups)
+{
+    ck_assert_uint_eq(sl_nmodules, 14);
+    for (size_t i = 0; i < sl_nmodules; i++)
+        for (size_t j = i + 1; j < sl_nmodules; j++)
+            ck_assert(!(sl_modules[i].type == sl_modules[j].type &&
+                        strcmp(sl_modules[i].name, sl_modules[j].name) == 0));
+    ck_assert_int_eq(sl_module_find(SL_MODULE_LOADER, "postgres")->type,
+                     SL_MODULE_LOADER);
+    ck_assert_int_eq(sl_module_lookup("postgres", SL_MODULE_NONE)->type,
+                     SL_MODULE_EXTRACTOR);
+    ck_assert_int_eq(sl_module_lookup("cleaner", SL_MODULE_NONE)->type,
+                     SL_MODULE_TRANSFORMER);
+    ck_assert_ptr_null(sl_module_lookup("s3", SL_MODULE_NONE));
+    ck_assert_str_eq(sl_module_alias("PostgreSQL"), "postgres");
+    ck_assert_str_eq(sl_module_alias("json"), "jsonl");
+    ck_assert_ptr_null(sl_module_alias("clickhouse"));
+    ck_assert_int_eq(sl_module_type_parse("loaders"), SL_MODULE_LOADER);
+    ck_assert_int_eq(sl_module_type_parse("quality_gate"), SL_MODULE_QUALITY);
+    ck_assert_int_eq(sl_module_type_parse("sink"), SL_MODULE_NONE);
+}
+END_TEST
+
+START_TEST(a_bad_config_is_caught)
+{
+    const struct sl_module *m = sl_module_find(SL_MODULE_LOADER, "postgres");
+    json_t *schema = json_loads(m->schema, 0, NULL);
+    json_t *bad = json_pack("{s:s, s:i}", "mode", "merge", "extra", 1);
+
+    /* mode not in the enum, table missing, extra not allowed. */
+    ck_assert_int_eq(sl_jschema_validate(schema, bad, NULL, NULL), 3);
+    json_decref(bad);
+    json_decref(schema);
+}
+END_TEST
+
+static Suite *
+modules_suite(void)
+{
+    Suite *s = suite_create("modules");
+    TCase *tc = tcase_create("modules");
+
+    tcase_add_test(tc, schemas_are_valid_and_defaults_satisfy_them);
+    tcase_add_test(tc, names_and_lookups);
+    tcase_add_test(tc, a_bad_config_is_caught);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+SL_TEST_MAIN(modules_suite)
