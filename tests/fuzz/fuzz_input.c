@@ -2,7 +2,9 @@
  * fuzz_input.c: a libFuzzer target for everything that parses what a
  * client sends before any handler runs: query strings and form bodies,
  * percent-decoding, route matching, JSON bodies with the depth limit,
- * access tokens, API keys, RFC 3339 times, base64url.
+ * access tokens, API keys, RFC 3339 times, base64url; and what pipeline
+ * handlers parse: cron expressions, and JSON bodies normalised into a
+ * graph (every seed's shape) and validated against the module schemas.
  *
  * The first byte of the input picks the parser; the rest is its input.
  * Built and run by tests/fuzz/run.sh (clang, -fsanitize=fuzzer,address,
@@ -16,8 +18,10 @@
 
 #include "api.h"
 #include "clock.h"
+#include "cron.h"
 #include "crypto.h"
 #include "form.h"
+#include "graph.h"
 #include "json.h"
 #include "router.h"
 #include "token.h"
@@ -42,7 +46,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s[n] = '\0';
     pool = sl_pool_create(0, 16 * 1024 * 1024);
 
-    switch (data[0] % 8) {
+    switch (data[0] % 10) {
     case 0: {
         struct api_param ps[64];
         int k = api_form_parse(pool, s, n, ps, 64);
@@ -100,6 +104,37 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t len;
 
         (void)sl_b64url_decode(s, n, out, sizeof(out), &len);
+        break;
+    }
+    case 8: {
+        struct sl_cron c;
+        char err[128];
+        int64_t next;
+
+        if (sl_cron_parse(s, &c, err, sizeof(err)) == 0)
+            (void)sl_cron_next(&c, NULL, 1767976800, &next);
+        break;
+    }
+    case 9: {
+        struct api_req r = {.pool = pool};
+        struct api_check c;
+        json_t *body = NULL, *nodes, *edges, *sorted;
+        json_t *warnings = json_array(), *conns = json_array();
+        char err[256];
+
+        if (sl_json_parse(s, n, 32, &body, err, sizeof(err)) == 0 &&
+            json_is_object(body)) {
+            api_check_init(&c, &r);
+            if (api_graph_from_body(&c, body, &nodes, &edges) == 1) {
+                api_graph_validate(&c, nodes, edges, warnings, conns, &sorted);
+                json_decref(sorted);
+                json_decref(nodes);
+                json_decref(edges);
+            }
+        }
+        json_decref(body);
+        json_decref(warnings);
+        json_decref(conns);
         break;
     }
     }

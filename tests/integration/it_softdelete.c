@@ -151,6 +151,24 @@ START_TEST(delete_restore_purge_audited)
     lone = create(&c, token, "/api/v1/pipelines",
                   json_pack("{s:s, s:o}", "name", "Lone", "config", graph()));
 
+    /* Organisation B cannot read or change A's project. */
+    ck_assert_int_eq(status_of(&c, token_b, "/api/v1/projects/%s", proj), 404);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s", proj);
+    it_call(&c, "PATCH", path, token_b, json_pack("{s:s}", "name", "Mine"), &r);
+    it_assert_error(&r, 404, "PROJECT_NOT_FOUND");
+    it_resp_free(&r);
+    it_call(&c, "DELETE", path, token_b, NULL, &r);
+    it_assert_error(&r, 404, "PROJECT_NOT_FOUND");
+    it_resp_free(&r);
+    /* ... nor put a pipeline in it. */
+    it_call(&c, "POST", "/api/v1/pipelines", token_b,
+            json_pack("{s:s, s:s, s:o}", "name", "Intruder", "project_id", proj,
+                      "config", graph()),
+            &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    ck_assert_str_eq(it_str(&r, "error.details.field"), "project_id");
+    it_resp_free(&r);
+
     /* Deleting the project takes its pipelines. */
     snprintf(path, sizeof(path), "/api/v1/projects/%s", proj);
     it_call(&c, "DELETE", path, token, NULL, &r);
@@ -195,6 +213,10 @@ START_TEST(delete_restore_purge_audited)
     it_resp_free(&r);
 
     /* Another organisation sees none of it and cannot restore it. */
+    ck_assert_int_eq(status_of(&c, token_b, "/api/v1/projects/%s", p1), 404);
+    it_get(&c, "/api/v1/projects", token_b, &r);
+    ck_assert_int_eq(it_int(&r, "total"), 0);
+    it_resp_free(&r);
     it_get(&c, "/api/v1/admin/deleted-entities", token_b, &r);
     ck_assert_int_eq(it_int(&r, "total"), 0);
     it_resp_free(&r);
