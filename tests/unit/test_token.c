@@ -2,6 +2,7 @@
  * test_token.c: access tokens, including the forgeries a client may try.
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
