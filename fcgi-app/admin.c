@@ -41,24 +41,6 @@ entity_singular(const char *s)
     return NULL;
 }
 
-/* A time filter: RFC 3339 or a date, as the statement's timestamptz. */
-static const char *
-time_filter(struct api_req *r, struct api_check *c, const char *name)
-{
-    const char *v = api_query(r, name);
-    char out[SL_RFC3339_MAX];
-    int64_t t;
-
-    if (v == NULL || *v == '\0')
-        return NULL;
-    if (sl_clock_parse(v, &t) != SL_OK) {
-        api_check_fail(c, name, "must be an ISO 8601 date or date-time");
-        return NULL;
-    }
-    sl_clock_format(t, out);
-    return sl_pstrdup(r->pool, out);
-}
-
 int
 api_h_admin_deleted_list(struct api_req *r)
 {
@@ -78,8 +60,8 @@ api_h_admin_deleted_list(struct api_req *r)
         api_check_fail(&c, "entity_type",
                        "must be one of projects, pipelines, connectors, runs, "
                        "artifacts");
-    params[1] = time_filter(r, &c, "deleted_after");
-    params[2] = time_filter(r, &c, "deleted_before");
+    params[1] = api_query_time(r, &c, "deleted_after");
+    params[2] = api_query_time(r, &c, "deleted_before");
     if (api_check_done(&c) != 0)
         return 0;
     snprintf(limit, sizeof(limit), "%ld", pg.limit);
@@ -308,11 +290,12 @@ api_h_admin_project_purge(struct api_req *r)
                          json_pack("{s:s}", "project_id", id));
     return api_reply(
         r, 200,
-        json_pack("{s:s, s:b, s:{s:I, s:i, s:i}, s:f}", "project_id", id,
+        json_pack("{s:s, s:b, s:{s:I, s:i, s:I}, s:f}", "project_id", id,
                   "permanently_deleted", 1, "cascade_deleted", "pipelines",
                   (json_int_t)strtoll(PQgetvalue(res, 0, 1), NULL, 10),
-                  "artifacts", 0, "runs", 0, "disk_space_freed_mb",
-                  strtod(PQgetvalue(res, 0, 2), NULL)));
+                  "artifacts", 0, "runs",
+                  (json_int_t)strtoll(PQgetvalue(res, 0, 3), NULL, 10),
+                  "disk_space_freed_mb", strtod(PQgetvalue(res, 0, 2), NULL)));
 }
 
 int

@@ -248,6 +248,13 @@ json_t *api_check_tags(struct api_check *c, json_t *obj);
  */
 int api_check_done(struct api_check *c);
 
+/*
+ * The query parameter name as a time (RFC 3339 or a date), in the form
+ * statements take, or NULL when absent or bad (then recorded in c).
+ */
+const char *api_query_time(struct api_req *r, struct api_check *c,
+                           const char *name);
+
 /* --- lists -----------------------------------------------------------------
  */
 

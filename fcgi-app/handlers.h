@@ -47,6 +47,13 @@ int api_h_pipelines_resume(struct api_req *r);
 int api_h_pipelines_versions(struct api_req *r);
 int api_h_pipelines_version_get(struct api_req *r);
 
+/* runs.c */
+int api_h_runs_start(struct api_req *r);
+int api_h_runs_list(struct api_req *r);
+int api_h_runs_get(struct api_req *r);
+int api_h_runs_cancel(struct api_req *r);
+int api_h_runs_retry(struct api_req *r);
+
 /* projects.c */
 int api_h_projects_list(struct api_req *r);
 int api_h_projects_create(struct api_req *r);

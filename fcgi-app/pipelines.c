@@ -66,6 +66,10 @@ slug_valid(const char *s)
         if (!(islower((unsigned char)s[n]) || isdigit((unsigned char)s[n]) ||
               s[n] == '_' || s[n] == '-'))
             return false;
+    /* Words the routes use after /pipelines/ are not slugs. */
+    if (strcmp(s, "runs") == 0 || strcmp(s, "execute") == 0 ||
+        strcmp(s, "run") == 0)
+        return false;
     return n <= MAX_SLUG_LEN && !sl_uuid_valid(s);
 }
 
@@ -124,7 +128,7 @@ slug_from_name(const char *name, char *out, size_t outsz)
         }
     }
     out[n] = '\0';
-    if (n == 0 || sl_uuid_valid(out))
+    if (n == 0 || !slug_valid(out))
         snprintf(out, outsz, "pipeline");
 }
 

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "api.h"
+#include "clock.h"
 #include "err.h"
 #include "form.h"
 #include "uuid.h"
@@ -539,6 +540,23 @@ api_param_uuid(struct api_req *r, const char *name)
     for (char *p = canon; *p != '\0'; p++)
         *p = (char)tolower((unsigned char)*p);
     return canon;
+}
+
+const char *
+api_query_time(struct api_req *r, struct api_check *c, const char *name)
+{
+    const char *v = api_query(r, name);
+    char out[SL_RFC3339_MAX];
+    int64_t t;
+
+    if (v == NULL || *v == '\0')
+        return NULL;
+    if (sl_clock_parse(v, &t) != SL_OK) {
+        api_check_fail(c, name, "must be an ISO 8601 date or date-time");
+        return NULL;
+    }
+    sl_clock_format(t, out);
+    return sl_pstrdup(r->pool, out);
 }
 
 const char *

@@ -58,6 +58,38 @@ const struct api_route api_routes[] = {
     ROUTE("POST", "/api/v1/tenants/onboard", api_h_tenants_onboard, NONE),
     ROUTE("POST", "/api/v1/tenants/dryrun", api_h_tenants_dryrun, NONE),
 
+    /* Runs (seeds 000, 001, 002, 003, 004): before /pipelines/{id}, whose
+     * pattern would take "runs" and "execute" for an id. */
+    ROUTE("GET", "/api/v1/pipelines/runs", api_h_runs_list, TENANT(VIEWER)),
+    ROUTE("GET", "/api/v1/pipelines/runs/{run_id}", api_h_runs_get,
+          TENANT(VIEWER)),
+    ROUTE("POST", "/api/v1/pipelines/runs/{run_id}/cancel", api_h_runs_cancel,
+          TENANT(ANALYST)),
+    ROUTE("POST", "/api/v1/pipelines/runs/{run_id}/retry", api_h_runs_retry,
+          TENANT(ANALYST)),
+    ROUTE("POST", "/api/v1/pipelines/execute", api_h_runs_start,
+          TENANT(ANALYST)),
+    ROUTE("POST",
+          "/api/v1/pipelines/run/{tenant_id}/{provider}/{domain}/"
+          "{pipeline_id}",
+          api_h_runs_start, TENANT(ANALYST)),
+    ROUTE("POST", "/api/v1/pipelines/{id}/execute", api_h_runs_start,
+          TENANT(ANALYST)),
+    ROUTE("POST", "/api/v1/pipelines/{id}/run", api_h_runs_start,
+          TENANT(ANALYST)),
+    ROUTE("GET", "/api/v1/pipelines/{id}/runs", api_h_runs_list,
+          TENANT(VIEWER)),
+    ROUTE("GET", "/api/v1/pipelines/{id}/executions", api_h_runs_list,
+          TENANT(VIEWER)),
+    ROUTE("GET", "/api/v1/pipelines/{id}/executions/{run_id}", api_h_runs_get,
+          TENANT(VIEWER)),
+    ROUTE("POST", "/api/v1/pipelines/{id}/executions/{run_id}/cancel",
+          api_h_runs_cancel, TENANT(ANALYST)),
+    ROUTE("GET", "/api/v1/executions", api_h_runs_list, TENANT(VIEWER)),
+    ROUTE("GET", "/api/v1/executions/{run_id}", api_h_runs_get, TENANT(VIEWER)),
+    ROUTE("POST", "/api/v1/mvp/triggers/manual/{pipeline_id}", api_h_runs_start,
+          TENANT(ANALYST)),
+
     /* Pipelines (seeds 000, 001, 002, 004) */
     ROUTE("GET", "/api/v1/pipelines", api_h_pipelines_list, TENANT(VIEWER)),
     ROUTE("POST", "/api/v1/pipelines", api_h_pipelines_create,
@@ -84,14 +116,14 @@ const struct api_route api_routes[] = {
 
     /* Projects (seed 002) */
     ROUTE("GET", "/api/v1/projects", api_h_projects_list, TENANT(VIEWER)),
-    ROUTE("POST", "/api/v1/projects", api_h_projects_create, TENANT(ENGINEER)),
+    ROUTE("POST", "/api/v1/projects", api_h_projects_create, TENANT(ARCHITECT)),
     ROUTE("GET", "/api/v1/projects/{id}", api_h_projects_get, TENANT(VIEWER)),
     ROUTE("PUT", "/api/v1/projects/{id}", api_h_projects_update,
-          TENANT(ENGINEER)),
+          TENANT(ARCHITECT)),
     ROUTE("PATCH", "/api/v1/projects/{id}", api_h_projects_update,
-          TENANT(ENGINEER)),
+          TENANT(ARCHITECT)),
     ROUTE("DELETE", "/api/v1/projects/{id}", api_h_projects_delete,
-          TENANT(ENGINEER)),
+          TENANT(ARCHITECT)),
 
     /* Modules (seed 004) */
     ROUTE("GET", "/api/v1/modules", api_h_modules_list, TENANT(VIEWER)),

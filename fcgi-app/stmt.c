@@ -538,6 +538,8 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
          "OR q.project_id IN (SELECT id FROM cj))), "
          "cc AS (SELECT id, name FROM connectors WHERE $4::boolean "
          "AND deleted_at < (SELECT t FROM cut)), "
+         "dr AS (DELETE FROM runs WHERE $5::boolean "
+         "AND pipeline_id IN (SELECT id FROM cp) RETURNING id), "
          "dp AS (DELETE FROM pipelines WHERE $5::boolean "
          "AND id IN (SELECT id FROM cp) RETURNING id), "
          "dj AS (DELETE FROM projects WHERE $5::boolean "
@@ -606,6 +608,8 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
         {"project_purge",
          "WITH c AS (SELECT coalesce(sum(pg_column_size(q.*)), 0) b "
          "FROM pipelines q WHERE q.project_id = $1::uuid), "
+         "x AS (DELETE FROM runs WHERE pipeline_id IN (SELECT id FROM "
+         "pipelines WHERE project_id = $1::uuid) RETURNING id), "
          "p AS (DELETE FROM pipelines WHERE project_id = $1::uuid "
          "RETURNING id, name), "
          "j AS (DELETE FROM projects WHERE id = $1::uuid RETURNING id, name), "
@@ -618,7 +622,7 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
          "'pipeline', p.id::text, p.name, json_build_object('with_project', "
          "$1::uuid)::jsonb FROM p WHERE EXISTS (SELECT 1 FROM j)) "
          "SELECT j.id, (SELECT count(*) FROM p), round((SELECT b FROM c) / "
-         "1048576.0, 3) FROM j",
+         "1048576.0, 3), (SELECT count(*) FROM x) FROM j",
          false},
     /* --- connectors (connectors.c) -------------------------------------- */
 
@@ -684,6 +688,75 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                                "OR id::text = lower($1)) "
                                "ORDER BY created_at, id LIMIT 1000",
                                true},
+    /* --- runs (runs.c); see run_doc() in 003 ---------------------------- */
+
+    [ST_PIPELINE_ID] = {"pipeline_id",
+                        "SELECT id FROM pipelines WHERE deleted_at IS NULL "
+                        "AND (id = $1::uuid OR slug = $2)",
+                        true},
+    /* The pipeline a run is started for, held against a concurrent
+     * delete until the run is written. */
+    [ST_RUN_PIPELINE] = {"run_pipeline",
+                         "SELECT id, version, status, default_params "
+                         "FROM pipelines WHERE deleted_at IS NULL "
+                         "AND (id = $1::uuid OR slug = $2) FOR SHARE",
+                         false},
+    [ST_RUN_BY_KEY] = {"run_by_key",
+                       "SELECT run_doc(r), r.pipeline_id FROM runs r "
+                       "WHERE r.idempotency_key = $1",
+                       false},
+    /* The run and its request in the outbox, in one statement. */
+    [ST_RUN_INSERT] =
+        {"run_insert",
+         "WITH o AS (INSERT INTO outbox (id, tenant_id, subject, payload) "
+         "VALUES ($9::uuid, app_tenant(), 'sluice.run.request', "
+         "json_build_object('run_id', $1::uuid, 'tenant_id', app_tenant(), "
+         "'pipeline_id', $2::uuid, 'outbox_id', $9::uuid)::jsonb)) "
+         "INSERT INTO runs AS r (id, tenant_id, pipeline_id, "
+         "pipeline_version, trigger_type, trigger_by, input_params, "
+         "original_run_id, idempotency_key) VALUES ($1::uuid, app_tenant(), "
+         "$2::uuid, $3::integer, $4, $5, $6::jsonb, $7::uuid, $8) "
+         "RETURNING run_doc(r)",
+         false},
+    [ST_OUTBOX_SENT] = {"outbox_sent",
+                        "UPDATE outbox SET sent_at = now() "
+                        "WHERE id = $1::uuid AND sent_at IS NULL",
+                        false},
+    /* $2 the pipeline, when the path names one. */
+    [ST_RUN_GET] = {"run_get",
+                    "SELECT run_doc(r) FROM runs r WHERE r.id = $1::uuid "
+                    "AND ($2::uuid IS NULL OR r.pipeline_id = $2::uuid)",
+                    true},
+    /* $1 pipeline, $2 status, $3 trigger type, $4/$5 created from/to. */
+    [ST_RUN_LIST] =
+        {"run_list",
+         "SELECT run_doc(r), count(*) OVER () FROM runs r "
+         "WHERE ($1::uuid IS NULL OR r.pipeline_id = $1::uuid) "
+         "AND ($2::text IS NULL OR r.status = $2) "
+         "AND ($3::text IS NULL OR r.trigger_type = $3) "
+         "AND ($4::timestamptz IS NULL OR r.created_at >= $4::timestamptz) "
+         "AND ($5::timestamptz IS NULL OR r.created_at < $5::timestamptz) "
+         "ORDER BY r.created_at DESC, r.id LIMIT $6::bigint OFFSET $7::bigint",
+         true},
+    [ST_RUN_LOCK] = {"run_lock",
+                     "SELECT r.status, r.pipeline_id, r.input_params "
+                     "FROM runs r WHERE r.id = $1::uuid "
+                     "AND ($2::uuid IS NULL OR r.pipeline_id = $2::uuid) "
+                     "FOR UPDATE",
+                     false},
+    /* A pending run is cancelled at once; a running one is asked to stop
+     * (its runner sees cancel_requested, and the signal). */
+    [ST_RUN_CANCEL] =
+        {"run_cancel",
+         "UPDATE runs r SET cancel_requested = true, "
+         "status = CASE WHEN r.status = 'pending' THEN 'cancelled' "
+         "ELSE r.status END, "
+         "cancelled_at = CASE WHEN r.status = 'pending' THEN now() "
+         "ELSE r.cancelled_at END, "
+         "completed_at = CASE WHEN r.status = 'pending' THEN now() "
+         "ELSE r.completed_at END "
+         "WHERE r.id = $1::uuid RETURNING run_doc(r)",
+         false},
     [ST_AUDIT_LIST] =
         {"audit_list",
          "SELECT json_build_object('id', id, 'action', action, "

@@ -1,0 +1,489 @@
+/*
+ * runs.c: starting, reading, cancelling and retrying runs of pipelines,
+ * at every path the seeds document.
+ *
+ * The API never runs a pipeline itself (DESIGN.md). Starting one writes
+ * the run and its request in the outbox in one statement; after commit
+ * the request is published to JetStream with the outbox id as Nats-Msg-Id
+ * and the outbox row marked sent. When NATS is down at that moment the
+ * run still stands, pending, and the relay publishes it later. An
+ * Idempotency-Key header makes a retried start return the run the first
+ * one made.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+#include "bus.h"
+#include "clock.h"
+#include "err.h"
+#include "handlers.h"
+#include "json.h"
+#include "uuid.h"
+
+#define MAX_IDEMPOTENCY_KEY 255
+#define PUBLISH_TIMEOUT_MS  2000
+
+/* Seed 003's upper-case statuses and other seeds' words for ours. */
+static const struct {
+    const char *given, *status;
+} status_names[] = {
+    {"pending", "pending"},     {"queued", "pending"},
+    {"running", "running"},     {"started", "running"},
+    {"completed", "completed"}, {"complete", "completed"},
+    {"success", "completed"},   {"succeeded", "completed"},
+    {"failed", "failed"},       {"failure", "failed"},
+    {"error", "failed"},        {"cancelled", "cancelled"},
+    {"canceled", "cancelled"},
+};
+
+static const char *
+status_parse(const char *s)
+{
+    for (size_t i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
+        if (strcasecmp(s, status_names[i].given) == 0)
+            return status_names[i].status;
+    return NULL;
+}
+
+static int
+pipeline_not_found(struct api_req *r, const char *ref)
+{
+    return api_error(r, 404, "PIPELINE_NOT_FOUND", "No such pipeline",
+                     json_pack("{s:s}", "pipeline_id", ref ? ref : ""));
+}
+
+static int
+run_not_found(struct api_req *r)
+{
+    const char *id = api_param(r, "run_id");
+
+    return api_error(r, 404, "RUN_NOT_FOUND", "No such run",
+                     json_pack("{s:s}", "run_id", id ? id : ""));
+}
+
+/*
+ * A pipeline reference (a UUID or a slug) as statement parameters:
+ * params[0] the id, params[1] the slug. Returns false when it can be
+ * neither.
+ */
+static bool
+pipeline_params(struct api_req *r, const char *ref, const char *params[2])
+{
+    params[0] = params[1] = NULL;
+    if (ref == NULL || *ref == '\0' || strlen(ref) > 100)
+        return false;
+    if (sl_uuid_valid(ref)) {
+        char *canon = sl_pstrdup(r->pool, ref);
+
+        for (char *p = canon; *p != '\0'; p++)
+            if (*p >= 'A' && *p <= 'F')
+                *p = (char)(*p - 'A' + 'a');
+        params[0] = canon;
+    } else {
+        params[1] = ref;
+    }
+    return true;
+}
+
+/*
+ * The id of the pipeline the route names in {id}, resolved (a slug
+ * becomes its id), or NULL with the 404 set. Returns "" when the route
+ * names no pipeline.
+ */
+static const char *
+route_pipeline(struct api_req *r)
+{
+    const char *ref = api_param(r, "id"), *params[2];
+    PGresult *res;
+    int rc;
+
+    if (ref == NULL)
+        return "";
+    if (!pipeline_params(r, ref, params)) {
+        pipeline_not_found(r, ref);
+        return NULL;
+    }
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_PIPELINE_ID, 2,
+                         params, &res);
+    if (rc != SL_OK) {
+        api_db_error(r, rc);
+        return NULL;
+    }
+    if (PQntuples(res) == 0) {
+        pipeline_not_found(r, ref);
+        return NULL;
+    }
+    return PQgetvalue(res, 0, 0);
+}
+
+/*
+ * The run's parameters: the body's parameters (seeds 001, 002), params
+ * (seed 004) or input_data (seed 000), over the pipeline's defaults.
+ */
+static json_t *
+run_params(struct api_check *c, json_t *body, const char *defaults)
+{
+    static const char *const names[] = {"parameters", "params", "input_data"};
+    json_t *out = json_loads(defaults ? defaults : "{}", 0, NULL);
+
+    if (!json_is_object(out)) {
+        json_decref(out);
+        out = json_object();
+    }
+    for (size_t i = 0; i < 3; i++) {
+        json_t *v = json_object_get(body, names[i]);
+
+        if (v == NULL || json_is_null(v))
+            continue;
+        if (!json_is_object(v)) {
+            api_check_fail(c, names[i], "must be an object");
+            continue;
+        }
+        json_object_update(out, v);
+    }
+    return out;
+}
+
+/*
+ * Publishes the run request of outbox row outbox_id (the run and its
+ * pipeline in payload) and marks it sent. A failure leaves the row for the
+ * relay: the run stands either way.
+ */
+static void
+publish_request(struct api_req *r, const char *outbox_id, const char *run_id,
+                const char *pipeline_id)
+{
+    char payload[256];
+    const char *params[1] = {outbox_id};
+    PGresult *res;
+    int n;
+
+    n = snprintf(payload, sizeof(payload),
+                 "{\"run_id\":\"%s\",\"tenant_id\":\"%s\",\"pipeline_id\":"
+                 "\"%s\",\"outbox_id\":\"%s\"}",
+                 run_id, r->who.tenant_id, pipeline_id, outbox_id);
+    if (n < 0 || (size_t)n >= sizeof(payload) ||
+        sl_bus_publish(&r->ctx->bus, SL_SUBJ_RUN_REQUEST, payload, (size_t)n,
+                       outbox_id, PUBLISH_TIMEOUT_MS, NULL) != SL_OK) {
+        sl_log_warn(&r->ctx->log,
+                    "run %s: request not published now; the relay will",
+                    run_id);
+        return;
+    }
+    if (api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_OUTBOX_SENT, 1,
+                        params, &res) != SL_OK)
+        sl_log_warn(&r->ctx->log, "run %s: published, not marked sent", run_id);
+}
+
+/* The 202 answer: the run, with seed 001's message. */
+static int
+reply_started(struct api_req *r, int status, const char *doc)
+{
+    json_t *run = json_loads(doc, 0, NULL);
+
+    if (run == NULL)
+        return api_reply_raw(r, status, doc);
+    json_object_set_new(run, "message",
+                        json_string("Pipeline execution initiated"));
+    api_add_header(r, "Location: /api/v1/pipelines/runs/%s",
+                   sl_json_get_str(run, "id"));
+    return api_reply(r, status, run);
+}
+
+/*
+ * Starts a run of the pipeline ref (id or slug) with body's parameters.
+ * trigger_type and original (a run being retried, or NULL) describe it.
+ */
+static int
+start_run(struct api_req *r, const char *ref, json_t *body,
+          const char *trigger_type, const char *original, json_t *fixed_params)
+{
+    struct sl_db *db = &r->ctx->db;
+    const char *key = api_header(r, "Idempotency-Key"), *params[9];
+    char run_id[SL_UUID_LEN], outbox_id[SL_UUID_LEN], *pid;
+    struct api_check c;
+    json_t *input;
+    PGresult *res;
+    int rc;
+
+    if (!pipeline_params(r, ref, params))
+        return pipeline_not_found(r, ref);
+    if (key != NULL && (*key == '\0' || strlen(key) > MAX_IDEMPOTENCY_KEY))
+        return api_error(r, 422, "VALIDATION_ERROR",
+                         "Idempotency-Key must be 1 to 255 characters",
+                         json_pack("{s:s, s:s}", "field", "Idempotency-Key",
+                                   "reason", "must be 1 to 255 characters"));
+    if ((rc = sl_db_begin(db, r->who.tenant_id, r->who.user_id)) != SL_OK)
+        return api_db_error(r, rc);
+    if (key != NULL) {
+        const char *kp[1] = {key};
+
+        if ((rc = api_exec(r, ST_RUN_BY_KEY, 1, kp, &res)) != SL_OK)
+            goto failed;
+        if (PQntuples(res) == 1) {
+            sl_db_rollback(db);
+            return reply_started(r, 202, PQgetvalue(res, 0, 0));
+        }
+    }
+    if ((rc = api_exec(r, ST_RUN_PIPELINE, 2, params, &res)) != SL_OK)
+        goto failed;
+    if (PQntuples(res) == 0) {
+        sl_db_rollback(db);
+        return pipeline_not_found(r, ref);
+    }
+    if (strcmp(PQgetvalue(res, 0, 2), "archived") == 0) {
+        sl_db_rollback(db);
+        return api_error(
+            r, 409, "INVALID_STATE", "The pipeline is archived: it cannot run",
+            json_pack("{s:s}", "pipeline_id", PQgetvalue(res, 0, 0)));
+    }
+    api_check_init(&c, r);
+    input = fixed_params ? json_incref(fixed_params)
+                         : run_params(&c, body, PQgetvalue(res, 0, 3));
+    sl_json_pool_own(r->pool, input);
+    if (api_check_done(&c) != 0) {
+        sl_db_rollback(db);
+        return 0;
+    }
+    if (sl_uuid_v7(run_id) != SL_OK || sl_uuid_v7(outbox_id) != SL_OK) {
+        sl_db_rollback(db);
+        return SL_ECRYPTO;
+    }
+    pid = sl_pstrdup(r->pool, PQgetvalue(res, 0, 0));
+    params[0] = run_id;
+    params[1] = pid;
+    params[2] = sl_pstrdup(r->pool, PQgetvalue(res, 0, 1));
+    params[3] = trigger_type;
+    params[4] = r->who.user_id ? r->who.user_id : r->who.key_id;
+    params[5] = api_json_text(r, input);
+    params[6] = original;
+    params[7] = key;
+    params[8] = outbox_id;
+    rc = api_exec(r, ST_RUN_INSERT, 9, params, &res);
+    if (rc == SL_OK)
+        rc = sl_db_commit(db);
+    if (rc == SL_ECONFLICT && key != NULL) {
+        /* The same key, at the same moment: answer with that run. */
+        const char *kp[1] = {key};
+
+        sl_db_rollback(db);
+        rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_RUN_BY_KEY,
+                             1, kp, &res);
+        if (rc == SL_OK && PQntuples(res) == 1)
+            return reply_started(r, 202, PQgetvalue(res, 0, 0));
+    }
+    if (rc != SL_OK)
+        goto failed;
+    publish_request(r, outbox_id, run_id, pid);
+    return reply_started(r, 202, PQgetvalue(res, 0, 0));
+failed:
+    sl_db_rollback(db);
+    return api_db_error(r, rc);
+}
+
+int
+api_h_runs_start(struct api_req *r)
+{
+    const char *ref = api_param(r, "id");
+    const char *trigger = r->who.kind == API_PRINCIPAL_KEY ? "api" : "manual";
+    json_t *body;
+
+    if (ref == NULL)
+        ref = api_param(r, "pipeline_id");
+    if (api_param(r, "tenant_id") != NULL && api_check_tenant_param(r) != 0)
+        return 0;
+    if (api_body_object(r, true, &body) != 0)
+        return 0;
+    if (ref == NULL) {
+        /* POST /pipelines/execute names the pipeline in the body. */
+        ref = sl_json_get_str(body, "pipeline_id");
+        if (ref == NULL)
+            return api_error(r, 422, "VALIDATION_ERROR",
+                             "pipeline_id is required",
+                             json_pack("{s:s, s:s}", "field", "pipeline_id",
+                                       "reason", "is required"));
+    }
+    return start_run(r, ref, body, trigger, NULL, NULL);
+}
+
+int
+api_h_runs_list(struct api_req *r)
+{
+    static const char *const triggers[] = {"manual", "api", "schedule", "retry",
+                                           "trigger"};
+    const char *pipeline = route_pipeline(r), *params[7];
+    const char *status = api_query(r, "status");
+    const char *trigger = api_query(r, "trigger_type");
+    char limit[24], offset[24];
+    struct api_page pg;
+    struct api_check c;
+    PGresult *res;
+    long total;
+    int rc;
+
+    if (pipeline == NULL || api_page_parse(r, &pg) != 0)
+        return 0;
+    api_check_init(&c, r);
+    params[0] = *pipeline ? pipeline : NULL;
+    if (params[0] == NULL && api_query(r, "pipeline_id") != NULL) {
+        const char *q = api_query(r, "pipeline_id"), *pp[2];
+
+        if (!pipeline_params(r, q, pp)) {
+            api_check_fail(&c, "pipeline_id", "is not a pipeline id");
+        } else {
+            rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
+                                 ST_PIPELINE_ID, 2, pp, &res);
+            if (rc != SL_OK)
+                return api_db_error(r, rc);
+            /* An unknown pipeline has no runs. */
+            params[0] = PQntuples(res) ? PQgetvalue(res, 0, 0)
+                                       : "00000000-0000-0000-0000-000000000000";
+        }
+    }
+    params[1] = NULL;
+    if (status != NULL && (params[1] = status_parse(status)) == NULL)
+        api_check_fail(&c, "status",
+                       "must be one of pending, running, completed, failed, "
+                       "cancelled");
+    params[2] = NULL;
+    if (trigger != NULL) {
+        for (size_t i = 0; i < 5; i++)
+            if (strcmp(trigger, triggers[i]) == 0)
+                params[2] = triggers[i];
+        if (params[2] == NULL)
+            api_check_fail(&c, "trigger_type",
+                           "must be one of manual, api, schedule, retry, "
+                           "trigger");
+    }
+    params[3] = api_query_time(
+        r, &c, api_query(r, "from_date") ? "from_date" : "start_date");
+    params[4] =
+        api_query_time(r, &c, api_query(r, "to_date") ? "to_date" : "end_date");
+    if (api_check_done(&c) != 0)
+        return 0;
+    snprintf(limit, sizeof(limit), "%ld", pg.limit);
+    snprintf(offset, sizeof(offset), "%ld", pg.offset);
+    params[5] = limit;
+    params[6] = offset;
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_RUN_LIST, 7,
+                         params, &res);
+    if (rc != SL_OK || (rc = api_list_total(r, ST_RUN_LIST, 7, params, 5, res,
+                                            1, &total)) != SL_OK)
+        return api_db_error(r, rc);
+    return api_reply_list_rows(r, &pg, res, 0, total);
+}
+
+/* The {run_id} of the route, and the pipeline the path names (or NULL). */
+static int
+run_ref(struct api_req *r, const char *params[2])
+{
+    const char *pipeline = route_pipeline(r);
+
+    if (pipeline == NULL)
+        return -1;
+    params[0] = api_param_uuid(r, "run_id");
+    params[1] = *pipeline ? pipeline : NULL;
+    if (params[0] == NULL) {
+        run_not_found(r);
+        return -1;
+    }
+    return 0;
+}
+
+int
+api_h_runs_get(struct api_req *r)
+{
+    const char *params[2];
+    PGresult *res;
+    int rc;
+
+    if (run_ref(r, params) != 0)
+        return 0;
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_RUN_GET, 2,
+                         params, &res);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    if (PQntuples(res) == 0)
+        return run_not_found(r);
+    return api_reply_raw(r, 200, PQgetvalue(res, 0, 0));
+}
+
+int
+api_h_runs_cancel(struct api_req *r)
+{
+    struct sl_db *db = &r->ctx->db;
+    const char *params[2], *status;
+    char subject[80];
+    PGresult *res;
+    int rc;
+
+    if (run_ref(r, params) != 0)
+        return 0;
+    if ((rc = sl_db_begin(db, r->who.tenant_id, r->who.user_id)) != SL_OK ||
+        (rc = api_exec(r, ST_RUN_LOCK, 2, params, &res)) != SL_OK)
+        goto failed;
+    if (PQntuples(res) == 0) {
+        sl_db_rollback(db);
+        return run_not_found(r);
+    }
+    status = sl_pstrdup(r->pool, PQgetvalue(res, 0, 0));
+    if (strcmp(status, "pending") != 0 && strcmp(status, "running") != 0) {
+        sl_db_rollback(db);
+        return api_error(
+            r, 409, "INVALID_STATE",
+            sl_psprintf(r->pool,
+                        "The run is %s: only a pending or "
+                        "running run can be cancelled",
+                        status),
+            json_pack("{s:s, s:s}", "run_id", params[0], "status", status));
+    }
+    if ((rc = api_exec(r, ST_RUN_CANCEL, 1, params, &res)) != SL_OK ||
+        (rc = sl_db_commit(db)) != SL_OK)
+        goto failed;
+    if (strcmp(status, "running") == 0 && sl_bus_connected(&r->ctx->bus)) {
+        /* The runner also sees cancel_requested at its next heartbeat:
+         * the signal only makes it sooner. */
+        snprintf(subject, sizeof(subject), "%s%s", SL_SUBJ_RUN_CANCEL_PREFIX,
+                 params[0]);
+        natsConnection_PublishString(r->ctx->bus.nc, subject, "{}");
+    }
+    return api_reply_raw(r, 200, PQgetvalue(res, 0, 0));
+failed:
+    sl_db_rollback(db);
+    return api_db_error(r, rc);
+}
+
+int
+api_h_runs_retry(struct api_req *r)
+{
+    const char *params[2], *status;
+    json_t *input;
+    PGresult *res;
+    int rc;
+
+    if (run_ref(r, params) != 0)
+        return 0;
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_RUN_LOCK, 2,
+                         params, &res);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    if (PQntuples(res) == 0)
+        return run_not_found(r);
+    status = PQgetvalue(res, 0, 0);
+    if (strcmp(status, "pending") == 0 || strcmp(status, "running") == 0)
+        return api_error(
+            r, 409, "INVALID_STATE",
+            sl_psprintf(r->pool,
+                        "The run is %s: only a finished run can "
+                        "be retried",
+                        status),
+            json_pack("{s:s, s:s}", "run_id", params[0], "status", status));
+    input =
+        sl_json_pool_own(r->pool, json_loads(PQgetvalue(res, 0, 2), 0, NULL));
+    return start_run(r, sl_pstrdup(r->pool, PQgetvalue(res, 0, 1)), NULL,
+                     "retry", params[0], input);
+}

@@ -1,0 +1,324 @@
+/*
+ * it_runs.c: starting runs at every documented path, reading them at
+ * every documented path, Idempotency-Key, cancel and retry, the outbox
+ * (published when NATS is up, kept for the relay when it is down), roles,
+ * and one organisation never seeing another's runs.
+ *
+ * The runner does not execute runs yet (issue 4): runs stay pending here.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "it.h"
+#include "unit.h"
+
+static json_t *
+graph(void)
+{
+    return json_pack("{s:[{s:s, s:s, s:s, s:{s:s}}, {s:s, s:s, s:s, s:{s:s}}],"
+                     " s:[{s:s, s:s}]}",
+                     "nodes", "id", "in", "type", "extractor", "module", "csv",
+                     "config", "path", "in.csv", "id", "out", "type", "loader",
+                     "module", "postgres", "config", "table", "t", "edges",
+                     "source", "in", "target", "out");
+}
+
+/* A pipeline with default_params {a: 1, b: 2}; returns its id. */
+static char *
+make_pipeline(struct it_client *c, const char *token, const char *slug)
+{
+    struct it_resp r;
+    char *id;
+
+    it_call(c, "POST", "/api/v1/pipelines", token,
+            json_pack("{s:s, s:s, s:o, s:{s:i, s:i}}", "name", "Runnable",
+                      "slug", slug, "config", graph(), "default_params", "a", 1,
+                      "b", 2),
+            &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_str(&r, "id"));
+    it_resp_free(&r);
+    return id;
+}
+
+/* Starts a run with a POST; asserts 202; returns the run id. */
+static char *
+start(struct it_client *c, const char *token, const char *path, json_t *body,
+      const char *idem)
+{
+    struct it_resp r;
+    char hdr[512], *id;
+
+    if (idem != NULL) {
+        char *text = body ? json_dumps(body, JSON_COMPACT) : strdup("{}");
+
+        snprintf(hdr, sizeof(hdr),
+                 "Authorization: Bearer %s\r\nIdempotency-Key: %s\r\n", token,
+                 idem);
+        it_request(c, "POST", path, hdr, "application/json", text, strlen(text),
+                   &r);
+        free(text);
+        json_decref(body);
+    } else {
+        it_call(c, "POST", path, token, body, &r);
+    }
+    it_assert_status(&r, 202);
+    ck_assert_str_eq(it_str(&r, "status"), "pending");
+    ck_assert_str_eq(it_str(&r, "run_id"), it_str(&r, "execution_id"));
+    ck_assert_ptr_nonnull(it_str(&r, "started_at"));
+    id = strdup(it_str(&r, "run_id"));
+    it_resp_free(&r);
+    return id;
+}
+
+static void
+stack(const char *verb, const char *service)
+{
+    ck_assert_int_eq(it_sh("%s %s %s >/dev/null 2>&1",
+                           it_env("SLUICE_TEST_STACKCTL"), verb, service),
+                     0);
+}
+
+static char *
+unsent(const char *run_id)
+{
+    return it_sql("SLUICE_TEST_OWNER_DB_URL",
+                  "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND "
+                  "payload->>'run_id' = $1",
+                  run_id, NULL, NULL, NULL, 0);
+}
+
+START_TEST(start_read_cancel_retry)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, *pid, *r1, *r2, *r3, *r4, *r5, *again;
+    char path[256], *n;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    pid = make_pipeline(&c, token, "nightly_load");
+
+    /* Every documented path starts a run; parameters merge over the
+     * pipeline's defaults, under each seed's name. */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
+    r1 = start(&c, token, path, json_pack("{s:{s:i}}", "params", "b", 3), NULL);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/run", pid);
+    r2 = start(&c, token, path,
+               json_pack("{s:{s:s}}", "parameters", "start_date", "2025-10-01"),
+               NULL);
+    r3 = start(&c, token, "/api/v1/pipelines/execute",
+               json_pack("{s:s, s:{s:s}}", "pipeline_id", "nightly_load",
+                         "input_data", "source_table", "bronze.customers"),
+               NULL);
+    snprintf(path, sizeof(path), "/api/v1/mvp/triggers/manual/%s", pid);
+    r4 = start(&c, token, path, NULL, NULL);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/run/%s/gcp/sales/%s", org,
+             pid);
+    r5 = start(&c, token, path, NULL, NULL);
+
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s", r1);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "pipeline_id"), pid);
+    ck_assert_int_eq(it_int(&r, "input_params.a"), 1);
+    ck_assert_int_eq(it_int(&r, "input_params.b"), 3);
+    ck_assert_str_eq(it_str(&r, "trigger_type"), "manual");
+    ck_assert_int_eq(it_int(&r, "pipeline_version"), 1);
+    ck_assert(json_is_array(it_at(&r, "steps")));
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/executions/%s", r3);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "input_params.source_table"),
+                     "bronze.customers");
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/nightly_load/executions/%s",
+             r2);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "input_params.start_date"), "2025-10-01");
+    it_resp_free(&r);
+
+    /* Each request reached NATS: nothing is left for the relay. */
+    n = unsent(r1);
+    ck_assert_str_eq(n, "0");
+    free(n);
+
+    /* Lists, with seed 003's upper-case statuses. */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/runs?limit=2", pid);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_int_eq(it_int(&r, "total"), 5);
+    ck_assert_str_eq(it_str(&r, "items.0.run_id"), r5);
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/pipelines/runs?status=PENDING&page=2&page_size=4",
+           token, &r);
+    ck_assert_int_eq(it_int(&r, "total"), 5);
+    ck_assert_uint_eq(json_array_size(it_at(&r, "items")), 1);
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/executions?pipeline_id=nightly_load&status=COMPLETE",
+           token, &r);
+    ck_assert_int_eq(it_int(&r, "total"), 0);
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/executions?from_date=2999-01-01", token, &r);
+    ck_assert_int_eq(it_int(&r, "total"), 0);
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/executions?status=sleeping", token, &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    it_resp_free(&r);
+
+    /* Cancel a pending run; only unfinished runs cancel, only finished
+     * ones retry. */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/retry", r2);
+    it_call(&c, "POST", path, token, NULL, &r);
+    it_assert_error(&r, 409, "INVALID_STATE");
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", r1);
+    it_call(&c, "POST", path, token, NULL, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "status"), "cancelled");
+    ck_assert_ptr_nonnull(it_str(&r, "cancelled_at"));
+    it_resp_free(&r);
+    it_call(&c, "POST", path, token, NULL, &r);
+    it_assert_error(&r, 409, "INVALID_STATE");
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/retry", r1);
+    again = start(&c, token, path, NULL, NULL);
+    snprintf(path, sizeof(path), "/api/v1/executions/%s", again);
+    it_get(&c, path, token, &r);
+    ck_assert_str_eq(it_str(&r, "original_run_id"), r1);
+    ck_assert_str_eq(it_str(&r, "trigger_type"), "retry");
+    ck_assert_int_eq(it_int(&r, "input_params.b"), 3);
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/executions/%s/cancel",
+             pid, r3);
+    it_call(&c, "POST", path, token, NULL, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "status"), "cancelled");
+    it_resp_free(&r);
+
+    free(again);
+    free(r1);
+    free(r2);
+    free(r3);
+    free(r4);
+    free(r5);
+    free(pid);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
+START_TEST(idempotency_nats_down_roles_and_tenants)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, *pid, *a, *b, *d, *n, path[256];
+    char *admin_b, *org_b, *token_b, *viewer, name[64], email[96];
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    token_b = it_new_org(&c, &admin_b, &org_b);
+    pid = make_pipeline(&c, token, "keyed");
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
+    a = start(&c, token, path, NULL, "nightly-2026-11-23");
+    b = start(&c, token, path, NULL, "nightly-2026-11-23");
+    ck_assert_str_eq(a, b);
+    d = start(&c, token, path, NULL, "nightly-2026-11-24");
+    ck_assert_str_ne(a, d);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/runs", pid);
+    it_get(&c, path, token, &r);
+    ck_assert_int_eq(it_int(&r, "total"), 2);
+    it_resp_free(&r);
+
+    /* NATS down: the run still stands, its request kept for the relay. */
+    stack("stop", "nats");
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
+    free(d);
+    d = start(&c, token, path, NULL, NULL);
+    n = unsent(d);
+    ck_assert_str_eq(n, "1");
+    free(n);
+    stack("start", "nats");
+
+    /* A viewer reads runs but starts none. */
+    snprintf(name, sizeof(name), "viewer_%s", it_unique());
+    snprintf(email, sizeof(email), "%s@example.com", name);
+    it_call(&c, "POST", "/api/v1/users", token,
+            json_pack("{s:s, s:s, s:s, s:s}", "username", name, "email", email,
+                      "password", IT_PASSWORD, "role", "viewer"),
+            &r);
+    it_assert_status(&r, 201);
+    it_resp_free(&r);
+    viewer = it_login(&c, name, IT_PASSWORD, NULL);
+    it_call(&c, "POST", path, viewer, NULL, &r);
+    it_assert_error(&r, 403, "INSUFFICIENT_PERMISSIONS");
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/executions/%s", a);
+    it_get(&c, path, viewer, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+
+    /* Organisation B: A's runs and pipeline do not exist for it. */
+    it_get(&c, path, token_b, &r);
+    it_assert_error(&r, 404, "RUN_NOT_FOUND");
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", a);
+    it_call(&c, "POST", path, token_b, NULL, &r);
+    it_assert_error(&r, 404, "RUN_NOT_FOUND");
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
+    it_call(&c, "POST", path, token_b, NULL, &r);
+    it_assert_error(&r, 404, "PIPELINE_NOT_FOUND");
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/pipelines/runs", token_b, &r);
+    ck_assert_int_eq(it_int(&r, "total"), 0);
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/run/%s/gcp/sales/%s", org,
+             pid);
+    it_call(&c, "POST", path, token_b, NULL, &r);
+    ck_assert_int_eq(r.status, 403);
+    it_resp_free(&r);
+    /* Bad input is named. */
+    it_call(&c, "POST", "/api/v1/pipelines/execute", token,
+            json_pack("{s:{s:i}}", "params", "x", 1), &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    ck_assert_str_eq(it_str(&r, "error.details.field"), "pipeline_id");
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
+    it_call(&c, "POST", path, token, json_pack("{s:s}", "params", "x"), &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    ck_assert_str_eq(it_str(&r, "error.details.field"), "params");
+    it_resp_free(&r);
+
+    free(viewer);
+    free(a);
+    free(b);
+    free(d);
+    free(pid);
+    free(token);
+    free(admin);
+    free(org);
+    free(token_b);
+    free(admin_b);
+    free(org_b);
+}
+END_TEST
+
+static Suite *
+runs_suite(void)
+{
+    Suite *s = suite_create("it_runs");
+    TCase *tc = tcase_create("runs");
+
+    tcase_set_timeout(tc, 90);
+    tcase_add_test(tc, start_read_cancel_retry);
+    tcase_add_test(tc, idempotency_nats_down_roles_and_tenants);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+SL_TEST_MAIN(runs_suite)
