@@ -3,11 +3,11 @@
  *
  *   sluice-runner [-c FILE] [--pid-file FILE] [--check-config]
  *
- * This first version is the daemon's frame: it connects to PostgreSQL and
- * NATS (and keeps trying while either is down), makes sure the JetStream
- * streams exist, answers liveness requests on sluice.ping.runner, and on
- * SIGTERM or SIGINT closes its connections and exits. Consuming the work
- * queue comes with the run engine.
+ * It connects to PostgreSQL and NATS (and keeps trying while either is
+ * down), makes sure the JetStream streams exist, answers liveness requests
+ * on sluice.ping.runner, relays the outbox rows the API left unsent
+ * (relay.h), and on SIGTERM or SIGINT closes its connections and exits.
+ * Consuming the work queue comes with the run engine.
  */
 #include "config.h"
 
@@ -21,6 +21,7 @@
 #include "db.h"
 #include "err.h"
 #include "liveness.h"
+#include "relay.h"
 
 /* How often the runner checks its connections, in seconds. */
 #define RUN_TICK 2
@@ -33,7 +34,10 @@ struct run_ctx {
     bool streams_ok;
 };
 
-/* Checks the database and the streams; every RUN_TICK seconds. */
+/*
+ * Checks the database and the streams, and relays the outbox; every
+ * RUN_TICK seconds.
+ */
 static void
 tick(struct run_ctx *ctx)
 {
@@ -41,6 +45,8 @@ tick(struct run_ctx *ctx)
     if (!ctx->streams_ok && sl_bus_connected(&ctx->bus) &&
         sl_bus_ensure_streams(&ctx->bus) == SL_OK)
         ctx->streams_ok = true;
+    if (ctx->streams_ok)
+        run_relay(&ctx->db, &ctx->bus, &ctx->d.log);
 }
 
 int
@@ -69,7 +75,7 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     if (sl_db_init(&ctx.db, ctx.d.conf.db_url, "sluice-runner",
-                   ctx.d.conf.db_statement_timeout_ms, NULL, 0,
+                   ctx.d.conf.db_statement_timeout_ms, run_stmts, RUN_ST_COUNT_,
                    &ctx.d.log) != SL_OK ||
         sl_bus_connect(&ctx.bus, ctx.d.conf.nats_url, "sluice-runner",
                        &ctx.d.log) != SL_OK ||

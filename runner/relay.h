@@ -1,0 +1,38 @@
+/*
+ * relay.h: the outbox relay of sluice-runner.
+ *
+ * The API publishes each outbox row right after its transaction commits;
+ * a row it could not publish (NATS down, the API killed between commit
+ * and publish) waits in PostgreSQL, the source of truth. The relay
+ * publishes such rows, with the outbox id as Nats-Msg-Id (a row published
+ * twice is one message: JetStream drops the duplicate), and marks them
+ * sent. Several runners may relay at once for the same reason.
+ */
+#ifndef RUN_RELAY_H
+#define RUN_RELAY_H
+
+#include "bus.h"
+#include "db.h"
+#include "log.h"
+
+/* Rows older than this are the relay's (the API publishes at once). */
+#define RUN_RELAY_GRACE "2 seconds"
+/* At most this many rows a pass. */
+#define RUN_RELAY_BATCH "100"
+
+enum run_stmt {
+    RUN_ST_OUTBOX_UNSENT,
+    RUN_ST_OUTBOX_SENT,
+    RUN_ST_COUNT_,
+};
+
+extern const struct sl_db_stmt run_stmts[RUN_ST_COUNT_];
+
+/*
+ * One pass: publishes the unsent rows and marks each sent. Returns the
+ * number published, or a negative code (the database or NATS is down;
+ * the next pass tries again).
+ */
+int run_relay(struct sl_db *db, struct sl_bus *bus, struct sl_logger *log);
+
+#endif
