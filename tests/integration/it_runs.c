@@ -201,6 +201,23 @@ START_TEST(start_read_cancel_retry)
     ck_assert_str_eq(it_str(&r, "status"), "cancelled");
     it_resp_free(&r);
 
+    /* The pipeline shows its runs. */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s", pid);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "last_execution.id"), again);
+    ck_assert_str_eq(it_str(&r, "last_run.status"), "pending");
+    ck_assert_uint_eq(json_array_size(it_at(&r, "recent_executions")), 5);
+    ck_assert_int_eq(it_int(&r, "metrics.total_executions"), 6);
+    ck_assert_int_eq(it_int(&r, "metrics.successful_executions"), 0);
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/versions/1", pid);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_ptr_null(it_at(&r, "definition.last_execution"));
+    ck_assert_ptr_null(it_at(&r, "definition.metrics"));
+    it_resp_free(&r);
+
     free(again);
     free(r1);
     free(r2);
