@@ -179,6 +179,53 @@ publish_request(struct api_req *r, const char *outbox_id, const char *run_id,
         sl_log_warn(&r->ctx->log, "run %s: published, not marked sent", run_id);
 }
 
+/*
+ * Checks the organisation's plan quotas (seed 003) in the open
+ * transaction: runs a day, runs a month, runs at once. Returns 0 when a
+ * run may start, 1 with the 429 set when a quota is spent, or a database
+ * code.
+ */
+static int
+check_quota(struct api_req *r)
+{
+    static const struct {
+        const char *type, *what;
+        int limit_col, used_col, reset_col;
+    } quotas[] = {
+        {"daily_pipelines", "Daily pipeline quota", 0, 3, 6},
+        {"monthly_pipelines", "Monthly pipeline quota", 1, 4, 7},
+        {"concurrent_runs", "Concurrent run quota", 2, 5, -1},
+    };
+    PGresult *res;
+    int rc = api_exec(r, ST_RUN_QUOTA, 0, NULL, &res);
+
+    if (rc != SL_OK)
+        return rc;
+    if (PQntuples(res) == 0)
+        return 0; /* no active plan: no quota */
+    for (size_t i = 0; i < sizeof(quotas) / sizeof(quotas[0]); i++) {
+        long limit = strtol(PQgetvalue(res, 0, quotas[i].limit_col), NULL, 10);
+        long used = strtol(PQgetvalue(res, 0, quotas[i].used_col), NULL, 10);
+        const char *reset = quotas[i].reset_col >= 0
+                                ? PQgetvalue(res, 0, quotas[i].reset_col)
+                                : NULL;
+
+        if (used < limit)
+            continue;
+        api_add_header(r, "Retry-After: %d", reset ? 3600 : 30);
+        api_error(r, 429, "QUOTA_EXCEEDED",
+                  sl_psprintf(r->pool,
+                              "%s exceeded: %ld of %ld used; the run was "
+                              "not started",
+                              quotas[i].what, used, limit),
+                  json_pack("{s:s, s:I, s:I, s:s?}", "quota_type",
+                            quotas[i].type, "current_usage", (json_int_t)used,
+                            "limit", (json_int_t)limit, "reset_at", reset));
+        return 1;
+    }
+    return 0;
+}
+
 /* The 202 answer: the run, with seed 001's message. */
 static int
 reply_started(struct api_req *r, int status, const char *doc)
@@ -240,6 +287,10 @@ start_run(struct api_req *r, const char *ref, json_t *body,
         return api_error(
             r, 409, "INVALID_STATE", "The pipeline is archived: it cannot run",
             json_pack("{s:s}", "pipeline_id", PQgetvalue(res, 0, 0)));
+    }
+    if ((rc = check_quota(r)) != 0) {
+        sl_db_rollback(db);
+        return rc > 0 ? 0 : api_db_error(r, rc);
     }
     api_check_init(&c, r);
     input = fixed_params ? json_incref(fixed_params)

@@ -757,6 +757,25 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
          "ELSE r.completed_at END "
          "WHERE r.id = $1::uuid RETURNING run_doc(r)",
          false},
+    /* The organisation's plan quotas (seed 003) and its usage: runs
+     * started today and this month (UTC), runs running now, and when the
+     * day and the month end. The subscription row is locked, so that two
+     * starts at once cannot both take the last run of a quota. */
+    [ST_RUN_QUOTA] =
+        {"run_quota",
+         "WITH t AS (SELECT date_trunc('day', now() AT TIME ZONE 'UTC') "
+         "AT TIME ZONE 'UTC' AS day, date_trunc('month', now() AT TIME ZONE "
+         "'UTC') AT TIME ZONE 'UTC' AS month) "
+         "SELECT s.daily_runs_limit, s.monthly_runs_limit, "
+         "s.concurrent_runs_limit, "
+         "(SELECT count(*) FROM runs r WHERE r.created_at >= t.day), "
+         "(SELECT count(*) FROM runs r WHERE r.created_at >= t.month), "
+         "(SELECT count(*) FROM runs r WHERE r.status = 'running'), "
+         "rfc3339(t.day + interval '1 day'), "
+         "rfc3339(t.month + interval '1 month') "
+         "FROM tenant_subscriptions s, t WHERE s.tenant_id = app_tenant() "
+         "AND s.status = 'active' FOR UPDATE OF s",
+         false},
     [ST_AUDIT_LIST] =
         {"audit_list",
          "SELECT json_build_object('id', id, 'action', action, "

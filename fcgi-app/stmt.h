@@ -88,6 +88,7 @@ enum api_stmt {
     ST_RUN_LIST,
     ST_RUN_LOCK,
     ST_RUN_CANCEL,
+    ST_RUN_QUOTA,
     ST_COUNT_
 };
 

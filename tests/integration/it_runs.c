@@ -339,6 +339,70 @@ START_TEST(idempotency_nats_down_roles_and_tenants)
 }
 END_TEST
 
+static void
+owner_sql(const char *sql, const char *p1)
+{
+    char err[256] = "";
+    char *v = it_sql("SLUICE_TEST_OWNER_DB_URL", sql, p1, NULL, NULL, err,
+                     sizeof(err));
+
+    ck_assert_msg(v != NULL, "%s", err);
+    free(v);
+}
+
+START_TEST(plan_quotas)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, *pid, *first, path[256];
+
+    it_client_init(&c);
+    /* A registered organisation is on seed 003's STARTER plan: 6 runs a
+     * day, 180 a month, 1 at once. */
+    token = it_new_org(&c, &admin, &org);
+    pid = make_pipeline(&c, token, "quota_test");
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
+    first = start(&c, token, path, NULL, NULL);
+
+    /* One running: a second at once is over the concurrent quota. */
+    owner_sql("UPDATE runs SET status = 'running', started_at = now() "
+              "WHERE id = $1::uuid",
+              first);
+    it_call(&c, "POST", path, token, NULL, &r);
+    it_assert_error(&r, 429, "QUOTA_EXCEEDED");
+    ck_assert_str_eq(it_str(&r, "error.details.quota_type"), "concurrent_runs");
+    ck_assert_int_eq(it_int(&r, "error.details.current_usage"), 1);
+    ck_assert_int_eq(it_int(&r, "error.details.limit"), 1);
+    it_resp_free(&r);
+    owner_sql("UPDATE runs SET status = 'completed', completed_at = now() "
+              "WHERE id = $1::uuid",
+              first);
+
+    /* Five more make six today; the seventh is refused until midnight. */
+    for (int i = 0; i < 5; i++)
+        free(start(&c, token, path, NULL, NULL));
+    it_call(&c, "POST", path, token, NULL, &r);
+    it_assert_error(&r, 429, "QUOTA_EXCEEDED");
+    ck_assert_str_eq(it_str(&r, "error.details.quota_type"), "daily_pipelines");
+    ck_assert_int_eq(it_int(&r, "error.details.current_usage"), 6);
+    ck_assert_int_eq(it_int(&r, "error.details.limit"), 6);
+    ck_assert_ptr_nonnull(
+        strstr(it_str(&r, "error.details.reset_at"), "T00:00:00Z"));
+    ck_assert_ptr_nonnull(it_header(&r, "Retry-After"));
+    it_resp_free(&r);
+    /* The refused request started nothing. */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/runs", pid);
+    it_get(&c, path, token, &r);
+    ck_assert_int_eq(it_int(&r, "total"), 6);
+    it_resp_free(&r);
+    free(first);
+    free(pid);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
 static Suite *
 runs_suite(void)
 {
@@ -348,6 +412,7 @@ runs_suite(void)
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, start_read_cancel_retry);
     tcase_add_test(tc, idempotency_nats_down_roles_and_tenants);
+    tcase_add_test(tc, plan_quotas);
     suite_add_tcase(s, tc);
     return s;
 }
