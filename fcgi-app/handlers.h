@@ -54,6 +54,11 @@ int api_h_runs_get(struct api_req *r);
 int api_h_runs_cancel(struct api_req *r);
 int api_h_runs_retry(struct api_req *r);
 
+/* triggers.c */
+int api_h_triggers_create(struct api_req *r);
+int api_h_triggers_list(struct api_req *r);
+int api_h_triggers_delete(struct api_req *r);
+
 /* projects.c */
 int api_h_projects_list(struct api_req *r);
 int api_h_projects_create(struct api_req *r);

@@ -90,6 +90,13 @@ const struct api_route api_routes[] = {
     ROUTE("POST", "/api/v1/mvp/triggers/manual/{pipeline_id}", api_h_runs_start,
           TENANT(ANALYST)),
 
+    /* Triggers (seed 002) */
+    ROUTE("POST", "/api/v1/mvp/triggers/create", api_h_triggers_create,
+          TENANT(ENGINEER)),
+    ROUTE("GET", "/api/v1/mvp/triggers", api_h_triggers_list, TENANT(VIEWER)),
+    ROUTE("DELETE", "/api/v1/mvp/triggers/{id}", api_h_triggers_delete,
+          TENANT(ENGINEER)),
+
     /* Pipelines (seeds 000, 001, 002, 004) */
     ROUTE("GET", "/api/v1/pipelines", api_h_pipelines_list, TENANT(VIEWER)),
     ROUTE("POST", "/api/v1/pipelines", api_h_pipelines_create,

@@ -70,6 +70,18 @@
     "'created_by', j.created_by, 'created_at', rfc3339(j.created_at), "        \
     "'updated_at', rfc3339(j.updated_at))"
 
+/* A trigger as the API shows it (seed 002). */
+#define TRIGGER_DOC                                                            \
+    "json_build_object('id', g.id, 'trigger_id', g.id, 'name', g.name, "       \
+    "'pipeline_id', g.pipeline_id, 'trigger_type', g.trigger_type, "           \
+    "'status', CASE WHEN g.enabled THEN 'active' ELSE 'disabled' END, "        \
+    "'enabled', g.enabled, 'config', CASE WHEN g.cron IS NULL THEN "           \
+    "'{}'::json "                                                              \
+    "ELSE json_build_object('cron_expression', g.cron, 'timezone', "           \
+    "g.timezone) END, 'parameters', g.parameters, "                            \
+    "'next_run', rfc3339(g.next_run_at), 'last_run', rfc3339(g.last_run_at), " \
+    "'created_by', g.created_by, 'created_at', rfc3339(g.created_at))"
+
 /* A connector as the API shows it: its settings with secrets masked. */
 #define CONNECTOR_DOC                                                          \
     "json_build_object('id', k.id, 'connector_id', k.id, 'name', k.name, "     \
@@ -776,6 +788,29 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
          "FROM tenant_subscriptions s, t WHERE s.tenant_id = app_tenant() "
          "AND s.status = 'active' FOR UPDATE OF s",
          false},
+    /* --- triggers (triggers.c) ------------------------------------------ */
+
+    [ST_TRIGGER_INSERT] =
+        {"trigger_insert",
+         "INSERT INTO triggers AS g (id, tenant_id, pipeline_id, name, "
+         "trigger_type, cron, timezone, parameters, enabled, next_run_at, "
+         "created_by) SELECT $1::uuid, app_tenant(), p.id, $4, $5, $6, $7, "
+         "$8::jsonb, $9::boolean, $10::timestamptz, app_user() "
+         "FROM pipelines p WHERE p.deleted_at IS NULL "
+         "AND (p.id = $2::uuid OR p.slug = $3) RETURNING " TRIGGER_DOC,
+         false},
+    [ST_TRIGGER_LIST] = {"trigger_list",
+                         "SELECT " TRIGGER_DOC ", count(*) OVER () "
+                         "FROM triggers g JOIN pipelines p "
+                         "ON p.id = g.pipeline_id AND p.deleted_at IS NULL "
+                         "WHERE ($1::uuid IS NULL OR g.pipeline_id = $1::uuid) "
+                         "ORDER BY g.created_at DESC, g.id "
+                         "LIMIT $2::bigint OFFSET $3::bigint",
+                         true},
+    [ST_TRIGGER_DELETE] = {"trigger_delete",
+                           "DELETE FROM triggers WHERE id = $1::uuid "
+                           "RETURNING id",
+                           false},
     [ST_AUDIT_LIST] =
         {"audit_list",
          "SELECT json_build_object('id', id, 'action', action, "

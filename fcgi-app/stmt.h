@@ -89,6 +89,9 @@ enum api_stmt {
     ST_RUN_LOCK,
     ST_RUN_CANCEL,
     ST_RUN_QUOTA,
+    ST_TRIGGER_INSERT,
+    ST_TRIGGER_LIST,
+    ST_TRIGGER_DELETE,
     ST_COUNT_
 };
 

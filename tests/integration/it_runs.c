@@ -403,6 +403,79 @@ START_TEST(plan_quotas)
 }
 END_TEST
 
+START_TEST(triggers)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, *admin_b, *org_b, *token_b, *pid, *tid;
+    char path[200];
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    token_b = it_new_org(&c, &admin_b, &org_b);
+    pid = make_pipeline(&c, token, "triggered");
+    it_call(&c, "POST", "/api/v1/mvp/triggers/create", token,
+            json_pack("{s:s, s:s, s:s, s:{s:s}, s:b}", "name",
+                      "Daily Sales Trigger", "pipeline_id", pid, "trigger_type",
+                      "cron", "config", "cron_expression", "0 2 * * *",
+                      "enabled", 1),
+            &r);
+    it_assert_status(&r, 201);
+    ck_assert_str_eq(it_str(&r, "status"), "active");
+    ck_assert_str_eq(it_str(&r, "pipeline_id"), pid);
+    ck_assert_ptr_nonnull(strstr(it_str(&r, "next_run"), "T02:00:00Z"));
+    tid = strdup(it_str(&r, "trigger_id"));
+    it_resp_free(&r);
+    it_call(&c, "POST", "/api/v1/mvp/triggers/create", token,
+            json_pack("{s:s, s:s, s:s}", "name", "By hand", "pipeline_id",
+                      "triggered", "trigger_type", "manual"),
+            &r);
+    it_assert_status(&r, 201);
+    ck_assert(json_is_null(it_at(&r, "next_run")));
+    it_resp_free(&r);
+    it_call(&c, "POST", "/api/v1/mvp/triggers/create", token,
+            json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "name", "Bad",
+                      "pipeline_id", pid, "trigger_type", "cron", "config",
+                      "cron_expression", "0 25 * * *", "timezone", "UTC"),
+            &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    ck_assert_str_eq(it_str(&r, "error.details.field"),
+                     "config.cron_expression");
+    it_resp_free(&r);
+    it_call(&c, "POST", "/api/v1/mvp/triggers/create", token_b,
+            json_pack("{s:s, s:s, s:s}", "name", "Not mine", "pipeline_id", pid,
+                      "trigger_type", "manual"),
+            &r);
+    it_assert_error(&r, 404, "PIPELINE_NOT_FOUND");
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/mvp/triggers", token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_int_eq(it_int(&r, "total"), 2);
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/mvp/triggers", token_b, &r);
+    ck_assert_int_eq(it_int(&r, "total"), 0);
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/mvp/triggers/%s", tid);
+    it_call(&c, "DELETE", path, token_b, NULL, &r);
+    it_assert_error(&r, 404, "TRIGGER_NOT_FOUND");
+    it_resp_free(&r);
+    it_call(&c, "DELETE", path, token, NULL, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    it_call(&c, "DELETE", path, token, NULL, &r);
+    it_assert_error(&r, 404, "TRIGGER_NOT_FOUND");
+    it_resp_free(&r);
+    free(tid);
+    free(pid);
+    free(token);
+    free(admin);
+    free(org);
+    free(token_b);
+    free(admin_b);
+    free(org_b);
+}
+END_TEST
+
 static Suite *
 runs_suite(void)
 {
@@ -413,6 +486,7 @@ runs_suite(void)
     tcase_add_test(tc, start_read_cancel_retry);
     tcase_add_test(tc, idempotency_nats_down_roles_and_tenants);
     tcase_add_test(tc, plan_quotas);
+    tcase_add_test(tc, triggers);
     suite_add_tcase(s, tc);
     return s;
 }
