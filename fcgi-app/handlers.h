@@ -53,6 +53,7 @@ int api_h_runs_list(struct api_req *r);
 int api_h_runs_get(struct api_req *r);
 int api_h_runs_cancel(struct api_req *r);
 int api_h_runs_retry(struct api_req *r);
+int api_h_scheduler_trigger(struct api_req *r);
 
 /* triggers.c */
 int api_h_triggers_create(struct api_req *r);

@@ -90,6 +90,10 @@ const struct api_route api_routes[] = {
     ROUTE("POST", "/api/v1/mvp/triggers/manual/{pipeline_id}", api_h_runs_start,
           TENANT(ANALYST)),
 
+    /* The scheduler (seed 003): start whatever is due now. */
+    ROUTE("POST", "/api/v1/scheduler/trigger", api_h_scheduler_trigger,
+          ADMIN_KEY),
+
     /* Triggers (seed 002) */
     ROUTE("POST", "/api/v1/mvp/triggers/create", api_h_triggers_create,
           TENANT(ENGINEER)),

@@ -21,7 +21,9 @@
 #include "clock.h"
 #include "err.h"
 #include "handlers.h"
+#include "cron.h"
 #include "json.h"
+#include "tz.h"
 #include "uuid.h"
 
 #define MAX_IDEMPOTENCY_KEY 255
@@ -182,11 +184,11 @@ publish_request(struct api_req *r, const char *outbox_id, const char *run_id,
 /*
  * Checks the organisation's plan quotas (seed 003) in the open
  * transaction: runs a day, runs a month, runs at once. Returns 0 when a
- * run may start, 1 with the 429 set when a quota is spent, or a database
- * code.
+ * run may start; 1 when a quota is spent, with the 429 set when answer,
+ * and *spent (may be NULL) the quota's type; or a database code.
  */
 static int
-check_quota(struct api_req *r)
+check_quota(struct api_req *r, bool answer, const char **spent)
 {
     static const struct {
         const char *type, *what;
@@ -212,6 +214,10 @@ check_quota(struct api_req *r)
 
         if (used < limit)
             continue;
+        if (spent != NULL)
+            *spent = quotas[i].type;
+        if (!answer)
+            return 1;
         api_add_header(r, "Retry-After: %d", reset ? 3600 : 30);
         api_error(r, 429, "QUOTA_EXCEEDED",
                   sl_psprintf(r->pool,
@@ -288,7 +294,7 @@ start_run(struct api_req *r, const char *ref, json_t *body,
             r, 409, "INVALID_STATE", "The pipeline is archived: it cannot run",
             json_pack("{s:s}", "pipeline_id", PQgetvalue(res, 0, 0)));
     }
-    if ((rc = check_quota(r)) != 0) {
+    if ((rc = check_quota(r, true, NULL)) != 0) {
         sl_db_rollback(db);
         return rc > 0 ? 0 : api_db_error(r, rc);
     }
@@ -537,4 +543,131 @@ api_h_runs_retry(struct api_req *r)
         sl_json_pool_own(r->pool, json_loads(PQgetvalue(res, 0, 2), 0, NULL));
     return start_run(r, sl_pstrdup(r->pool, PQgetvalue(res, 0, 1)), NULL,
                      "retry", params[0], input);
+}
+
+/* --- the scheduler ---------------------------------------------------------
+ */
+
+#define SCHED_BATCH "500"
+
+/*
+ * Fires one due item (a pipeline's schedule or a cron trigger) in a
+ * transaction of its organisation: claims it by moving next_run_at on,
+ * checks the quotas, writes the run and its request. Appends what
+ * happened to fired or skipped. Returns 0 or a database code.
+ */
+static int
+fire_one(struct api_req *r, PGresult *due, int row, json_t *fired,
+         json_t *skipped)
+{
+    struct sl_db *db = &r->ctx->db;
+    const char *kind = PQgetvalue(due, row, 0), *id = PQgetvalue(due, row, 1);
+    const char *tenant = PQgetvalue(due, row, 2);
+    const char *expr = PQgetvalue(due, row, 4), *zone = PQgetvalue(due, row, 5);
+    const char *params[9], *spent = NULL;
+    char next[SL_RFC3339_MAX], run_id[SL_UUID_LEN], outbox_id[SL_UUID_LEN];
+    bool is_trigger = strcmp(kind, "trigger") == 0;
+    struct sl_cron cron;
+    struct sl_tz *tz = NULL;
+    PGresult *res;
+    int64_t t;
+    int rc;
+
+    /* The next time after now: firings missed while nobody scheduled are
+     * not run one by one later. */
+    if (sl_cron_parse(expr, &cron, NULL, 0) != SL_OK ||
+        sl_tz_load(zone, &tz) != SL_OK ||
+        sl_cron_next(&cron, tz, sl_clock_now(), &t) != SL_OK) {
+        sl_tz_destroy(tz);
+        json_array_append_new(skipped,
+                              json_pack("{s:s, s:s, s:s}", "kind", kind, "id",
+                                        id, "reason", "invalid schedule"));
+        return 0;
+    }
+    sl_tz_destroy(tz);
+    sl_clock_format(t, next);
+    if ((rc = sl_db_begin(db, tenant, NULL)) != SL_OK)
+        return rc;
+    r->who.tenant_id = tenant;
+    params[0] = id;
+    params[1] = PQgetvalue(due, row, 6);
+    params[2] = next;
+    rc = api_exec(r,
+                  is_trigger ? ST_SCHED_CLAIM_TRIGGER : ST_SCHED_CLAIM_PIPELINE,
+                  3, params, &res);
+    if (rc != SL_OK)
+        goto failed;
+    if (PQntuples(res) == 0) {
+        /* Another scheduler fired it first. */
+        sl_db_rollback(db);
+        return 0;
+    }
+    if ((rc = check_quota(r, false, &spent)) < 0)
+        goto failed;
+    if (rc == 1) {
+        /* The firing is spent (next_run_at moved on), without a run. */
+        if ((rc = sl_db_commit(db)) != SL_OK)
+            goto failed;
+        json_array_append_new(
+            skipped, json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", kind, "id",
+                               id, "tenant_id", tenant, "reason",
+                               "quota exceeded", "quota_type", spent));
+        return 0;
+    }
+    if (sl_uuid_v7(run_id) != SL_OK || sl_uuid_v7(outbox_id) != SL_OK) {
+        rc = SL_ECRYPTO;
+        goto failed;
+    }
+    {
+        const char *pid = sl_pstrdup(r->pool, PQgetvalue(res, 0, 0));
+        const char *ins[9] = {run_id,
+                              pid,
+                              sl_pstrdup(r->pool, PQgetvalue(res, 0, 1)),
+                              is_trigger ? "trigger" : "schedule",
+                              is_trigger ? id : "scheduler",
+                              sl_pstrdup(r->pool, PQgetvalue(res, 0, 2)),
+                              NULL,
+                              NULL,
+                              outbox_id};
+
+        if ((rc = api_exec(r, ST_RUN_INSERT, 9, ins, &res)) != SL_OK ||
+            (rc = sl_db_commit(db)) != SL_OK)
+            goto failed;
+        publish_request(r, outbox_id, run_id, pid);
+        json_array_append_new(
+            fired, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kind", kind,
+                             "id", id, "tenant_id", tenant, "pipeline_id", pid,
+                             "run_id", run_id, "next_run", next));
+    }
+    return 0;
+failed:
+    sl_db_rollback(db);
+    return rc;
+}
+
+int
+api_h_scheduler_trigger(struct api_req *r)
+{
+    const char *params[1] = {SCHED_BATCH};
+    char now[SL_RFC3339_MAX];
+    json_t *fired = json_array(), *skipped = json_array();
+    PGresult *due;
+    int rc;
+
+    sl_json_pool_own(r->pool, fired);
+    sl_json_pool_own(r->pool, skipped);
+    sl_clock_format(sl_clock_now(), now);
+    rc = api_exec_scoped(r, NULL, NULL, ST_SCHED_DUE, 1, params, &due);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    for (int i = 0; i < PQntuples(due); i++)
+        if ((rc = fire_one(r, due, i, fired, skipped)) != SL_OK)
+            return api_db_error(r, rc);
+    r->who.tenant_id = NULL;
+    return api_reply(r, 200,
+                     json_pack("{s:s, s:I, s:I, s:O, s:O}", "checked_at", now,
+                               "triggered", (json_int_t)json_array_size(fired),
+                               "skipped_count",
+                               (json_int_t)json_array_size(skipped), "runs",
+                               fired, "skipped", skipped));
 }

@@ -788,6 +788,29 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
          "FROM tenant_subscriptions s, t WHERE s.tenant_id = app_tenant() "
          "AND s.status = 'active' FOR UPDATE OF s",
          false},
+    /* --- the scheduler (runs.c) ----------------------------------------- */
+
+    [ST_SCHED_DUE] = {"sched_due",
+                      "SELECT kind, id, tenant_id, pipeline_id, cron, "
+                      "timezone, next_run_at FROM scheduler_due($1::integer)",
+                      true},
+    /* Claims a firing: moves next_run_at on from $2 to $3 only if no
+     * other scheduler did; returns what the run needs. */
+    [ST_SCHED_CLAIM_PIPELINE] =
+        {"sched_claim_pipeline",
+         "UPDATE pipelines SET next_run_at = $3::timestamptz "
+         "WHERE id = $1::uuid AND next_run_at = $2::timestamptz "
+         "AND deleted_at IS NULL RETURNING id, version, default_params",
+         false},
+    [ST_SCHED_CLAIM_TRIGGER] =
+        {"sched_claim_trigger",
+         "UPDATE triggers g SET next_run_at = $3::timestamptz, "
+         "last_run_at = now() FROM pipelines p WHERE g.id = $1::uuid "
+         "AND g.next_run_at = $2::timestamptz AND p.id = g.pipeline_id "
+         "AND p.deleted_at IS NULL "
+         "RETURNING p.id, p.version, p.default_params || g.parameters",
+         false},
+
     /* --- triggers (triggers.c) ------------------------------------------ */
 
     [ST_TRIGGER_INSERT] =

@@ -476,6 +476,113 @@ START_TEST(triggers)
 }
 END_TEST
 
+/* POST /api/v1/scheduler/trigger with the admin key. */
+static void
+scheduler(struct it_client *c, struct it_resp *r)
+{
+    it_request(c, "POST", "/api/v1/scheduler/trigger", it_admin_header(), NULL,
+               NULL, 0, r);
+    it_assert_status(r, 200);
+}
+
+START_TEST(the_scheduler_starts_what_is_due)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, *pid, *tid, path[200], *n;
+    json_t *run;
+    size_t i;
+    int mine = 0;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    pid = make_pipeline(&c, token, "scheduled");
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s", pid);
+    it_call(&c, "PATCH", path, token,
+            json_pack("{s:{s:s, s:s}}", "schedule", "cron", "0 2 * * *",
+                      "timezone", "Europe/Paris"),
+            &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/deploy", pid);
+    it_call(&c, "POST", path, token, NULL, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    it_call(&c, "POST", "/api/v1/mvp/triggers/create", token,
+            json_pack("{s:s, s:s, s:s, s:{s:s}, s:{s:s}}", "name", "Often",
+                      "pipeline_id", pid, "trigger_type", "cron", "config",
+                      "cron_expression", "*/5 * * * *", "parameters", "from",
+                      "trigger"),
+            &r);
+    it_assert_status(&r, 201);
+    tid = strdup(it_str(&r, "id"));
+    it_resp_free(&r);
+
+    /* Nothing of this organisation is due yet. */
+    scheduler(&c, &r);
+    json_array_foreach(it_at(&r, "runs"), i, run) ck_assert_str_ne(
+        json_string_value(json_object_get(run, "tenant_id")), org);
+    it_resp_free(&r);
+
+    /* Both become due: each fires once, and moves on. */
+    n = it_sql("SLUICE_TEST_OWNER_DB_URL",
+               "WITH a AS (UPDATE pipelines SET next_run_at = now() - "
+               "interval '1 minute' WHERE id = $1::uuid RETURNING 1), "
+               "b AS (UPDATE triggers SET next_run_at = now() - interval "
+               "'1 minute' WHERE id = $2::uuid RETURNING 1) "
+               "SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b)",
+               pid, tid, NULL, NULL, 0);
+    ck_assert_str_eq(n, "2");
+    free(n);
+    scheduler(&c, &r);
+    json_array_foreach(it_at(&r, "runs"), i, run)
+    {
+        if (strcmp(json_string_value(json_object_get(run, "tenant_id")), org))
+            continue;
+        mine++;
+        ck_assert_str_eq(json_string_value(json_object_get(run, "pipeline_id")),
+                         pid);
+    }
+    ck_assert_int_eq(mine, 2);
+    it_resp_free(&r);
+    scheduler(&c, &r);
+    json_array_foreach(it_at(&r, "runs"), i, run) ck_assert_str_ne(
+        json_string_value(json_object_get(run, "tenant_id")), org);
+    it_resp_free(&r);
+
+    snprintf(path, sizeof(path),
+             "/api/v1/pipelines/%s/runs?trigger_type=schedule", pid);
+    it_get(&c, path, token, &r);
+    ck_assert_int_eq(it_int(&r, "total"), 1);
+    ck_assert_str_eq(it_str(&r, "items.0.trigger_by"), "scheduler");
+    it_resp_free(&r);
+    snprintf(path, sizeof(path),
+             "/api/v1/pipelines/%s/runs?trigger_type=trigger", pid);
+    it_get(&c, path, token, &r);
+    ck_assert_int_eq(it_int(&r, "total"), 1);
+    ck_assert_str_eq(it_str(&r, "items.0.input_params.from"), "trigger");
+    ck_assert_int_eq(it_int(&r, "items.0.input_params.a"), 1);
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s", pid);
+    it_get(&c, path, token, &r);
+    /* 02:00 in Paris is 00:00 or 01:00 UTC. */
+    ck_assert_msg(strstr(it_str(&r, "next_run"), "T01:00:00Z") != NULL ||
+                      strstr(it_str(&r, "next_run"), "T00:00:00Z") != NULL,
+                  "%s", it_str(&r, "next_run"));
+    it_resp_free(&r);
+
+    /* Without the admin key, nothing. */
+    it_call(&c, "POST", "/api/v1/scheduler/trigger", token, NULL, &r);
+    ck_assert_int_eq(r.status, 401);
+    it_resp_free(&r);
+    free(tid);
+    free(pid);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
 static Suite *
 runs_suite(void)
 {
@@ -487,6 +594,7 @@ runs_suite(void)
     tcase_add_test(tc, idempotency_nats_down_roles_and_tenants);
     tcase_add_test(tc, plan_quotas);
     tcase_add_test(tc, triggers);
+    tcase_add_test(tc, the_scheduler_starts_what_is_due);
     suite_add_tcase(s, tc);
     return s;
 }
