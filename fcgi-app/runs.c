@@ -199,12 +199,26 @@ check_quota(struct api_req *r, bool answer, const char **spent)
         {"concurrent_runs", "Concurrent run quota", 2, 5, -1},
     };
     PGresult *res;
-    int rc = api_exec(r, ST_RUN_QUOTA, 0, NULL, &res);
+    int rc;
 
-    if (rc != SL_OK)
+    if ((rc = api_exec(r, ST_QUOTA_LOCK, 0, NULL, &res)) != SL_OK ||
+        (rc = api_exec(r, ST_RUN_QUOTA, 0, NULL, &res)) != SL_OK)
         return rc;
     if (PQntuples(res) == 0)
-        return 0; /* no active plan: no quota */
+        return 0; /* no plan: no quota */
+    if (strcmp(PQgetvalue(res, 0, 8), "active") != 0) {
+        if (spent != NULL)
+            *spent = "subscription";
+        if (answer)
+            api_error(r, 403, "SUBSCRIPTION_INACTIVE",
+                      sl_psprintf(r->pool,
+                                  "The organization's subscription is %s: "
+                                  "no run can start",
+                                  PQgetvalue(res, 0, 8)),
+                      json_pack("{s:s}", "subscription_status",
+                                PQgetvalue(res, 0, 8)));
+        return 1;
+    }
     for (size_t i = 0; i < sizeof(quotas) / sizeof(quotas[0]); i++) {
         long limit = strtol(PQgetvalue(res, 0, quotas[i].limit_col), NULL, 10);
         long used = strtol(PQgetvalue(res, 0, quotas[i].used_col), NULL, 10);
@@ -230,6 +244,16 @@ check_quota(struct api_req *r, bool answer, const char **spent)
         return 1;
     }
     return 0;
+}
+
+/* An Idempotency-Key already used to start another pipeline's run. */
+static int
+idempotency_conflict(struct api_req *r)
+{
+    return api_error(r, 422, "VALIDATION_ERROR",
+                     "This Idempotency-Key started a run of another pipeline",
+                     json_pack("{s:s, s:s}", "field", "Idempotency-Key",
+                               "reason", "was used for another pipeline"));
 }
 
 /* The 202 answer: the run, with seed 001's message. */
@@ -272,21 +296,24 @@ start_run(struct api_req *r, const char *ref, json_t *body,
                                    "reason", "must be 1 to 255 characters"));
     if ((rc = sl_db_begin(db, r->who.tenant_id, r->who.user_id)) != SL_OK)
         return api_db_error(r, rc);
-    if (key != NULL) {
-        const char *kp[1] = {key};
-
-        if ((rc = api_exec(r, ST_RUN_BY_KEY, 1, kp, &res)) != SL_OK)
-            goto failed;
-        if (PQntuples(res) == 1) {
-            sl_db_rollback(db);
-            return reply_started(r, 202, PQgetvalue(res, 0, 0));
-        }
-    }
     if ((rc = api_exec(r, ST_RUN_PIPELINE, 2, params, &res)) != SL_OK)
         goto failed;
     if (PQntuples(res) == 0) {
         sl_db_rollback(db);
         return pipeline_not_found(r, ref);
+    }
+    if (key != NULL) {
+        const char *kp[1] = {key};
+        PGresult *prev;
+
+        if ((rc = api_exec(r, ST_RUN_BY_KEY, 1, kp, &prev)) != SL_OK)
+            goto failed;
+        if (PQntuples(prev) == 1) {
+            sl_db_rollback(db);
+            if (strcmp(PQgetvalue(prev, 0, 1), PQgetvalue(res, 0, 0)) != 0)
+                return idempotency_conflict(r);
+            return reply_started(r, 202, PQgetvalue(prev, 0, 0));
+        }
     }
     if (strcmp(PQgetvalue(res, 0, 2), "archived") == 0) {
         sl_db_rollback(db);
@@ -330,8 +357,14 @@ start_run(struct api_req *r, const char *ref, json_t *body,
         sl_db_rollback(db);
         rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_RUN_BY_KEY,
                              1, kp, &res);
-        if (rc == SL_OK && PQntuples(res) == 1)
-            return reply_started(r, 202, PQgetvalue(res, 0, 0));
+        if (rc != SL_OK)
+            return api_db_error(r, rc);
+        if (PQntuples(res) == 1)
+            return strcmp(PQgetvalue(res, 0, 1), pid) == 0
+                       ? reply_started(r, 202, PQgetvalue(res, 0, 0))
+                       : idempotency_conflict(r);
+        return api_error(r, 409, "CONFLICT",
+                         "The run conflicted with another; try again", NULL);
     }
     if (rc != SL_OK)
         goto failed;
@@ -408,6 +441,8 @@ api_h_runs_list(struct api_req *r)
                        "cancelled");
     params[2] = NULL;
     if (trigger != NULL) {
+        if (strcmp(trigger, "scheduled") == 0) /* seed 004's word */
+            trigger = "schedule";
         for (size_t i = 0; i < 5; i++)
             if (strcmp(trigger, triggers[i]) == 0)
                 params[2] = triggers[i];
@@ -611,7 +646,10 @@ fire_one(struct api_req *r, PGresult *due, int row, json_t *fired,
         json_array_append_new(
             skipped, json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", kind, "id",
                                id, "tenant_id", tenant, "reason",
-                               "quota exceeded", "quota_type", spent));
+                               strcmp(spent, "subscription") == 0
+                                   ? "subscription inactive"
+                                   : "quota exceeded",
+                               "quota_type", spent));
         return 0;
     }
     if (sl_uuid_v7(run_id) != SL_OK || sl_uuid_v7(outbox_id) != SL_OK) {
@@ -660,9 +698,19 @@ api_h_scheduler_trigger(struct api_req *r)
     rc = api_exec_scoped(r, NULL, NULL, ST_SCHED_DUE, 1, params, &due);
     if (rc != SL_OK)
         return api_db_error(r, rc);
-    for (int i = 0; i < PQntuples(due); i++)
-        if ((rc = fire_one(r, due, i, fired, skipped)) != SL_OK)
-            return api_db_error(r, rc);
+    for (int i = 0; i < PQntuples(due); i++) {
+        /* One item's failure is reported, and the others still fire. */
+        if ((rc = fire_one(r, due, i, fired, skipped)) != SL_OK) {
+            sl_log_error(&r->ctx->log, "scheduler: %s %s: %s",
+                         PQgetvalue(due, i, 0), PQgetvalue(due, i, 1),
+                         sl_db_error(&r->ctx->db));
+            json_array_append_new(
+                skipped,
+                json_pack("{s:s, s:s, s:s, s:s}", "kind", PQgetvalue(due, i, 0),
+                          "id", PQgetvalue(due, i, 1), "tenant_id",
+                          PQgetvalue(due, i, 2), "reason", "error"));
+        }
+    }
     r->who.tenant_id = NULL;
     return api_reply(r, 200,
                      json_pack("{s:s, s:I, s:I, s:O, s:O}", "checked_at", now,

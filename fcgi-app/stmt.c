@@ -770,9 +770,16 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
          "WHERE r.id = $1::uuid RETURNING run_doc(r)",
          false},
     /* The organisation's plan quotas (seed 003) and its usage: runs
-     * started today and this month (UTC), runs running now, and when the
-     * day and the month end. The subscription row is locked, so that two
-     * starts at once cannot both take the last run of a quota. */
+     * started today and this month (UTC), runs not finished (pending or
+     * running), when the day and the month end, and the subscription's
+     * status. */
+    /* Taken first, in a statement of its own, so that the counts of
+     * ST_RUN_QUOTA (a later statement, a later snapshot) see every run a
+     * concurrent start committed while this one waited. */
+    [ST_QUOTA_LOCK] = {"quota_lock",
+                       "SELECT 1 FROM tenant_subscriptions "
+                       "WHERE tenant_id = app_tenant() FOR UPDATE",
+                       false},
     [ST_RUN_QUOTA] =
         {"run_quota",
          "WITH t AS (SELECT date_trunc('day', now() AT TIME ZONE 'UTC') "
@@ -782,11 +789,11 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
          "s.concurrent_runs_limit, "
          "(SELECT count(*) FROM runs r WHERE r.created_at >= t.day), "
          "(SELECT count(*) FROM runs r WHERE r.created_at >= t.month), "
-         "(SELECT count(*) FROM runs r WHERE r.status = 'running'), "
+         "(SELECT count(*) FROM runs r WHERE r.status IN ('pending', "
+         "'running')), "
          "rfc3339(t.day + interval '1 day'), "
-         "rfc3339(t.month + interval '1 month') "
-         "FROM tenant_subscriptions s, t WHERE s.tenant_id = app_tenant() "
-         "AND s.status = 'active' FOR UPDATE OF s",
+         "rfc3339(t.month + interval '1 month'), s.status "
+         "FROM tenant_subscriptions s, t WHERE s.tenant_id = app_tenant()",
          false},
     /* --- the scheduler (runs.c) ----------------------------------------- */
 

@@ -88,6 +88,7 @@ enum api_stmt {
     ST_RUN_LIST,
     ST_RUN_LOCK,
     ST_RUN_CANCEL,
+    ST_QUOTA_LOCK,
     ST_RUN_QUOTA,
     ST_SCHED_DUE,
     ST_SCHED_CLAIM_PIPELINE,

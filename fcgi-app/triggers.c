@@ -96,7 +96,10 @@ api_h_triggers_create(struct api_req *r)
     parameters = json_object_get(body, "parameters");
     if (parameters != NULL && !json_is_object(parameters))
         api_check_fail(&c, "parameters", "must be an object");
-    if (expr != NULL && strlen(expr) <= 256)
+    if (expr != NULL && strlen(expr) > 256)
+        api_check_fail(&c, "config.cron_expression",
+                       "must be at most 256 characters");
+    else if (expr != NULL)
         check_cron(&c, expr, zone, next);
     if (api_check_done(&c) != 0)
         return 0;

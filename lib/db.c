@@ -89,8 +89,11 @@ sl_db_connect(struct sl_db *db)
     forget_prepared(db);
     /* Generic plans: every statement is prepared once and its plan kept,
      * instead of planned again for each of its first executions. */
+    /* DateStyle and TimeZone pinned: times the daemons read back as text
+     * (and compare) must not depend on the server's or role's settings. */
     snprintf(options, sizeof(options),
-             "-c statement_timeout=%d -c plan_cache_mode=force_generic_plan",
+             "-c statement_timeout=%d -c plan_cache_mode=force_generic_plan "
+             "-c DateStyle=ISO -c TimeZone=UTC",
              db->statement_timeout_ms);
     /* Later keywords win: the conninfo may override the defaults above. */
     db->conn = PQconnectdbParams(keys, vals, 1);

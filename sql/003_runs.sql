@@ -84,6 +84,7 @@ CREATE FUNCTION run_doc(r runs) RETURNS json
     BEGIN
     RETURN json_build_object(
         'id', r.id, 'run_id', r.id, 'execution_id', r.id,
+        'pipeline_logging_id', r.id, 'tenant_id', r.tenant_id,
         'pipeline_id', r.pipeline_id, 'pipeline_version', r.pipeline_version,
         'status', r.status, 'trigger_type', r.trigger_type,
         'trigger_by', r.trigger_by, 'input_params', r.input_params,

@@ -11,21 +11,25 @@ CREATE FUNCTION scheduler_due(p_limit integer)
                    cron text, timezone text, next_run_at text)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
     AS $$
-        SELECT * FROM (
+        SELECT kind, id, tenant_id, pipeline_id, cron, timezone, next_text
+        FROM (
             SELECT 'pipeline', p.id, p.tenant_id, p.id, p.schedule_cron,
-                   p.schedule_timezone, p.next_run_at::text
-            FROM pipelines p
-            WHERE p.deleted_at IS NULL AND p.status = 'active'
+                   p.schedule_timezone, p.next_run_at::text, p.next_run_at
+            FROM pipelines p JOIN tenants t ON t.id = p.tenant_id
+            WHERE t.is_active AND p.deleted_at IS NULL AND p.status = 'active'
               AND p.schedule_enabled AND p.schedule_cron IS NOT NULL
               AND p.next_run_at <= now()
             UNION ALL
             SELECT 'trigger', g.id, g.tenant_id, g.pipeline_id, g.cron,
-                   g.timezone, g.next_run_at::text
+                   g.timezone, g.next_run_at::text, g.next_run_at
             FROM triggers g JOIN pipelines p ON p.id = g.pipeline_id
-            WHERE g.enabled AND g.trigger_type = 'cron'
+            JOIN tenants t ON t.id = g.tenant_id
+            WHERE t.is_active AND g.enabled AND g.trigger_type = 'cron'
               AND g.next_run_at <= now() AND p.deleted_at IS NULL
-              AND p.status NOT IN ('paused', 'archived')) due
-        ORDER BY 7 LIMIT least(p_limit, 1000)
+              AND p.status NOT IN ('paused', 'archived'))
+            AS due (kind, id, tenant_id, pipeline_id, cron, timezone,
+                    next_text, next_at)
+        ORDER BY next_at LIMIT least(p_limit, 1000)
     $$;
 
 REVOKE ALL ON FUNCTION scheduler_due(integer) FROM PUBLIC;

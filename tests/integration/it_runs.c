@@ -91,6 +91,27 @@ unsent(const char *run_id)
                   run_id, NULL, NULL, NULL, 0);
 }
 
+static void
+owner_sql(const char *sql, const char *p1)
+{
+    char err[256] = "";
+    char *v = it_sql("SLUICE_TEST_OWNER_DB_URL", sql, p1, NULL, NULL, err,
+                     sizeof(err));
+
+    ck_assert_msg(v != NULL, "%s", err);
+    free(v);
+}
+
+/* Moves an organisation to the SCALE plan: 10 runs at once. */
+static void
+scale_up(const char *org)
+{
+    owner_sql("UPDATE tenant_subscriptions SET plan_code = 'SCALE', "
+              "daily_runs_limit = 100, monthly_runs_limit = 3000, "
+              "concurrent_runs_limit = 10 WHERE tenant_id = $1",
+              org);
+}
+
 START_TEST(start_read_cancel_retry)
 {
     struct it_client c;
@@ -100,6 +121,7 @@ START_TEST(start_read_cancel_retry)
 
     it_client_init(&c);
     token = it_new_org(&c, &admin, &org);
+    scale_up(org);
     pid = make_pipeline(&c, token, "nightly_load");
 
     /* Every documented path starts a run; parameters merge over the
@@ -241,6 +263,7 @@ START_TEST(idempotency_nats_down_roles_and_tenants)
     it_client_init(&c);
     token = it_new_org(&c, &admin, &org);
     token_b = it_new_org(&c, &admin_b, &org_b);
+    scale_up(org);
     pid = make_pipeline(&c, token, "keyed");
     snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
     a = start(&c, token, path, NULL, "nightly-2026-11-23");
@@ -248,6 +271,22 @@ START_TEST(idempotency_nats_down_roles_and_tenants)
     ck_assert_str_eq(a, b);
     d = start(&c, token, path, NULL, "nightly-2026-11-24");
     ck_assert_str_ne(a, d);
+    {
+        /* A key names one pipeline's run: not another's. */
+        char *other = make_pipeline(&c, token, "other_keyed"), hdr[512];
+
+        snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", other);
+        snprintf(hdr, sizeof(hdr),
+                 "Authorization: Bearer %s\r\nIdempotency-Key: "
+                 "nightly-2026-11-23\r\n",
+                 token);
+        it_request(&c, "POST", path, hdr, "application/json", "{}", 2, &r);
+        it_assert_error(&r, 422, "VALIDATION_ERROR");
+        ck_assert_str_eq(it_str(&r, "error.details.field"), "Idempotency-Key");
+        it_resp_free(&r);
+        free(other);
+        snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
+    }
     snprintf(path, sizeof(path), "/api/v1/pipelines/%s/runs", pid);
     it_get(&c, path, token, &r);
     ck_assert_int_eq(it_int(&r, "total"), 2);
@@ -339,48 +378,37 @@ START_TEST(idempotency_nats_down_roles_and_tenants)
 }
 END_TEST
 
-static void
-owner_sql(const char *sql, const char *p1)
-{
-    char err[256] = "";
-    char *v = it_sql("SLUICE_TEST_OWNER_DB_URL", sql, p1, NULL, NULL, err,
-                     sizeof(err));
-
-    ck_assert_msg(v != NULL, "%s", err);
-    free(v);
-}
-
 START_TEST(plan_quotas)
 {
     struct it_client c;
     struct it_resp r;
-    char *admin, *org, *token, *pid, *first, path[256];
+    char *admin, *org, *token, *pid, path[256];
 
     it_client_init(&c);
     /* A registered organisation is on seed 003's STARTER plan: 6 runs a
-     * day, 180 a month, 1 at once. */
+     * day, 180 a month, 1 at once (pending or running). */
     token = it_new_org(&c, &admin, &org);
     pid = make_pipeline(&c, token, "quota_test");
     snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
-    first = start(&c, token, path, NULL, NULL);
+    free(start(&c, token, path, NULL, NULL));
 
-    /* One running: a second at once is over the concurrent quota. */
-    owner_sql("UPDATE runs SET status = 'running', started_at = now() "
-              "WHERE id = $1::uuid",
-              first);
+    /* One not finished: a second at once is over the concurrent quota. */
     it_call(&c, "POST", path, token, NULL, &r);
     it_assert_error(&r, 429, "QUOTA_EXCEEDED");
     ck_assert_str_eq(it_str(&r, "error.details.quota_type"), "concurrent_runs");
     ck_assert_int_eq(it_int(&r, "error.details.current_usage"), 1);
     ck_assert_int_eq(it_int(&r, "error.details.limit"), 1);
     it_resp_free(&r);
-    owner_sql("UPDATE runs SET status = 'completed', completed_at = now() "
-              "WHERE id = $1::uuid",
-              first);
 
-    /* Five more make six today; the seventh is refused until midnight. */
-    for (int i = 0; i < 5; i++)
-        free(start(&c, token, path, NULL, NULL));
+    /* Five more, each finished before the next, make six today; the
+     * seventh is refused until midnight. */
+    for (int i = 0; i < 6; i++) {
+        owner_sql("UPDATE runs SET status = 'completed', completed_at = "
+                  "now() WHERE tenant_id = $1 AND status = 'pending'",
+                  org);
+        if (i < 5)
+            free(start(&c, token, path, NULL, NULL));
+    }
     it_call(&c, "POST", path, token, NULL, &r);
     it_assert_error(&r, 429, "QUOTA_EXCEEDED");
     ck_assert_str_eq(it_str(&r, "error.details.quota_type"), "daily_pipelines");
@@ -395,7 +423,16 @@ START_TEST(plan_quotas)
     it_get(&c, path, token, &r);
     ck_assert_int_eq(it_int(&r, "total"), 6);
     it_resp_free(&r);
-    free(first);
+
+    /* A suspended subscription starts nothing. */
+    scale_up(org);
+    owner_sql("UPDATE tenant_subscriptions SET status = 'suspended' "
+              "WHERE tenant_id = $1",
+              org);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
+    it_call(&c, "POST", path, token, NULL, &r);
+    it_assert_error(&r, 403, "SUBSCRIPTION_INACTIVE");
+    it_resp_free(&r);
     free(pid);
     free(token);
     free(admin);
@@ -496,6 +533,7 @@ START_TEST(the_scheduler_starts_what_is_due)
 
     it_client_init(&c);
     token = it_new_org(&c, &admin, &org);
+    scale_up(org);
     pid = make_pipeline(&c, token, "scheduled");
     snprintf(path, sizeof(path), "/api/v1/pipelines/%s", pid);
     it_call(&c, "PATCH", path, token,
