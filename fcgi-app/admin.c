@@ -41,39 +41,35 @@ entity_singular(const char *s)
     return NULL;
 }
 
+/* The entity_type filter, singular, or NULL (absent or bad: recorded). */
+static const char *
+entity_filter(struct api_check *c, const char *type)
+{
+    const char *one = type ? entity_singular(type) : NULL;
+
+    if (type != NULL && one == NULL)
+        api_check_fail(c, "entity_type",
+                       "must be one of projects, pipelines, connectors, runs, "
+                       "artifacts");
+    return one;
+}
+
 int
 api_h_admin_deleted_list(struct api_req *r)
 {
     const char *type = api_query(r, "entity_type"), *params[5];
-    char limit[24], offset[24];
     struct api_page pg;
     struct api_check c;
-    PGresult *res;
-    long total;
-    int rc;
 
     if (api_page_parse(r, &pg) != 0)
         return 0;
     api_check_init(&c, r);
-    params[0] = NULL;
-    if (type != NULL && (params[0] = entity_singular(type)) == NULL)
-        api_check_fail(&c, "entity_type",
-                       "must be one of projects, pipelines, connectors, runs, "
-                       "artifacts");
+    params[0] = entity_filter(&c, type);
     params[1] = api_query_time(r, &c, "deleted_after");
     params[2] = api_query_time(r, &c, "deleted_before");
     if (api_check_done(&c) != 0)
         return 0;
-    snprintf(limit, sizeof(limit), "%ld", pg.limit);
-    snprintf(offset, sizeof(offset), "%ld", pg.offset);
-    params[3] = limit;
-    params[4] = offset;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_DELETED_LIST,
-                         5, params, &res);
-    if (rc != SL_OK || (rc = api_list_total(r, ST_DELETED_LIST, 5, params, 3,
-                                            res, 1, &total)) != SL_OK)
-        return api_db_error(r, rc);
-    return api_reply_list_rows(r, &pg, res, 0, total);
+    return api_reply_list_stmt(r, &pg, ST_DELETED_LIST, 5, params);
 }
 
 int
@@ -302,32 +298,15 @@ int
 api_h_admin_audit_log(struct api_req *r)
 {
     const char *type = api_query(r, "entity_type"), *params[4];
-    char limit[24], offset[24];
     struct api_page pg;
     struct api_check c;
-    PGresult *res;
-    long total;
-    int rc;
 
     if (api_page_parse(r, &pg) != 0)
         return 0;
     api_check_init(&c, r);
-    params[0] = NULL;
-    if (type != NULL && (params[0] = entity_singular(type)) == NULL)
-        api_check_fail(&c, "entity_type",
-                       "must be one of projects, pipelines, connectors, runs, "
-                       "artifacts");
+    params[0] = entity_filter(&c, type);
     if (api_check_done(&c) != 0)
         return 0;
     params[1] = api_query(r, "entity_id");
-    snprintf(limit, sizeof(limit), "%ld", pg.limit);
-    snprintf(offset, sizeof(offset), "%ld", pg.offset);
-    params[2] = limit;
-    params[3] = offset;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_AUDIT_LIST, 4,
-                         params, &res);
-    if (rc != SL_OK || (rc = api_list_total(r, ST_AUDIT_LIST, 4, params, 2, res,
-                                            1, &total)) != SL_OK)
-        return api_db_error(r, rc);
-    return api_reply_list_rows(r, &pg, res, 0, total);
+    return api_reply_list_stmt(r, &pg, ST_AUDIT_LIST, 4, params);
 }

@@ -155,6 +155,12 @@ const char *api_param(struct api_req *r, const char *name);
  */
 const char *api_param_uuid(struct api_req *r, const char *name);
 
+/*
+ * s with %, _ and \ escaped for ILIKE (whose escape character is \), in
+ * the pool; NULL for NULL or "".
+ */
+const char *api_like_escape(struct api_req *r, const char *s);
+
 /* j as compact JSON text in the request pool, or NULL out of memory. */
 const char *api_json_text(struct api_req *r, const json_t *j);
 
@@ -231,6 +237,15 @@ void api_check_fail(struct api_check *c, const char *field, const char *fmt,
 const char *api_check_str(struct api_check *c, json_t *obj, const char *field,
                           int flags, size_t min, size_t max);
 
+/*
+ * Checks a cron expression and an IANA time zone, recording a problem
+ * with cron_field or tz_field; *next gets the first run after now (UTC
+ * seconds). Returns 0 when both are valid, -1 otherwise.
+ */
+int api_check_cron(struct api_check *c, const char *cron_field,
+                   const char *tz_field, const char *expr, const char *zone,
+                   int64_t *next);
+
 /* Tags of pipelines, projects and connectors. */
 #define API_MAX_TAGS    50
 #define API_MAX_TAG_LEN 64
@@ -296,6 +311,14 @@ int api_reply_list_rows(struct api_req *r, const struct api_page *pg,
 int api_list_total(struct api_req *r, enum api_stmt id, int n,
                    const char **params, int limit_at, const PGresult *res,
                    int col, long *total);
+
+/*
+ * Answers a list from statement id, whose last two of n parameters are
+ * LIMIT and OFFSET (filled here from pg; params[0..n-3] are the filters)
+ * and whose rows are (JSON item, count(*) OVER ()). Returns 0.
+ */
+int api_reply_list_stmt(struct api_req *r, const struct api_page *pg,
+                        enum api_stmt id, int n, const char **params);
 
 /* --- authn.c ---------------------------------------------------------------
  */
@@ -386,6 +409,14 @@ int api_user_insert(struct api_req *r, const char *uid, const char *username,
 
 /* Answers a unique violation on users with 409, naming the taken field. */
 int api_duplicate_user(struct api_req *r);
+
+/*
+ * A pipeline reference, a UUID or a slug, as statement parameters
+ * (pipelines.c): params[0] the id (lower-cased) or NULL, params[1] the
+ * slug or NULL. Returns false when ref can be neither.
+ */
+bool api_pipeline_ref(struct api_req *r, const char *ref,
+                      const char *params[2]);
 
 /*
  * A connector's type ("postgresql", "file") and settings with its secrets

@@ -471,11 +471,7 @@ int
 api_h_connectors_list(struct api_req *r)
 {
     const char *type = api_query(r, "type"), *params[3];
-    char limit[24], offset[24];
     struct api_page pg;
-    PGresult *res;
-    long total;
-    int rc;
 
     if (api_page_parse(r, &pg) != 0)
         return 0;
@@ -485,16 +481,7 @@ api_h_connectors_list(struct api_req *r)
                          json_pack("{s:s, s:s}", "field", "type", "reason",
                                    "must be postgresql or file"));
     params[0] = type ? type_find(type)->type : NULL;
-    snprintf(limit, sizeof(limit), "%ld", pg.limit);
-    snprintf(offset, sizeof(offset), "%ld", pg.offset);
-    params[1] = limit;
-    params[2] = offset;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_CONNECTOR_LIST,
-                         3, params, &res);
-    if (rc != SL_OK || (rc = api_list_total(r, ST_CONNECTOR_LIST, 3, params, 1,
-                                            res, 1, &total)) != SL_OK)
-        return api_db_error(r, rc);
-    return api_reply_list_rows(r, &pg, res, 0, total);
+    return api_reply_list_stmt(r, &pg, ST_CONNECTOR_LIST, 3, params);
 }
 
 int

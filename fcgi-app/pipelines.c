@@ -18,12 +18,10 @@
 
 #include "api.h"
 #include "clock.h"
-#include "cron.h"
 #include "err.h"
 #include "graph.h"
 #include "handlers.h"
 #include "json.h"
-#include "tz.h"
 #include "uuid.h"
 
 #define MAX_RULES     200
@@ -83,22 +81,30 @@ pipeline_ref(struct api_req *r, const char *params[2])
 {
     const char *id = api_param(r, "id");
 
+    if (api_pipeline_ref(r, id, params))
+        return 0;
+    api_error(r, 404, "PIPELINE_NOT_FOUND", "No such pipeline",
+              json_pack("{s:s}", "pipeline_id", id ? id : ""));
+    return -1;
+}
+
+bool
+api_pipeline_ref(struct api_req *r, const char *ref, const char *params[2])
+{
     params[0] = params[1] = NULL;
-    if (sl_uuid_valid(id)) {
-        char *canon = sl_pstrdup(r->pool, id);
+    if (sl_uuid_valid(ref)) {
+        char *canon = sl_pstrdup(r->pool, ref);
 
         for (char *p = canon; *p != '\0'; p++)
             *p = (char)tolower((unsigned char)*p);
         params[0] = canon;
-        return 0;
+        return true;
     }
-    if (slug_valid(id)) {
-        params[1] = id;
-        return 0;
+    if (slug_valid(ref)) {
+        params[1] = ref;
+        return true;
     }
-    api_error(r, 404, "PIPELINE_NOT_FOUND", "No such pipeline",
-              json_pack("{s:s}", "pipeline_id", id ? id : ""));
-    return -1;
+    return false;
 }
 
 static int
@@ -378,31 +384,14 @@ pipeline_apply(struct api_check *c, struct pipeline *pl, json_t *body,
 static void
 check_schedule(struct api_check *c, struct pipeline *pl)
 {
-    struct sl_cron cron;
-    struct sl_tz *tz = NULL;
-    char err[200];
     int64_t next;
 
     pl->next_run[0] = '\0';
-    if (pl->cron == NULL)
-        return;
-    if (sl_cron_parse(pl->cron, &cron, err, sizeof(err)) != SL_OK) {
-        api_check_fail(c, "schedule", "is not a valid cron expression: %s",
-                       err);
-        return;
-    }
-    if (sl_tz_load(pl->tz, &tz) != SL_OK) {
-        api_check_fail(c, "schedule.timezone",
-                       "'%s' is not a known time zone (an IANA name such as "
-                       "Europe/Paris)",
-                       pl->tz);
-        return;
-    }
-    if (sl_cron_next(&cron, tz, sl_clock_now(), &next) != SL_OK)
-        api_check_fail(c, "schedule", "'%s' never fires", pl->cron);
-    else if (pl->enabled)
+    if (pl->cron != NULL &&
+        api_check_cron(c, "schedule", "schedule.timezone", pl->cron, pl->tz,
+                       &next) == 0 &&
+        pl->enabled)
         sl_clock_format(next, pl->next_run);
-    sl_tz_destroy(tz);
 }
 
 /*
@@ -879,24 +868,6 @@ api_h_pipelines_delete(struct api_req *r)
                                PQgetvalue(res, 0, 1), "can_restore", 1));
 }
 
-/* Escapes % _ and \ for ILIKE, whose escape character is \. */
-static const char *
-like_escape(struct api_req *r, const char *s)
-{
-    char *out, *p;
-
-    if (s == NULL || *s == '\0')
-        return NULL;
-    out = p = sl_palloc(r->pool, strlen(s) * 2 + 1);
-    for (; *s != '\0'; s++) {
-        if (*s == '%' || *s == '_' || *s == '\\')
-            *p++ = '\\';
-        *p++ = *s;
-    }
-    *p = '\0';
-    return out;
-}
-
 /* The tags filter: ?tags=a,b or ?tags=a&tags=b, as a JSON array text. */
 static const char *
 tags_filter(struct api_req *r)
@@ -939,11 +910,7 @@ api_h_pipelines_list(struct api_req *r)
     const char *sort = api_query(r, "sort"), *order = api_query(r, "order");
     struct api_page pg;
     struct api_check c;
-    char limit[24], offset[24];
     const char *params[8];
-    PGresult *res;
-    long total = 0;
-    int rc;
 
     if (api_page_parse(r, &pg) != 0)
         return 0;
@@ -991,42 +958,21 @@ api_h_pipelines_list(struct api_req *r)
     if (api_check_done(&c) != 0)
         return 0;
 
-    snprintf(limit, sizeof(limit), "%ld", pg.limit);
-    snprintf(offset, sizeof(offset), "%ld", pg.offset);
     params[0] = status;
     params[1] = project;
-    params[2] = like_escape(r, api_query(r, "search"));
+    params[2] = api_like_escape(r, api_query(r, "search"));
     params[3] = tags_filter(r);
     params[4] = sort;
     params[5] = order;
-    params[6] = limit;
-    params[7] = offset;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_PIPELINE_LIST,
-                         8, params, &res);
-    if (rc != SL_OK)
-        return api_db_error(r, rc);
-    if (PQntuples(res) > 0) {
-        total = strtol(PQgetvalue(res, 0, 1), NULL, 10);
-    } else if (pg.offset > 0) {
-        PGresult *cnt;
-
-        rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
-                             ST_PIPELINE_COUNT, 4, params, &cnt);
-        if (rc != SL_OK)
-            return api_db_error(r, rc);
-        total = strtol(PQgetvalue(cnt, 0, 0), NULL, 10);
-    }
-    return api_reply_list_rows(r, &pg, res, 0, total);
+    return api_reply_list_stmt(r, &pg, ST_PIPELINE_LIST, 8, params);
 }
 
 int
 api_h_pipelines_versions(struct api_req *r)
 {
     const char *params[4];
-    char limit[24], offset[24];
     struct api_page pg;
     PGresult *res;
-    long total;
     int rc;
 
     if (pipeline_ref(r, params) != 0 || api_page_parse(r, &pg) != 0)
@@ -1037,16 +983,7 @@ api_h_pipelines_versions(struct api_req *r)
         return api_db_error(r, rc);
     if (PQntuples(res) == 0)
         return not_found(r);
-    snprintf(limit, sizeof(limit), "%ld", pg.limit);
-    snprintf(offset, sizeof(offset), "%ld", pg.offset);
-    params[2] = limit;
-    params[3] = offset;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
-                         ST_PIPELINE_VERSIONS, 4, params, &res);
-    if (rc != SL_OK || (rc = api_list_total(r, ST_PIPELINE_VERSIONS, 4, params,
-                                            2, res, 1, &total)) != SL_OK)
-        return api_db_error(r, rc);
-    return api_reply_list_rows(r, &pg, res, 0, total);
+    return api_reply_list_stmt(r, &pg, ST_PIPELINE_VERSIONS, 4, params);
 }
 
 int

@@ -109,47 +109,12 @@ int
 api_h_projects_list(struct api_req *r)
 {
     struct api_page pg;
-    char limit[24], offset[24];
     const char *params[3];
-    const char *search = api_query(r, "search");
-    PGresult *res;
-    long total = 0;
-    int rc;
 
     if (api_page_parse(r, &pg) != 0)
         return 0;
-    snprintf(limit, sizeof(limit), "%ld", pg.limit);
-    snprintf(offset, sizeof(offset), "%ld", pg.offset);
-    params[0] = NULL;
-    if (search != NULL && *search != '\0') {
-        char *e = sl_palloc(r->pool, strlen(search) * 2 + 1), *p = e;
-
-        for (const char *s = search; *s != '\0'; s++) {
-            if (*s == '%' || *s == '_' || *s == '\\')
-                *p++ = '\\';
-            *p++ = *s;
-        }
-        *p = '\0';
-        params[0] = e;
-    }
-    params[1] = limit;
-    params[2] = offset;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_PROJECT_LIST,
-                         3, params, &res);
-    if (rc != SL_OK)
-        return api_db_error(r, rc);
-    if (PQntuples(res) > 0) {
-        total = strtol(PQgetvalue(res, 0, 1), NULL, 10);
-    } else if (pg.offset > 0) {
-        PGresult *cnt;
-
-        rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
-                             ST_PROJECT_COUNT, 1, params, &cnt);
-        if (rc != SL_OK)
-            return api_db_error(r, rc);
-        total = strtol(PQgetvalue(cnt, 0, 0), NULL, 10);
-    }
-    return api_reply_list_rows(r, &pg, res, 0, total);
+    params[0] = api_like_escape(r, api_query(r, "search"));
+    return api_reply_list_stmt(r, &pg, ST_PROJECT_LIST, 3, params);
 }
 
 int

@@ -15,8 +15,10 @@
 
 #include "api.h"
 #include "clock.h"
+#include "cron.h"
 #include "err.h"
 #include "form.h"
+#include "tz.h"
 #include "uuid.h"
 #include "json.h"
 #include "limits.h"
@@ -333,6 +335,36 @@ api_check_str(struct api_check *c, json_t *obj, const char *field, int flags,
     return s;
 }
 
+int
+api_check_cron(struct api_check *c, const char *cron_field,
+               const char *tz_field, const char *expr, const char *zone,
+               int64_t *next)
+{
+    struct sl_cron cron;
+    struct sl_tz *tz = NULL;
+    char err[200];
+    int rc = -1;
+
+    if (sl_cron_parse(expr, &cron, err, sizeof(err)) != SL_OK) {
+        api_check_fail(c, cron_field, "is not a valid cron expression: %s",
+                       err);
+        return -1;
+    }
+    if (sl_tz_load(zone, &tz) != SL_OK) {
+        api_check_fail(c, tz_field,
+                       "'%s' is not a known time zone (an IANA name such as "
+                       "Europe/Paris)",
+                       zone);
+        return -1;
+    }
+    if (sl_cron_next(&cron, tz, sl_clock_now(), next) != SL_OK)
+        api_check_fail(c, cron_field, "'%s' never fires", expr);
+    else
+        rc = 0;
+    sl_tz_destroy(tz);
+    return rc;
+}
+
 json_t *
 api_check_tags(struct api_check *c, json_t *obj)
 {
@@ -437,6 +469,17 @@ api_page_parse(struct api_req *r, struct api_page *pg)
     return api_check_done(&c);
 }
 
+/* Seed 004's pagination headers, on every list. */
+static void
+list_headers(struct api_req *r, const struct api_page *pg, long total,
+             long pages)
+{
+    api_add_header(r, "X-Total-Count: %ld", total);
+    api_add_header(r, "X-Page: %ld", pg->offset / pg->limit + 1);
+    api_add_header(r, "X-Page-Size: %ld", pg->limit);
+    api_add_header(r, "X-Total-Pages: %ld", pages);
+}
+
 int
 api_reply_list(struct api_req *r, const struct api_page *pg, json_t *items,
                long total)
@@ -454,10 +497,7 @@ api_reply_list(struct api_req *r, const struct api_page *pg, json_t *items,
         json_object_set_new(body, "page_size", json_integer(pg->limit));
         json_object_set_new(body, "total_pages", json_integer(pages));
     }
-    api_add_header(r, "X-Total-Count: %ld", total);
-    api_add_header(r, "X-Page: %ld", pg->offset / pg->limit + 1);
-    api_add_header(r, "X-Page-Size: %ld", pg->limit);
-    api_add_header(r, "X-Total-Pages: %ld", pages);
+    list_headers(r, pg, total, pages);
     return api_reply(r, 200, body);
 }
 
@@ -494,10 +534,7 @@ api_reply_list_rows(struct api_req *r, const struct api_page *pg,
                       ",\"page\":%ld,\"page_size\":%ld,\"total_pages\":%ld",
                       pg->page, pg->limit, pages);
     snprintf(p, len - (size_t)(p - body), "}");
-    api_add_header(r, "X-Total-Count: %ld", total);
-    api_add_header(r, "X-Page: %ld", pg->offset / pg->limit + 1);
-    api_add_header(r, "X-Page-Size: %ld", pg->limit);
-    api_add_header(r, "X-Total-Pages: %ld", pages);
+    list_headers(r, pg, total, pages);
     r->status = 200;
     r->resp_type = "application/json";
     r->resp_body = body;
@@ -559,6 +596,24 @@ api_query_time(struct api_req *r, struct api_check *c, const char *name)
     return sl_pstrdup(r->pool, out);
 }
 
+/* Escapes % _ and \ for ILIKE, whose escape character is \. */
+const char *
+api_like_escape(struct api_req *r, const char *s)
+{
+    char *out, *p;
+
+    if (s == NULL || *s == '\0')
+        return NULL;
+    out = p = sl_palloc(r->pool, strlen(s) * 2 + 1);
+    for (; *s != '\0'; s++) {
+        if (*s == '%' || *s == '_' || *s == '\\')
+            *p++ = '\\';
+        *p++ = *s;
+    }
+    *p = '\0';
+    return out;
+}
+
 const char *
 api_json_text(struct api_req *r, const json_t *j)
 {
@@ -569,6 +624,26 @@ api_json_text(struct api_req *r, const json_t *j)
     p = sl_pstrdup(r->pool, t);
     free(t);
     return p;
+}
+
+int
+api_reply_list_stmt(struct api_req *r, const struct api_page *pg,
+                    enum api_stmt id, int n, const char **params)
+{
+    char *limit = sl_psprintf(r->pool, "%ld", pg->limit);
+    char *offset = sl_psprintf(r->pool, "%ld", pg->offset);
+    PGresult *res;
+    long total;
+    int rc;
+
+    params[n - 2] = limit;
+    params[n - 1] = offset;
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, id, n, params,
+                         &res);
+    if (rc != SL_OK ||
+        (rc = api_list_total(r, id, n, params, n - 2, res, 1, &total)) != SL_OK)
+        return api_db_error(r, rc);
+    return api_reply_list_rows(r, pg, res, 0, total);
 }
 
 /* --- small shared helpers --------------------------------------------------

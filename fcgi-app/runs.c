@@ -21,9 +21,7 @@
 #include "clock.h"
 #include "err.h"
 #include "handlers.h"
-#include "cron.h"
 #include "json.h"
-#include "tz.h"
 #include "uuid.h"
 
 #define MAX_IDEMPOTENCY_KEY 255
@@ -68,30 +66,6 @@ run_not_found(struct api_req *r)
 }
 
 /*
- * A pipeline reference (a UUID or a slug) as statement parameters:
- * params[0] the id, params[1] the slug. Returns false when it can be
- * neither.
- */
-static bool
-pipeline_params(struct api_req *r, const char *ref, const char *params[2])
-{
-    params[0] = params[1] = NULL;
-    if (ref == NULL || *ref == '\0' || strlen(ref) > 100)
-        return false;
-    if (sl_uuid_valid(ref)) {
-        char *canon = sl_pstrdup(r->pool, ref);
-
-        for (char *p = canon; *p != '\0'; p++)
-            if (*p >= 'A' && *p <= 'F')
-                *p = (char)(*p - 'A' + 'a');
-        params[0] = canon;
-    } else {
-        params[1] = ref;
-    }
-    return true;
-}
-
-/*
  * The id of the pipeline the route names in {id}, resolved (a slug
  * becomes its id), or NULL with the 404 set. Returns "" when the route
  * names no pipeline.
@@ -105,7 +79,7 @@ route_pipeline(struct api_req *r)
 
     if (ref == NULL)
         return "";
-    if (!pipeline_params(r, ref, params)) {
+    if (!api_pipeline_ref(r, ref, params)) {
         pipeline_not_found(r, ref);
         return NULL;
     }
@@ -287,7 +261,7 @@ start_run(struct api_req *r, const char *ref, json_t *body,
     PGresult *res;
     int rc;
 
-    if (!pipeline_params(r, ref, params))
+    if (!api_pipeline_ref(r, ref, params))
         return pipeline_not_found(r, ref);
     if (key != NULL && (*key == '\0' || strlen(key) > MAX_IDEMPOTENCY_KEY))
         return api_error(r, 422, "VALIDATION_ERROR",
@@ -408,11 +382,9 @@ api_h_runs_list(struct api_req *r)
     const char *pipeline = route_pipeline(r), *params[7];
     const char *status = api_query(r, "status");
     const char *trigger = api_query(r, "trigger_type");
-    char limit[24], offset[24];
     struct api_page pg;
     struct api_check c;
     PGresult *res;
-    long total;
     int rc;
 
     if (pipeline == NULL || api_page_parse(r, &pg) != 0)
@@ -422,7 +394,7 @@ api_h_runs_list(struct api_req *r)
     if (params[0] == NULL && api_query(r, "pipeline_id") != NULL) {
         const char *q = api_query(r, "pipeline_id"), *pp[2];
 
-        if (!pipeline_params(r, q, pp)) {
+        if (!api_pipeline_ref(r, q, pp)) {
             api_check_fail(&c, "pipeline_id", "is not a pipeline id");
         } else {
             rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
@@ -457,16 +429,7 @@ api_h_runs_list(struct api_req *r)
         api_query_time(r, &c, api_query(r, "to_date") ? "to_date" : "end_date");
     if (api_check_done(&c) != 0)
         return 0;
-    snprintf(limit, sizeof(limit), "%ld", pg.limit);
-    snprintf(offset, sizeof(offset), "%ld", pg.offset);
-    params[5] = limit;
-    params[6] = offset;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_RUN_LIST, 7,
-                         params, &res);
-    if (rc != SL_OK || (rc = api_list_total(r, ST_RUN_LIST, 7, params, 5, res,
-                                            1, &total)) != SL_OK)
-        return api_db_error(r, rc);
-    return api_reply_list_rows(r, &pg, res, 0, total);
+    return api_reply_list_stmt(r, &pg, ST_RUN_LIST, 7, params);
 }
 
 /* The {run_id} of the route, and the pipeline the path names (or NULL). */
@@ -602,24 +565,20 @@ fire_one(struct api_req *r, PGresult *due, int row, json_t *fired,
     const char *params[9], *spent = NULL;
     char next[SL_RFC3339_MAX], run_id[SL_UUID_LEN], outbox_id[SL_UUID_LEN];
     bool is_trigger = strcmp(kind, "trigger") == 0;
-    struct sl_cron cron;
-    struct sl_tz *tz = NULL;
+    struct api_check c;
     PGresult *res;
     int64_t t;
     int rc;
 
     /* The next time after now: firings missed while nobody scheduled are
      * not run one by one later. */
-    if (sl_cron_parse(expr, &cron, NULL, 0) != SL_OK ||
-        sl_tz_load(zone, &tz) != SL_OK ||
-        sl_cron_next(&cron, tz, sl_clock_now(), &t) != SL_OK) {
-        sl_tz_destroy(tz);
+    api_check_init(&c, r);
+    if (api_check_cron(&c, "cron", "timezone", expr, zone, &t) != 0) {
         json_array_append_new(skipped,
                               json_pack("{s:s, s:s, s:s}", "kind", kind, "id",
                                         id, "reason", "invalid schedule"));
         return 0;
     }
-    sl_tz_destroy(tz);
     sl_clock_format(t, next);
     if ((rc = sl_db_begin(db, tenant, NULL)) != SL_OK)
         return rc;

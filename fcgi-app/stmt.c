@@ -385,10 +385,6 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                           " ORDER BY " PIPELINE_ORDER
                           " LIMIT $7::bigint OFFSET $8::bigint",
                           true},
-    [ST_PIPELINE_COUNT] = {"pipeline_count",
-                           "SELECT count(*) FROM pipelines p "
-                           "WHERE " PIPELINE_FILTER,
-                           true},
     [ST_PIPELINE_VERSIONS] =
         {"pipeline_versions",
          "SELECT json_build_object('version', v.version, "
@@ -443,11 +439,6 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                          "ORDER BY j.created_at DESC, j.id "
                          "LIMIT $2::bigint OFFSET $3::bigint",
                          true},
-    [ST_PROJECT_COUNT] = {"project_count",
-                          "SELECT count(*) FROM projects j "
-                          "WHERE j.deleted_at IS NULL AND ($1::text IS NULL "
-                          "OR j.name ILIKE '%' || $1 || '%')",
-                          true},
     /* NULL leaves a member as it is; description "" clears it. */
     [ST_PROJECT_UPDATE] =
         {"project_update",

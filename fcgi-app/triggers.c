@@ -12,45 +12,10 @@
 
 #include "api.h"
 #include "clock.h"
-#include "cron.h"
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
-#include "tz.h"
 #include "uuid.h"
-
-/*
- * Checks a cron expression and time zone; fills next (RFC 3339) with the
- * first run after now. Problems are recorded in c.
- */
-static void
-check_cron(struct api_check *c, const char *expr, const char *zone,
-           char next[SL_RFC3339_MAX])
-{
-    struct sl_cron cron;
-    struct sl_tz *tz = NULL;
-    char err[200];
-    int64_t t;
-
-    next[0] = '\0';
-    if (sl_cron_parse(expr, &cron, err, sizeof(err)) != SL_OK) {
-        api_check_fail(c, "config.cron_expression",
-                       "is not a valid cron expression: %s", err);
-        return;
-    }
-    if (sl_tz_load(zone, &tz) != SL_OK) {
-        api_check_fail(c, "config.timezone",
-                       "'%s' is not a known time zone (an IANA name such as "
-                       "Europe/Paris)",
-                       zone);
-        return;
-    }
-    if (sl_cron_next(&cron, tz, sl_clock_now(), &t) != SL_OK)
-        api_check_fail(c, "config.cron_expression", "'%s' never fires", expr);
-    else
-        sl_clock_format(t, next);
-    sl_tz_destroy(tz);
-}
 
 int
 api_h_triggers_create(struct api_req *r)
@@ -60,6 +25,7 @@ api_h_triggers_create(struct api_req *r)
     struct api_check c;
     json_t *body, *config, *v, *parameters;
     bool enabled = true;
+    int64_t t;
     PGresult *res;
     int rc;
 
@@ -99,15 +65,18 @@ api_h_triggers_create(struct api_req *r)
     if (expr != NULL && strlen(expr) > 256)
         api_check_fail(&c, "config.cron_expression",
                        "must be at most 256 characters");
-    else if (expr != NULL)
-        check_cron(&c, expr, zone, next);
+    else if (expr != NULL &&
+             api_check_cron(&c, "config.cron_expression", "config.timezone",
+                            expr, zone, &t) == 0)
+        sl_clock_format(t, next);
     if (api_check_done(&c) != 0)
         return 0;
     if (sl_uuid_v4(id) != SL_OK)
         return SL_ECRYPTO;
     params[0] = id;
-    params[1] = sl_uuid_valid(ref) ? ref : NULL;
-    params[2] = sl_uuid_valid(ref) ? NULL : ref;
+    if (!api_pipeline_ref(r, ref, params + 1))
+        return api_error(r, 404, "PIPELINE_NOT_FOUND", "No such pipeline",
+                         json_pack("{s:s}", "pipeline_id", ref));
     params[3] = name;
     params[4] = type;
     params[5] = expr;
@@ -129,11 +98,7 @@ int
 api_h_triggers_list(struct api_req *r)
 {
     const char *pipeline = api_query(r, "pipeline_id"), *params[3];
-    char limit[24], offset[24];
     struct api_page pg;
-    PGresult *res;
-    long total;
-    int rc;
 
     if (api_page_parse(r, &pg) != 0)
         return 0;
@@ -142,17 +107,8 @@ api_h_triggers_list(struct api_req *r)
                          "pipeline_id must be a pipeline id (a UUID)",
                          json_pack("{s:s, s:s}", "field", "pipeline_id",
                                    "reason", "must be a UUID"));
-    snprintf(limit, sizeof(limit), "%ld", pg.limit);
-    snprintf(offset, sizeof(offset), "%ld", pg.offset);
     params[0] = pipeline;
-    params[1] = limit;
-    params[2] = offset;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_TRIGGER_LIST,
-                         3, params, &res);
-    if (rc != SL_OK || (rc = api_list_total(r, ST_TRIGGER_LIST, 3, params, 1,
-                                            res, 1, &total)) != SL_OK)
-        return api_db_error(r, rc);
-    return api_reply_list_rows(r, &pg, res, 0, total);
+    return api_reply_list_stmt(r, &pg, ST_TRIGGER_LIST, 3, params);
 }
 
 int

@@ -80,8 +80,10 @@ CREATE TABLE pipeline_versions (
     PRIMARY KEY (pipeline_id, version)
 );
 
--- Each new version of a pipeline is kept, as the API showed it, by the
--- database itself: no code path can change a pipeline and forget this.
+-- Each new version of a pipeline is kept, as the API showed it (without
+-- the figures of its runs: a version is a definition), by the database
+-- itself: no code path can change a pipeline and forget this.
+-- pipeline_doc() is defined in 003, with the runs it shows.
 CREATE FUNCTION pipeline_version_keep() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -90,7 +92,9 @@ CREATE FUNCTION pipeline_version_keep() RETURNS trigger
             INSERT INTO pipeline_versions (tenant_id, pipeline_id, version,
                                            definition, created_by)
             VALUES (NEW.tenant_id, NEW.id, NEW.version,
-                    pipeline_doc(NEW)::jsonb, app_user());
+                    pipeline_doc(NEW)::jsonb - 'last_execution' - 'last_run'
+                        - 'recent_executions' - 'metrics',
+                    app_user());
         END IF;
         RETURN NULL;
     END
@@ -140,51 +144,6 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_tenant ON audit_log (tenant_id, created_at);
 
--- A pipeline as the API shows it. Built here, in one place, so that a read
--- is one round trip and one text the API passes on unparsed. steps is
--- seed 000's ordered view of the nodes (stored in dependency order);
--- source_type and target_type are seed 001's.
--- PL/pgSQL, not SQL: a SQL function called on a row is planned again at
--- every call, while PL/pgSQL keeps its plans for the session.
-CREATE FUNCTION pipeline_doc(p pipelines) RETURNS json
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
-    AS $$
-    BEGIN
-    RETURN json_build_object(
-        'id', p.id, 'pipeline_id', p.id, 'slug', p.slug, 'name', p.name,
-        'description', p.description, 'project_id', p.project_id,
-        'status', p.status, 'version', p.version,
-        'nodes', p.nodes, 'edges', p.edges,
-        'steps', (SELECT coalesce(json_agg(json_build_object(
-                      'step_id', n->>'id',
-                      'name', coalesce(n->>'name', n->>'id'),
-                      'order', o, 'type', n->>'type', 'module', n->>'module')
-                      ORDER BY o), '[]')
-                  FROM jsonb_array_elements(p.nodes) WITH ORDINALITY AS x(n, o)),
-        'source_type', (SELECT n->>'module' FROM jsonb_array_elements(p.nodes) n
-                        WHERE n->>'type' = 'extractor' LIMIT 1),
-        'target_type', (SELECT n->>'module' FROM jsonb_array_elements(p.nodes) n
-                        WHERE n->>'type' = 'loader' LIMIT 1),
-        'schedule', p.schedule_cron,
-        'is_scheduled', p.schedule_cron IS NOT NULL AND p.schedule_enabled,
-        'schedule_config', CASE WHEN p.schedule_cron IS NULL THEN NULL
-            ELSE json_build_object('cron', p.schedule_cron,
-                                   'timezone', p.schedule_timezone,
-                                   'enabled', p.schedule_enabled,
-                                   'next_run', rfc3339(p.next_run_at)) END,
-        'next_run', rfc3339(p.next_run_at),
-        'tags', to_json(p.tags), 'default_params', p.default_params,
-        'data_quality_rules', p.data_quality_rules,
-        'configuration', p.configuration,
-        'deployed_at', rfc3339(p.deployed_at),
-        'deployed_version', p.deployed_version,
-        'created_by', p.created_by,
-        'created_at', rfc3339(p.created_at),
-        'updated_at', rfc3339(p.updated_at),
-        'deleted_at', rfc3339(p.deleted_at));
-    END
-    $$;
-
 CREATE TRIGGER pipelines_versions AFTER INSERT OR UPDATE OF version
     ON pipelines FOR EACH ROW EXECUTE FUNCTION pipeline_version_keep();
 
@@ -208,5 +167,4 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     projects, pipelines, pipeline_versions, connectors
     TO sluice_app;
 GRANT SELECT, INSERT ON audit_log TO sluice_app;
-GRANT EXECUTE ON FUNCTION pipeline_doc(pipelines), pipeline_version_keep()
-    TO sluice_app;
+GRANT EXECUTE ON FUNCTION pipeline_version_keep() TO sluice_app;

@@ -452,3 +452,31 @@ it_new_org(struct it_client *c, char **username, char **org)
     it_resp_free(&r);
     return it_login(c, name, IT_PASSWORD, NULL);
 }
+
+char *
+it_member(struct it_client *c, const char *admin_token, const char *role)
+{
+    struct it_resp r;
+    char name[64], email[96];
+
+    snprintf(name, sizeof(name), "%.8s_%s", role, it_unique());
+    snprintf(email, sizeof(email), "%s@example.com", name);
+    it_call(c, "POST", "/api/v1/users", admin_token,
+            json_pack("{s:s, s:s, s:s, s:s}", "username", name, "email", email,
+                      "password", IT_PASSWORD, "role", role),
+            &r);
+    it_assert_status(&r, 201);
+    it_resp_free(&r);
+    return it_login(c, name, IT_PASSWORD, NULL);
+}
+
+json_t *
+it_graph(void)
+{
+    return json_pack("{s:[{s:s, s:s, s:s, s:{s:s}}, {s:s, s:s, s:s, s:{s:s}}],"
+                     " s:[{s:s, s:s}]}",
+                     "nodes", "id", "in", "type", "extractor", "module", "csv",
+                     "config", "path", "in.csv", "id", "out", "type", "loader",
+                     "module", "postgres", "config", "table", "t", "edges",
+                     "source", "in", "target", "out");
+}

@@ -124,6 +124,16 @@ char *it_login(struct it_client *c, const char *username, const char *password,
  */
 char *it_new_org(struct it_client *c, char **username, char **org);
 
+/*
+ * Adds a fresh member with role to the organisation of admin_token (an
+ * admin's access token) and returns the member's access token (malloc'd).
+ */
+char *it_member(struct it_client *c, const char *admin_token, const char *role);
+
+/* A small valid pipeline graph: csv extractor -> postgres loader (new
+ * reference, { "nodes", "edges" }). */
+json_t *it_graph(void);
+
 /* The admin key header line for the stack. */
 const char *it_admin_header(void);
 

@@ -556,7 +556,7 @@ START_TEST(roles_and_organizations)
     struct it_client c;
     struct it_resp r;
     char *admin, *org, *token, *admin_b, *org_b, *token_b, *id, *viewer;
-    char path[160], name[64], email[96];
+    char path[160];
 
     it_client_init(&c);
     token = it_new_org(&c, &admin, &org);
@@ -566,15 +566,7 @@ START_TEST(roles_and_organizations)
                           "private_one", "config", graph_004()));
 
     /* A viewer reads but cannot write. */
-    snprintf(name, sizeof(name), "viewer_%s", it_unique());
-    snprintf(email, sizeof(email), "%s@example.com", name);
-    it_call(&c, "POST", "/api/v1/users", token,
-            json_pack("{s:s, s:s, s:s, s:s}", "username", name, "email", email,
-                      "password", IT_PASSWORD, "role", "viewer"),
-            &r);
-    it_assert_status(&r, 201);
-    it_resp_free(&r);
-    viewer = it_login(&c, name, IT_PASSWORD, NULL);
+    viewer = it_member(&c, token, "viewer");
     it_get(&c, "/api/v1/pipelines", viewer, &r);
     it_assert_status(&r, 200);
     ck_assert_int_eq(it_int(&r, "total"), 1);

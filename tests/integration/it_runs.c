@@ -15,17 +15,6 @@
 #include "it.h"
 #include "unit.h"
 
-static json_t *
-graph(void)
-{
-    return json_pack("{s:[{s:s, s:s, s:s, s:{s:s}}, {s:s, s:s, s:s, s:{s:s}}],"
-                     " s:[{s:s, s:s}]}",
-                     "nodes", "id", "in", "type", "extractor", "module", "csv",
-                     "config", "path", "in.csv", "id", "out", "type", "loader",
-                     "module", "postgres", "config", "table", "t", "edges",
-                     "source", "in", "target", "out");
-}
-
 /* A pipeline with default_params {a: 1, b: 2}; returns its id. */
 static char *
 make_pipeline(struct it_client *c, const char *token, const char *slug)
@@ -35,8 +24,8 @@ make_pipeline(struct it_client *c, const char *token, const char *slug)
 
     it_call(c, "POST", "/api/v1/pipelines", token,
             json_pack("{s:s, s:s, s:o, s:{s:i, s:i}}", "name", "Runnable",
-                      "slug", slug, "config", graph(), "default_params", "a", 1,
-                      "b", 2),
+                      "slug", slug, "config", it_graph(), "default_params", "a",
+                      1, "b", 2),
             &r);
     it_assert_status(&r, 201);
     id = strdup(it_str(&r, "id"));
@@ -258,7 +247,7 @@ START_TEST(idempotency_nats_down_roles_and_tenants)
     struct it_client c;
     struct it_resp r;
     char *admin, *org, *token, *pid, *a, *b, *d, *n, path[256];
-    char *admin_b, *org_b, *token_b, *viewer, name[64], email[96];
+    char *admin_b, *org_b, *token_b, *viewer;
 
     it_client_init(&c);
     token = it_new_org(&c, &admin, &org);
@@ -315,15 +304,7 @@ START_TEST(idempotency_nats_down_roles_and_tenants)
     }
 
     /* A viewer reads runs but starts none. */
-    snprintf(name, sizeof(name), "viewer_%s", it_unique());
-    snprintf(email, sizeof(email), "%s@example.com", name);
-    it_call(&c, "POST", "/api/v1/users", token,
-            json_pack("{s:s, s:s, s:s, s:s}", "username", name, "email", email,
-                      "password", IT_PASSWORD, "role", "viewer"),
-            &r);
-    it_assert_status(&r, 201);
-    it_resp_free(&r);
-    viewer = it_login(&c, name, IT_PASSWORD, NULL);
+    viewer = it_member(&c, token, "viewer");
     it_call(&c, "POST", path, viewer, NULL, &r);
     it_assert_error(&r, 403, "INSUFFICIENT_PERMISSIONS");
     it_resp_free(&r);

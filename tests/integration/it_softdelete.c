@@ -11,17 +11,6 @@
 #include "it.h"
 #include "unit.h"
 
-static json_t *
-graph(void)
-{
-    return json_pack("{s:[{s:s, s:s, s:s, s:{s:s}}, {s:s, s:s, s:s, s:{s:s}}],"
-                     " s:[{s:s, s:s}]}",
-                     "nodes", "id", "in", "type", "extractor", "module", "csv",
-                     "config", "path", "in.csv", "id", "out", "type", "loader",
-                     "module", "postgres", "config", "table", "t", "edges",
-                     "source", "in", "target", "out");
-}
-
 static char *
 create(struct it_client *c, const char *token, const char *path, json_t *body)
 {
@@ -73,7 +62,7 @@ START_TEST(projects_crud)
     it_resp_free(&r);
     free(create(&c, token, "/api/v1/pipelines",
                 json_pack("{s:s, s:s, s:o}", "name", "In sales", "project_id",
-                          id, "config", graph())));
+                          id, "config", it_graph())));
     snprintf(path, sizeof(path), "/api/v1/projects/%s", id);
     it_call(&c, "PATCH", path, token,
             json_pack("{s:s, s:n}", "name", "Sales 2", "description"), &r);
@@ -145,12 +134,13 @@ START_TEST(delete_restore_purge_audited)
                   json_pack("{s:s}", "name", "Doomed"));
     p1 = create(&c, token, "/api/v1/pipelines",
                 json_pack("{s:s, s:s, s:o}", "name", "One", "project_id", proj,
-                          "config", graph()));
+                          "config", it_graph()));
     p2 = create(&c, token, "/api/v1/pipelines",
                 json_pack("{s:s, s:s, s:o}", "name", "Two", "project_id", proj,
-                          "config", graph()));
-    lone = create(&c, token, "/api/v1/pipelines",
-                  json_pack("{s:s, s:o}", "name", "Lone", "config", graph()));
+                          "config", it_graph()));
+    lone =
+        create(&c, token, "/api/v1/pipelines",
+               json_pack("{s:s, s:o}", "name", "Lone", "config", it_graph()));
 
     /* Organisation B cannot read or change A's project. */
     ck_assert_int_eq(status_of(&c, token_b, "/api/v1/projects/", proj), 404);
@@ -164,7 +154,7 @@ START_TEST(delete_restore_purge_audited)
     /* ... nor put a pipeline in it. */
     it_call(&c, "POST", "/api/v1/pipelines", token_b,
             json_pack("{s:s, s:s, s:o}", "name", "Intruder", "project_id", proj,
-                      "config", graph()),
+                      "config", it_graph()),
             &r);
     it_assert_error(&r, 422, "VALIDATION_ERROR");
     ck_assert_str_eq(it_str(&r, "error.details.field"), "project_id");
@@ -324,19 +314,11 @@ START_TEST(only_admins_administer)
 {
     struct it_client c;
     struct it_resp r;
-    char *admin, *org, *token, *eng, name[64], email[96];
+    char *admin, *org, *token, *eng;
 
     it_client_init(&c);
     token = it_new_org(&c, &admin, &org);
-    snprintf(name, sizeof(name), "eng_%s", it_unique());
-    snprintf(email, sizeof(email), "%s@example.com", name);
-    it_call(&c, "POST", "/api/v1/users", token,
-            json_pack("{s:s, s:s, s:s, s:s}", "username", name, "email", email,
-                      "password", IT_PASSWORD, "role", "engineer"),
-            &r);
-    it_assert_status(&r, 201);
-    it_resp_free(&r);
-    eng = it_login(&c, name, IT_PASSWORD, NULL);
+    eng = it_member(&c, token, "engineer");
     it_get(&c, "/api/v1/admin/deleted-entities", eng, &r);
     it_assert_error(&r, 403, "INSUFFICIENT_PERMISSIONS");
     it_resp_free(&r);

@@ -1,4 +1,4 @@
--- 007_scheduler.sql: what is due to run now, across organisations.
+-- 006_scheduler.sql: what is due to run now, across organisations.
 --
 -- The scheduler (POST /api/v1/scheduler/trigger with the admin key, seed
 -- 003; later also the runner's own clock) asks this one SECURITY DEFINER

@@ -1,4 +1,4 @@
--- 006_triggers.sql: triggers (seed 002): a cron schedule or a manual
+-- 005_triggers.sql: triggers (seed 002): a cron schedule or a manual
 -- trigger attached to a pipeline, with the next time it fires.
 
 CREATE TABLE triggers (
