@@ -394,8 +394,11 @@ api_h_runs_list(struct api_req *r)
     if (params[0] == NULL && api_query(r, "pipeline_id") != NULL) {
         const char *q = api_query(r, "pipeline_id"), *pp[2];
 
-        if (!api_pipeline_ref(r, q, pp)) {
+        if (*q == '\0' || strlen(q) > 100) {
             api_check_fail(&c, "pipeline_id", "is not a pipeline id");
+        } else if (!api_pipeline_ref(r, q, pp)) {
+            /* No pipeline has such an id: it has no runs. */
+            params[0] = "00000000-0000-0000-0000-000000000000";
         } else {
             rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
                                  ST_PIPELINE_ID, 2, pp, &res);
