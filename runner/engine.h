@@ -1,0 +1,208 @@
+/*
+ * engine.h: how a run moves rows through its graph.
+ *
+ * Rows travel as batches: up to batch_size rows of one schema, every value
+ * held as text in PostgreSQL's text output form (the form COPY ... TO
+ * STDOUT gives and COPY ... FROM STDIN takes), or NULL for SQL NULL. A
+ * batch owns its memory (a pool); nodes may change its values in place.
+ *
+ * A node is an instance of a module (lib/modules.c names them; each has
+ * its file here). The engine drives the graph by pushing:
+ *
+ *   open      each node, in dependency order: read and check the config,
+ *             connect, begin transactions.
+ *   produce   each extractor in turn: read everything, handing each batch
+ *             to run_emit(), which passes it to the node's successors'
+ *             push (a copy for every successor after the first).
+ *   push      a transformer, gate or loader receives a batch; it passes on
+ *             what it keeps with run_emit() (or nothing, for a loader).
+ *   finish    every non-extractor, in dependency order, once all its input
+ *             has arrived: flush what was held back, deliver verdicts.
+ *   commit    loaders, when every node finished well: make the output
+ *             durable. Until then nothing a run wrote is visible.
+ *   close     every node, always; with ok false, undo (roll back).
+ *
+ * Each callback returns 0 or a negative SL_E* code; on failure the node
+ * says why with run_node_fail() (a message for the run's error_message,
+ * and a code such as QUALITY_CHECK_FAILED). A cancelled run makes
+ * run_emit() return RUN_ECANCELLED; callbacks return it as they get it.
+ *
+ * Nodes run on the run's thread, one call at a time; a node needs no
+ * locks. Everything a node allocates for the run comes from n->pool.
+ */
+#ifndef RUN_ENGINE_H
+#define RUN_ENGINE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "conf.h"
+#include "err.h"
+#include "log.h"
+#include "modules.h"
+#include "pool.h"
+
+/* A run that was cancelled: returned by run_emit() and passed up. */
+#define RUN_ECANCELLED (-100)
+
+/* Bounds on what a run's data may make the runner hold. */
+#define RUN_MAX_COLUMNS     1600 /* PostgreSQL's own limit */
+#define RUN_MAX_VALUE_BYTES (64 * 1024 * 1024)
+#define RUN_BATCH_DEFAULT   5000
+#define RUN_BATCH_MAX       100000
+
+/* A column: its name and the PostgreSQL type a loader creates it as. */
+struct run_col {
+    const char *name;
+    const char *type; /* "text", "bigint", "numeric(10,2)", ... */
+};
+
+/* The columns of a batch. Immutable once a batch carries it. */
+struct run_schema {
+    int ncols;
+    struct run_col *cols;
+};
+
+/*
+ * Rows of one schema. cells holds nrows * ncols pointers, row-major; a
+ * NULL pointer is SQL NULL. Values are NUL-terminated UTF-8 text in
+ * writable memory of the batch's pool (or of a pool that outlives it).
+ */
+struct run_batch {
+    const struct run_schema *schema;
+    size_t nrows, cap; /* cap: rows cells has room for */
+    char **cells;
+    sl_pool *pool;
+};
+
+struct run_job;
+struct run_node;
+
+struct run_module_ops {
+    enum sl_module_type type;
+    const char *name;
+    int (*open)(struct run_node *n);
+    int (*produce)(struct run_node *n); /* extractors only */
+    int (*push)(struct run_node *n, struct run_batch *b);
+    int (*finish)(struct run_node *n); /* may be NULL */
+    int (*commit)(struct run_node *n); /* loaders; may be NULL */
+    void (*close)(struct run_node *n, bool ok); /* may be NULL */
+};
+
+struct run_node {
+    const struct run_module_ops *ops;
+    struct run_job *job;
+    const char *id;     /* the node's id in the graph */
+    const char *module; /* module name */
+    json_t *config;     /* borrowed from the job's pipeline */
+    int position;       /* in dependency order, from 0 */
+    sl_pool *pool;      /* the node's memory for the whole run */
+    void *state;        /* the module's own */
+
+    struct run_node **next; /* successors, nnext of them */
+    int nnext;
+    int nprev;
+
+    /* What the node did, for run_steps and the metrics endpoint. */
+    uint64_t rows_in, rows_out, rows_filtered;
+    double wall_ms, cpu_ms; /* spent in this node's own code */
+    long rss_peak_kb;       /* runner RSS seen while the node ran */
+    int status;             /* RUN_NODE_* */
+    char error[512];
+    const char *error_code; /* "QUALITY_CHECK_FAILED", ...; static */
+    json_t *result;         /* the node's share of result_data, or NULL */
+};
+
+enum { RUN_NODE_PENDING, RUN_NODE_RUNNING, RUN_NODE_DONE, RUN_NODE_FAILED };
+
+/*
+ * What a run's nodes may know of their run. Owned by the engine.
+ */
+struct run_job {
+    const char *run_id, *tenant_id, *pipeline_id;
+    json_t *params; /* the run's merged parameters (an object) */
+    const struct sl_conf *conf;
+    struct sl_logger *log;
+    size_t batch_size;
+    atomic_bool cancel;
+    sl_pool *pool; /* the run's memory */
+    void *engine;  /* the engine's own */
+};
+
+/* --- for modules ---------------------------------------------------------- */
+
+/*
+ * Passes b, which n produced, to n's successors. The batch is theirs
+ * afterwards: n must not touch it again. Returns 0, RUN_ECANCELLED, or
+ * the first failure of a successor.
+ */
+int run_emit(struct run_node *n, struct run_batch *b);
+
+/*
+ * Marks n failed with a message (printf-style) and an optional code
+ * (static string, NULL for none); returns SL_ERR for convenience. The
+ * message must never contain a secret.
+ */
+int run_node_fail(struct run_node *n, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Logs a line for the run (GET /executions/{id}/logs and run.log). level
+ * is "DEBUG", "INFO", "WARNING" or "ERROR"; meta may be NULL (stolen). */
+void run_node_log(struct run_node *n, const char *level, json_t *meta,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Whether the run has been asked to stop. */
+bool run_cancelled(const struct run_job *job);
+
+/*
+ * Registers a connection a node is blocked on so that cancelling the run
+ * can interrupt it (PQcancel); NULL unregisters. One per node.
+ */
+void run_node_watch(struct run_node *n, PGconn *c);
+
+/* --- batches --------------------------------------------------------------- */
+
+/*
+ * A new empty batch of schema s with room for cap rows. Returns NULL when
+ * out of memory. Free with run_batch_free().
+ */
+struct run_batch *run_batch_new(const struct run_schema *s, size_t cap);
+void run_batch_free(struct run_batch *b);
+
+/* A deep copy of b (for a second successor). NULL when out of memory. */
+struct run_batch *run_batch_clone(const struct run_batch *b);
+
+/* The value at row r, column c (NULL for SQL NULL). */
+static inline char *
+run_cell(const struct run_batch *b, size_t r, int c)
+{
+    return b->cells[r * (size_t)b->schema->ncols + (size_t)c];
+}
+
+/*
+ * Appends a row of b->schema->ncols empty cells and returns them, growing
+ * cells as needed; NULL when out of memory.
+ */
+char **run_batch_add_row(struct run_batch *b);
+
+/* The index of the column named name, or -1. */
+int run_schema_find(const struct run_schema *s, const char *name);
+
+/* Whether a and b have the same column names in the same order. */
+bool run_schema_same(const struct run_schema *a, const struct run_schema *b);
+
+/* A copy of s in pool p, or NULL. */
+struct run_schema *run_schema_copy(sl_pool *p, const struct run_schema *s);
+
+/* --- the module table ------------------------------------------------------ */
+
+/* The ops of a module, or NULL: one file per module, listed in engine.c. */
+const struct run_module_ops *run_module_ops(enum sl_module_type type,
+                                            const char *name);
+
+#endif
