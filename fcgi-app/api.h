@@ -297,10 +297,13 @@ int api_reply_list(struct api_req *r, const struct api_page *pg, json_t *items,
 /*
  * As api_reply_list(), the items being column col of every row of res,
  * each JSON text already (a statement's json_build_object()): they are
- * copied as they are, never parsed.
+ * copied as they are, never parsed. They are the array member, "items"
+ * unless a resource's seed names it otherwise; member is a name written
+ * in the code, put in the body as it is (never escaped).
  */
 int api_reply_list_rows(struct api_req *r, const struct api_page *pg,
-                        const PGresult *res, int col, long total);
+                        const char *member, const PGresult *res, int col,
+                        long total);
 
 /*
  * The total of a list whose statement id gives count(*) OVER () in column
@@ -319,6 +322,14 @@ int api_list_total(struct api_req *r, enum api_stmt id, int n,
  */
 int api_reply_list_stmt(struct api_req *r, const struct api_page *pg,
                         enum api_stmt id, int n, const char **params);
+
+/*
+ * As api_reply_list_stmt(), the items under member instead of "items"
+ * (seed 004's {"logs": [...]}); member as for api_reply_list_rows().
+ */
+int api_reply_list_stmt_as(struct api_req *r, const struct api_page *pg,
+                           const char *member, enum api_stmt id, int n,
+                           const char **params);
 
 /* --- authn.c ---------------------------------------------------------------
  */

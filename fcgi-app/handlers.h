@@ -51,6 +51,8 @@ int api_h_pipelines_version_get(struct api_req *r);
 int api_h_runs_start(struct api_req *r);
 int api_h_runs_list(struct api_req *r);
 int api_h_runs_get(struct api_req *r);
+int api_h_runs_logs(struct api_req *r);
+int api_h_runs_metrics(struct api_req *r);
 int api_h_runs_cancel(struct api_req *r);
 int api_h_runs_retry(struct api_req *r);
 int api_h_scheduler_trigger(struct api_req *r);

@@ -503,11 +503,12 @@ api_reply_list(struct api_req *r, const struct api_page *pg, json_t *items,
 
 int
 api_reply_list_rows(struct api_req *r, const struct api_page *pg,
-                    const PGresult *res, int col, long total)
+                    const char *member, const PGresult *res, int col,
+                    long total)
 {
     long pages = pg->limit > 0 ? (total + pg->limit - 1) / pg->limit : 0;
     int n = PQntuples(res);
-    size_t len = 256;
+    size_t len = 256 + strlen(member);
     char *body, *p;
 
     for (int i = 0; i < n; i++)
@@ -515,9 +516,7 @@ api_reply_list_rows(struct api_req *r, const struct api_page *pg,
     body = p = sl_palloc(r->pool, len);
     if (body == NULL)
         return SL_ENOMEM;
-    *p++ = '{';
-    memcpy(p, "\"items\":[", 9);
-    p += 9;
+    p += snprintf(p, len, "{\"%s\":[", member);
     for (int i = 0; i < n; i++) {
         size_t l = (size_t)PQgetlength(res, i, col);
 
@@ -630,6 +629,14 @@ int
 api_reply_list_stmt(struct api_req *r, const struct api_page *pg,
                     enum api_stmt id, int n, const char **params)
 {
+    return api_reply_list_stmt_as(r, pg, "items", id, n, params);
+}
+
+int
+api_reply_list_stmt_as(struct api_req *r, const struct api_page *pg,
+                       const char *member, enum api_stmt id, int n,
+                       const char **params)
+{
     char *limit = sl_psprintf(r->pool, "%ld", pg->limit);
     char *offset = sl_psprintf(r->pool, "%ld", pg->offset);
     PGresult *res;
@@ -643,7 +650,7 @@ api_reply_list_stmt(struct api_req *r, const struct api_page *pg,
     if (rc != SL_OK ||
         (rc = api_list_total(r, id, n, params, n - 2, res, 1, &total)) != SL_OK)
         return api_db_error(r, rc);
-    return api_reply_list_rows(r, pg, res, 0, total);
+    return api_reply_list_rows(r, pg, member, res, 0, total);
 }
 
 /* --- small shared helpers --------------------------------------------------

@@ -27,10 +27,13 @@
 #define MAX_IDEMPOTENCY_KEY 255
 #define PUBLISH_TIMEOUT_MS  2000
 
+/* A word a client may send, and the value we store for it. */
+struct alias {
+    const char *given, *value;
+};
+
 /* Seed 003's upper-case statuses and other seeds' words for ours. */
-static const struct {
-    const char *given, *status;
-} status_names[] = {
+static const struct alias status_names[] = {
     {"pending", "pending"},     {"queued", "pending"},
     {"running", "running"},     {"started", "running"},
     {"completed", "completed"}, {"complete", "completed"},
@@ -40,12 +43,22 @@ static const struct {
     {"canceled", "cancelled"},
 };
 
+/* Seed 004's log levels, in any case, and WARN for WARNING. */
+static const struct alias level_names[] = {
+    {"debug", "DEBUG"},  {"info", "INFO"},   {"warning", "WARNING"},
+    {"warn", "WARNING"}, {"error", "ERROR"},
+};
+
+#define ALIAS_FIND(table, s)                                                   \
+    alias_find(table, sizeof(table) / sizeof(*table), s)
+
+/* The value table gives for s (compared without case), or NULL. */
 static const char *
-status_parse(const char *s)
+alias_find(const struct alias *table, size_t n, const char *s)
 {
-    for (size_t i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
-        if (strcasecmp(s, status_names[i].given) == 0)
-            return status_names[i].status;
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(s, table[i].given) == 0)
+            return table[i].value;
     return NULL;
 }
 
@@ -410,7 +423,8 @@ api_h_runs_list(struct api_req *r)
         }
     }
     params[1] = NULL;
-    if (status != NULL && (params[1] = status_parse(status)) == NULL)
+    if (status != NULL &&
+        (params[1] = ALIAS_FIND(status_names, status)) == NULL)
         api_check_fail(&c, "status",
                        "must be one of pending, running, completed, failed, "
                        "cancelled");
@@ -452,22 +466,86 @@ run_ref(struct api_req *r, const char *params[2])
     return 0;
 }
 
-int
-api_h_runs_get(struct api_req *r)
+/*
+ * Runs statement id on the run the route names, in a transaction of its
+ * own, with params (filled here) the run and the pipeline the path names
+ * or NULL. Returns 0 with *res holding the run's row (in the pool), or -1
+ * with the answer set: 404 when the run is not the organisation's (or
+ * not that pipeline's), or the database's error.
+ */
+static int
+run_read(struct api_req *r, enum api_stmt id, const char *params[2],
+         PGresult **res)
 {
-    const char *params[2];
-    PGresult *res;
     int rc;
 
     if (run_ref(r, params) != 0)
+        return -1;
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, id, 2, params,
+                         res);
+    if (rc != SL_OK) {
+        api_db_error(r, rc);
+        return -1;
+    }
+    if (PQntuples(*res) == 0) {
+        run_not_found(r);
+        return -1;
+    }
+    return 0;
+}
+
+/* Answers with the document statement id makes of the run (run_read()). */
+static int
+reply_run_doc(struct api_req *r, enum api_stmt id)
+{
+    const char *params[2];
+    PGresult *res;
+
+    if (run_read(r, id, params, &res) != 0)
         return 0;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_RUN_GET, 2,
-                         params, &res);
-    if (rc != SL_OK)
-        return api_db_error(r, rc);
-    if (PQntuples(res) == 0)
-        return run_not_found(r);
     return api_reply_raw(r, 200, PQgetvalue(res, 0, 0));
+}
+
+int
+api_h_runs_get(struct api_req *r)
+{
+    return reply_run_doc(r, ST_RUN_GET);
+}
+
+/* Per node rows, duration, memory and CPU, from run_steps (seed 004). */
+int
+api_h_runs_metrics(struct api_req *r)
+{
+    return reply_run_doc(r, ST_RUN_METRICS);
+}
+
+/*
+ * A run's log, oldest first (seed 004: {"logs", "total"}), filtered by
+ * level and node_id, in any of the list's pagination styles.
+ */
+int
+api_h_runs_logs(struct api_req *r)
+{
+    const char *level = api_query(r, "level"), *node = api_query(r, "node_id");
+    const char *run[2], *params[5];
+    struct api_page pg;
+    struct api_check c;
+    PGresult *res;
+
+    if (api_page_parse(r, &pg) != 0)
+        return 0;
+    api_check_init(&c, r);
+    params[1] = NULL;
+    if (level != NULL && *level != '\0' &&
+        (params[1] = ALIAS_FIND(level_names, level)) == NULL)
+        api_check_fail(&c, "level",
+                       "must be one of DEBUG, INFO, WARNING, ERROR");
+    params[2] = node != NULL && *node != '\0' ? node : NULL;
+    /* The run must be the organisation's: an empty log cannot say. */
+    if (api_check_done(&c) != 0 || run_read(r, ST_RUN_EXISTS, run, &res) != 0)
+        return 0;
+    params[0] = run[0];
+    return api_reply_list_stmt_as(r, &pg, "logs", ST_RUN_LOGS, 5, params);
 }
 
 int
@@ -521,16 +599,9 @@ api_h_runs_retry(struct api_req *r)
     const char *params[2], *status;
     json_t *input;
     PGresult *res;
-    int rc;
 
-    if (run_ref(r, params) != 0)
+    if (run_read(r, ST_RUN_LOCK, params, &res) != 0)
         return 0;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_RUN_LOCK, 2,
-                         params, &res);
-    if (rc != SL_OK)
-        return api_db_error(r, rc);
-    if (PQntuples(res) == 0)
-        return run_not_found(r);
     status = PQgetvalue(res, 0, 0);
     if (strcmp(status, "pending") == 0 || strcmp(status, "running") == 0)
         return api_error(

@@ -760,6 +760,49 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
          "ELSE r.completed_at END "
          "WHERE r.id = $1::uuid RETURNING run_doc(r)",
          false},
+    /* $2 the pipeline, when the path names one. */
+    [ST_RUN_EXISTS] = {"run_exists",
+                       "SELECT 1 FROM runs r WHERE r.id = $1::uuid "
+                       "AND ($2::uuid IS NULL OR r.pipeline_id = $2::uuid)",
+                       true},
+    /* A run's log (007), oldest first; $2 a level, $3 a node. */
+    [ST_RUN_LOGS] =
+        {"run_logs",
+         "SELECT json_build_object('timestamp', rfc3339(l.ts), "
+         "'level', l.level, 'node_id', l.node_id, 'message', l.message, "
+         "'metadata', l.metadata), count(*) OVER () FROM run_logs l "
+         "WHERE l.run_id = $1::uuid AND ($2::text IS NULL OR l.level = $2) "
+         "AND ($3::text IS NULL OR l.node_id = $3) "
+         "ORDER BY l.id LIMIT $4::bigint OFFSET $5::bigint",
+         true},
+    /* What each node of a run used (seed 004), in the nodes' order:
+     * memory in MB, CPU time as a share of the node's wall time (null
+     * when either is unknown). The totals sum the nodes' rows; their
+     * duration is the run's, as run_doc() gives it. */
+    [ST_RUN_METRICS] =
+        {"run_metrics",
+         "SELECT json_build_object('execution_id', r.id, 'run_id', r.id, "
+         "'status', r.status, 'nodes', coalesce(n.nodes, '[]'), "
+         "'totals', json_build_object("
+         "'rows_input', coalesce(n.rows_input, 0), "
+         "'rows_output', coalesce(n.rows_output, 0), "
+         "'duration_seconds', round(extract(epoch FROM coalesce("
+         "r.completed_at, r.cancelled_at, now()) - r.started_at), 3))) "
+         "FROM runs r CROSS JOIN LATERAL (SELECT json_agg(json_build_object("
+         "'node_id', s.node_id, 'module', s.module, 'status', s.status, "
+         "'rows_input', s.rows_input, 'rows_output', s.rows_output, "
+         "'rows_filtered', s.rows_filtered, "
+         "'duration_seconds', round(w.secs, 3), "
+         "'memory_peak_mb', round(s.memory_peak_kb / 1024.0, 1), "
+         "'cpu_percent', CASE WHEN w.secs > 0 "
+         "THEN round(s.cpu_ms / (w.secs * 1000) * 100, 1) END) "
+         "ORDER BY s.position) AS nodes, sum(s.rows_input) AS rows_input, "
+         "sum(s.rows_output) AS rows_output FROM run_steps s "
+         "CROSS JOIN LATERAL (SELECT extract(epoch FROM s.completed_at - "
+         "s.started_at) AS secs) w WHERE s.run_id = r.id) n "
+         "WHERE r.id = $1::uuid "
+         "AND ($2::uuid IS NULL OR r.pipeline_id = $2::uuid)",
+         true},
     /* The organisation's plan quotas (seed 003) and its usage: runs
      * started today and this month (UTC), runs not finished (pending or
      * running), when the day and the month end, and the subscription's
