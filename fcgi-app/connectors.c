@@ -25,6 +25,7 @@
 
 #include "api.h"
 #include "clock.h"
+#include "connector.h"
 #include "err.h"
 #include "handlers.h"
 #include "jschema.h"
@@ -38,8 +39,6 @@
 #define MAX_FILES       1000
 
 /* The members of a connector's settings that are secret. */
-static const char *const secret_fields[] = {"password", "connection_string"};
-#define NSECRET (sizeof(secret_fields) / sizeof(secret_fields[0]))
 
 struct connector_type {
     const char *type;
@@ -98,8 +97,8 @@ type_find(const char *s)
 static bool
 is_secret(const char *key)
 {
-    for (size_t i = 0; i < NSECRET; i++)
-        if (strcmp(key, secret_fields[i]) == 0)
+    for (size_t i = 0; i < sl_connector_nsecret; i++)
+        if (strcmp(key, sl_connector_secret_fields[i]) == 0)
             return true;
     return false;
 }
@@ -231,8 +230,8 @@ merge_settings(struct api_check *c, json_t *body, json_t *base)
     /* A stored password goes only where it was given for: pointing the
      * connector elsewhere needs it given again. */
     if (moved && !new_secret)
-        for (size_t i = 0; i < NSECRET; i++)
-            json_object_del(out, secret_fields[i]);
+        for (size_t i = 0; i < sl_connector_nsecret; i++)
+            json_object_del(out, sl_connector_secret_fields[i]);
     return out;
 }
 
@@ -308,13 +307,14 @@ seal_settings(struct api_req *r, const char *id, json_t *settings,
     int rc = 0;
 
     *sealed = NULL;
-    for (size_t i = 0; i < NSECRET; i++) {
-        json_t *v = json_object_get(settings, secret_fields[i]);
+    for (size_t i = 0; i < sl_connector_nsecret; i++) {
+        json_t *v = json_object_get(settings, sl_connector_secret_fields[i]);
 
         if (v == NULL)
             continue;
-        json_object_set(secrets, secret_fields[i], v);
-        json_object_set_new(shown, secret_fields[i], json_string(MASK));
+        json_object_set(secrets, sl_connector_secret_fields[i], v);
+        json_object_set_new(shown, sl_connector_secret_fields[i],
+                            json_string(MASK));
     }
     *clear = api_json_text(r, shown);
     if (json_object_size(secrets) > 0) {
@@ -344,33 +344,8 @@ static int
 unseal_settings(struct api_req *r, const char *id, const char *sealed,
                 json_t *settings)
 {
-    unsigned char key[SL_SECRETBOX_KEY_LEN];
-    char aad[128], *plain = NULL;
-    size_t len = 0;
-    json_t *secrets;
-    int rc;
-
-    if (sealed == NULL || *sealed == '\0') {
-        for (size_t i = 0; i < NSECRET; i++)
-            json_object_del(settings, secret_fields[i]);
-        return 0;
-    }
-    if ((rc = sl_secretbox_key_parse(r->ctx->conf->secret_key, key)) != 0)
-        return rc;
-    snprintf(aad, sizeof(aad), "%s/%s", r->who.tenant_id, id);
-    rc = sl_secretbox_open(key, aad, sealed, &plain, &len);
-    OPENSSL_cleanse(key, sizeof(key));
-    if (rc != 0)
-        return rc;
-    secrets = json_loadb(plain, len, 0, NULL);
-    sl_secretbox_free(plain, len);
-    if (!json_is_object(secrets)) {
-        json_decref(secrets);
-        return SL_EPARSE;
-    }
-    json_object_update(settings, secrets);
-    json_decref(secrets);
-    return 0;
+    return sl_connector_unseal(r->ctx->conf->secret_key, r->who.tenant_id, id,
+                               sealed, settings);
 }
 
 static int
@@ -664,19 +639,15 @@ void
 api_connector_pg(struct api_req *r, json_t *s, struct sl_pgconn_params *p,
                  struct sl_pgconn_opts *o)
 {
-    json_t *port = json_object_get(s, "port");
+    /* The port's text lives as long as the request, like the settings. */
+    char *port = sl_pcalloc(r->pool, 16);
 
-    memset(p, 0, sizeof(*p));
-    p->host = sl_json_get_str(s, "host");
-    p->port =
-        json_is_integer(port)
-            ? sl_psprintf(r->pool, "%lld", (long long)json_integer_value(port))
-            : "5432";
-    p->dbname = sl_json_get_str(s, "database");
-    p->user = sl_json_get_str(s, "username");
-    p->password = sl_json_get_str(s, "password");
-    p->sslmode = sl_json_get_str(s, "ssl_mode");
     memset(o, 0, sizeof(*o));
+    if (port == NULL) {
+        memset(p, 0, sizeof(*p));
+        return;
+    }
+    sl_connector_pg(s, port, p);
     o->timeout_ms = r->ctx->conf->connector_timeout_ms;
     o->allow_private = r->ctx->conf->connector_allow_private;
 }
@@ -689,15 +660,8 @@ api_connector_pg(struct api_req *r, json_t *s, struct sl_pgconn_params *p,
 static const char *
 file_dir(struct api_req *r, json_t *settings)
 {
-    const char *rel = sl_json_get_str(settings, "path");
-    const char *root =
-        sl_psprintf(r->pool, "%s/%s", r->ctx->conf->data_dir, r->who.tenant_id);
-
-    if (rel == NULL || *rel == '\0')
-        return root;
-    if (rel[0] == '/' || strstr(rel, "..") != NULL)
-        return NULL;
-    return sl_psprintf(r->pool, "%s/%s", root, rel);
+    return sl_connector_dir(r->pool, r->ctx->conf->data_dir, r->who.tenant_id,
+                            settings);
 }
 
 /* Tests a file connector: its directory exists and can be listed. */

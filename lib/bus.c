@@ -352,3 +352,52 @@ sl_bus_rtt(struct sl_bus *bus, double *ms)
     *ms = (double)ns / 1e6;
     return SL_OK;
 }
+
+int
+sl_bus_pull_subscribe(struct sl_bus *bus, const char *subject,
+                      const char *durable, int ack_wait_ms,
+                      natsSubscription **sub)
+{
+    jsSubOptions so;
+    jsErrCode jerr = 0;
+    natsStatus s;
+
+    *sub = NULL;
+    if (bus->js == NULL)
+        return SL_EBUS;
+    jsSubOptions_Init(&so);
+    so.Config.AckPolicy = js_AckExplicit;
+    so.Config.AckWait = (int64_t)ack_wait_ms * 1000000;
+    so.Config.MaxAckPending = 10000;
+    s = js_PullSubscribe(sub, bus->js, subject, durable, NULL, &so, &jerr);
+    if (s != NATS_OK) {
+        if (bus->log != NULL)
+            sl_log_warn(bus->log, "nats: cannot subscribe to %s as %s: %s (%d)",
+                        subject, durable, natsStatus_GetText(s), (int)jerr);
+        *sub = NULL;
+        return SL_EBUS;
+    }
+    return SL_OK;
+}
+
+int
+sl_bus_fetch(natsSubscription *sub, int timeout_ms, natsMsg **msg)
+{
+    natsMsgList list = {0};
+    natsStatus s;
+
+    *msg = NULL;
+    s = natsSubscription_Fetch(&list, sub, 1, timeout_ms, NULL);
+    if (s == NATS_TIMEOUT || (s == NATS_OK && list.Count == 0)) {
+        natsMsgList_Destroy(&list);
+        return SL_ETIMEDOUT;
+    }
+    if (s != NATS_OK) {
+        natsMsgList_Destroy(&list);
+        return SL_EBUS;
+    }
+    *msg = list.Msgs[0];
+    list.Msgs[0] = NULL;
+    natsMsgList_Destroy(&list);
+    return SL_OK;
+}

@@ -91,6 +91,25 @@ int sl_bus_request(struct sl_bus *bus, const char *subject, const void *data,
 int sl_bus_subscribe(struct sl_bus *bus, const char *subject, const char *queue,
                      natsMsgHandler cb, void *closure, natsSubscription **sub);
 
+/*
+ * Binds a pull subscription to the durable consumer durable of the stream
+ * that holds subject, creating the consumer if needed: explicit acks, a
+ * message unacknowledged for ack_wait_ms delivered again. Several
+ * subscriptions (threads, processes) may share one durable: each message
+ * goes to one of them. Returns 0 or SL_EBUS; *sub is the caller's to
+ * destroy.
+ */
+int sl_bus_pull_subscribe(struct sl_bus *bus, const char *subject,
+                          const char *durable, int ack_wait_ms,
+                          natsSubscription **sub);
+
+/*
+ * Waits up to timeout_ms for the next message of a pull subscription.
+ * Returns 0 and the message in *msg (the caller's: acknowledge it, then
+ * natsMsg_Destroy() it), SL_ETIMEDOUT when none came, or SL_EBUS.
+ */
+int sl_bus_fetch(natsSubscription *sub, int timeout_ms, natsMsg **msg);
+
 /* Answers a request message with len bytes. Returns 0 or SL_EBUS. */
 int sl_bus_reply(struct sl_bus *bus, natsMsg *msg, const void *data,
                  size_t len);

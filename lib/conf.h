@@ -51,6 +51,11 @@ struct sl_conf {
     bool connector_allow_private; /* loopback and private addresses */
     int connector_timeout_ms;     /* bound on a connector's connect+query */
 
+    /* sluice-runner */
+    int runner_concurrency;   /* runs one runner executes at once */
+    int runner_grace_seconds; /* how long SIGTERM waits for runs to end */
+    bool runner_scheduler;    /* whether this runner may fire schedules */
+
     /* sluice-hub */
     char *hub_listen; /* address the WebSocket server binds */
     int hub_port;

@@ -42,6 +42,7 @@
 #include <libpq-fe.h>
 
 #include "conf.h"
+#include "db.h"
 #include "err.h"
 #include "log.h"
 #include "modules.h"
@@ -89,8 +90,8 @@ struct run_module_ops {
     int (*open)(struct run_node *n);
     int (*produce)(struct run_node *n); /* extractors only */
     int (*push)(struct run_node *n, struct run_batch *b);
-    int (*finish)(struct run_node *n); /* may be NULL */
-    int (*commit)(struct run_node *n); /* loaders; may be NULL */
+    int (*finish)(struct run_node *n);          /* may be NULL */
+    int (*commit)(struct run_node *n);          /* loaders; may be NULL */
     void (*close)(struct run_node *n, bool ok); /* may be NULL */
 };
 
@@ -110,29 +111,73 @@ struct run_node {
 
     /* What the node did, for run_steps and the metrics endpoint. */
     uint64_t rows_in, rows_out, rows_filtered;
-    double wall_ms, cpu_ms; /* spent in this node's own code */
-    long rss_peak_kb;       /* runner RSS seen while the node ran */
-    int status;             /* RUN_NODE_* */
+    uint64_t rows_failed;                 /* rows set aside for bad values */
+    double wall_ms, cpu_ms;               /* spent in this node's own code */
+    double nested_wall_ms, nested_cpu_ms; /* in successors, while emitting */
+    double started_ms, ended_ms;          /* monotonic, for the step */
+    long rss_peak_kb; /* runner RSS seen while the node ran */
+    int status;       /* RUN_NODE_* */
     char error[512];
     const char *error_code; /* "QUALITY_CHECK_FAILED", ...; static */
-    json_t *result;         /* the node's share of result_data, or NULL */
+    json_t *result;         /* the node's share of result_data, or NULL; the
+                               engine releases it */
+    double progress;        /* extractors: how far, 0..1, when known */
 };
 
 enum { RUN_NODE_PENDING, RUN_NODE_RUNNING, RUN_NODE_DONE, RUN_NODE_FAILED };
 
 /*
- * What a run's nodes may know of their run. Owned by the engine.
+ * What the engine tells the one who runs it (the worker; a unit test).
+ * Every member may be NULL. Called on the run's thread.
+ */
+struct run_hooks {
+    /* A log line of the run; meta (may be NULL) is borrowed. */
+    void (*log)(void *arg, const char *level, const char *node_id, json_t *meta,
+                const char *message);
+    /* Rows moved: n is the node working now. Called often: throttle. */
+    void (*progress)(void *arg, struct run_node *n);
+    /* n now blocks on c (NULL: no more), which a cancel should interrupt. */
+    void (*watch)(void *arg, struct run_node *n, PGconn *c);
+    void *arg;
+};
+
+/* How a run ended. */
+enum run_end { RUN_END_COMPLETED, RUN_END_FAILED, RUN_END_CANCELLED };
+
+/*
+ * What a run's nodes may know of their run. Filled by the caller of
+ * run_engine_execute(), which owns it.
  */
 struct run_job {
     const char *run_id, *tenant_id, *pipeline_id;
     json_t *params; /* the run's merged parameters (an object) */
     const struct sl_conf *conf;
+    struct sl_db *db; /* the runner's, for this thread; borrowed */
     struct sl_logger *log;
     size_t batch_size;
     atomic_bool cancel;
     sl_pool *pool; /* the run's memory */
-    void *engine;  /* the engine's own */
+    struct run_hooks hooks;
+
+    /* Filled by run_engine_execute(). */
+    struct run_node *nodes; /* in dependency order */
+    int nnodes;
+    enum run_end end;
+    const char *error_code; /* static, or NULL */
+    char error[1024];       /* "" when completed */
+    json_t *result;         /* result_data: an object, owned by the job */
+    uint64_t records, records_failed;
 };
+
+/*
+ * Runs definition (a pipeline version: {"nodes": [...], "edges": [...]})
+ * as the header comment describes. Returns 0 when the run was carried out
+ * to an end, which job->end says (a failed run is an end, not an error),
+ * or SL_ENOMEM / SL_EINVAL when it could not be set up (job->error says
+ * why). The nodes stay in job->nodes, their figures filled, until the
+ * job's pool goes.
+ */
+int run_engine_execute(struct run_job *job, json_t *definition);
 
 /* --- for modules ---------------------------------------------------------- */
 
@@ -165,7 +210,32 @@ bool run_cancelled(const struct run_job *job);
  */
 void run_node_watch(struct run_node *n, PGconn *c);
 
-/* --- batches --------------------------------------------------------------- */
+/*
+ * Opens the PostgreSQL database n's config names: its connection_id's
+ * connector of the run's organisation, or else the organisation's
+ * warehouse. *warehouse says which. The connection is the node's
+ * (PQfinish() it in close). Returns 0, or fails n and returns < 0.
+ */
+int run_pg_open(struct run_node *n, PGconn **conn, bool *warehouse);
+
+/*
+ * The warehouse schema of layer (NULL: "bronze") for the run's
+ * organisation, t_<tenant>_<layer>, in n's pool; NULL (n failed) when
+ * layer is not bronze, silver or gold.
+ */
+const char *run_wh_schema(struct run_node *n, const char *layer);
+
+/*
+ * The absolute path of rel, a file n's config names under its
+ * connection's directory, or the organisation's own under data_dir. A
+ * path that would leave that directory (.., a symbolic link out) is
+ * refused. With for_write, missing parent directories inside it are
+ * made. Returns the path in n's pool, or NULL with n failed.
+ */
+const char *run_file_path(struct run_node *n, const char *rel, bool for_write);
+
+/* --- batches ---------------------------------------------------------------
+ */
 
 /*
  * A new empty batch of schema s with room for cap rows. Returns NULL when
@@ -199,7 +269,8 @@ bool run_schema_same(const struct run_schema *a, const struct run_schema *b);
 /* A copy of s in pool p, or NULL. */
 struct run_schema *run_schema_copy(sl_pool *p, const struct run_schema *s);
 
-/* --- the module table ------------------------------------------------------ */
+/* --- the module table ------------------------------------------------------
+ */
 
 /* The ops of a module, or NULL: one file per module, listed in engine.c. */
 const struct run_module_ops *run_module_ops(enum sl_module_type type,

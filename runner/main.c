@@ -5,9 +5,11 @@
  *
  * It connects to PostgreSQL and NATS (and keeps trying while either is
  * down), makes sure the JetStream streams exist, answers liveness requests
- * on sluice.ping.runner, relays the outbox rows the API left unsent
- * (relay.h), and on SIGTERM or SIGINT closes its connections and exits.
- * Consuming the work queue comes with the run engine.
+ * on sluice.ping.runner, executes runs on runner_concurrency threads
+ * (worker.h), relays the outbox rows left unsent (relay.h), and takes
+ * back the runs of runners that stopped beating (sql/008_runner.sql). On
+ * SIGTERM or SIGINT it lets the runs in hand finish, up to
+ * runner_grace_seconds, hands back the rest, and exits.
  */
 #include "config.h"
 
@@ -22,6 +24,8 @@
 #include "err.h"
 #include "liveness.h"
 #include "relay.h"
+#include "stmt.h"
+#include "worker.h"
 
 /* How often the runner checks its connections, in seconds. */
 #define RUN_TICK 2
@@ -31,8 +35,23 @@ struct run_ctx {
     struct sl_db db;
     struct sl_bus bus;
     struct sl_liveness live;
+    struct runner runner;
     bool streams_ok;
 };
+
+/* Takes back the runs of runners that stopped beating (any runner may). */
+static void
+sweep(struct run_ctx *ctx)
+{
+    PGresult *res = NULL;
+
+    if (sl_db_exec(&ctx->db, RUN_ST_SWEEP, 0, NULL, &res) != SL_OK)
+        return;
+    for (int i = 0; i < PQntuples(res); i++)
+        sl_log_warn(&ctx->d.log, "run %s: its runner stopped beating: %s",
+                    PQgetvalue(res, i, 0), PQgetvalue(res, i, 2));
+    PQclear(res);
+}
 
 /*
  * Checks the database and the streams, and relays the outbox; every
@@ -43,8 +62,11 @@ tick(struct run_ctx *ctx)
 {
     sl_liveness_check(&ctx->live, &ctx->db);
     if (!ctx->streams_ok && sl_bus_connected(&ctx->bus) &&
-        sl_bus_ensure_streams(&ctx->bus) == SL_OK)
+        sl_bus_ensure_streams(&ctx->bus) == SL_OK) {
         ctx->streams_ok = true;
+        atomic_store(&ctx->runner.ready, true);
+    }
+    sweep(ctx);
     if (ctx->streams_ok)
         run_relay(&ctx->db, &ctx->bus, &ctx->d.log);
 }
@@ -82,6 +104,11 @@ main(int argc, char **argv)
         sl_liveness_start(&ctx.live, &ctx.bus, &ctx.d.log, SL_SUBJ_PING_RUNNER,
                           "runners", NULL, NULL) != SL_OK)
         return 1;
+    if (run_workers_start(&ctx.runner, &ctx.d.conf, &ctx.d.log, &ctx.bus,
+                          ctx.live.instance) != SL_OK) {
+        sl_log_error(&ctx.d.log, "cannot start the workers");
+        return 1;
+    }
     sl_daemon_write_pid(&ctx.d);
     tick(&ctx);
     sl_log_info(&ctx.d.log, "sluice-runner %s started as %s", PACKAGE_VERSION,
@@ -95,6 +122,7 @@ main(int argc, char **argv)
     }
 
     sl_log_info(&ctx.d.log, "signal %d: stopping", sig);
+    run_workers_stop(&ctx.runner, ctx.d.conf.runner_grace_seconds);
     sl_liveness_stop(&ctx.live);
     sl_bus_close(&ctx.bus);
     sl_db_free(&ctx.db);

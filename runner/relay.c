@@ -7,17 +7,9 @@
 
 #include "err.h"
 #include "relay.h"
+#include "stmt.h"
 
 #define PUBLISH_TIMEOUT_MS 2000
-
-const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
-    [RUN_ST_OUTBOX_UNSENT] = {"outbox_unsent",
-                              "SELECT id, subject, payload FROM "
-                              "outbox_unsent($1::integer, $2::interval)",
-                              true},
-    [RUN_ST_OUTBOX_SENT] = {"outbox_sent", "SELECT outbox_mark_sent($1::uuid)",
-                            true},
-};
 
 int
 run_relay(struct sl_db *db, struct sl_bus *bus, struct sl_logger *log)

@@ -20,14 +20,6 @@
 /* At most this many rows a pass. */
 #define RUN_RELAY_BATCH "100"
 
-enum run_stmt {
-    RUN_ST_OUTBOX_UNSENT,
-    RUN_ST_OUTBOX_SENT,
-    RUN_ST_COUNT_,
-};
-
-extern const struct sl_db_stmt run_stmts[RUN_ST_COUNT_];
-
 /*
  * One pass: publishes the unsent rows and marks each sent. Returns the
  * number published, or a negative code (the database or NATS is down;

@@ -1,0 +1,124 @@
+/*
+ * filesink.c: all-or-nothing output files (see filesink.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "filesink.h"
+
+#define SINK_CHUNK (256 * 1024)
+
+static int
+flush(struct run_node *n, struct run_filesink *f)
+{
+    size_t off = 0;
+
+    while (off < f->buf.len) {
+        ssize_t w = write(f->fd, f->buf.data + off, f->buf.len - off);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return run_node_fail(n, "IO_ERROR", "cannot write %s: %s", f->path,
+                                 strerror(errno));
+        off += (size_t)w;
+    }
+    sl_buf_reset(&f->buf);
+    return 0;
+}
+
+int
+run_filesink_open(struct run_node *n, struct run_filesink *f, const char *path,
+                  bool append, bool *existing)
+{
+    int in = -1, rc = 0;
+    char chunk[65536];
+    ssize_t r;
+
+    memset(f, 0, sizeof(*f));
+    f->fd = -1;
+    f->path = path;
+    *existing = false;
+    sl_buf_init(&f->buf, SINK_CHUNK + RUN_MAX_VALUE_BYTES);
+    f->tmp = sl_psprintf(n->pool, "%s.sluice-XXXXXX", path);
+    if (f->tmp == NULL)
+        return SL_ENOMEM;
+    if ((f->fd = mkstemp(f->tmp)) < 0) {
+        f->tmp = NULL;
+        return run_node_fail(n, "IO_ERROR",
+                             "cannot create a file beside %s: %s", path,
+                             strerror(errno));
+    }
+    fchmod(f->fd, 0640);
+    if (!append)
+        return 0;
+    in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (in < 0 && errno == ENOENT)
+        return 0;
+    if (in < 0)
+        return run_node_fail(n, "IO_ERROR", "cannot read %s: %s", path,
+                             strerror(errno));
+    while ((r = read(in, chunk, sizeof(chunk))) != 0) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = run_node_fail(n, "IO_ERROR", "cannot read %s: %s", path,
+                               strerror(errno));
+            break;
+        }
+        *existing = true;
+        if ((rc = run_filesink_write(n, f, chunk, (size_t)r)) != 0)
+            break;
+    }
+    close(in);
+    return rc;
+}
+
+int
+run_filesink_write(struct run_node *n, struct run_filesink *f, const void *data,
+                   size_t len)
+{
+    if (sl_buf_append(&f->buf, data, len) != 0)
+        return run_node_fail(n, "RESOURCE_LIMIT", "a row is too large");
+    return f->buf.len >= SINK_CHUNK ? flush(n, f) : 0;
+}
+
+int
+run_filesink_commit(struct run_node *n, struct run_filesink *f)
+{
+    int rc = flush(n, f);
+
+    if (rc != 0)
+        return rc;
+    if (fsync(f->fd) != 0 || close(f->fd) != 0) {
+        f->fd = -1;
+        return run_node_fail(n, "IO_ERROR", "cannot write %s: %s", f->path,
+                             strerror(errno));
+    }
+    f->fd = -1;
+    if (rename(f->tmp, f->path) != 0)
+        return run_node_fail(n, "IO_ERROR", "cannot replace %s: %s", f->path,
+                             strerror(errno));
+    f->tmp = NULL;
+    return 0;
+}
+
+void
+run_filesink_abort(struct run_filesink *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+    if (f->tmp != NULL)
+        unlink(f->tmp);
+    f->tmp = NULL;
+    sl_buf_free(&f->buf);
+}

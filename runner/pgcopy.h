@@ -1,0 +1,80 @@
+/*
+ * pgcopy.h: PostgreSQL's COPY text format, and what the postgres modules
+ * share: placeholders bound as parameters, checked type names, quoted
+ * names.
+ *
+ * COPY's text format: fields separated by a tab, rows by a newline, NULL
+ * as \N, and a backslash escaping \b \f \n \r \t \v \\, octal \ooo and
+ * hex \xhh. Values in batches are the decoded text.
+ */
+#ifndef RUN_PGCOPY_H
+#define RUN_PGCOPY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "buf.h"
+#include "engine.h"
+#include "pool.h"
+
+/* Most placeholders one query may have. */
+#define RUN_MAX_PARAMS 100
+
+/*
+ * Decodes one COPY text line of len bytes (no newline) into row, ncols
+ * values in pool p. Returns 0, SL_EPARSE when the line has another number
+ * of fields, or SL_ENOMEM.
+ */
+int run_copy_decode(sl_pool *p, const char *line, size_t len, char **row,
+                    int ncols);
+
+/*
+ * Appends row (ncols values, NULL for NULL) to out as one COPY text line.
+ * Returns 0 or SL_ENOMEM / SL_ETOOBIG.
+ */
+int run_copy_encode(struct sl_buf *out, char *const *row, int ncols);
+
+/*
+ * A query with its :name and ${name} placeholders replaced by $1..$n (the
+ * same name, the same number) and the values bound to them. Placeholders
+ * are not looked for inside quotes, dollar quotes, comments or after a
+ * "::" cast.
+ */
+struct run_query {
+    char *text;                         /* in the pool */
+    int nparams;                        /* 0..RUN_MAX_PARAMS */
+    const char *values[RUN_MAX_PARAMS]; /* text; NULL for SQL NULL */
+    const char *names[RUN_MAX_PARAMS];
+};
+
+/*
+ * Rewrites sql into q, taking each name's value from first (the run's
+ * parameters), then from second (the node's "params"); either may be
+ * NULL. Returns 0, or SL_ENOTFOUND with the missing name in *missing, or
+ * SL_ETOOBIG / SL_ENOMEM.
+ */
+int run_query_bind(sl_pool *p, const char *sql, const json_t *first,
+                   const json_t *second, struct run_query *q,
+                   const char **missing);
+
+/*
+ * Whether t is a type name safe to write into CREATE TABLE: one word,
+ * optionally followed by "varying", "precision", "with time zone" or
+ * "without time zone", a numeric modifier "(n)" or "(n,m)", and "[]".
+ */
+bool run_type_ok(const char *t);
+
+/* "schema"."table" (or "table" when schema is NULL), quoted, in pool p. */
+const char *run_qualified(sl_pool *p, PGconn *c, const char *schema,
+                          const char *table);
+
+/* A name quoted for SQL, in pool p; NULL when out of memory. */
+const char *run_quote(sl_pool *p, PGconn *c, const char *name);
+
+/* Runs sql on c; 0, or fails n with the server's message. */
+int run_pg_do(struct run_node *n, PGconn *c, const char *sql);
+
+#endif

@@ -1,0 +1,238 @@
+/*
+ * source.c: where a node's data lives: the PostgreSQL database or the
+ * directory its config names (engine.h: run_pg_open, run_wh_schema,
+ * run_file_path).
+ *
+ * A node reaches only what its organisation owns. A connection_id is
+ * looked up in a transaction scoped to the run's organisation, so another
+ * organisation's connector is "not found"; the warehouse is reached in
+ * the organisation's own schemas; files resolve under the organisation's
+ * own directory of data_dir, and a path that climbs out (.., an absolute
+ * path, a symbolic link) is refused after the real path is known.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <linux/limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "connector.h"
+#include "engine.h"
+#include "json.h"
+#include "pgconn.h"
+#include "stmt.h"
+#include "uuid.h"
+
+static const char *const layers[] = {"bronze", "silver", "gold"};
+
+const char *
+run_wh_schema(struct run_node *n, const char *layer)
+{
+    if (layer == NULL)
+        layer = layers[0];
+    for (size_t i = 0; i < sizeof(layers) / sizeof(layers[0]); i++)
+        if (strcmp(layer, layers[i]) == 0)
+            return sl_psprintf(n->pool, "t_%s_%s", n->job->tenant_id, layer);
+    run_node_fail(n, "VALIDATION_ERROR",
+                  "schema \"%.63s\": the warehouse has the layers bronze, "
+                  "silver and gold",
+                  layer);
+    return NULL;
+}
+
+/*
+ * Reads connector id of the run's organisation, secrets opened, as a new
+ * object in *settings (registered on n's pool). Fails n when there is no
+ * such connector or it is not of kind want.
+ */
+static int
+load_connector(struct run_node *n, const char *id, const char *want,
+               json_t **settings)
+{
+    struct run_job *job = n->job;
+    PGresult *res = NULL;
+    int rc;
+
+    *settings = NULL;
+    if (!sl_uuid_valid(id))
+        return run_node_fail(n, "CONNECTOR_NOT_FOUND",
+                             "connection_id: no connector %.64s in this "
+                             "organization",
+                             id);
+    rc = sl_db_exec_scoped(job->db, job->tenant_id, NULL, RUN_ST_CONNECTOR, 1,
+                           &id, &res);
+    if (rc != 0)
+        return run_node_fail(n, NULL, "cannot read connector %s: %s", id,
+                             sl_strerror(rc));
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return run_node_fail(n, "CONNECTOR_NOT_FOUND",
+                             "connection_id: no connector %s in this "
+                             "organization",
+                             id);
+    }
+    if (strcmp(PQgetvalue(res, 0, 0), want) != 0) {
+        rc = run_node_fail(n, "VALIDATION_ERROR",
+                           "connector %s is of type %s, not %s", id,
+                           PQgetvalue(res, 0, 0), want);
+        PQclear(res);
+        return rc;
+    }
+    *settings =
+        sl_json_pool_own(n->pool, json_loads(PQgetvalue(res, 0, 1), 0, NULL));
+    rc = *settings == NULL
+             ? SL_EPARSE
+             : sl_connector_unseal(job->conf->secret_key, job->tenant_id, id,
+                                   sl_db_value(res, 0, 2), *settings);
+    PQclear(res);
+    if (rc != 0)
+        return run_node_fail(n, "CONNECTOR_ERROR",
+                             "the credentials of connector %s cannot be "
+                             "opened with this server's secret_key",
+                             id);
+    return 0;
+}
+
+/* Connects to the warehouse as the runner. */
+static int
+open_warehouse(struct run_node *n, PGconn **conn)
+{
+    const struct sl_conf *conf = n->job->conf;
+    char timeout[16];
+    const char *keys[] = {"dbname", "connect_timeout", "application_name",
+                          NULL};
+    const char *vals[] = {conf->warehouse_url, timeout, "sluice-runner", NULL};
+    PGconn *c;
+
+    snprintf(timeout, sizeof(timeout), "%d",
+             (conf->connector_timeout_ms + 999) / 1000);
+    c = PQconnectdbParams(keys, vals, 1);
+    if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+        sl_log_error(n->job->log, "warehouse unreachable: %s",
+                     c ? PQerrorMessage(c) : "out of memory");
+        PQfinish(c);
+        return run_node_fail(n, "WAREHOUSE_UNAVAILABLE",
+                             "the warehouse is unavailable");
+    }
+    *conn = c;
+    return 0;
+}
+
+int
+run_pg_open(struct run_node *n, PGconn **conn, bool *warehouse)
+{
+    const char *id = sl_json_get_str(n->config, "connection_id");
+    struct sl_pgconn_params p;
+    struct sl_pgconn_opts o = {0};
+    struct sl_pgconn_report rep;
+    json_t *settings;
+    char port[16];
+    PGresult *res;
+    int rc;
+
+    *conn = NULL;
+    *warehouse = id == NULL;
+    if (id == NULL)
+        return open_warehouse(n, conn);
+    if ((rc = load_connector(n, id, "postgresql", &settings)) != 0)
+        return rc;
+    sl_connector_pg(settings, port, &p);
+    o.timeout_ms = n->job->conf->connector_timeout_ms;
+    o.allow_private = n->job->conf->connector_allow_private;
+    rc = sl_pgconn_open(&p, &o, conn, &rep);
+    if (rc != 0)
+        return run_node_fail(n, "CONNECTION_FAILED", "connector %s: %s", id,
+                             rep.error);
+    /* Moving a table takes as long as it takes; cancel bounds it. */
+    res = PQexec(*conn, "SET statement_timeout = 0");
+    PQclear(res);
+    return 0;
+}
+
+/* mkdir -p of dir, which is under an existing root. */
+static int
+make_dirs(char *dir)
+{
+    for (char *s = dir + 1; *s != '\0'; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+            *s = '/';
+            return SL_EIO;
+        }
+        *s = '/';
+    }
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+        return SL_EIO;
+    return 0;
+}
+
+/* Whether path is root or inside it (both real paths). */
+static bool
+inside(const char *path, const char *root)
+{
+    size_t n = strlen(root);
+
+    return strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+const char *
+run_file_path(struct run_node *n, const char *rel, bool for_write)
+{
+    struct run_job *job = n->job;
+    const char *id = sl_json_get_str(n->config, "connection_id");
+    const char *base;
+    char real_base[PATH_MAX], real[PATH_MAX], *full, *slash;
+    json_t *settings = NULL;
+
+    if (rel == NULL || *rel == '\0' || rel[0] == '/' ||
+        strstr(rel, "..") != NULL) {
+        run_node_fail(n, "VALIDATION_ERROR",
+                      "path must be relative and may not contain \"..\"");
+        return NULL;
+    }
+    if (id != NULL && load_connector(n, id, "file", &settings) != 0)
+        return NULL;
+    base = sl_connector_dir(n->pool, job->conf->data_dir, job->tenant_id,
+                            settings);
+    if (base == NULL) {
+        run_node_fail(n, "CONNECTOR_ERROR", "the connector's path is invalid");
+        return NULL;
+    }
+    if (for_write && id == NULL)
+        make_dirs(sl_pstrdup(n->pool, base));
+    if (realpath(base, real_base) == NULL) {
+        run_node_fail(n, "FILE_NOT_FOUND", "the directory of %s is missing",
+                      id ? "the connector" : "the organization's files");
+        return NULL;
+    }
+    full = sl_psprintf(n->pool, "%s/%s", real_base, rel);
+    if (full == NULL)
+        return NULL;
+    if (for_write) {
+        /* The file may not exist yet: its directory must be inside. */
+        slash = strrchr(full, '/');
+        *slash = '\0';
+        if (make_dirs(full) != 0 || realpath(full, real) == NULL ||
+            !inside(real, real_base)) {
+            run_node_fail(n, "VALIDATION_ERROR",
+                          "path %.200s: cannot write there", rel);
+            return NULL;
+        }
+        *slash = '/';
+        return full;
+    }
+    if (realpath(full, real) == NULL) {
+        run_node_fail(n, "FILE_NOT_FOUND", "path %.200s: no such file", rel);
+        return NULL;
+    }
+    if (!inside(real, real_base)) {
+        run_node_fail(n, "VALIDATION_ERROR",
+                      "path %.200s leads outside the directory", rel);
+        return NULL;
+    }
+    return sl_pstrdup(n->pool, real);
+}

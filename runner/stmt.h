@@ -1,0 +1,27 @@
+/*
+ * stmt.h: the statements of sluice-runner, named and prepared once per
+ * connection (lib/db.h). SQL lives here and in the migrations, never
+ * built from input.
+ */
+#ifndef RUN_STMT_H
+#define RUN_STMT_H
+
+#include "db.h"
+
+enum run_stmt {
+    RUN_ST_OUTBOX_UNSENT,
+    RUN_ST_OUTBOX_SENT,
+    RUN_ST_CONNECTOR,
+    RUN_ST_CLAIM,
+    RUN_ST_FINISH,
+    RUN_ST_STEPS,
+    RUN_ST_LOGS,
+    RUN_ST_RELEASE,
+    RUN_ST_HEARTBEAT,
+    RUN_ST_SWEEP,
+    RUN_ST_COUNT_,
+};
+
+extern const struct sl_db_stmt run_stmts[RUN_ST_COUNT_];
+
+#endif
