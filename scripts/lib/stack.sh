@@ -117,7 +117,12 @@ wait_for() {
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
+# A killed daemon whose parent has not reaped it yet (a zombie) is dead.
+pid_alive() {
+    local pid
+    [ -f "$1" ] && pid=$(cat "$1" 2>/dev/null) && kill -0 "$pid" 2>/dev/null &&
+        ! grep -qs '^[0-9]* (.*) Z ' "/proc/$pid/stat"
+}
 
 # Sends TERM to the process in pid file $1 and waits up to $2 seconds for
 # it to exit, then KILLs it.

@@ -1,0 +1,618 @@
+/*
+ * it_etl.c: runs that move real data, end to end: a pipeline is created
+ * through nginx, started, and executed by sluice-runner; the test then
+ * reads what landed in the warehouse (or a file) and compares it, row by
+ * row, with what it expects. Also: a failing quality gate, a cancel in
+ * the middle of a load, retry, a runner killed with SIGKILL mid-run, and
+ * one organisation's pipeline reaching for another's connector.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "it.h"
+#include "unit.h"
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* First value of sql on the warehouse, as sluice_wh ("" for no row). */
+static char *
+wh(const char *sql, const char *p1)
+{
+    char err[512] = "";
+    char *v =
+        it_sql("SLUICE_TEST_WH_DB_URL", sql, p1, NULL, NULL, err, sizeof(err));
+
+    ck_assert_msg(v != NULL, "%s: %s", sql, err);
+    return v;
+}
+
+static void
+owner_sql(const char *sql, const char *p1)
+{
+    char err[256] = "";
+    char *v = it_sql("SLUICE_TEST_OWNER_DB_URL", sql, p1, NULL, NULL, err,
+                     sizeof(err));
+
+    ck_assert_msg(v != NULL, "%s", err);
+    free(v);
+}
+
+static void
+scale_up(const char *org)
+{
+    owner_sql("UPDATE tenant_subscriptions SET plan_code = 'SCALE', "
+              "daily_runs_limit = 100, monthly_runs_limit = 3000, "
+              "concurrent_runs_limit = 10 WHERE tenant_id = $1",
+              org);
+}
+
+/* Writes text to data_dir/<org>/<name>. */
+static void
+data_file(const char *org, const char *name, const char *text)
+{
+    char path[1024];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", it_env("SLUICE_TEST_DATA_DIR"), org);
+    ck_assert_int_eq(it_sh("mkdir -p '%s'", path), 0);
+    snprintf(path, sizeof(path), "%s/%s/%s", it_env("SLUICE_TEST_DATA_DIR"),
+             org, name);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Creates a pipeline of nodes and edges (taken); returns its id. */
+static char *
+pipeline(struct it_client *c, const char *token, json_t *nodes, json_t *edges)
+{
+    struct it_resp r;
+    char *id;
+
+    it_call(c, "POST", "/api/v1/pipelines", token,
+            json_pack("{s:s, s:o, s:o}", "name", it_unique(), "nodes", nodes,
+                      "edges", edges),
+            &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_str(&r, "id"));
+    it_resp_free(&r);
+    return id;
+}
+
+/* A chain of nodes: edges from each to the next. */
+static json_t *
+chain(json_t *nodes)
+{
+    json_t *edges = json_array();
+
+    for (size_t i = 0; i + 1 < json_array_size(nodes); i++)
+        json_array_append_new(
+            edges,
+            json_pack("{s:O, s:O}", "source",
+                      json_object_get(json_array_get(nodes, i), "id"), "target",
+                      json_object_get(json_array_get(nodes, i + 1), "id")));
+    return edges;
+}
+
+static json_t *
+node(const char *id, const char *type, const char *module, json_t *config)
+{
+    return json_pack("{s:s, s:s, s:s, s:o}", "id", id, "type", type, "module",
+                     module, "config", config);
+}
+
+static char *
+execute(struct it_client *c, const char *token, const char *pid)
+{
+    char path[256];
+    struct it_resp r;
+    char *id;
+
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
+    it_call(c, "POST", path, token, json_object(), &r);
+    it_assert_status(&r, 202);
+    id = strdup(it_str(&r, "run_id"));
+    it_resp_free(&r);
+    return id;
+}
+
+/*
+ * Waits until run id's status is one of want ("a|b"), for up to limit
+ * seconds, watching the database (the API's rate limit would not allow
+ * polling it this often); then reads the run through the API into *r.
+ */
+static void
+await_run(struct it_client *c, const char *token, const char *id,
+          const char *want, double limit, struct it_resp *r)
+{
+    char path[160], all[80], pat[64], err[256];
+    double end = now_s() + limit;
+
+    snprintf(all, sizeof(all), "|%s|", want);
+    for (;;) {
+        char *st = it_sql("SLUICE_TEST_OWNER_DB_URL",
+                          "SELECT status FROM runs WHERE id = $1", id, NULL,
+                          NULL, err, sizeof(err));
+
+        ck_assert_msg(st != NULL, "%s", err);
+        snprintf(pat, sizeof(pat), "|%s|", st);
+        free(st);
+        if (strstr(all, pat) != NULL)
+            break;
+        ck_assert_msg(now_s() < end, "run %s: still %s after %.0f s", id, pat,
+                      limit);
+        usleep(20 * 1000);
+    }
+    snprintf(path, sizeof(path), "/api/v1/executions/%s", id);
+    it_get(c, path, token, r);
+    it_assert_status(r, 200);
+}
+
+/* Waits until the warehouse shows a COPY into a table being written. */
+static void
+await_loading(double limit)
+{
+    double end = now_s() + limit;
+
+    for (;;) {
+        char *v = wh("SELECT count(*) FROM pg_stat_activity WHERE "
+                     "application_name = 'sluice-runner' AND state = 'active' "
+                     "AND query LIKE 'COPY %FROM STDIN'",
+                     NULL);
+        bool busy = atoi(v) > 0;
+
+        free(v);
+        if (busy)
+            return;
+        ck_assert_msg(now_s() < end, "no load started in %.0f s", limit);
+        usleep(20 * 1000);
+    }
+}
+
+/* A connector to the stack's own warehouse database, as sluice_wh. */
+static char *
+wh_connector(struct it_client *c, const char *token)
+{
+    char path[512], password[128], port[16];
+    const char *url = it_env("SLUICE_TEST_WH_DB_URL"), *p;
+    struct it_resp r;
+    size_t n;
+    FILE *f;
+    char *id;
+
+    snprintf(path, sizeof(path), "%s/secrets/pg_wh", it_env("SLUICE_TEST_VAR"));
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(password, 1, sizeof(password) - 1, f);
+    fclose(f);
+    password[n] = '\0';
+    password[strcspn(password, "\r\n")] = '\0';
+    p = strstr(url, "port=");
+    ck_assert_ptr_nonnull(p);
+    snprintf(port, sizeof(port), "%.*s", (int)strcspn(p + 5, " "), p + 5);
+    it_call(c, "POST", "/api/v1/connectors", token,
+            json_pack("{s:s, s:s, s:{s:s, s:I, s:s, s:s, s:s, s:s}}", "name",
+                      it_unique(), "type", "postgresql", "config", "host",
+                      it_env("SLUICE_TEST_BIND"), "port",
+                      (json_int_t)atoi(port), "database", "sluice_warehouse",
+                      "ssl_mode", "disable", "username", "sluice_wh",
+                      "password", password),
+            &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_str(&r, "id"));
+    it_resp_free(&r);
+    return id;
+}
+
+/* Rows of a warehouse table as "a|b|c;...", in the order of its id. */
+static char *
+rows_of(const char *table, const char *cols)
+{
+    char sql[1024];
+
+    snprintf(sql, sizeof(sql),
+             "SELECT coalesce(string_agg(concat_ws('|', %s), ';' ORDER BY id), "
+             "'') FROM %s",
+             cols, table);
+    return wh(sql, NULL);
+}
+
+START_TEST(csv_to_postgres)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *org, *user, *token, *pid, *run, *v, table[160], path[256];
+    json_t *nodes;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    scale_up(org);
+    data_file(org, "people.csv",
+              "id,name,city,note\r\n"
+              "1,Ada,\"London, UK\",\"said \"\"hi\"\"\"\r\n"
+              "2,\"Grace\nHopper\",,\"\"\r\n"
+              "3,Linus,Helsinki,plain\r\n");
+    nodes = json_pack(
+        "[o, o]",
+        node("in", "extractor", "csv",
+             json_pack("{s:s}", "path", "people.csv")),
+        node("out", "loader", "postgres",
+             json_pack("{s:s, s:s}", "schema", "bronze", "table", "people")));
+    pid = pipeline(&c, token, nodes, chain(nodes));
+    run = execute(&c, token, pid);
+    await_run(&c, token, run, "completed|failed", 30, &r);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
+    ck_assert_int_eq(it_int(&r, "records_processed"), 3);
+    ck_assert_int_eq(it_int(&r, "steps.0.rows_output"), 3);
+    ck_assert_int_eq(it_int(&r, "steps.1.rows_input"), 3);
+    ck_assert_str_eq(it_str(&r, "steps.1.status"), "completed");
+    it_resp_free(&r);
+
+    snprintf(table, sizeof(table), "t_%s_bronze.people", org);
+    v = rows_of(table, "id, coalesce(name, '<null>'), coalesce(city, "
+                       "'<null>'), coalesce(note, '<null>')");
+    ck_assert_str_eq(v, "1|Ada|London, UK|said \"hi\";"
+                        "2|Grace\nHopper|<null>|;"
+                        "3|Linus|Helsinki|plain");
+    free(v);
+
+    /* Its log and metrics say what each node did. */
+    snprintf(path, sizeof(path), "/api/v1/executions/%s/logs?node_id=out", run);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_msg(strstr(r.body, "Loaded 3 rows") != NULL, "%s", r.body);
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/executions/%s/metrics", run);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_int_eq(it_int(&r, "nodes.0.rows_output"), 3);
+    ck_assert_int_eq(it_int(&r, "nodes.1.rows_input"), 3);
+    ck_assert_ptr_nonnull(it_at(&r, "nodes.1.memory_peak_mb"));
+    it_resp_free(&r);
+
+    /* Retry: a new run of the same pipeline, which appends again. */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/retry", run);
+    it_call(&c, "POST", path, token, json_object(), &r);
+    it_assert_status(&r, 202);
+    ck_assert_str_eq(it_str(&r, "original_run_id"), run);
+    free(run);
+    run = strdup(it_str(&r, "run_id"));
+    it_resp_free(&r);
+    await_run(&c, token, run, "completed", 30, &r);
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "SELECT count(*) FROM %s", table);
+    v = wh(path, NULL);
+    ck_assert_str_eq(v, "6");
+    free(v);
+    free(run);
+    free(pid);
+    free(token);
+    free(user);
+    free(org);
+}
+END_TEST
+
+START_TEST(postgres_cleaner_filter_postgres)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *org, *user, *token, *pid, *run, *conn, *v, src[96], table[1024];
+    json_t *nodes;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    scale_up(org);
+    conn = wh_connector(&c, token);
+    snprintf(src, sizeof(src), "public.src_%s", org);
+    snprintf(table, sizeof(table),
+             "CREATE TABLE %s (id int, email text, amount numeric, "
+             "status text)",
+             src);
+    free(wh(table, NULL));
+    snprintf(table, sizeof(table),
+             "INSERT INTO %s VALUES "
+             "(1, ' a@x.io ', 50, 'paid'), (1, ' a@x.io ', 50, 'paid'), "
+             "(2, NULL, 70, 'paid'), (3, 'c@x.io', 5, 'paid'), "
+             "(4, 'd@x.io', 90, 'void'), (5, 'e@x.io', 20.5, 'open'), "
+             "(6, 'f@x.io', 11, 'paid')",
+             src);
+    free(wh(table, NULL));
+    snprintf(table, sizeof(table), "SELECT * FROM %s WHERE amount >= :floor",
+             src);
+    nodes = json_pack(
+        "[o, o, o, o]",
+        node("src", "extractor", "postgres",
+             json_pack("{s:s, s:s, s:{s:i}}", "connection_id", conn, "query",
+                       table, "params", "floor", 1)),
+        node("clean", "transformer", "cleaner",
+             json_pack("{s:b, s:b, s:[s]}", "remove_duplicates", 1, "trim", 1,
+                       "drop_nulls", "email")),
+        node("keep", "transformer", "filter",
+             json_pack("{s:s}", "expression",
+                       "amount > 10 and not (status = 'void')")),
+        node("out", "loader", "postgres",
+             json_pack("{s:s, s:s, s:s, s:[s]}", "schema", "silver", "table",
+                       "payments", "mode", "upsert", "key_columns", "id")));
+    pid = pipeline(&c, token, nodes, chain(nodes));
+    run = execute(&c, token, pid);
+    await_run(&c, token, run, "completed|failed", 30, &r);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
+    ck_assert_int_eq(it_int(&r, "steps.1.rows_filtered"), 2);
+    ck_assert_int_eq(it_int(&r, "steps.2.rows_filtered"), 2);
+    ck_assert_int_eq(it_int(&r, "records_processed"), 3);
+    it_resp_free(&r);
+    snprintf(table, sizeof(table), "t_%s_silver.payments", org);
+    v = rows_of(table, "id, email, amount, status");
+    ck_assert_str_eq(v, "1|a@x.io|50|paid;5|e@x.io|20.5|open;6|f@x.io|11|paid");
+    free(v);
+    /* The source's types came along: amount is numeric in the target. */
+    snprintf(table, sizeof(table),
+             "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+             "WHERE attrelid = 't_%s_silver.payments'::regclass "
+             "AND attname = 'amount'",
+             org);
+    v = wh(table, NULL);
+    ck_assert_str_eq(v, "numeric");
+    free(v);
+    free(run);
+    free(pid);
+    free(conn);
+    free(token);
+    free(user);
+    free(org);
+}
+END_TEST
+
+START_TEST(failing_quality_gate_loads_nothing)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *org, *user, *token, *pid, *run, *v, sql[256];
+    json_t *nodes;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    scale_up(org);
+    data_file(org, "q.csv", "id,email\n1,a@x.io\n2,\n3,c@x.io\n4,\n");
+    nodes = json_pack(
+        "[o, o, o]",
+        node("in", "extractor", "csv", json_pack("{s:s}", "path", "q.csv")),
+        node("gate", "quality", "quality_gate",
+             json_pack("{s:[{s:s, s:s, s:f}, {s:s, s:s}]}", "rules", "type",
+                       "not_null", "column", "email", "threshold", 0.9, "type",
+                       "unique", "column", "id")),
+        node("out", "loader", "postgres", json_pack("{s:s}", "table", "q")));
+    pid = pipeline(&c, token, nodes, chain(nodes));
+    run = execute(&c, token, pid);
+    await_run(&c, token, run, "completed|failed", 30, &r);
+    ck_assert_str_eq(it_str(&r, "status"), "failed");
+    ck_assert_msg(strstr(it_str(&r, "error_message"), "QUALITY_CHECK_FAILED") !=
+                      NULL,
+                  "%s", r.body);
+    ck_assert(
+        json_is_false(it_at(&r, "result_data.nodes.gate.quality.passed")));
+    ck_assert(json_real_value(it_at(
+                  &r, "result_data.nodes.gate.quality.rules.0.score")) == 0.5);
+    ck_assert(json_is_true(
+        it_at(&r, "result_data.nodes.gate.quality.rules.1.passed")));
+    it_resp_free(&r);
+    snprintf(sql, sizeof(sql), "SELECT to_regclass('t_%s_bronze.q') IS NULL",
+             org);
+    v = wh(sql, NULL);
+    ck_assert_str_eq(v, "t");
+    free(v);
+    free(run);
+    free(pid);
+    free(token);
+    free(user);
+    free(org);
+}
+END_TEST
+
+/* A source that sends 20000 rows, then stalls for s seconds, then more. */
+static json_t *
+slow_source(const char *conn, int seconds)
+{
+    char q[256];
+
+    snprintf(q, sizeof(q),
+             "SELECT g AS id, CASE WHEN g = 20001 THEN "
+             "pg_sleep(%d)::text END AS pause FROM generate_series(1, 30000) g",
+             seconds);
+    return node("src", "extractor", "postgres",
+                json_pack("{s:s, s:s}", "connection_id", conn, "query", q));
+}
+
+START_TEST(cancel_mid_run_leaves_nothing)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *org, *user, *token, *pid, *run, *conn, *v, path[256];
+    json_t *nodes;
+    double t0;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    scale_up(org);
+    conn = wh_connector(&c, token);
+    nodes = json_pack(
+        "[o, o]", slow_source(conn, 60),
+        node("out", "loader", "postgres", json_pack("{s:s}", "table", "half")));
+    pid = pipeline(&c, token, nodes, chain(nodes));
+    run = execute(&c, token, pid);
+    await_run(&c, token, run, "running", 20, &r);
+    it_resp_free(&r);
+    await_loading(20);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", run);
+    t0 = now_s();
+    it_call(&c, "POST", path, token, json_object(), &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    await_run(&c, token, run, "cancelled|failed|completed", 10, &r);
+    ck_assert_str_eq(it_str(&r, "status"), "cancelled");
+    ck_assert_ptr_nonnull(it_str(&r, "cancelled_at"));
+    ck_assert_msg(now_s() - t0 < 2.0, "the run took %.2f s to stop",
+                  now_s() - t0);
+    it_resp_free(&r);
+    snprintf(path, sizeof(path),
+             "SELECT to_regclass('t_%s_bronze.half') IS NULL", org);
+    v = wh(path, NULL);
+    ck_assert_str_eq(v, "t");
+    free(v);
+    free(run);
+    free(pid);
+    free(conn);
+    free(token);
+    free(user);
+    free(org);
+}
+END_TEST
+
+START_TEST(runner_killed_mid_run)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *org, *user, *token, *pid, *run, *conn, *v, sql[256];
+    json_t *nodes;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    scale_up(org);
+    conn = wh_connector(&c, token);
+    nodes = json_pack("[o, o]", slow_source(conn, 4),
+                      node("out", "loader", "postgres",
+                           json_pack("{s:s}", "table", "survivor")));
+    pid = pipeline(&c, token, nodes, chain(nodes));
+    run = execute(&c, token, pid);
+    await_loading(20);
+    ck_assert_int_eq(it_sh("kill -KILL $(cat '%s/run/runner.pid')",
+                           it_env("SLUICE_TEST_VAR")),
+                     0);
+    ck_assert_int_eq(it_sh("%s start runner >/dev/null 2>&1",
+                           it_env("SLUICE_TEST_STACKCTL")),
+                     0);
+    /* Taken up again by the new runner (or failed): never left running. */
+    await_run(&c, token, run, "completed|failed", 60, &r);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
+    it_resp_free(&r);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) || '/' || count(DISTINCT id) FROM "
+             "t_%s_bronze.survivor",
+             org);
+    v = wh(sql, NULL);
+    ck_assert_str_eq(v, "30000/30000");
+    free(v);
+    free(run);
+    free(pid);
+    free(conn);
+    free(token);
+    free(user);
+    free(org);
+}
+END_TEST
+
+START_TEST(organisations_keep_to_their_own)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *org, *user, *token, *org_b, *user_b, *token_b, *pid, *run, *conn_b;
+    char path[256];
+    json_t *nodes;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    token_b = it_new_org(&c, &user_b, &org_b);
+    scale_up(org);
+    conn_b = wh_connector(&c, token_b);
+    /* A's pipeline names B's connector: the runner does not find it. */
+    nodes = json_pack(
+        "[o, o]",
+        node("src", "extractor", "postgres",
+             json_pack("{s:s, s:s}", "connection_id", conn_b, "query",
+                       "SELECT 1 AS x")),
+        node("out", "loader", "postgres", json_pack("{s:s}", "table", "x")));
+    it_call(&c, "POST", "/api/v1/pipelines", token,
+            json_pack("{s:s, s:o, s:o}", "name", it_unique(), "nodes", nodes,
+                      "edges", chain(nodes)),
+            &r);
+    /* The API already refuses it; the runner would too. */
+    ck_assert_int_eq(r.status, 422);
+    it_resp_free(&r);
+    nodes = json_pack(
+        "[o, o]",
+        node("in", "extractor", "jsonl", json_pack("{s:s}", "path", "x.jsonl")),
+        node("out", "loader", "jsonl", json_pack("{s:s}", "path", "y.jsonl")));
+    data_file(org, "x.jsonl", "{\"a\": 1, \"b\": \"two\"}\n{\"a\": null}\n");
+    pid = pipeline(&c, token, nodes, chain(nodes));
+    run = execute(&c, token, pid);
+    await_run(&c, token, run, "completed|failed", 30, &r);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
+    it_resp_free(&r);
+    /* B can neither read A's run nor start A's pipeline. */
+    snprintf(path, sizeof(path), "/api/v1/executions/%s", run);
+    it_get(&c, path, token_b, &r);
+    ck_assert_int_eq(r.status, 404);
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
+    it_call(&c, "POST", path, token_b, json_object(), &r);
+    ck_assert_int_eq(r.status, 404);
+    it_resp_free(&r);
+    /* B's pipeline reading "x.jsonl" reads B's directory, not A's. */
+    nodes = json_pack(
+        "[o, o]",
+        node("in", "extractor", "jsonl", json_pack("{s:s}", "path", "x.jsonl")),
+        node("out", "loader", "jsonl", json_pack("{s:s}", "path", "z.jsonl")));
+    free(pid);
+    free(run);
+    scale_up(org_b);
+    pid = pipeline(&c, token_b, nodes, chain(nodes));
+    run = execute(&c, token_b, pid);
+    await_run(&c, token_b, run, "completed|failed", 30, &r);
+    ck_assert_str_eq(it_str(&r, "status"), "failed");
+    ck_assert_msg(strstr(it_str(&r, "error_message"), "FILE_NOT_FOUND") != NULL,
+                  "%s", r.body);
+    it_resp_free(&r);
+    free(run);
+    free(pid);
+    free(conn_b);
+    free(token);
+    free(user);
+    free(org);
+    free(token_b);
+    free(user_b);
+    free(org_b);
+}
+END_TEST
+
+static Suite *
+etl_suite(void)
+{
+    Suite *s = suite_create("it_etl");
+    TCase *tc = tcase_create("etl");
+
+    tcase_set_timeout(tc, 180);
+    tcase_add_test(tc, csv_to_postgres);
+    tcase_add_test(tc, postgres_cleaner_filter_postgres);
+    tcase_add_test(tc, failing_quality_gate_loads_nothing);
+    tcase_add_test(tc, cancel_mid_run_leaves_nothing);
+    tcase_add_test(tc, organisations_keep_to_their_own);
+    tcase_add_test(tc, runner_killed_mid_run);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+SL_TEST_MAIN(etl_suite)
