@@ -54,7 +54,6 @@ struct sl_conf {
     /* sluice-runner */
     int runner_concurrency;   /* runs one runner executes at once */
     int runner_grace_seconds; /* how long SIGTERM waits for runs to end */
-    bool runner_scheduler;    /* whether this runner may fire schedules */
 
     /* sluice-hub */
     char *hub_listen; /* address the WebSocket server binds */
