@@ -70,7 +70,7 @@ pid=$(curl -fsS "$base/api/v1/pipelines" "${auth[@]}" -d "{\"name\": \"bench etl
       {\"id\": \"src\", \"type\": \"extractor\", \"module\": \"postgres\", \"config\": {\"connection_id\": \"$conn\", \"schema\": \"public\", \"table\": \"bench_src\"}},
       {\"id\": \"clean\", \"type\": \"transformer\", \"module\": \"cleaner\", \"config\": {\"trim\": true}},
       {\"id\": \"out\", \"type\": \"loader\", \"module\": \"postgres\", \"config\": {\"table\": \"bench_out\"}}],
-    \"edges\": [{\"source\": \"src\", \"target\": \"clean\"}, {\"source\": \"clean\", \"target\": \"out\"}]}" | json id)
+    \"edges\": [{\"source\": \"src\", \"target\": \"clean\"}, {\"source\": \"clean\", \"target\": \"out\"}]}" | json pipeline_id)
 await() { # run id: waits for its end, prints its status
     local st
     for _ in $(seq 1 6000); do
@@ -101,7 +101,7 @@ echo '{"a": 1}' >"$SLUICE_TEST_DATA_DIR/$org/one.jsonl"
 small=$(curl -fsS "$base/api/v1/pipelines" "${auth[@]}" -d '{"name": "bench small",
     "nodes": [{"id": "in", "type": "extractor", "module": "jsonl", "config": {"path": "one.jsonl"}},
               {"id": "out", "type": "loader", "module": "jsonl", "config": {"path": "out.jsonl"}}],
-    "edges": [{"source": "in", "target": "out"}]}' | json id)
+    "edges": [{"source": "in", "target": "out"}]}' | json pipeline_id)
 : >"$SLUICE_TEST_VAR/latency.txt"
 for _ in $(seq 1 "$runs"); do
     t0=$(now)
