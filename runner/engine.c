@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -163,6 +164,20 @@ run_schema_copy(sl_pool *p, const struct run_schema *s)
 
 /* --- what nodes call --------------------------------------------------------
  */
+
+char *
+run_trim(char *v)
+{
+    char *e;
+
+    while (isspace((unsigned char)*v))
+        v++;
+    e = v + strlen(v);
+    while (e > v && isspace((unsigned char)e[-1]))
+        e--;
+    *e = '\0';
+    return v;
+}
 
 bool
 run_cancelled(const struct run_job *job)

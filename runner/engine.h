@@ -201,6 +201,9 @@ int run_node_fail(struct run_node *n, const char *code, const char *fmt, ...)
 void run_node_log(struct run_node *n, const char *level, json_t *meta,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* v without the blanks around it: moves the start, cuts the end in place. */
+char *run_trim(char *v);
+
 /* Whether the run has been asked to stop. */
 bool run_cancelled(const struct run_job *job);
 

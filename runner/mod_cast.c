@@ -25,19 +25,6 @@
 /* A check: 0 and the value in PostgreSQL's form in *out (may be v). */
 typedef int (*cast_fn)(sl_pool *p, char *v, char **out);
 
-static char *
-trimmed(char *v)
-{
-    char *e;
-
-    while (isspace((unsigned char)*v))
-        v++;
-    e = v + strlen(v);
-    while (e > v && isspace((unsigned char)e[-1]))
-        *--e = '\0';
-    return v;
-}
-
 static int
 cast_text(sl_pool *p, char *v, char **out)
 {
@@ -49,7 +36,7 @@ cast_text(sl_pool *p, char *v, char **out)
 static int
 int_in(char *v, char **out, long long lo, long long hi)
 {
-    char *s = trimmed(v), *e;
+    char *s = run_trim(v), *e;
     long long x;
 
     errno = 0;
@@ -78,7 +65,7 @@ cast_bigint(sl_pool *p, char *v, char **out)
 static int
 cast_numeric(sl_pool *p, char *v, char **out)
 {
-    char *s = trimmed(v), *t = s;
+    char *s = run_trim(v), *t = s;
     int digits = 0;
 
     (void)p;
@@ -109,7 +96,7 @@ cast_numeric(sl_pool *p, char *v, char **out)
 static int
 cast_double(sl_pool *p, char *v, char **out)
 {
-    char *s = trimmed(v), *e;
+    char *s = run_trim(v), *e;
 
     (void)p;
     errno = 0;
@@ -125,7 +112,7 @@ cast_boolean(sl_pool *p, char *v, char **out)
 {
     static const char *const yes[] = {"t", "true", "y", "yes", "on", "1"};
     static const char *const no[] = {"f", "false", "n", "no", "off", "0"};
-    char *s = trimmed(v);
+    char *s = run_trim(v);
 
     /* Cells stay writable: later nodes may change them in place. */
     for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
@@ -155,7 +142,7 @@ date_part(const char *s)
 static int
 cast_date(sl_pool *p, char *v, char **out)
 {
-    char *s = trimmed(v);
+    char *s = run_trim(v);
     const char *e = date_part(s);
 
     (void)p;
@@ -169,7 +156,7 @@ cast_date(sl_pool *p, char *v, char **out)
 static int
 stamp(char *v, char **out, bool zone)
 {
-    char *s = trimmed(v);
+    char *s = run_trim(v);
     const char *t = date_part(s);
     int h, mi, used = 0;
 

@@ -93,20 +93,6 @@ cleaner_open(struct run_node *n)
     return run_hashset_init(&x->seen);
 }
 
-static char *
-trim(char *v)
-{
-    char *e;
-
-    while (isspace((unsigned char)*v))
-        v++;
-    e = v + strlen(v);
-    while (e > v && isspace((unsigned char)e[-1]))
-        e--;
-    *e = '\0';
-    return v;
-}
-
 static int
 cleaner_push(struct run_node *n, struct run_batch *b)
 {
@@ -126,7 +112,7 @@ cleaner_push(struct run_node *n, struct run_batch *b)
             if (row[c] == NULL)
                 continue;
             if (x->trim)
-                row[c] = trim(row[c]);
+                row[c] = run_trim(row[c]);
             if (x->empty_as_null && row[c][0] == '\0')
                 row[c] = NULL;
         }

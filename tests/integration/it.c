@@ -480,3 +480,23 @@ it_graph(void)
                      "module", "postgres", "config", "table", "t", "edges",
                      "source", "in", "target", "out");
 }
+
+void
+it_owner_sql(const char *sql, const char *p1)
+{
+    char err[256] = "";
+    char *v = it_sql("SLUICE_TEST_OWNER_DB_URL", sql, p1, NULL, NULL, err,
+                     sizeof(err));
+
+    ck_assert_msg(v != NULL, "%s", err);
+    free(v);
+}
+
+void
+it_scale_up(const char *org)
+{
+    it_owner_sql("UPDATE tenant_subscriptions SET plan_code = 'SCALE', "
+                 "daily_runs_limit = 100, monthly_runs_limit = 3000, "
+                 "concurrent_runs_limit = 10 WHERE tenant_id = $1",
+                 org);
+}

@@ -140,4 +140,11 @@ const char *it_admin_header(void);
 /* A password every test user gets. */
 #define IT_PASSWORD "Correct-Horse-9"
 
+/* Runs sql (one parameter, p1; may be NULL) as the owner; fails the test
+ * if it fails. */
+void it_owner_sql(const char *sql, const char *p1);
+
+/* Moves an organisation to the SCALE plan: 10 runs at once, 100 a day. */
+void it_scale_up(const char *org);
+
 #endif

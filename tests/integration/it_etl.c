@@ -39,26 +39,6 @@ wh(const char *sql, const char *p1)
     return v;
 }
 
-static void
-owner_sql(const char *sql, const char *p1)
-{
-    char err[256] = "";
-    char *v = it_sql("SLUICE_TEST_OWNER_DB_URL", sql, p1, NULL, NULL, err,
-                     sizeof(err));
-
-    ck_assert_msg(v != NULL, "%s", err);
-    free(v);
-}
-
-static void
-scale_up(const char *org)
-{
-    owner_sql("UPDATE tenant_subscriptions SET plan_code = 'SCALE', "
-              "daily_runs_limit = 100, monthly_runs_limit = 3000, "
-              "concurrent_runs_limit = 10 WHERE tenant_id = $1",
-              org);
-}
-
 /* Writes text to data_dir/<org>/<name>. */
 static void
 data_file(const char *org, const char *name, const char *text)
@@ -222,7 +202,7 @@ wh_connector(struct it_client *c, const char *token)
 static char *
 rows_of(const char *table, const char *cols)
 {
-    char sql[1024];
+    char sql[4096];
 
     snprintf(sql, sizeof(sql),
              "SELECT coalesce(string_agg(concat_ws('|', %s), ';' ORDER BY id), "
@@ -240,7 +220,7 @@ START_TEST(csv_to_postgres)
 
     it_client_init(&c);
     token = it_new_org(&c, &user, &org);
-    scale_up(org);
+    it_scale_up(org);
     data_file(org, "people.csv",
               "id,name,city,note\r\n"
               "1,Ada,\"London, UK\",\"said \"\"hi\"\"\"\r\n"
@@ -315,7 +295,7 @@ START_TEST(postgres_cleaner_filter_postgres)
 
     it_client_init(&c);
     token = it_new_org(&c, &user, &org);
-    scale_up(org);
+    it_scale_up(org);
     conn = wh_connector(&c, token);
     snprintf(src, sizeof(src), "public.src_%s", org);
     snprintf(table, sizeof(table),
@@ -386,7 +366,7 @@ START_TEST(failing_quality_gate_loads_nothing)
 
     it_client_init(&c);
     token = it_new_org(&c, &user, &org);
-    scale_up(org);
+    it_scale_up(org);
     data_file(org, "q.csv", "id,email\n1,a@x.io\n2,\n3,c@x.io\n4,\n");
     nodes = json_pack(
         "[o, o, o]",
@@ -447,7 +427,7 @@ START_TEST(cancel_mid_run_leaves_nothing)
 
     it_client_init(&c);
     token = it_new_org(&c, &user, &org);
-    scale_up(org);
+    it_scale_up(org);
     conn = wh_connector(&c, token);
     nodes = json_pack(
         "[o, o]", slow_source(conn, 60),
@@ -491,7 +471,7 @@ START_TEST(runner_killed_mid_run)
 
     it_client_init(&c);
     token = it_new_org(&c, &user, &org);
-    scale_up(org);
+    it_scale_up(org);
     conn = wh_connector(&c, token);
     nodes = json_pack("[o, o]", slow_source(conn, 4),
                       node("out", "loader", "postgres",
@@ -536,7 +516,7 @@ START_TEST(organisations_keep_to_their_own)
     it_client_init(&c);
     token = it_new_org(&c, &user, &org);
     token_b = it_new_org(&c, &user_b, &org_b);
-    scale_up(org);
+    it_scale_up(org);
     conn_b = wh_connector(&c, token_b);
     /* A's pipeline names B's connector: the runner does not find it. */
     nodes = json_pack(
@@ -578,7 +558,7 @@ START_TEST(organisations_keep_to_their_own)
         node("out", "loader", "jsonl", json_pack("{s:s}", "path", "z.jsonl")));
     free(pid);
     free(run);
-    scale_up(org_b);
+    it_scale_up(org_b);
     pid = pipeline(&c, token_b, nodes, chain(nodes));
     run = execute(&c, token_b, pid);
     await_run(&c, token_b, run, "completed|failed", 30, &r);

@@ -80,27 +80,6 @@ unsent(const char *run_id)
                   run_id, NULL, NULL, NULL, 0);
 }
 
-static void
-owner_sql(const char *sql, const char *p1)
-{
-    char err[256] = "";
-    char *v = it_sql("SLUICE_TEST_OWNER_DB_URL", sql, p1, NULL, NULL, err,
-                     sizeof(err));
-
-    ck_assert_msg(v != NULL, "%s", err);
-    free(v);
-}
-
-/* Moves an organisation to the SCALE plan: 10 runs at once. */
-static void
-scale_up(const char *org)
-{
-    owner_sql("UPDATE tenant_subscriptions SET plan_code = 'SCALE', "
-              "daily_runs_limit = 100, monthly_runs_limit = 3000, "
-              "concurrent_runs_limit = 10 WHERE tenant_id = $1",
-              org);
-}
-
 START_TEST(start_read_cancel_retry)
 {
     struct it_client c;
@@ -110,7 +89,9 @@ START_TEST(start_read_cancel_retry)
 
     it_client_init(&c);
     token = it_new_org(&c, &admin, &org);
-    scale_up(org);
+    it_scale_up(org);
+    /* These are the API's answers about runs not yet taken: no runner. */
+    stack("stop", "runner");
     pid = make_pipeline(&c, token, "nightly_load");
 
     /* Every documented path starts a run; parameters merge over the
@@ -239,6 +220,7 @@ START_TEST(start_read_cancel_retry)
     free(token);
     free(admin);
     free(org);
+    stack("start", "runner");
 }
 END_TEST
 
@@ -252,7 +234,10 @@ START_TEST(idempotency_nats_down_roles_and_tenants)
     it_client_init(&c);
     token = it_new_org(&c, &admin, &org);
     token_b = it_new_org(&c, &admin_b, &org_b);
-    scale_up(org);
+    it_scale_up(org);
+    /* With no runner, runs stay pending: a replay shows the run as it
+     * was first answered. */
+    stack("stop", "runner");
     pid = make_pipeline(&c, token, "keyed");
     snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
     a = start(&c, token, path, NULL, "nightly-2026-11-23");
@@ -281,7 +266,9 @@ START_TEST(idempotency_nats_down_roles_and_tenants)
     ck_assert_int_eq(it_int(&r, "total"), 2);
     it_resp_free(&r);
 
-    /* NATS down: the run still stands, its request kept for the relay. */
+    /* NATS down: the run still stands, its request kept for the relay
+     * (in the runner). */
+    stack("start", "runner");
     stack("stop", "nats");
     snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
     free(d);
@@ -386,9 +373,9 @@ START_TEST(plan_quotas)
     /* Five more, each finished before the next, make six today; the
      * seventh is refused until midnight. */
     for (int i = 0; i < 6; i++) {
-        owner_sql("UPDATE runs SET status = 'completed', completed_at = "
-                  "now() WHERE tenant_id = $1 AND status = 'pending'",
-                  org);
+        it_owner_sql("UPDATE runs SET status = 'completed', completed_at = "
+                     "now() WHERE tenant_id = $1 AND status = 'pending'",
+                     org);
         if (i < 5)
             free(start(&c, token, path, NULL, NULL));
     }
@@ -408,10 +395,10 @@ START_TEST(plan_quotas)
     it_resp_free(&r);
 
     /* A suspended subscription starts nothing. */
-    scale_up(org);
-    owner_sql("UPDATE tenant_subscriptions SET status = 'suspended' "
-              "WHERE tenant_id = $1",
-              org);
+    it_scale_up(org);
+    it_owner_sql("UPDATE tenant_subscriptions SET status = 'suspended' "
+                 "WHERE tenant_id = $1",
+                 org);
     snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
     it_call(&c, "POST", path, token, NULL, &r);
     it_assert_error(&r, 403, "SUBSCRIPTION_INACTIVE");
@@ -517,7 +504,7 @@ START_TEST(the_scheduler_starts_what_is_due)
 
     it_client_init(&c);
     token = it_new_org(&c, &admin, &org);
-    scale_up(org);
+    it_scale_up(org);
     pid = make_pipeline(&c, token, "scheduled");
     snprintf(path, sizeof(path), "/api/v1/pipelines/%s", pid);
     it_call(&c, "PATCH", path, token,
