@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -236,6 +237,13 @@ const char *run_wh_schema(struct run_node *n, const char *layer);
  * made. Returns the path in n's pool, or NULL with n failed.
  */
 const char *run_file_path(struct run_node *n, const char *rel, bool for_write);
+
+/*
+ * Opens for reading the regular file n's config's "path" names (as
+ * run_file_path()): the descriptor in *fd (n's to close), its size in
+ * *size. Returns 0, or fails n.
+ */
+int run_file_open(struct run_node *n, int *fd, off_t *size);
 
 /* --- batches ---------------------------------------------------------------
  */

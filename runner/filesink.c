@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "filesink.h"
+#include "json.h"
 
 #define SINK_CHUNK (256 * 1024)
 
@@ -36,17 +37,22 @@ flush(struct run_node *n, struct run_filesink *f)
 }
 
 int
-run_filesink_open(struct run_node *n, struct run_filesink *f, const char *path,
-                  bool append, bool *existing)
+run_filesink_open(struct run_node *n, struct run_filesink *f, bool *existing)
 {
+    const char *mode = sl_json_get_str(n->config, "mode");
+    const char *path =
+        run_file_path(n, sl_json_get_str(n->config, "path"), true);
+    bool append = mode != NULL && strcmp(mode, "append") == 0;
     int in = -1, rc = 0;
     char chunk[65536];
     ssize_t r;
 
     memset(f, 0, sizeof(*f));
     f->fd = -1;
-    f->path = path;
     *existing = false;
+    if (path == NULL)
+        return SL_ERR;
+    f->path = path;
     sl_buf_init(&f->buf, SINK_CHUNK + RUN_MAX_VALUE_BYTES);
     f->tmp = sl_psprintf(n->pool, "%s.sluice-XXXXXX", path);
     if (f->tmp == NULL)
@@ -108,12 +114,17 @@ run_filesink_commit(struct run_node *n, struct run_filesink *f)
         return run_node_fail(n, "IO_ERROR", "cannot replace %s: %s", f->path,
                              strerror(errno));
     f->tmp = NULL;
+    run_node_log(n, "INFO", NULL, "Wrote %llu rows to %s",
+                 (unsigned long long)n->rows_in,
+                 sl_json_get_str(n->config, "path"));
     return 0;
 }
 
 void
 run_filesink_abort(struct run_filesink *f)
 {
+    if (f->path == NULL)
+        return;
     if (f->fd >= 0)
         close(f->fd);
     f->fd = -1;

@@ -24,22 +24,24 @@ struct run_filesink {
 };
 
 /*
- * Opens a sink for path (from run_file_path(), for_write). With append,
- * the target's content (if any) is kept ahead of the new rows; *existing
- * says whether there was any. Returns 0, or fails n.
+ * Opens the sink of loader n: the file its config's "path" names
+ * (run_file_path(), for writing); with "mode" append, the target's content
+ * (if any) is kept ahead of the new rows, and *existing says whether
+ * there was any. Returns 0, or fails n.
  */
 int run_filesink_open(struct run_node *n, struct run_filesink *f,
-                      const char *path, bool append, bool *existing);
+                      bool *existing);
 
 /* Appends len bytes. Returns 0, or fails n. */
 int run_filesink_write(struct run_node *n, struct run_filesink *f,
                        const void *data, size_t len);
 
-/* Flushes, syncs and renames over the target. Returns 0, or fails n. */
+/* Flushes, syncs and renames over the target, and logs what n wrote.
+ * Returns 0, or fails n. */
 int run_filesink_commit(struct run_node *n, struct run_filesink *f);
 
-/* Removes the temporary file, if it is still there. Accepts a sink never
- * opened (zeroed). */
+/* Removes the temporary file, if it is still there, and releases the
+ * sink. Accepts a sink never opened (zeroed). */
 void run_filesink_abort(struct run_filesink *f);
 
 #endif

@@ -14,10 +14,8 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "csvio.h"
@@ -46,21 +44,13 @@ static int
 in_open(struct run_node *n)
 {
     struct csv_in *x = sl_pcalloc(n->pool, sizeof(*x));
-    const char *path;
-    struct stat st;
 
     if (x == NULL)
         return SL_ENOMEM;
     x->fd = -1;
     n->state = x;
-    path = run_file_path(n, sl_json_get_str(n->config, "path"), false);
-    if (path == NULL)
+    if (run_file_open(n, &x->fd, &x->size) != 0)
         return SL_ERR;
-    if ((x->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
-        fstat(x->fd, &st) != 0 || !S_ISREG(st.st_mode))
-        return run_node_fail(n, "FILE_NOT_FOUND", "cannot read %s",
-                             sl_json_get_str(n->config, "path"));
-    x->size = st.st_size;
     if (run_csv_reader_init(&x->rd, x->fd, char_of(n, "delimiter", ','),
                             char_of(n, "quote", '"'), RUN_CSV_MAX_FIELD,
                             RUN_MAX_COLUMNS) != 0)
@@ -120,7 +110,7 @@ in_produce(struct run_node *n)
     if (scratch == NULL)
         return SL_ENOMEM;
     for (;;) {
-        sl_pool *p = b != NULL ? b->pool : scratch;
+        sl_pool *p;
         char **row;
 
         if (b == NULL && schema != NULL &&
@@ -222,7 +212,7 @@ const struct run_module_ops run_mod_csv_extract = {
 
 struct csv_out {
     struct run_filesink sink;
-    bool opened, existing, header_done;
+    bool existing, header_done;
     char delim;
     sl_buf line;
 };
@@ -231,20 +221,13 @@ static int
 out_open(struct run_node *n)
 {
     struct csv_out *x = sl_pcalloc(n->pool, sizeof(*x));
-    const char *mode = sl_json_get_str(n->config, "mode"), *path;
 
     if (x == NULL)
         return SL_ENOMEM;
     n->state = x;
     x->delim = char_of(n, "delimiter", ',');
     sl_buf_init(&x->line, RUN_MAX_VALUE_BYTES);
-    path = run_file_path(n, sl_json_get_str(n->config, "path"), true);
-    if (path == NULL)
-        return SL_ERR;
-    x->opened = true;
-    return run_filesink_open(n, &x->sink, path,
-                             mode != NULL && strcmp(mode, "append") == 0,
-                             &x->existing);
+    return run_filesink_open(n, &x->sink, &x->existing);
 }
 
 static int
@@ -286,13 +269,8 @@ static int
 out_commit(struct run_node *n)
 {
     struct csv_out *x = n->state;
-    int rc = run_filesink_commit(n, &x->sink);
 
-    if (rc == 0)
-        run_node_log(n, "INFO", NULL, "Wrote %llu rows to %s",
-                     (unsigned long long)n->rows_in,
-                     sl_json_get_str(n->config, "path"));
-    return rc;
+    return run_filesink_commit(n, &x->sink);
 }
 
 static void
@@ -304,15 +282,13 @@ out_close(struct run_node *n, bool ok)
     if (x == NULL)
         return;
     sl_buf_free(&x->line);
-    if (x->opened)
-        run_filesink_abort(&x->sink);
+    run_filesink_abort(&x->sink);
 }
 
 const struct run_module_ops run_mod_csv_load = {
     .type = SL_MODULE_LOADER,
     .name = "csv",
     .open = out_open,
-    .produce = NULL,
     .push = out_push,
     .commit = out_commit,
     .close = out_close,

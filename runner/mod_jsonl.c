@@ -16,10 +16,8 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -38,21 +36,13 @@ static int
 in_open(struct run_node *n)
 {
     struct jsonl_in *x = sl_pcalloc(n->pool, sizeof(*x));
-    const char *path;
-    struct stat st;
 
     if (x == NULL)
         return SL_ENOMEM;
     x->fd = -1;
     n->state = x;
-    path = run_file_path(n, sl_json_get_str(n->config, "path"), false);
-    if (path == NULL)
+    if (run_file_open(n, &x->fd, &x->size) != 0)
         return SL_ERR;
-    if ((x->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
-        fstat(x->fd, &st) != 0 || !S_ISREG(st.st_mode))
-        return run_node_fail(n, "FILE_NOT_FOUND", "cannot read %s",
-                             sl_json_get_str(n->config, "path"));
-    x->size = st.st_size;
     return 0;
 }
 
@@ -233,28 +223,16 @@ const struct run_module_ops run_mod_jsonl_extract = {
 /* --- load ------------------------------------------------------------------
  */
 
-struct jsonl_out {
-    struct run_filesink sink;
-    bool opened;
-};
-
 static int
 out_open(struct run_node *n)
 {
-    struct jsonl_out *x = sl_pcalloc(n->pool, sizeof(*x));
-    const char *mode = sl_json_get_str(n->config, "mode"), *path;
+    struct run_filesink *f = sl_pcalloc(n->pool, sizeof(*f));
     bool existing;
 
-    if (x == NULL)
+    if (f == NULL)
         return SL_ENOMEM;
-    n->state = x;
-    path = run_file_path(n, sl_json_get_str(n->config, "path"), true);
-    if (path == NULL)
-        return SL_ERR;
-    x->opened = true;
-    return run_filesink_open(n, &x->sink, path,
-                             mode != NULL && strcmp(mode, "append") == 0,
-                             &existing);
+    n->state = f;
+    return run_filesink_open(n, f, &existing);
 }
 
 /* The JSON a cell of a column of type t is written as (new reference). */
@@ -281,7 +259,7 @@ json_of(const char *t, const char *v)
 static int
 out_push(struct run_node *n, struct run_batch *b)
 {
-    struct jsonl_out *x = n->state;
+    struct run_filesink *f = n->state;
     int rc = 0;
 
     for (size_t r = 0; r < b->nrows && rc == 0; r++) {
@@ -298,9 +276,9 @@ out_push(struct run_node *n, struct run_batch *b)
             rc = SL_ENOMEM;
             break;
         }
-        rc = run_filesink_write(n, &x->sink, text, strlen(text));
+        rc = run_filesink_write(n, f, text, strlen(text));
         if (rc == 0)
-            rc = run_filesink_write(n, &x->sink, "\n", 1);
+            rc = run_filesink_write(n, f, "\n", 1);
         free(text);
     }
     run_batch_free(b);
@@ -310,24 +288,15 @@ out_push(struct run_node *n, struct run_batch *b)
 static int
 out_commit(struct run_node *n)
 {
-    struct jsonl_out *x = n->state;
-    int rc = run_filesink_commit(n, &x->sink);
-
-    if (rc == 0)
-        run_node_log(n, "INFO", NULL, "Wrote %llu rows to %s",
-                     (unsigned long long)n->rows_in,
-                     sl_json_get_str(n->config, "path"));
-    return rc;
+    return run_filesink_commit(n, n->state);
 }
 
 static void
 out_close(struct run_node *n, bool ok)
 {
-    struct jsonl_out *x = n->state;
-
     (void)ok;
-    if (x != NULL && x->opened)
-        run_filesink_abort(&x->sink);
+    if (n->state != NULL)
+        run_filesink_abort(n->state);
 }
 
 const struct run_module_ops run_mod_jsonl_load = {

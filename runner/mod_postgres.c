@@ -157,7 +157,7 @@ out:
  * value, cast to the type the server inferred.
  */
 static char *
-copy_text(struct run_node *n, const struct run_query *q, const char **types)
+copy_text(const struct run_query *q, const char **types)
 {
     sl_buf b;
     const char *s = q->text;
@@ -187,7 +187,6 @@ copy_text(struct run_node *n, const struct run_query *q, const char **types)
     }
     sl_buf_puts(&b, ") TO STDOUT");
     out = sl_buf_take(&b);
-    (void)n;
     return out;
 }
 
@@ -255,7 +254,7 @@ extract_produce(struct run_node *n)
         if (rc != 0)
             return rc;
     }
-    if ((copy = copy_text(n, &q, types)) == NULL)
+    if ((copy = copy_text(&q, types)) == NULL)
         return SL_ENOMEM;
     run_node_watch(n, x->c);
     r = PQexec(x->c, copy);

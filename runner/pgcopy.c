@@ -93,7 +93,6 @@ run_copy_encode(struct sl_buf *out, char *const *row, int ncols)
 {
     for (int i = 0; i < ncols; i++) {
         const unsigned char *v = (const unsigned char *)row[i];
-        size_t start;
 
         if (i > 0 && sl_buf_append(out, "\t", 1) != 0)
             return SL_ENOMEM;
@@ -102,8 +101,7 @@ run_copy_encode(struct sl_buf *out, char *const *row, int ncols)
                 return SL_ENOMEM;
             continue;
         }
-        /* Worst case every byte doubles; grow once, then write. */
-        start = out->len;
+        /* Runs without a byte to escape are copied whole. */
         for (const unsigned char *s = v; *s != '\0'; s++) {
             const char *esc = NULL;
 
@@ -131,7 +129,6 @@ run_copy_encode(struct sl_buf *out, char *const *row, int ncols)
         }
         if (*v != '\0' && sl_buf_append(out, v, strlen((const char *)v)) != 0)
             return SL_ENOMEM;
-        (void)start;
     }
     return sl_buf_append(out, "\n", 1) == 0 ? 0 : SL_ENOMEM;
 }

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,4 +236,20 @@ run_file_path(struct run_node *n, const char *rel, bool for_write)
         return NULL;
     }
     return sl_pstrdup(n->pool, real);
+}
+
+int
+run_file_open(struct run_node *n, int *fd, off_t *size)
+{
+    const char *rel = sl_json_get_str(n->config, "path");
+    const char *path = run_file_path(n, rel, false);
+    struct stat st;
+
+    if (path == NULL)
+        return SL_ERR;
+    if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(*fd, &st) != 0 ||
+        !S_ISREG(st.st_mode))
+        return run_node_fail(n, "FILE_NOT_FOUND", "cannot read %s", rel);
+    *size = st.st_size;
+    return 0;
 }
