@@ -542,6 +542,22 @@ START_TEST(organisations_keep_to_their_own)
     await_run(&c, token, run, "completed|failed", 30, &r);
     ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
     it_resp_free(&r);
+    {
+        /* What the jsonl loader wrote: every row, the values as text. */
+        char file[1024], got[256] = "";
+        FILE *f;
+        size_t n;
+
+        snprintf(file, sizeof(file), "%s/%s/y.jsonl",
+                 it_env("SLUICE_TEST_DATA_DIR"), org);
+        f = fopen(file, "r");
+        ck_assert_ptr_nonnull(f);
+        n = fread(got, 1, sizeof(got) - 1, f);
+        fclose(f);
+        got[n] = '\0';
+        ck_assert_str_eq(got, "{\"a\":\"1\",\"b\":\"two\"}\n"
+                              "{\"a\":null,\"b\":null}\n");
+    }
     /* B can neither read A's run nor start A's pipeline. */
     snprintf(path, sizeof(path), "/api/v1/executions/%s", run);
     it_get(&c, path, token_b, &r);
