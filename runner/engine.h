@@ -223,6 +223,15 @@ void run_node_watch(struct run_node *n, PGconn *c);
 int run_pg_open(struct run_node *n, PGconn **conn, bool *warehouse);
 
 /*
+ * Opens the organisation's warehouse as its own role, sluice_t_<tenant>,
+ * for SQL a user wrote: that role can read the organisation's layer
+ * schemas (on its search path) and make temporary tables, nothing else.
+ * The role is made the first time. The connection is the node's
+ * (PQfinish() it in close). Returns 0, or fails n and returns < 0.
+ */
+int run_wh_open_org(struct run_node *n, PGconn **conn);
+
+/*
  * The warehouse schema of layer (NULL: "bronze") for the run's
  * organisation, t_<tenant>_<layer>, in n's pool; NULL (n failed) when
  * layer is not bronze, silver or gold.

@@ -77,4 +77,43 @@ const char *run_quote(sl_pool *p, PGconn *c, const char *name);
 /* Runs sql on c; 0, or fails n with the server's message. */
 int run_pg_do(struct run_node *n, PGconn *c, const char *sql);
 
+/* --- moving rows (pgio.c) ------------------------------------------------- */
+
+/*
+ * Runs sql, a query of n's config, on c in the caller's transaction and
+ * emits its rows from n in batches. Its placeholders take their values
+ * from the run's parameters, then the node's "params", and are bound as
+ * parameters. Returns 0, RUN_ECANCELLED, or fails n.
+ */
+int run_pg_select(struct run_node *n, PGconn *c, const char *sql);
+
+/*
+ * Closes a node's connection *c (NULL: nothing) and clears it. Unless ok,
+ * the statement in progress is cancelled first so that the server stops
+ * at once; closing rolls back whatever transaction was open.
+ */
+void run_pg_close(PGconn **c, bool ok);
+
+/* A COPY ... FROM STDIN, its data gathered and sent in chunks. */
+struct run_copy_in {
+    PGconn *c;   /* borrowed */
+    bool active; /* between begin and end */
+    sl_buf out;
+};
+
+void run_copy_in_init(struct run_copy_in *ci);
+
+/* Starts COPY sql (... FROM STDIN) on c. Returns 0, or fails n. */
+int run_copy_in_begin(struct run_node *n, struct run_copy_in *ci, PGconn *c,
+                      const char *sql);
+
+/* Sends b's rows (b stays the caller's). Returns 0, or fails n. */
+int run_copy_in_rows(struct run_node *n, struct run_copy_in *ci,
+                     const struct run_batch *b);
+
+/* Ends the COPY and waits for the server's verdict. 0, or fails n. */
+int run_copy_in_end(struct run_node *n, struct run_copy_in *ci);
+
+void run_copy_in_free(struct run_copy_in *ci);
+
 #endif

@@ -20,9 +20,11 @@
 #include <sys/stat.h>
 
 #include "connector.h"
+#include "crypto.h"
 #include "engine.h"
 #include "json.h"
 #include "pgconn.h"
+#include "pgcopy.h"
 #include "stmt.h"
 #include "uuid.h"
 
@@ -119,6 +121,161 @@ open_warehouse(struct run_node *n, PGconn **conn)
     }
     *conn = c;
     return 0;
+}
+
+/*
+ * The organisation's warehouse role, sluice_t_<tenant>, and its password:
+ * an HMAC of the name under secret_key, so that every runner knows it and
+ * nobody else does.
+ */
+static void
+org_role(struct run_node *n, char role[80], char pw[SL_SHA256_HEX_LEN])
+{
+    const char *secret = n->job->conf->secret_key;
+    unsigned char mac[SL_SHA256_LEN];
+    char label[128];
+
+    snprintf(role, 80, "sluice_t_%s", n->job->tenant_id);
+    snprintf(label, sizeof(label), "sluice warehouse role/%s", role);
+    if (secret == NULL ||
+        sl_hmac_sha256(secret, strlen(secret), label, strlen(label), mac) != 0)
+        memset(mac, 0, sizeof(mac));
+    sl_hex(mac, sizeof(mac), pw);
+    explicit_bzero(mac, sizeof(mac));
+}
+
+/*
+ * Creates or updates the organisation's role, as the runner: LOGIN with
+ * the derived password (sent as a SCRAM verifier, never in clear), the
+ * right to connect and to make temporary tables, USAGE and SELECT on its
+ * three layer schemas (made if missing), SELECT on the tables the runner
+ * makes there later, and those schemas as its search path. One
+ * transaction; a concurrent runner doing the same makes it fail, and the
+ * caller then tries again.
+ */
+static int
+org_role_setup(struct run_node *n, PGconn *c, const char *role, const char *pw)
+{
+    const char *r = run_quote(n->pool, c, role), *p[1] = {role};
+    const char *db = NULL, *path = "", *verb;
+    char *verifier = NULL, *lit = NULL;
+    PGresult *res;
+    sl_buf b;
+    int rc;
+
+    if (r == NULL)
+        return SL_ENOMEM;
+    res = PQexecParams(c,
+                       "SELECT current_database(), EXISTS (SELECT FROM "
+                       "pg_roles WHERE rolname = $1)",
+                       1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        return SL_EDB;
+    }
+    db = run_quote(n->pool, c, PQgetvalue(res, 0, 0));
+    verb = PQgetvalue(res, 0, 1)[0] == 't' ? "ALTER" : "CREATE";
+    PQclear(res);
+    verifier = PQencryptPasswordConn(c, pw, role, NULL);
+    lit = verifier ? PQescapeLiteral(c, verifier, strlen(verifier)) : NULL;
+    if (db == NULL || lit == NULL) {
+        rc = SL_ENOMEM;
+        goto out;
+    }
+    sl_buf_init(&b, 64 * 1024);
+    sl_buf_printf(&b,
+                  "BEGIN; %s ROLE %s LOGIN NOINHERIT NOCREATEDB NOCREATEROLE "
+                  "CONNECTION LIMIT 32 PASSWORD %s; "
+                  "GRANT CONNECT, TEMPORARY ON DATABASE %s TO %s; ",
+                  verb, r, lit, db, r);
+    for (size_t i = 0; i < sizeof(layers) / sizeof(layers[0]); i++) {
+        const char *s = run_quote(
+            n->pool, c,
+            sl_psprintf(n->pool, "t_%s_%s", n->job->tenant_id, layers[i]));
+
+        sl_buf_printf(&b,
+                      "CREATE SCHEMA IF NOT EXISTS %s; "
+                      "GRANT USAGE ON SCHEMA %s TO %s; "
+                      "GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s; "
+                      "ALTER DEFAULT PRIVILEGES IN SCHEMA %s "
+                      "GRANT SELECT ON TABLES TO %s; ",
+                      s, s, r, s, r, s, r);
+        path = sl_psprintf(n->pool, "%s%s%s", path, i ? ", " : "", s);
+    }
+    sl_buf_printf(&b, "ALTER ROLE %s SET search_path = %s; COMMIT", r, path);
+    res = PQexec(c, b.data);
+    rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : SL_EDB;
+    if (rc != 0)
+        sl_log_warn(n->job->log, "warehouse role %s: %s", role,
+                    PQresultErrorMessage(res));
+    PQclear(res);
+    sl_buf_free(&b);
+    if (rc != 0)
+        PQclear(PQexec(c, "ROLLBACK"));
+out:
+    PQfreemem(lit);
+    PQfreemem(verifier);
+    return rc;
+}
+
+/* Connects to the warehouse as role with password pw. */
+static PGconn *
+connect_as(struct run_node *n, const char *role, const char *pw)
+{
+    const struct sl_conf *conf = n->job->conf;
+    char timeout[16];
+    const char *keys[] = {"dbname",           "user",
+                          "password",         "connect_timeout",
+                          "application_name", NULL};
+    const char *vals[] = {conf->warehouse_url, role, pw, timeout,
+                          "sluice-runner",     NULL};
+
+    snprintf(timeout, sizeof(timeout), "%d",
+             (conf->connector_timeout_ms + 999) / 1000);
+    return PQconnectdbParams(keys, vals, 1);
+}
+
+int
+run_wh_open_org(struct run_node *n, PGconn **conn)
+{
+    char role[80], pw[SL_SHA256_HEX_LEN];
+    PGconn *c, *admin = NULL;
+    int rc = 0;
+
+    *conn = NULL;
+    org_role(n, role, pw);
+    c = connect_as(n, role, pw);
+    /* The first time (or after secret_key changed): set the role up, as
+     * the runner, and try again. Two runners may race; one attempt more
+     * settles it. */
+    for (int attempt = 0;
+         attempt < 2 && (c == NULL || PQstatus(c) != CONNECTION_OK);
+         attempt++) {
+        PQfinish(c);
+        c = NULL;
+        if ((rc = open_warehouse(n, &admin)) != 0)
+            goto out;
+        rc = org_role_setup(n, admin, role, pw);
+        PQfinish(admin);
+        admin = NULL;
+        if (rc == SL_ENOMEM)
+            goto out;
+        c = connect_as(n, role, pw);
+    }
+    if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+        sl_log_error(n->job->log, "warehouse role %s cannot log in: %s", role,
+                     c ? PQerrorMessage(c) : "out of memory");
+        rc = run_node_fail(n, "WAREHOUSE_UNAVAILABLE",
+                           "the organization's warehouse role cannot log in");
+        goto out;
+    }
+    PQclear(PQexec(c, "SET statement_timeout = 0"));
+    *conn = c;
+    c = NULL;
+out:
+    PQfinish(c);
+    explicit_bzero(pw, sizeof(pw));
+    return rc;
 }
 
 int

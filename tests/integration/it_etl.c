@@ -3,8 +3,9 @@
  * through nginx, started, and executed by sluice-runner; the test then
  * reads what landed in the warehouse (or a file) and compares it, row by
  * row, with what it expects. Also: a failing quality gate, a cancel in
- * the middle of a load, retry, a runner killed with SIGKILL mid-run, and
- * one organisation's pipeline reaching for another's connector.
+ * the middle of a load, retry, a runner killed with SIGKILL mid-run,
+ * one organisation's pipeline reaching for another's connector, and SQL
+ * a user wrote running in the organisation's warehouse, as its own role.
  */
 #include "config.h"
 
@@ -209,6 +210,36 @@ rows_of(const char *table, const char *cols)
              "'') FROM %s",
              cols, table);
     return wh(sql, NULL);
+}
+
+/*
+ * Makes a pipeline of nodes (a chain, taken) in token's organisation and
+ * runs it to its end; the run in *r, and whether it completed.
+ */
+static bool
+run_chain(struct it_client *c, const char *token, json_t *nodes,
+          struct it_resp *r)
+{
+    char *pid = pipeline(c, token, nodes, chain(nodes));
+    char *run = execute(c, token, pid);
+
+    await_run(c, token, run, "completed|failed", 30, r);
+    free(run);
+    free(pid);
+    return strcmp(it_str(r, "status"), "completed") == 0;
+}
+
+/* As run_chain(), for a run that must fail saying what. */
+static void
+run_chain_fails(struct it_client *c, const char *token, json_t *nodes,
+                const char *what)
+{
+    struct it_resp r;
+
+    ck_assert_msg(!run_chain(c, token, nodes, &r), "%s", r.body);
+    ck_assert_msg(strstr(it_str(&r, "error_message"), what) != NULL, "%s",
+                  r.body);
+    it_resp_free(&r);
 }
 
 START_TEST(csv_to_postgres)
@@ -575,16 +606,127 @@ START_TEST(organisations_keep_to_their_own)
     free(pid);
     free(run);
     it_scale_up(org_b);
-    pid = pipeline(&c, token_b, nodes, chain(nodes));
-    run = execute(&c, token_b, pid);
-    await_run(&c, token_b, run, "completed|failed", 30, &r);
-    ck_assert_str_eq(it_str(&r, "status"), "failed");
-    ck_assert_msg(strstr(it_str(&r, "error_message"), "FILE_NOT_FOUND") != NULL,
-                  "%s", r.body);
-    it_resp_free(&r);
-    free(run);
-    free(pid);
+    run_chain_fails(&c, token_b, nodes, "FILE_NOT_FOUND");
     free(conn_b);
+    free(token);
+    free(user);
+    free(org);
+    free(token_b);
+    free(user_b);
+    free(org_b);
+}
+END_TEST
+
+START_TEST(sql_in_the_organisations_warehouse)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *org, *user, *token, *org_b, *user_b, *token_b, *v;
+    char sql[512];
+    json_t *nodes;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    token_b = it_new_org(&c, &user_b, &org_b);
+    it_scale_up(org);
+    it_scale_up(org_b);
+    /* A table of A's silver layer, there before A's role is. */
+    snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS t_%s_silver", org);
+    free(wh(sql, NULL));
+    snprintf(sql, sizeof(sql),
+             "CREATE TABLE t_%s_silver.regions AS SELECT * FROM (VALUES "
+             "('eu', 'Europe'), ('us', 'Americas')) v (code, name)",
+             org);
+    free(wh(sql, NULL));
+    data_file(org, "sales.csv",
+              "id,region,amount\n1,eu,10.50\n2,us,3\n3,eu,4.50\n4,us,20\n"
+              "5,xx,100\n6,eu,5\n");
+
+    /* csv -> sql (input joined with the layer, a bound :min) -> gold. */
+    nodes = json_pack(
+        "[o, o, o]",
+        node("in", "extractor", "csv", json_pack("{s:s}", "path", "sales.csv")),
+        node("agg", "transformer", "sql",
+             json_pack("{s:s, s:{s:i}}", "query",
+                       "SELECT s.region, r.name, sum(s.amount::numeric) AS "
+                       "total, count(*) AS n FROM input s JOIN regions r ON "
+                       "r.code = s.region WHERE s.amount::numeric >= :min "
+                       "GROUP BY 1, 2",
+                       "params", "min", 5)),
+        node("out", "loader", "postgres",
+             json_pack("{s:s, s:s}", "schema", "gold", "table", "totals")));
+    ck_assert_msg(run_chain(&c, token, nodes, &r), "%s", r.body);
+    ck_assert_int_eq(it_int(&r, "steps.1.rows_input"), 6);
+    ck_assert_int_eq(it_int(&r, "steps.1.rows_output"), 2);
+    it_resp_free(&r);
+    snprintf(sql, sizeof(sql),
+             "SELECT string_agg(concat_ws('|', region, name, total, n), ';' "
+             "ORDER BY region) || ' ' || (SELECT format_type(atttypid, "
+             "atttypmod) FROM pg_attribute WHERE attrelid = "
+             "'t_%s_gold.totals'::regclass AND attname = 'total') "
+             "FROM t_%s_gold.totals",
+             org, org);
+    v = wh(sql, NULL);
+    ck_assert_str_eq(v, "eu|Europe|15.50|2;us|Americas|20|1 numeric");
+    free(v);
+
+    /* A warehouse query reads a table made after the role (totals), by
+     * its name alone: the layers are the role's search path. */
+    nodes = json_pack(
+        "[o, o]",
+        node("in", "extractor", "postgres",
+             json_pack("{s:s, s:{s:i}}", "query",
+                       "SELECT region, total FROM totals WHERE n >= :n",
+                       "params", "n", 2)),
+        node("out", "loader", "postgres",
+             json_pack("{s:s, s:s}", "schema", "bronze", "table", "big")));
+    ck_assert_msg(run_chain(&c, token, nodes, &r), "%s", r.body);
+    it_resp_free(&r);
+    snprintf(sql, sizeof(sql),
+             "SELECT string_agg(region || '=' || total, ',') FROM "
+             "t_%s_bronze.big",
+             org);
+    v = wh(sql, NULL);
+    ck_assert_str_eq(v, "eu=15.50");
+    free(v);
+
+    /* The query can write nothing, not even its organisation's tables. */
+    nodes = json_pack(
+        "[o, o, o]",
+        node("in", "extractor", "csv", json_pack("{s:s}", "path", "sales.csv")),
+        node("del", "transformer", "sql",
+             json_pack("{s:s}", "query",
+                       "WITH d AS (DELETE FROM totals RETURNING *) "
+                       "SELECT * FROM d")),
+        node("out", "loader", "postgres",
+             json_pack("{s:s, s:s}", "schema", "bronze", "table", "gone")));
+    run_chain_fails(&c, token, nodes, "read-only");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM t_%s_gold.totals", org);
+    v = wh(sql, NULL);
+    ck_assert_str_eq(v, "2");
+    free(v);
+
+    /* B's SQL, in a transform and in an extractor, cannot read A's. */
+    data_file(org_b, "sales.csv", "id\n1\n");
+    snprintf(sql, sizeof(sql), "SELECT * FROM t_%s_gold.totals", org);
+    nodes = json_pack(
+        "[o, o, o]",
+        node("in", "extractor", "csv", json_pack("{s:s}", "path", "sales.csv")),
+        node("peek", "transformer", "sql", json_pack("{s:s}", "query", sql)),
+        node("out", "loader", "postgres",
+             json_pack("{s:s, s:s}", "schema", "bronze", "table", "stolen")));
+    run_chain_fails(&c, token_b, nodes, "permission denied");
+    nodes = json_pack(
+        "[o, o]",
+        node("in", "extractor", "postgres", json_pack("{s:s}", "query", sql)),
+        node("out", "loader", "postgres",
+             json_pack("{s:s, s:s}", "schema", "bronze", "table", "stolen")));
+    run_chain_fails(&c, token_b, nodes, "permission denied");
+    snprintf(sql, sizeof(sql), "SELECT to_regclass('t_%s_bronze.stolen')",
+             org_b);
+    v = wh(sql, NULL);
+    ck_assert_str_eq(v, "");
+    free(v);
     free(token);
     free(user);
     free(org);
@@ -607,6 +749,7 @@ etl_suite(void)
     tcase_add_test(tc, cancel_mid_run_leaves_nothing);
     tcase_add_test(tc, organisations_keep_to_their_own);
     tcase_add_test(tc, runner_killed_mid_run);
+    tcase_add_test(tc, sql_in_the_organisations_warehouse);
     suite_add_tcase(s, tc);
     return s;
 }
