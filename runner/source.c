@@ -126,9 +126,10 @@ open_warehouse(struct run_node *n, PGconn **conn)
 /*
  * The organisation's warehouse role, sluice_t_<tenant>, and its password:
  * an HMAC of the name under secret_key, so that every runner knows it and
- * nobody else does.
+ * nobody else does. Without a secret_key there is no such password: fails
+ * n.
  */
-static void
+static int
 org_role(struct run_node *n, char role[80], char pw[SL_SHA256_HEX_LEN])
 {
     const char *secret = n->job->conf->secret_key;
@@ -137,11 +138,15 @@ org_role(struct run_node *n, char role[80], char pw[SL_SHA256_HEX_LEN])
 
     snprintf(role, 80, "sluice_t_%s", n->job->tenant_id);
     snprintf(label, sizeof(label), "sluice warehouse role/%s", role);
-    if (secret == NULL ||
-        sl_hmac_sha256(secret, strlen(secret), label, strlen(label), mac) != 0)
-        memset(mac, 0, sizeof(mac));
+    if (secret == NULL || *secret == '\0')
+        return run_node_fail(n, "CONFIGURATION_ERROR",
+                             "SQL in the warehouse needs the operator's "
+                             "secret_key");
+    if (sl_hmac_sha256(secret, strlen(secret), label, strlen(label), mac) != 0)
+        return SL_ECRYPTO;
     sl_hex(mac, sizeof(mac), pw);
     explicit_bzero(mac, sizeof(mac));
+    return 0;
 }
 
 /*
@@ -243,7 +248,8 @@ run_wh_open_org(struct run_node *n, PGconn **conn)
     int rc = 0;
 
     *conn = NULL;
-    org_role(n, role, pw);
+    if ((rc = org_role(n, role, pw)) != 0)
+        return rc;
     c = connect_as(n, role, pw);
     /* The first time (or after secret_key changed): set the role up, as
      * the runner, and try again. Two runners may race; one attempt more
@@ -272,6 +278,7 @@ run_wh_open_org(struct run_node *n, PGconn **conn)
     PQclear(PQexec(c, "SET statement_timeout = 0"));
     *conn = c;
     c = NULL;
+    rc = 0; /* a setup that lost a race to another runner's is no failure */
 out:
     PQfinish(c);
     explicit_bzero(pw, sizeof(pw));
