@@ -248,6 +248,20 @@ sl_bus_ensure_streams(struct sl_bus *bus)
 }
 
 int
+sl_bus_stream_msgs(struct sl_bus *bus, const char *stream, uint64_t *n)
+{
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+
+    if (bus->js == NULL || !sl_bus_connected(bus) ||
+        js_GetStreamInfo(&si, bus->js, stream, NULL, &jerr) != NATS_OK)
+        return SL_EBUS;
+    *n = si->State.Msgs;
+    jsStreamInfo_Destroy(si);
+    return SL_OK;
+}
+
+int
 sl_bus_publish(struct sl_bus *bus, const char *subject, const void *data,
                size_t len, const char *msg_id, int timeout_ms, bool *duplicate)
 {

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <nats/nats.h>
 
@@ -61,6 +62,12 @@ bool sl_bus_connected(const struct sl_bus *bus);
  * with a two-minute duplicate window. Returns 0 or SL_EBUS.
  */
 int sl_bus_ensure_streams(struct sl_bus *bus);
+
+/*
+ * The number of messages stream holds now into *n: for the work queue
+ * SLUICE_RUNS, the requests not yet acknowledged. Returns 0 or SL_EBUS.
+ */
+int sl_bus_stream_msgs(struct sl_bus *bus, const char *stream, uint64_t *n);
 
 /*
  * Publishes len bytes to subject through JetStream with Nats-Msg-Id

@@ -6,8 +6,9 @@
  * It connects to PostgreSQL and NATS (and keeps trying while either is
  * down), makes sure the JetStream streams exist, answers liveness requests
  * on sluice.ping.runner, executes runs on runner_concurrency threads
- * (worker.h), relays the outbox rows left unsent (relay.h), and takes
- * back the runs of runners that stopped beating (sql/008_runner.sql). On
+ * (worker.h), relays the outbox rows left unsent and requests again the
+ * runs whose request NATS lost (relay.h), and takes back the runs of
+ * runners that stopped beating (sql/008_runner.sql). On
  * SIGTERM or SIGINT it lets the runs in hand finish, up to
  * runner_grace_seconds, hands back the rest, and exits.
  */
@@ -67,8 +68,8 @@ tick(struct run_ctx *ctx)
         atomic_store(&ctx->runner.ready, true);
     }
     sweep(ctx);
-    if (ctx->streams_ok)
-        run_relay(&ctx->db, &ctx->bus, &ctx->d.log);
+    if (ctx->streams_ok && run_relay(&ctx->db, &ctx->bus, &ctx->d.log) >= 0)
+        run_reconcile(&ctx->db, &ctx->bus, &ctx->d.log);
 }
 
 int

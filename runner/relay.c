@@ -48,3 +48,28 @@ run_relay(struct sl_db *db, struct sl_bus *bus, struct sl_logger *log)
                     sent == 1 ? "" : "s");
     return rc == SL_OK ? sent : rc;
 }
+
+int
+run_reconcile(struct sl_db *db, struct sl_bus *bus, struct sl_logger *log)
+{
+    const char *params[1] = {RUN_RECONCILE_AFTER};
+    PGresult *res;
+    uint64_t queued;
+    int rc, n;
+
+    /* A request still in the queue will be taken in its turn. */
+    if ((rc = sl_bus_stream_msgs(bus, SL_STREAM_RUNS, &queued)) != SL_OK)
+        return rc;
+    if (queued > 0)
+        return 0;
+    if ((rc = sl_db_exec(db, RUN_ST_RECONCILE, 1, params, &res)) != SL_OK)
+        return rc;
+    n = PQntuples(res);
+    for (int i = 0; i < n; i++)
+        sl_log_warn(log,
+                    "run %s (organization %s): pending, its request lost; "
+                    "requested again",
+                    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+    PQclear(res);
+    return n;
+}

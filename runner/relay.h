@@ -7,6 +7,10 @@
  * publishes such rows, with the outbox id as Nats-Msg-Id (a row published
  * twice is one message: JetStream drops the duplicate), and marks them
  * sent. Several runners may relay at once for the same reason.
+ *
+ * A row marked sent may still never arrive: nats-server acknowledges
+ * before it fsyncs, and a crash can lose the message. run_reconcile()
+ * notices the runs such a loss leaves pending and requests them again.
  */
 #ifndef RUN_RELAY_H
 #define RUN_RELAY_H
@@ -26,5 +30,16 @@
  * the next pass tries again).
  */
 int run_relay(struct sl_db *db, struct sl_bus *bus, struct sl_logger *log);
+
+/* A request sent this long ago, its run still pending, was lost. */
+#define RUN_RECONCILE_AFTER "10 seconds"
+
+/*
+ * Reconciles (sql/010_reconcile.sql): when the work queue holds no
+ * request, requests again, through the outbox, every pending run whose
+ * last request was sent more than RUN_RECONCILE_AFTER ago; the next relay
+ * pass publishes them. Returns how many, or a negative code.
+ */
+int run_reconcile(struct sl_db *db, struct sl_bus *bus, struct sl_logger *log);
 
 #endif

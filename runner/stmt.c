@@ -102,4 +102,9 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
     [RUN_ST_SWEEP] = {"sweep",
                       "SELECT id, tenant_id, outcome FROM run_sweep(50)",
                       false},
+    /* Pending runs whose request was lost (relay.h). */
+    [RUN_ST_RECONCILE] = {"reconcile",
+                          "SELECT id, tenant_id FROM run_reconcile("
+                          "$1::interval, 100)",
+                          false},
 };

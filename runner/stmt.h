@@ -19,6 +19,7 @@ enum run_stmt {
     RUN_ST_RELEASE,
     RUN_ST_HEARTBEAT,
     RUN_ST_SWEEP,
+    RUN_ST_RECONCILE,
     RUN_ST_COUNT_,
 };
 

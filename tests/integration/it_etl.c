@@ -736,6 +736,74 @@ START_TEST(sql_in_the_organisations_warehouse)
 }
 END_TEST
 
+/* The stack's control script: verb (start, stop) service. */
+static void
+stack(const char *verb, const char *service)
+{
+    ck_assert_int_eq(it_sh("%s %s %s >/dev/null 2>&1",
+                           it_env("SLUICE_TEST_STACKCTL"), verb, service),
+                     0);
+}
+
+/*
+ * NATS acknowledges a request, then loses it (a crash before its fsync):
+ * the outbox says sent, the queue holds nothing. The runner notices the
+ * run left pending, requests it again, and the run happens, once.
+ */
+START_TEST(lost_request_is_reconciled)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *org, *user, *token, *pid, *run, *v, table[160], err[256];
+    json_t *nodes;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    it_scale_up(org);
+    data_file(org, "lost.csv", "id,v\n1,a\n2,b\n3,c\n");
+    nodes = json_pack(
+        "[o, o]",
+        node("in", "extractor", "csv", json_pack("{s:s}", "path", "lost.csv")),
+        node("out", "loader", "postgres",
+             json_pack("{s:s, s:s, s:s}", "schema", "bronze", "table", "lost",
+                       "mode", "append")));
+    pid = pipeline(&c, token, nodes, chain(nodes));
+    /* With NATS down the request stays in the outbox; marking it sent
+     * makes it one NATS took and lost. */
+    stack("stop", "nats");
+    run = execute(&c, token, pid);
+    v = it_sql("SLUICE_TEST_OWNER_DB_URL",
+               "UPDATE outbox SET sent_at = now() - interval '1 minute' "
+               "WHERE payload->>'run_id' = $1 AND sent_at IS NULL "
+               "RETURNING id",
+               run, NULL, NULL, err, sizeof(err));
+    ck_assert_msg(v != NULL && *v != '\0', "no unsent request: %s", err);
+    free(v);
+    stack("start", "nats");
+    await_run(&c, token, run, "completed|failed", 60, &r);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
+    it_resp_free(&r);
+    snprintf(table, sizeof(table), "t_%s_bronze.lost", org);
+    v = rows_of(table, "id, v");
+    ck_assert_str_eq(v, "1|a;2|b;3|c");
+    free(v);
+    /* One run, requested twice: the lost request and the reconciled one. */
+    v = it_sql("SLUICE_TEST_OWNER_DB_URL",
+               "SELECT (SELECT count(*) FROM runs WHERE pipeline_id = $1) || "
+               "' ' || (SELECT count(*) FROM outbox WHERE payload->>'run_id' "
+               "= $2 AND subject = 'sluice.run.request')",
+               pid, run, NULL, err, sizeof(err));
+    ck_assert_msg(v != NULL, "%s", err);
+    ck_assert_str_eq(v, "1 2");
+    free(v);
+    free(run);
+    free(pid);
+    free(token);
+    free(user);
+    free(org);
+}
+END_TEST
+
 static Suite *
 etl_suite(void)
 {
@@ -750,6 +818,7 @@ etl_suite(void)
     tcase_add_test(tc, organisations_keep_to_their_own);
     tcase_add_test(tc, runner_killed_mid_run);
     tcase_add_test(tc, sql_in_the_organisations_warehouse);
+    tcase_add_test(tc, lost_request_is_reconciled);
     suite_add_tcase(s, tc);
     return s;
 }
