@@ -19,6 +19,10 @@ enum run_stmt {
     RUN_ST_RELEASE,
     RUN_ST_HEARTBEAT,
     RUN_ST_SWEEP,
+    RUN_ST_SCHED_LOCK,
+    RUN_ST_SCHED_UNLOCK,
+    RUN_ST_SCHED_DUE,
+    RUN_ST_SCHED_FIRE,
     RUN_ST_COUNT_,
 };
 
