@@ -98,8 +98,9 @@ publish(struct sl_db *db, struct sl_bus *bus, const struct sl_sched_stmts *st,
 /*
  * Fires row of due as f: computes the next time, then claims, checks and
  * writes in one transaction of the item's organisation, then publishes.
- * Returns 0 with f's outcome set, or a negative code (the transaction
- * rolled back: nothing changed).
+ * Returns 0 with f's outcome set, or a negative code: the transaction
+ * rolled back and nothing changed, except when scheduler_fire() answered
+ * an outcome this file does not know (SL_EDB, after commit).
  */
 static int
 fire_one(struct sl_db *db, struct sl_bus *bus, const struct sl_sched_stmts *st,

@@ -16,8 +16,9 @@
  * stands, and the runner's relay publishes it later.
  *
  * Statement tables are per daemon (db.h): a daemon that schedules puts
- * the three statements below in its table, by these macros, and passes
- * their indices in struct sl_sched_stmts.
+ * the two statements below in its table, by these macros, and passes
+ * their indices in struct sl_sched_stmts, with that of a statement it
+ * already has that marks outbox row $1 sent.
  */
 #ifndef SL_SCHED_H
 #define SL_SCHED_H
@@ -36,13 +37,15 @@
     "SELECT outcome, pipeline_id, run_id, quota_type, payload FROM "           \
     "scheduler_fire($1, $2::uuid, $3::timestamptz, $4::timestamptz, "          \
     "$5::uuid, $6::uuid)"
-/* Marks outbox row $1 sent, in any organisation (sql/004_relay.sql). */
-#define SL_SCHED_SQL_SENT "SELECT outbox_mark_sent($1::uuid)"
 
 /* At most this many items a pass; the rest wait for the next one. */
 #define SL_SCHED_BATCH 500
 
-/* The indices of the statements above in the caller's table. */
+/*
+ * The indices of the statements above in the caller's table; sent marks
+ * outbox row $1 sent, and is run scoped to the item's organisation (the
+ * API's UPDATE under RLS and the relay's outbox_mark_sent() both do).
+ */
 struct sl_sched_stmts {
     int due, fire, sent;
 };
