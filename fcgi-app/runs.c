@@ -22,6 +22,7 @@
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
+#include "sched.h"
 #include "uuid.h"
 
 #define MAX_IDEMPOTENCY_KEY 255
@@ -170,67 +171,57 @@ publish_request(struct api_req *r, const char *outbox_id, const char *run_id,
 
 /*
  * Checks the organisation's plan quotas (seed 003) in the open
- * transaction: runs a day, runs a month, runs at once. Returns 0 when a
- * run may start; 1 when a quota is spent, with the 429 set when answer,
- * and *spent (may be NULL) the quota's type; or a database code.
+ * transaction: runs a day, runs a month, runs at once. The rules are
+ * run_quota_check() (sql/009_scheduler_fire.sql), which the scheduler
+ * shares; this says them to the client. Returns 0 when a run may start;
+ * 1 when a quota is spent or the subscription is not active, with the 429
+ * or 403 set; or a database code.
  */
 static int
-check_quota(struct api_req *r, bool answer, const char **spent)
+check_quota(struct api_req *r)
 {
     static const struct {
         const char *type, *what;
-        int limit_col, used_col, reset_col;
     } quotas[] = {
-        {"daily_pipelines", "Daily pipeline quota", 0, 3, 6},
-        {"monthly_pipelines", "Monthly pipeline quota", 1, 4, 7},
-        {"concurrent_runs", "Concurrent run quota", 2, 5, -1},
+        {"daily_pipelines", "Daily pipeline quota"},
+        {"monthly_pipelines", "Monthly pipeline quota"},
+        {"concurrent_runs", "Concurrent run quota"},
     };
+    const char *spent, *status, *reset, *what = "Pipeline quota";
+    long used, limit;
     PGresult *res;
     int rc;
 
-    if ((rc = api_exec(r, ST_QUOTA_LOCK, 0, NULL, &res)) != SL_OK ||
-        (rc = api_exec(r, ST_RUN_QUOTA, 0, NULL, &res)) != SL_OK)
+    if ((rc = api_exec(r, ST_RUN_QUOTA, 0, NULL, &res)) != SL_OK)
         return rc;
-    if (PQntuples(res) == 0)
-        return 0; /* no plan: no quota */
-    if (strcmp(PQgetvalue(res, 0, 8), "active") != 0) {
-        if (spent != NULL)
-            *spent = "subscription";
-        if (answer)
-            api_error(r, 403, "SUBSCRIPTION_INACTIVE",
-                      sl_psprintf(r->pool,
-                                  "The organization's subscription is %s: "
-                                  "no run can start",
-                                  PQgetvalue(res, 0, 8)),
-                      json_pack("{s:s}", "subscription_status",
-                                PQgetvalue(res, 0, 8)));
-        return 1;
-    }
-    for (size_t i = 0; i < sizeof(quotas) / sizeof(quotas[0]); i++) {
-        long limit = strtol(PQgetvalue(res, 0, quotas[i].limit_col), NULL, 10);
-        long used = strtol(PQgetvalue(res, 0, quotas[i].used_col), NULL, 10);
-        const char *reset = quotas[i].reset_col >= 0
-                                ? PQgetvalue(res, 0, quotas[i].reset_col)
-                                : NULL;
-
-        if (used < limit)
-            continue;
-        if (spent != NULL)
-            *spent = quotas[i].type;
-        if (!answer)
-            return 1;
-        api_add_header(r, "Retry-After: %d", reset ? 3600 : 30);
-        api_error(r, 429, "QUOTA_EXCEEDED",
+    if ((spent = sl_db_value(res, 0, 0)) == NULL)
+        return 0;
+    status = PQgetvalue(res, 0, 1);
+    if (strcmp(spent, "subscription") == 0) {
+        api_error(r, 403, "SUBSCRIPTION_INACTIVE",
                   sl_psprintf(r->pool,
-                              "%s exceeded: %ld of %ld used; the run was "
-                              "not started",
-                              quotas[i].what, used, limit),
-                  json_pack("{s:s, s:I, s:I, s:s?}", "quota_type",
-                            quotas[i].type, "current_usage", (json_int_t)used,
-                            "limit", (json_int_t)limit, "reset_at", reset));
+                              "The organization's subscription is %s: "
+                              "no run can start",
+                              status),
+                  json_pack("{s:s}", "subscription_status", status));
         return 1;
     }
-    return 0;
+    for (size_t i = 0; i < sizeof(quotas) / sizeof(quotas[0]); i++)
+        if (strcmp(spent, quotas[i].type) == 0)
+            what = quotas[i].what;
+    used = strtol(PQgetvalue(res, 0, 2), NULL, 10);
+    limit = strtol(PQgetvalue(res, 0, 3), NULL, 10);
+    reset = sl_db_value(res, 0, 4);
+    api_add_header(r, "Retry-After: %d", reset ? 3600 : 30);
+    api_error(r, 429, "QUOTA_EXCEEDED",
+              sl_psprintf(r->pool,
+                          "%s exceeded: %ld of %ld used; the run was "
+                          "not started",
+                          what, used, limit),
+              json_pack("{s:s, s:I, s:I, s:s?}", "quota_type", spent,
+                        "current_usage", (json_int_t)used, "limit",
+                        (json_int_t)limit, "reset_at", reset));
+    return 1;
 }
 
 /* An Idempotency-Key already used to start another pipeline's run. */
@@ -308,7 +299,7 @@ start_run(struct api_req *r, const char *ref, json_t *body,
             r, 409, "INVALID_STATE", "The pipeline is archived: it cannot run",
             json_pack("{s:s}", "pipeline_id", PQgetvalue(res, 0, 0)));
     }
-    if ((rc = check_quota(r, true, NULL)) != 0) {
+    if ((rc = check_quota(r)) != 0) {
         sl_db_rollback(db);
         return rc > 0 ? 0 : api_db_error(r, rc);
     }
@@ -620,135 +611,66 @@ api_h_runs_retry(struct api_req *r)
 /* --- the scheduler ---------------------------------------------------------
  */
 
-#define SCHED_BATCH "500"
+/* The answer being built: runs started, items skipped. */
+struct sched_report {
+    json_t *fired, *skipped;
+};
 
-/*
- * Fires one due item (a pipeline's schedule or a cron trigger) in a
- * transaction of its organisation: claims it by moving next_run_at on,
- * checks the quotas, writes the run and its request. Appends what
- * happened to fired or skipped. Returns 0 or a database code.
- */
-static int
-fire_one(struct api_req *r, PGresult *due, int row, json_t *fired,
-         json_t *skipped)
+/* Why an item was skipped, as the answer says it. */
+static const char *const skip_reasons[] = {
+    [SL_SCHED_QUOTA] = "quota exceeded",
+    [SL_SCHED_INACTIVE] = "subscription inactive",
+    [SL_SCHED_INVALID] = "invalid schedule",
+    [SL_SCHED_ERROR] = "error",
+};
+
+/* Adds one item lib/sched.c fired or skipped to the answer. */
+static void
+sched_report(void *arg, const struct sl_sched_item *it)
 {
-    struct sl_db *db = &r->ctx->db;
-    const char *kind = PQgetvalue(due, row, 0), *id = PQgetvalue(due, row, 1);
-    const char *tenant = PQgetvalue(due, row, 2);
-    const char *expr = PQgetvalue(due, row, 4), *zone = PQgetvalue(due, row, 5);
-    const char *params[9], *spent = NULL;
-    char next[SL_RFC3339_MAX], run_id[SL_UUID_LEN], outbox_id[SL_UUID_LEN];
-    bool is_trigger = strcmp(kind, "trigger") == 0;
-    struct api_check c;
-    PGresult *res;
-    int64_t t;
-    int rc;
+    struct sched_report *rep = arg;
 
-    /* The next time after now: firings missed while nobody scheduled are
-     * not run one by one later. */
-    api_check_init(&c, r);
-    if (api_check_cron(&c, "cron", "timezone", expr, zone, &t) != 0) {
-        json_array_append_new(skipped,
-                              json_pack("{s:s, s:s, s:s}", "kind", kind, "id",
-                                        id, "reason", "invalid schedule"));
-        return 0;
-    }
-    sl_clock_format(t, next);
-    if ((rc = sl_db_begin(db, tenant, NULL)) != SL_OK)
-        return rc;
-    r->who.tenant_id = tenant;
-    params[0] = id;
-    params[1] = PQgetvalue(due, row, 6);
-    params[2] = next;
-    rc = api_exec(r,
-                  is_trigger ? ST_SCHED_CLAIM_TRIGGER : ST_SCHED_CLAIM_PIPELINE,
-                  3, params, &res);
-    if (rc != SL_OK)
-        goto failed;
-    if (PQntuples(res) == 0) {
-        /* Another scheduler fired it first. */
-        sl_db_rollback(db);
-        return 0;
-    }
-    if ((rc = check_quota(r, false, &spent)) < 0)
-        goto failed;
-    if (rc == 1) {
-        /* The firing is spent (next_run_at moved on), without a run. */
-        if ((rc = sl_db_commit(db)) != SL_OK)
-            goto failed;
+    if (it->outcome == SL_SCHED_FIRED) {
         json_array_append_new(
-            skipped, json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", kind, "id",
-                               id, "tenant_id", tenant, "reason",
-                               strcmp(spent, "subscription") == 0
-                                   ? "subscription inactive"
-                                   : "quota exceeded",
-                               "quota_type", spent));
-        return 0;
+            rep->fired,
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kind", it->kind, "id",
+                      it->id, "tenant_id", it->tenant_id, "pipeline_id",
+                      it->pipeline_id, "run_id", it->run_id, "next_run",
+                      it->next_run));
+        return;
     }
-    if (sl_uuid_v7(run_id) != SL_OK || sl_uuid_v7(outbox_id) != SL_OK) {
-        rc = SL_ECRYPTO;
-        goto failed;
-    }
-    {
-        const char *pid = sl_pstrdup(r->pool, PQgetvalue(res, 0, 0));
-        const char *ins[9] = {run_id,
-                              pid,
-                              sl_pstrdup(r->pool, PQgetvalue(res, 0, 1)),
-                              is_trigger ? "trigger" : "schedule",
-                              is_trigger ? id : "scheduler",
-                              sl_pstrdup(r->pool, PQgetvalue(res, 0, 2)),
-                              NULL,
-                              NULL,
-                              outbox_id};
-
-        if ((rc = api_exec(r, ST_RUN_INSERT, 9, ins, &res)) != SL_OK ||
-            (rc = sl_db_commit(db)) != SL_OK)
-            goto failed;
-        publish_request(r, outbox_id, run_id, pid);
-        json_array_append_new(
-            fired, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kind", kind,
-                             "id", id, "tenant_id", tenant, "pipeline_id", pid,
-                             "run_id", run_id, "next_run", next));
-    }
-    return 0;
-failed:
-    sl_db_rollback(db);
-    return rc;
+    json_array_append_new(
+        rep->skipped,
+        json_pack("{s:s, s:s, s:s, s:s, s:s?}", "kind", it->kind, "id", it->id,
+                  "tenant_id", it->tenant_id, "reason",
+                  skip_reasons[it->outcome], "quota_type", it->quota_type));
 }
 
+/*
+ * POST /api/v1/scheduler/trigger (admin key): fires whatever is due now,
+ * as the runner's clock does every two seconds (lib/sched.h), and says
+ * what it started and what it skipped.
+ */
 int
 api_h_scheduler_trigger(struct api_req *r)
 {
-    const char *params[1] = {SCHED_BATCH};
+    static const struct sl_sched_stmts st = {
+        .due = ST_SCHED_DUE, .fire = ST_SCHED_FIRE, .sent = ST_OUTBOX_SENT};
+    struct sched_report rep = {json_array(), json_array()};
     char now[SL_RFC3339_MAX];
-    json_t *fired = json_array(), *skipped = json_array();
-    PGresult *due;
     int rc;
 
-    sl_json_pool_own(r->pool, fired);
-    sl_json_pool_own(r->pool, skipped);
+    sl_json_pool_own(r->pool, rep.fired);
+    sl_json_pool_own(r->pool, rep.skipped);
     sl_clock_format(sl_clock_now(), now);
-    rc = api_exec_scoped(r, NULL, NULL, ST_SCHED_DUE, 1, params, &due);
-    if (rc != SL_OK)
+    rc = sl_sched_fire_due(&r->ctx->db, &r->ctx->bus, &st, sched_report, &rep,
+                           &r->ctx->log);
+    if (rc < 0)
         return api_db_error(r, rc);
-    for (int i = 0; i < PQntuples(due); i++) {
-        /* One item's failure is reported, and the others still fire. */
-        if ((rc = fire_one(r, due, i, fired, skipped)) != SL_OK) {
-            sl_log_error(&r->ctx->log, "scheduler: %s %s: %s",
-                         PQgetvalue(due, i, 0), PQgetvalue(due, i, 1),
-                         sl_db_error(&r->ctx->db));
-            json_array_append_new(
-                skipped,
-                json_pack("{s:s, s:s, s:s, s:s}", "kind", PQgetvalue(due, i, 0),
-                          "id", PQgetvalue(due, i, 1), "tenant_id",
-                          PQgetvalue(due, i, 2), "reason", "error"));
-        }
-    }
-    r->who.tenant_id = NULL;
-    return api_reply(r, 200,
-                     json_pack("{s:s, s:I, s:I, s:O, s:O}", "checked_at", now,
-                               "triggered", (json_int_t)json_array_size(fired),
-                               "skipped_count",
-                               (json_int_t)json_array_size(skipped), "runs",
-                               fired, "skipped", skipped));
+    return api_reply(
+        r, 200,
+        json_pack("{s:s, s:I, s:I, s:O, s:O}", "checked_at", now, "triggered",
+                  (json_int_t)json_array_size(rep.fired), "skipped_count",
+                  (json_int_t)json_array_size(rep.skipped), "runs", rep.fired,
+                  "skipped", rep.skipped));
 }

@@ -9,6 +9,8 @@
  */
 #include "stmt.h"
 
+#include "sched.h"
+
 /* The columns of a user as an organisation sees them (api_user_json). */
 #define USER_COLS                                                              \
     "u.id, u.username, u.email, u.full_name, m.role, "                         \
@@ -708,18 +710,12 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                        "SELECT run_doc(r), r.pipeline_id FROM runs r "
                        "WHERE r.idempotency_key = $1",
                        false},
-    /* The run and its request in the outbox, in one statement. */
+    /* The run and its request in the outbox (sql/009_scheduler_fire.sql,
+     * shared with the scheduler). */
     [ST_RUN_INSERT] =
         {"run_insert",
-         "WITH o AS (INSERT INTO outbox (id, tenant_id, subject, payload) "
-         "VALUES ($9::uuid, app_tenant(), 'sluice.run.request', "
-         "json_build_object('run_id', $1::uuid, 'tenant_id', app_tenant(), "
-         "'pipeline_id', $2::uuid, 'outbox_id', $9::uuid)::jsonb)) "
-         "INSERT INTO runs AS r (id, tenant_id, pipeline_id, "
-         "pipeline_version, trigger_type, trigger_by, input_params, "
-         "original_run_id, idempotency_key) VALUES ($1::uuid, app_tenant(), "
-         "$2::uuid, $3::integer, $4, $5, $6::jsonb, $7::uuid, $8) "
-         "RETURNING run_doc(r)",
+         "SELECT run_doc(run_request($1::uuid, $2::uuid, $3::integer, $4, $5, "
+         "$6::jsonb, $7::uuid, $8, $9::uuid))",
          false},
     [ST_OUTBOX_SENT] = {"outbox_sent",
                         "UPDATE outbox SET sent_at = now() "
@@ -803,54 +799,18 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
          "WHERE r.id = $1::uuid "
          "AND ($2::uuid IS NULL OR r.pipeline_id = $2::uuid)",
          true},
-    /* The organisation's plan quotas (seed 003) and its usage: runs
-     * started today and this month (UTC), runs not finished (pending or
-     * running), when the day and the month end, and the subscription's
-     * status. */
-    /* Taken first, in a statement of its own, so that the counts of
-     * ST_RUN_QUOTA (a later statement, a later snapshot) see every run a
-     * concurrent start committed while this one waited. */
-    [ST_QUOTA_LOCK] = {"quota_lock",
-                       "SELECT 1 FROM tenant_subscriptions "
-                       "WHERE tenant_id = app_tenant() FOR UPDATE",
-                       false},
-    [ST_RUN_QUOTA] =
-        {"run_quota",
-         "WITH t AS (SELECT date_trunc('day', now() AT TIME ZONE 'UTC') "
-         "AT TIME ZONE 'UTC' AS day, date_trunc('month', now() AT TIME ZONE "
-         "'UTC') AT TIME ZONE 'UTC' AS month) "
-         "SELECT s.daily_runs_limit, s.monthly_runs_limit, "
-         "s.concurrent_runs_limit, "
-         "(SELECT count(*) FROM runs r WHERE r.created_at >= t.day), "
-         "(SELECT count(*) FROM runs r WHERE r.created_at >= t.month), "
-         "(SELECT count(*) FROM runs r WHERE r.status IN ('pending', "
-         "'running')), "
-         "rfc3339(t.day + interval '1 day'), "
-         "rfc3339(t.month + interval '1 month'), s.status "
-         "FROM tenant_subscriptions s, t WHERE s.tenant_id = app_tenant()",
-         false},
-    /* --- the scheduler (runs.c) ----------------------------------------- */
+    /* Whether the organisation's plan lets one more run start, and if
+     * not, which quota is spent (sql/009_scheduler_fire.sql, shared with
+     * the scheduler). Locks the subscription row until the transaction
+     * ends, so that concurrent starts are counted. */
+    [ST_RUN_QUOTA] = {"run_quota",
+                      "SELECT spent, subscription_status, current_usage, "
+                      "quota_limit, reset_at FROM run_quota_check()",
+                      false},
+    /* --- the scheduler (lib/sched.h) ------------------------------------ */
 
-    [ST_SCHED_DUE] = {"sched_due",
-                      "SELECT kind, id, tenant_id, pipeline_id, cron, "
-                      "timezone, next_run_at FROM scheduler_due($1::integer)",
-                      true},
-    /* Claims a firing: moves next_run_at on from $2 to $3 only if no
-     * other scheduler did; returns what the run needs. */
-    [ST_SCHED_CLAIM_PIPELINE] =
-        {"sched_claim_pipeline",
-         "UPDATE pipelines SET next_run_at = $3::timestamptz "
-         "WHERE id = $1::uuid AND next_run_at = $2::timestamptz "
-         "AND deleted_at IS NULL RETURNING id, version, default_params",
-         false},
-    [ST_SCHED_CLAIM_TRIGGER] =
-        {"sched_claim_trigger",
-         "UPDATE triggers g SET next_run_at = $3::timestamptz, "
-         "last_run_at = now() FROM pipelines p WHERE g.id = $1::uuid "
-         "AND g.next_run_at = $2::timestamptz AND p.id = g.pipeline_id "
-         "AND p.deleted_at IS NULL "
-         "RETURNING p.id, p.version, p.default_params || g.parameters",
-         false},
+    [ST_SCHED_DUE] = {"sched_due", SL_SCHED_SQL_DUE, true},
+    [ST_SCHED_FIRE] = {"sched_fire", SL_SCHED_SQL_FIRE, false},
 
     /* --- triggers (triggers.c) ------------------------------------------ */
 

@@ -74,6 +74,7 @@ static const struct key keys[] = {
     INT(connector_timeout_ms, "5000", 100, 60000),
     INT(runner_concurrency, "2", 1, 64),
     INT(runner_grace_seconds, "30", 0, 3600),
+    BOOL(runner_scheduler, "true"),
     STR(hub_listen, "127.0.0.1"),
     INT(hub_port, "8090", 1, 65535),
     STR(log_level, "info"),

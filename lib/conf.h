@@ -54,6 +54,7 @@ struct sl_conf {
     /* sluice-runner */
     int runner_concurrency;   /* runs one runner executes at once */
     int runner_grace_seconds; /* how long SIGTERM waits for runs to end */
+    bool runner_scheduler;    /* fires due schedules (one runner at a time) */
 
     /* sluice-hub */
     char *hub_listen; /* address the WebSocket server binds */

@@ -7,8 +7,9 @@
  * down), makes sure the JetStream streams exist, answers liveness requests
  * on sluice.ping.runner, executes runs on runner_concurrency threads
  * (worker.h), relays the outbox rows left unsent and requests again the
- * runs whose request NATS lost (relay.h), and takes back the runs of
- * runners that stopped beating (sql/008_runner.sql). On
+ * runs whose request NATS lost (relay.h), takes back the runs of runners
+ * that stopped beating (sql/008_runner.sql), and fires the schedules that
+ * are due, one runner at a time (scheduler.h). On
  * SIGTERM or SIGINT it lets the runs in hand finish, up to
  * runner_grace_seconds, hands back the rest, and exits.
  */
@@ -25,6 +26,7 @@
 #include "err.h"
 #include "liveness.h"
 #include "relay.h"
+#include "scheduler.h"
 #include "stmt.h"
 #include "worker.h"
 
@@ -55,8 +57,8 @@ sweep(struct run_ctx *ctx)
 }
 
 /*
- * Checks the database and the streams, and relays the outbox; every
- * RUN_TICK seconds.
+ * Checks the database and the streams, takes back lost runs, fires what
+ * is due and relays the outbox; every RUN_TICK seconds.
  */
 static void
 tick(struct run_ctx *ctx)
@@ -68,6 +70,8 @@ tick(struct run_ctx *ctx)
         atomic_store(&ctx->runner.ready, true);
     }
     sweep(ctx);
+    if (ctx->d.conf.runner_scheduler)
+        run_schedule(&ctx->db, &ctx->bus, &ctx->d.log);
     if (ctx->streams_ok && run_relay(&ctx->db, &ctx->bus, &ctx->d.log) >= 0)
         run_reconcile(&ctx->db, &ctx->bus, &ctx->d.log);
 }

@@ -3,6 +3,9 @@
  */
 #include "stmt.h"
 
+#include "sched.h"
+#include "scheduler.h"
+
 const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
     [RUN_ST_OUTBOX_UNSENT] = {"outbox_unsent",
                               "SELECT id, subject, payload FROM "
@@ -107,4 +110,15 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
                           "SELECT id, tenant_id FROM run_reconcile("
                           "$1::interval, 100)",
                           false},
+    /* The scheduler (scheduler.h): one runner at a time. */
+    [RUN_ST_SCHED_LOCK] = {"sched_lock",
+                           "SELECT pg_try_advisory_lock(" RUN_SCHED_LOCK_KEY
+                           ")",
+                           true},
+    [RUN_ST_SCHED_UNLOCK] = {"sched_unlock",
+                             "SELECT pg_advisory_unlock(" RUN_SCHED_LOCK_KEY
+                             ")",
+                             false},
+    [RUN_ST_SCHED_DUE] = {"sched_due", SL_SCHED_SQL_DUE, true},
+    [RUN_ST_SCHED_FIRE] = {"sched_fire", SL_SCHED_SQL_FIRE, false},
 };

@@ -48,6 +48,7 @@ START_TEST(defaults)
     ck_assert_int_eq(c.access_token_ttl, 3600);
     ck_assert_int_eq(c.api_socket_mode, 0660);
     ck_assert(c.self_onboarding);
+    ck_assert(c.runner_scheduler);
     ck_assert_str_eq(c.jwt_secret, "");
     sl_conf_free(&c);
 }
@@ -62,6 +63,7 @@ START_TEST(file_then_environment)
                "db_url = \"host=/tmp dbname=x\"\n"
                "api_workers = 3\n"
                "self_onboarding = off\n"
+               "runner_scheduler = off\n"
                "\n"
                "log_level=debug\n");
     setenv("SLUICE_API_WORKERS", "5", 1);
@@ -69,6 +71,7 @@ START_TEST(file_then_environment)
     ck_assert_str_eq(c.db_url, "host=/tmp dbname=x");
     ck_assert_int_eq(c.api_workers, 5);
     ck_assert(!c.self_onboarding);
+    ck_assert(!c.runner_scheduler);
     ck_assert_str_eq(c.log_level, "debug");
     sl_conf_free(&c);
 }

@@ -1,0 +1,199 @@
+/*
+ * sched.c: fires the schedules and cron triggers that are due (see
+ * sched.h). The rules (the claim, the quotas, the run written) are SQL
+ * in sql/009_scheduler_fire.sql; this file walks what is due, computes
+ * each next time, and publishes what was started.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "cron.h"
+#include "err.h"
+#include "sched.h"
+#include "tz.h"
+#include "uuid.h"
+
+#define PUBLISH_TIMEOUT_MS 2000
+
+/* The columns of SL_SCHED_SQL_DUE. */
+enum { DUE_KIND, DUE_ID, DUE_TENANT, DUE_PIPELINE, DUE_CRON, DUE_ZONE, DUE_AT };
+
+/* The columns of SL_SCHED_SQL_FIRE. */
+enum { FIRE_OUTCOME, FIRE_PIPELINE, FIRE_RUN, FIRE_QUOTA, FIRE_PAYLOAD };
+
+/* What scheduler_fire() answers, and what the caller hears of it. */
+static const struct {
+    const char *name;
+    enum sl_sched_outcome outcome;
+    bool reported; /* another scheduler's firing is not this one's news */
+} outcomes[] = {
+    {"fired", SL_SCHED_FIRED, true},
+    {"quota", SL_SCHED_QUOTA, true},
+    {"inactive", SL_SCHED_INACTIVE, true},
+    {"taken", SL_SCHED_FIRED, false},
+};
+
+/* One item being fired: the item as reported, and the text it points to. */
+struct firing {
+    struct sl_sched_item it;
+    bool reported;
+    char next[SL_RFC3339_MAX];
+    char run_id[SL_UUID_LEN];
+    char outbox_id[SL_UUID_LEN];
+    char quota_type[32];
+};
+
+/*
+ * Writes into out the first time after now at which cron expression expr
+ * fires in zone. Returns 0, or SL_EINVAL (the expression does not parse),
+ * SL_ENOTFOUND (no such zone, or it never fires), SL_ENOMEM.
+ */
+static int
+next_time(const char *expr, const char *zone, char *out)
+{
+    struct sl_cron cron;
+    struct sl_tz *tz = NULL;
+    int64_t t;
+    int rc;
+
+    if ((rc = sl_cron_parse(expr, &cron, NULL, 0)) != SL_OK ||
+        (rc = sl_tz_load(zone, &tz)) != SL_OK)
+        goto out;
+    if ((rc = sl_cron_next(&cron, tz, sl_clock_now(), &t)) == SL_OK)
+        rc = sl_clock_format(t, out);
+out:
+    sl_tz_destroy(tz);
+    return rc;
+}
+
+/*
+ * Publishes the request of the run f wrote (payload: the outbox row's) and
+ * marks the row sent. A failure leaves the row for the relay.
+ */
+static void
+publish(struct sl_db *db, struct sl_bus *bus, const struct sl_sched_stmts *st,
+        struct firing *f, const char *payload, struct sl_logger *log)
+{
+    const char *params[1] = {f->outbox_id};
+    PGresult *res = NULL;
+
+    if (sl_bus_publish(bus, SL_SUBJ_RUN_REQUEST, payload, strlen(payload),
+                       f->outbox_id, PUBLISH_TIMEOUT_MS, NULL) != SL_OK) {
+        if (log != NULL)
+            sl_log_warn(log,
+                        "run %s: request not published now; the relay will",
+                        f->run_id);
+        return;
+    }
+    if (sl_db_exec_scoped(db, f->it.tenant_id, NULL, st->sent, 1, params,
+                          &res) != SL_OK &&
+        log != NULL)
+        sl_log_warn(log, "run %s: published, not marked sent", f->run_id);
+    PQclear(res);
+}
+
+/*
+ * Fires row of due as f: computes the next time, then claims, checks and
+ * writes in one transaction of the item's organisation, then publishes.
+ * Returns 0 with f's outcome set, or a negative code: the transaction
+ * rolled back and nothing changed, except when scheduler_fire() answered
+ * an outcome this file does not know (SL_EDB, after commit).
+ */
+static int
+fire_one(struct sl_db *db, struct sl_bus *bus, const struct sl_sched_stmts *st,
+         const PGresult *due, int row, struct firing *f, struct sl_logger *log)
+{
+    const char *params[6], *v;
+    PGresult *res = NULL;
+    int rc;
+
+    f->reported = true;
+    if (next_time(PQgetvalue(due, row, DUE_CRON),
+                  PQgetvalue(due, row, DUE_ZONE), f->next) != SL_OK) {
+        f->it.outcome = SL_SCHED_INVALID;
+        return 0;
+    }
+    f->it.next_run = f->next;
+    if (sl_uuid_v7(f->run_id) != SL_OK || sl_uuid_v7(f->outbox_id) != SL_OK)
+        return SL_ECRYPTO;
+    params[0] = f->it.kind;
+    params[1] = f->it.id;
+    params[2] = PQgetvalue(due, row, DUE_AT);
+    params[3] = f->next;
+    params[4] = f->run_id;
+    params[5] = f->outbox_id;
+    if ((rc = sl_db_begin(db, f->it.tenant_id, NULL)) != SL_OK)
+        return rc;
+    if ((rc = sl_db_exec(db, st->fire, 6, params, &res)) != SL_OK) {
+        sl_db_rollback(db);
+        return rc;
+    }
+    /* The claim stands even when no run starts: that firing is spent. */
+    if ((rc = sl_db_commit(db)) != SL_OK)
+        goto out;
+    rc = SL_EDB;
+    for (size_t i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++) {
+        if (strcmp(PQgetvalue(res, 0, FIRE_OUTCOME), outcomes[i].name) != 0)
+            continue;
+        f->it.outcome = outcomes[i].outcome;
+        f->reported = outcomes[i].reported;
+        rc = SL_OK;
+    }
+    if (rc != SL_OK || !f->reported)
+        goto out;
+    if ((v = sl_db_value(res, 0, FIRE_QUOTA)) != NULL) {
+        snprintf(f->quota_type, sizeof(f->quota_type), "%s", v);
+        f->it.quota_type = f->quota_type;
+    }
+    if (f->it.outcome == SL_SCHED_FIRED) {
+        f->it.run_id = f->run_id;
+        publish(db, bus, st, f, PQgetvalue(res, 0, FIRE_PAYLOAD), log);
+    }
+out:
+    PQclear(res);
+    return rc;
+}
+
+int
+sl_sched_fire_due(struct sl_db *db, struct sl_bus *bus,
+                  const struct sl_sched_stmts *st, sl_sched_report_fn report,
+                  void *arg, struct sl_logger *log)
+{
+    char limit[16];
+    const char *params[1] = {limit};
+    PGresult *due = NULL;
+    int rc, fired = 0;
+
+    snprintf(limit, sizeof(limit), "%d", SL_SCHED_BATCH);
+    if ((rc = sl_db_exec(db, st->due, 1, params, &due)) != SL_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(due); i++) {
+        struct firing f;
+
+        memset(&f, 0, sizeof(f));
+        f.it.kind = PQgetvalue(due, i, DUE_KIND);
+        f.it.id = PQgetvalue(due, i, DUE_ID);
+        f.it.tenant_id = PQgetvalue(due, i, DUE_TENANT);
+        f.it.pipeline_id = PQgetvalue(due, i, DUE_PIPELINE);
+        /* One item's failure is reported, and the others still fire. */
+        if ((rc = fire_one(db, bus, st, due, i, &f, log)) != SL_OK) {
+            if (log != NULL)
+                sl_log_error(log, "scheduler: %s %s: %s", f.it.kind, f.it.id,
+                             rc == SL_ECRYPTO ? sl_strerror(rc)
+                                              : sl_db_error(db));
+            f.it.outcome = SL_SCHED_ERROR;
+            f.it.run_id = NULL;
+            f.it.quota_type = NULL;
+            f.reported = true;
+        }
+        if (f.it.outcome == SL_SCHED_FIRED && f.reported)
+            fired++;
+        if (f.reported && report != NULL)
+            report(arg, &f.it);
+    }
+    PQclear(due);
+    return fired;
+}

@@ -1,0 +1,94 @@
+/*
+ * sched.h: firing what is due, for the runner's clock and the API's
+ * POST /api/v1/scheduler/trigger alike.
+ *
+ * A pipeline's cron schedule and each cron trigger carry next_run_at.
+ * sl_sched_fire_due() asks scheduler_due() (sql/006_scheduler.sql) what
+ * is due now, across organisations; for each item it computes the next
+ * time after now with lib/cron.c (firings missed while nobody scheduled
+ * are not run one by one later), and calls scheduler_fire()
+ * (sql/009_scheduler_fire.sql) in a transaction scoped to the item's
+ * organisation: that claims the item (next_run_at moves on only if it is
+ * still the time seen, so two schedulers never fire it twice), checks the
+ * plan's quotas and writes the run with its request in the outbox. After
+ * commit the request is published on NATS with the outbox id as
+ * Nats-Msg-Id and the outbox row marked sent; when that fails the run
+ * stands, and the runner's relay publishes it later.
+ *
+ * Statement tables are per daemon (db.h): a daemon that schedules puts
+ * the two statements below in its table, by these macros, and passes
+ * their indices in struct sl_sched_stmts, with that of a statement it
+ * already has that marks outbox row $1 sent.
+ */
+#ifndef SL_SCHED_H
+#define SL_SCHED_H
+
+#include "bus.h"
+#include "db.h"
+#include "log.h"
+
+/* What is due: $1 at most this many rows. Read-only (retry: true). */
+#define SL_SCHED_SQL_DUE                                                       \
+    "SELECT kind, id, tenant_id, pipeline_id, cron, timezone, next_run_at "    \
+    "FROM scheduler_due($1::integer)"
+/* Fires kind $1, id $2, seen due at $3, next at $4, as run $5 with
+ * outbox row $6 (retry: false). */
+#define SL_SCHED_SQL_FIRE                                                      \
+    "SELECT outcome, pipeline_id, run_id, quota_type, payload FROM "           \
+    "scheduler_fire($1, $2::uuid, $3::timestamptz, $4::timestamptz, "          \
+    "$5::uuid, $6::uuid)"
+
+/* At most this many items a pass; the rest wait for the next one. */
+#define SL_SCHED_BATCH 500
+
+/*
+ * The indices of the statements above in the caller's table; sent marks
+ * outbox row $1 sent, and is run scoped to the item's organisation (the
+ * API's UPDATE under RLS and the relay's outbox_mark_sent() both do).
+ */
+struct sl_sched_stmts {
+    int due, fire, sent;
+};
+
+enum sl_sched_outcome {
+    SL_SCHED_FIRED,    /* a run was written (and, if NATS was up, sent) */
+    SL_SCHED_QUOTA,    /* a plan quota is spent: the firing passed, no run */
+    SL_SCHED_INACTIVE, /* the subscription is not active: likewise */
+    SL_SCHED_INVALID,  /* the cron expression or zone no longer parses */
+    SL_SCHED_ERROR,    /* the database failed for this item; see log */
+};
+
+/*
+ * One item and what became of it, for the caller's report. Every string
+ * is borrowed, valid during the callback only; those that do not apply
+ * are NULL.
+ */
+struct sl_sched_item {
+    enum sl_sched_outcome outcome;
+    const char *kind;        /* "pipeline" or "trigger" */
+    const char *id;          /* the pipeline's or the trigger's id */
+    const char *tenant_id;   /* its organisation */
+    const char *pipeline_id; /* the pipeline that runs */
+    const char *run_id;      /* SL_SCHED_FIRED */
+    const char *next_run;    /* RFC 3339: the next firing */
+    const char *quota_type;  /* SL_SCHED_QUOTA, SL_SCHED_INACTIVE */
+};
+
+/* Called once for each item fired or skipped; an item another scheduler
+ * fired first is not reported. */
+typedef void (*sl_sched_report_fn)(void *arg, const struct sl_sched_item *it);
+
+/*
+ * One pass: fires every item due now, up to SL_SCHED_BATCH, on db (which
+ * must not be in a transaction), publishing on bus (borrowed; may be
+ * disconnected). report (may be NULL) hears of each item, with arg. One
+ * item's failure is logged on log (may be NULL) and reported; the others
+ * still fire. Returns the number of runs written, or a negative code when
+ * what is due could not be read.
+ */
+int sl_sched_fire_due(struct sl_db *db, struct sl_bus *bus,
+                      const struct sl_sched_stmts *st,
+                      sl_sched_report_fn report, void *arg,
+                      struct sl_logger *log);
+
+#endif
