@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -499,4 +500,184 @@ it_scale_up(const char *org)
                  "daily_runs_limit = 100, monthly_runs_limit = 3000, "
                  "concurrent_runs_limit = 10 WHERE tenant_id = $1",
                  org);
+}
+
+/* --- pipelines, runs and the warehouse -------------------------------- */
+
+double
+it_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* First value of sql on the warehouse, as sluice_wh ("" for no row). */
+char *
+it_wh(const char *sql, const char *p1)
+{
+    char err[512] = "";
+    char *v =
+        it_sql("SLUICE_TEST_WH_DB_URL", sql, p1, NULL, NULL, err, sizeof(err));
+
+    ck_assert_msg(v != NULL, "%s: %s", sql, err);
+    return v;
+}
+
+/* Writes text to data_dir/<org>/<name>. */
+void
+it_data_file(const char *org, const char *name, const char *text)
+{
+    char path[1024];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", it_env("SLUICE_TEST_DATA_DIR"), org);
+    ck_assert_int_eq(it_sh("mkdir -p '%s'", path), 0);
+    snprintf(path, sizeof(path), "%s/%s/%s", it_env("SLUICE_TEST_DATA_DIR"),
+             org, name);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Creates a pipeline of nodes and edges (taken); returns its id. */
+char *
+it_pipeline(struct it_client *c, const char *token, json_t *nodes,
+            json_t *edges)
+{
+    struct it_resp r;
+    char *id;
+
+    it_call(c, "POST", "/api/v1/pipelines", token,
+            json_pack("{s:s, s:o, s:o}", "name", it_unique(), "nodes", nodes,
+                      "edges", edges),
+            &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_str(&r, "id"));
+    it_resp_free(&r);
+    return id;
+}
+
+/* A chain of nodes: edges from each to the next. */
+json_t *
+it_chain(json_t *nodes)
+{
+    json_t *edges = json_array();
+
+    for (size_t i = 0; i + 1 < json_array_size(nodes); i++)
+        json_array_append_new(
+            edges,
+            json_pack("{s:O, s:O}", "source",
+                      json_object_get(json_array_get(nodes, i), "id"), "target",
+                      json_object_get(json_array_get(nodes, i + 1), "id")));
+    return edges;
+}
+
+json_t *
+it_node(const char *id, const char *type, const char *module, json_t *config)
+{
+    return json_pack("{s:s, s:s, s:s, s:o}", "id", id, "type", type, "module",
+                     module, "config", config);
+}
+
+char *
+it_execute(struct it_client *c, const char *token, const char *pid)
+{
+    char path[256];
+    struct it_resp r;
+    char *id;
+
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
+    it_call(c, "POST", path, token, json_object(), &r);
+    it_assert_status(&r, 202);
+    id = strdup(it_str(&r, "run_id"));
+    it_resp_free(&r);
+    return id;
+}
+
+/* Polls the database, not the API: its rate limit would not allow it. */
+void
+it_await_run(struct it_client *c, const char *token, const char *id,
+             const char *want, double limit, struct it_resp *r)
+{
+    char path[160], all[80], pat[64], err[256];
+    double end = it_now() + limit;
+
+    snprintf(all, sizeof(all), "|%s|", want);
+    for (;;) {
+        char *st = it_sql("SLUICE_TEST_OWNER_DB_URL",
+                          "SELECT status FROM runs WHERE id = $1", id, NULL,
+                          NULL, err, sizeof(err));
+
+        ck_assert_msg(st != NULL, "%s", err);
+        snprintf(pat, sizeof(pat), "|%s|", st);
+        free(st);
+        if (strstr(all, pat) != NULL)
+            break;
+        ck_assert_msg(it_now() < end, "run %s: still %s after %.0f s", id, pat,
+                      limit);
+        usleep(20 * 1000);
+    }
+    snprintf(path, sizeof(path), "/api/v1/executions/%s", id);
+    it_get(c, path, token, r);
+    it_assert_status(r, 200);
+}
+
+/* A connector to the stack's own warehouse database, as sluice_wh. */
+char *
+it_wh_connector(struct it_client *c, const char *token)
+{
+    char path[512], password[128], port[16];
+    const char *url = it_env("SLUICE_TEST_WH_DB_URL"), *p;
+    struct it_resp r;
+    size_t n;
+    FILE *f;
+    char *id;
+
+    snprintf(path, sizeof(path), "%s/secrets/pg_wh", it_env("SLUICE_TEST_VAR"));
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(password, 1, sizeof(password) - 1, f);
+    fclose(f);
+    password[n] = '\0';
+    password[strcspn(password, "\r\n")] = '\0';
+    p = strstr(url, "port=");
+    ck_assert_ptr_nonnull(p);
+    snprintf(port, sizeof(port), "%.*s", (int)strcspn(p + 5, " "), p + 5);
+    it_call(c, "POST", "/api/v1/connectors", token,
+            json_pack("{s:s, s:s, s:{s:s, s:I, s:s, s:s, s:s, s:s}}", "name",
+                      it_unique(), "type", "postgresql", "config", "host",
+                      it_env("SLUICE_TEST_BIND"), "port",
+                      (json_int_t)atoi(port), "database", "sluice_warehouse",
+                      "ssl_mode", "disable", "username", "sluice_wh",
+                      "password", password),
+            &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_str(&r, "id"));
+    it_resp_free(&r);
+    return id;
+}
+
+/* A source that sends 20000 rows, then stalls for s seconds, then more. */
+json_t *
+it_slow_source(const char *conn, int seconds)
+{
+    char q[256];
+
+    snprintf(q, sizeof(q),
+             "SELECT g AS id, CASE WHEN g = 20001 THEN "
+             "pg_sleep(%d)::text END AS pause FROM generate_series(1, 30000) g",
+             seconds);
+    return it_node("src", "extractor", "postgres",
+                   json_pack("{s:s, s:s}", "connection_id", conn, "query", q));
+}
+
+void
+it_stack(const char *verb, const char *service)
+{
+    ck_assert_int_eq(it_sh("%s %s %s >/dev/null 2>&1",
+                           it_env("SLUICE_TEST_STACKCTL"), verb, service),
+                     0);
 }

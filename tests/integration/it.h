@@ -144,7 +144,55 @@ const char *it_admin_header(void);
  * if it fails. */
 void it_owner_sql(const char *sql, const char *p1);
 
+/* Runs the stack's control script (scripts/dev) on this test's stack:
+ * verb (start, stop, ...) service; fails the test if it fails. */
+void it_stack(const char *verb, const char *service);
+
 /* Moves an organisation to the SCALE plan: 10 runs at once, 100 a day. */
 void it_scale_up(const char *org);
+
+/* --- pipelines, runs and the warehouse -------------------------------- */
+
+/* Seconds on the monotonic clock, for bounding waits. */
+double it_now(void);
+
+/* The first value of sql on the warehouse, as sluice_wh (malloc'd; ""
+ * for no row); fails the test if the statement fails. */
+char *it_wh(const char *sql, const char *p1);
+
+/* Writes text to the data directory's file <org>/<name>. */
+void it_data_file(const char *org, const char *name, const char *text);
+
+/* A pipeline node; config is taken. */
+json_t *it_node(const char *id, const char *type, const char *module,
+                json_t *config);
+
+/* Edges from each of nodes (borrowed) to the next: a new array. */
+json_t *it_chain(json_t *nodes);
+
+/* Creates a pipeline of nodes and edges (both taken) and returns its id
+ * (malloc'd); asserts 201. */
+char *it_pipeline(struct it_client *c, const char *token, json_t *nodes,
+                  json_t *edges);
+
+/* Starts a run of pipeline pid; asserts 202; returns its id (malloc'd). */
+char *it_execute(struct it_client *c, const char *token, const char *pid);
+
+/*
+ * Waits until run id's status is one of want ("a|b"), for up to limit
+ * seconds, watching the database (the API's rate limit would not allow
+ * polling it this often); then reads the run through the API into *r.
+ * Fails the test when the time is up.
+ */
+void it_await_run(struct it_client *c, const char *token, const char *id,
+                  const char *want, double limit, struct it_resp *r);
+
+/* A connector to the stack's own warehouse database, as sluice_wh;
+ * returns its id (malloc'd). */
+char *it_wh_connector(struct it_client *c, const char *token);
+
+/* A postgres extractor node "src" reading 30000 rows through connector
+ * conn, stalling for seconds after the first 20000. */
+json_t *it_slow_source(const char *conn, int seconds);
 
 #endif

@@ -19,184 +19,26 @@
 #include "it.h"
 #include "unit.h"
 
-static double
-now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* First value of sql on the warehouse, as sluice_wh ("" for no row). */
-static char *
-wh(const char *sql, const char *p1)
-{
-    char err[512] = "";
-    char *v =
-        it_sql("SLUICE_TEST_WH_DB_URL", sql, p1, NULL, NULL, err, sizeof(err));
-
-    ck_assert_msg(v != NULL, "%s: %s", sql, err);
-    return v;
-}
-
-/* Writes text to data_dir/<org>/<name>. */
-static void
-data_file(const char *org, const char *name, const char *text)
-{
-    char path[1024];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", it_env("SLUICE_TEST_DATA_DIR"), org);
-    ck_assert_int_eq(it_sh("mkdir -p '%s'", path), 0);
-    snprintf(path, sizeof(path), "%s/%s/%s", it_env("SLUICE_TEST_DATA_DIR"),
-             org, name);
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-/* Creates a pipeline of nodes and edges (taken); returns its id. */
-static char *
-pipeline(struct it_client *c, const char *token, json_t *nodes, json_t *edges)
-{
-    struct it_resp r;
-    char *id;
-
-    it_call(c, "POST", "/api/v1/pipelines", token,
-            json_pack("{s:s, s:o, s:o}", "name", it_unique(), "nodes", nodes,
-                      "edges", edges),
-            &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_str(&r, "id"));
-    it_resp_free(&r);
-    return id;
-}
-
-/* A chain of nodes: edges from each to the next. */
-static json_t *
-chain(json_t *nodes)
-{
-    json_t *edges = json_array();
-
-    for (size_t i = 0; i + 1 < json_array_size(nodes); i++)
-        json_array_append_new(
-            edges,
-            json_pack("{s:O, s:O}", "source",
-                      json_object_get(json_array_get(nodes, i), "id"), "target",
-                      json_object_get(json_array_get(nodes, i + 1), "id")));
-    return edges;
-}
-
-static json_t *
-node(const char *id, const char *type, const char *module, json_t *config)
-{
-    return json_pack("{s:s, s:s, s:s, s:o}", "id", id, "type", type, "module",
-                     module, "config", config);
-}
-
-static char *
-execute(struct it_client *c, const char *token, const char *pid)
-{
-    char path[256];
-    struct it_resp r;
-    char *id;
-
-    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
-    it_call(c, "POST", path, token, json_object(), &r);
-    it_assert_status(&r, 202);
-    id = strdup(it_str(&r, "run_id"));
-    it_resp_free(&r);
-    return id;
-}
-
-/*
- * Waits until run id's status is one of want ("a|b"), for up to limit
- * seconds, watching the database (the API's rate limit would not allow
- * polling it this often); then reads the run through the API into *r.
- */
-static void
-await_run(struct it_client *c, const char *token, const char *id,
-          const char *want, double limit, struct it_resp *r)
-{
-    char path[160], all[80], pat[64], err[256];
-    double end = now_s() + limit;
-
-    snprintf(all, sizeof(all), "|%s|", want);
-    for (;;) {
-        char *st = it_sql("SLUICE_TEST_OWNER_DB_URL",
-                          "SELECT status FROM runs WHERE id = $1", id, NULL,
-                          NULL, err, sizeof(err));
-
-        ck_assert_msg(st != NULL, "%s", err);
-        snprintf(pat, sizeof(pat), "|%s|", st);
-        free(st);
-        if (strstr(all, pat) != NULL)
-            break;
-        ck_assert_msg(now_s() < end, "run %s: still %s after %.0f s", id, pat,
-                      limit);
-        usleep(20 * 1000);
-    }
-    snprintf(path, sizeof(path), "/api/v1/executions/%s", id);
-    it_get(c, path, token, r);
-    it_assert_status(r, 200);
-}
-
 /* Waits until the warehouse shows a COPY into a table being written. */
 static void
 await_loading(double limit)
 {
-    double end = now_s() + limit;
+    double end = it_now() + limit;
 
     for (;;) {
-        char *v = wh("SELECT count(*) FROM pg_stat_activity WHERE "
-                     "application_name = 'sluice-runner' AND state = 'active' "
-                     "AND query LIKE 'COPY %FROM STDIN'",
-                     NULL);
+        char *v =
+            it_wh("SELECT count(*) FROM pg_stat_activity WHERE "
+                  "application_name = 'sluice-runner' AND state = 'active' "
+                  "AND query LIKE 'COPY %FROM STDIN'",
+                  NULL);
         bool busy = atoi(v) > 0;
 
         free(v);
         if (busy)
             return;
-        ck_assert_msg(now_s() < end, "no load started in %.0f s", limit);
+        ck_assert_msg(it_now() < end, "no load started in %.0f s", limit);
         usleep(20 * 1000);
     }
-}
-
-/* A connector to the stack's own warehouse database, as sluice_wh. */
-static char *
-wh_connector(struct it_client *c, const char *token)
-{
-    char path[512], password[128], port[16];
-    const char *url = it_env("SLUICE_TEST_WH_DB_URL"), *p;
-    struct it_resp r;
-    size_t n;
-    FILE *f;
-    char *id;
-
-    snprintf(path, sizeof(path), "%s/secrets/pg_wh", it_env("SLUICE_TEST_VAR"));
-    f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    n = fread(password, 1, sizeof(password) - 1, f);
-    fclose(f);
-    password[n] = '\0';
-    password[strcspn(password, "\r\n")] = '\0';
-    p = strstr(url, "port=");
-    ck_assert_ptr_nonnull(p);
-    snprintf(port, sizeof(port), "%.*s", (int)strcspn(p + 5, " "), p + 5);
-    it_call(c, "POST", "/api/v1/connectors", token,
-            json_pack("{s:s, s:s, s:{s:s, s:I, s:s, s:s, s:s, s:s}}", "name",
-                      it_unique(), "type", "postgresql", "config", "host",
-                      it_env("SLUICE_TEST_BIND"), "port",
-                      (json_int_t)atoi(port), "database", "sluice_warehouse",
-                      "ssl_mode", "disable", "username", "sluice_wh",
-                      "password", password),
-            &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_str(&r, "id"));
-    it_resp_free(&r);
-    return id;
 }
 
 /* Rows of a warehouse table as "a|b|c;...", in the order of its id. */
@@ -209,7 +51,7 @@ rows_of(const char *table, const char *cols)
              "SELECT coalesce(string_agg(concat_ws('|', %s), ';' ORDER BY id), "
              "'') FROM %s",
              cols, table);
-    return wh(sql, NULL);
+    return it_wh(sql, NULL);
 }
 
 /*
@@ -220,10 +62,10 @@ static bool
 run_chain(struct it_client *c, const char *token, json_t *nodes,
           struct it_resp *r)
 {
-    char *pid = pipeline(c, token, nodes, chain(nodes));
-    char *run = execute(c, token, pid);
+    char *pid = it_pipeline(c, token, nodes, it_chain(nodes));
+    char *run = it_execute(c, token, pid);
 
-    await_run(c, token, run, "completed|failed", 30, r);
+    it_await_run(c, token, run, "completed|failed", 30, r);
     free(run);
     free(pid);
     return strcmp(it_str(r, "status"), "completed") == 0;
@@ -252,20 +94,20 @@ START_TEST(csv_to_postgres)
     it_client_init(&c);
     token = it_new_org(&c, &user, &org);
     it_scale_up(org);
-    data_file(org, "people.csv",
-              "id,name,city,note\r\n"
-              "1,Ada,\"London, UK\",\"said \"\"hi\"\"\"\r\n"
-              "2,\"Grace\nHopper\",,\"\"\r\n"
-              "3,Linus,Helsinki,plain\r\n");
-    nodes = json_pack(
-        "[o, o]",
-        node("in", "extractor", "csv",
-             json_pack("{s:s}", "path", "people.csv")),
-        node("out", "loader", "postgres",
-             json_pack("{s:s, s:s}", "schema", "bronze", "table", "people")));
-    pid = pipeline(&c, token, nodes, chain(nodes));
-    run = execute(&c, token, pid);
-    await_run(&c, token, run, "completed|failed", 30, &r);
+    it_data_file(org, "people.csv",
+                 "id,name,city,note\r\n"
+                 "1,Ada,\"London, UK\",\"said \"\"hi\"\"\"\r\n"
+                 "2,\"Grace\nHopper\",,\"\"\r\n"
+                 "3,Linus,Helsinki,plain\r\n");
+    nodes = json_pack("[o, o]",
+                      it_node("in", "extractor", "csv",
+                              json_pack("{s:s}", "path", "people.csv")),
+                      it_node("out", "loader", "postgres",
+                              json_pack("{s:s, s:s}", "schema", "bronze",
+                                        "table", "people")));
+    pid = it_pipeline(&c, token, nodes, it_chain(nodes));
+    run = it_execute(&c, token, pid);
+    it_await_run(&c, token, run, "completed|failed", 30, &r);
     ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
     ck_assert_int_eq(it_int(&r, "records_processed"), 3);
     ck_assert_int_eq(it_int(&r, "steps.0.rows_output"), 3);
@@ -303,10 +145,10 @@ START_TEST(csv_to_postgres)
     free(run);
     run = strdup(it_str(&r, "run_id"));
     it_resp_free(&r);
-    await_run(&c, token, run, "completed", 30, &r);
+    it_await_run(&c, token, run, "completed", 30, &r);
     it_resp_free(&r);
     snprintf(path, sizeof(path), "SELECT count(*) FROM %s", table);
-    v = wh(path, NULL);
+    v = it_wh(path, NULL);
     ck_assert_str_eq(v, "6");
     free(v);
     free(run);
@@ -327,13 +169,13 @@ START_TEST(postgres_cleaner_filter_postgres)
     it_client_init(&c);
     token = it_new_org(&c, &user, &org);
     it_scale_up(org);
-    conn = wh_connector(&c, token);
+    conn = it_wh_connector(&c, token);
     snprintf(src, sizeof(src), "public.src_%s", org);
     snprintf(table, sizeof(table),
              "CREATE TABLE %s (id int, email text, amount numeric, "
              "status text)",
              src);
-    free(wh(table, NULL));
+    free(it_wh(table, NULL));
     snprintf(table, sizeof(table),
              "INSERT INTO %s VALUES "
              "(1, ' a@x.io ', 50, 'paid'), (1, ' a@x.io ', 50, 'paid'), "
@@ -341,26 +183,26 @@ START_TEST(postgres_cleaner_filter_postgres)
              "(4, 'd@x.io', 90, 'void'), (5, 'e@x.io', 20.5, 'open'), "
              "(6, 'f@x.io', 11, 'paid')",
              src);
-    free(wh(table, NULL));
+    free(it_wh(table, NULL));
     snprintf(table, sizeof(table), "SELECT * FROM %s WHERE amount >= :floor",
              src);
     nodes = json_pack(
         "[o, o, o, o]",
-        node("src", "extractor", "postgres",
-             json_pack("{s:s, s:s, s:{s:i}}", "connection_id", conn, "query",
-                       table, "params", "floor", 1)),
-        node("clean", "transformer", "cleaner",
-             json_pack("{s:b, s:b, s:[s]}", "remove_duplicates", 1, "trim", 1,
-                       "drop_nulls", "email")),
-        node("keep", "transformer", "filter",
-             json_pack("{s:s}", "expression",
-                       "amount > 10 and not (status = 'void')")),
-        node("out", "loader", "postgres",
-             json_pack("{s:s, s:s, s:s, s:[s]}", "schema", "silver", "table",
-                       "payments", "mode", "upsert", "key_columns", "id")));
-    pid = pipeline(&c, token, nodes, chain(nodes));
-    run = execute(&c, token, pid);
-    await_run(&c, token, run, "completed|failed", 30, &r);
+        it_node("src", "extractor", "postgres",
+                json_pack("{s:s, s:s, s:{s:i}}", "connection_id", conn, "query",
+                          table, "params", "floor", 1)),
+        it_node("clean", "transformer", "cleaner",
+                json_pack("{s:b, s:b, s:[s]}", "remove_duplicates", 1, "trim",
+                          1, "drop_nulls", "email")),
+        it_node("keep", "transformer", "filter",
+                json_pack("{s:s}", "expression",
+                          "amount > 10 and not (status = 'void')")),
+        it_node("out", "loader", "postgres",
+                json_pack("{s:s, s:s, s:s, s:[s]}", "schema", "silver", "table",
+                          "payments", "mode", "upsert", "key_columns", "id")));
+    pid = it_pipeline(&c, token, nodes, it_chain(nodes));
+    run = it_execute(&c, token, pid);
+    it_await_run(&c, token, run, "completed|failed", 30, &r);
     ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
     ck_assert_int_eq(it_int(&r, "steps.1.rows_filtered"), 2);
     ck_assert_int_eq(it_int(&r, "steps.2.rows_filtered"), 2);
@@ -376,7 +218,7 @@ START_TEST(postgres_cleaner_filter_postgres)
              "WHERE attrelid = 't_%s_silver.payments'::regclass "
              "AND attname = 'amount'",
              org);
-    v = wh(table, NULL);
+    v = it_wh(table, NULL);
     ck_assert_str_eq(v, "numeric");
     free(v);
     free(run);
@@ -398,18 +240,18 @@ START_TEST(failing_quality_gate_loads_nothing)
     it_client_init(&c);
     token = it_new_org(&c, &user, &org);
     it_scale_up(org);
-    data_file(org, "q.csv", "id,email\n1,a@x.io\n2,\n3,c@x.io\n4,\n");
+    it_data_file(org, "q.csv", "id,email\n1,a@x.io\n2,\n3,c@x.io\n4,\n");
     nodes = json_pack(
         "[o, o, o]",
-        node("in", "extractor", "csv", json_pack("{s:s}", "path", "q.csv")),
-        node("gate", "quality", "quality_gate",
-             json_pack("{s:[{s:s, s:s, s:f}, {s:s, s:s}]}", "rules", "type",
-                       "not_null", "column", "email", "threshold", 0.9, "type",
-                       "unique", "column", "id")),
-        node("out", "loader", "postgres", json_pack("{s:s}", "table", "q")));
-    pid = pipeline(&c, token, nodes, chain(nodes));
-    run = execute(&c, token, pid);
-    await_run(&c, token, run, "completed|failed", 30, &r);
+        it_node("in", "extractor", "csv", json_pack("{s:s}", "path", "q.csv")),
+        it_node("gate", "quality", "quality_gate",
+                json_pack("{s:[{s:s, s:s, s:f}, {s:s, s:s}]}", "rules", "type",
+                          "not_null", "column", "email", "threshold", 0.9,
+                          "type", "unique", "column", "id")),
+        it_node("out", "loader", "postgres", json_pack("{s:s}", "table", "q")));
+    pid = it_pipeline(&c, token, nodes, it_chain(nodes));
+    run = it_execute(&c, token, pid);
+    it_await_run(&c, token, run, "completed|failed", 30, &r);
     ck_assert_str_eq(it_str(&r, "status"), "failed");
     ck_assert_msg(strstr(it_str(&r, "error_message"), "QUALITY_CHECK_FAILED") !=
                       NULL,
@@ -423,7 +265,7 @@ START_TEST(failing_quality_gate_loads_nothing)
     it_resp_free(&r);
     snprintf(sql, sizeof(sql), "SELECT to_regclass('t_%s_bronze.q') IS NULL",
              org);
-    v = wh(sql, NULL);
+    v = it_wh(sql, NULL);
     ck_assert_str_eq(v, "t");
     free(v);
     free(run);
@@ -433,20 +275,6 @@ START_TEST(failing_quality_gate_loads_nothing)
     free(org);
 }
 END_TEST
-
-/* A source that sends 20000 rows, then stalls for s seconds, then more. */
-static json_t *
-slow_source(const char *conn, int seconds)
-{
-    char q[256];
-
-    snprintf(q, sizeof(q),
-             "SELECT g AS id, CASE WHEN g = 20001 THEN "
-             "pg_sleep(%d)::text END AS pause FROM generate_series(1, 30000) g",
-             seconds);
-    return node("src", "extractor", "postgres",
-                json_pack("{s:s, s:s}", "connection_id", conn, "query", q));
-}
 
 START_TEST(cancel_mid_run_leaves_nothing)
 {
@@ -459,29 +287,29 @@ START_TEST(cancel_mid_run_leaves_nothing)
     it_client_init(&c);
     token = it_new_org(&c, &user, &org);
     it_scale_up(org);
-    conn = wh_connector(&c, token);
-    nodes = json_pack(
-        "[o, o]", slow_source(conn, 60),
-        node("out", "loader", "postgres", json_pack("{s:s}", "table", "half")));
-    pid = pipeline(&c, token, nodes, chain(nodes));
-    run = execute(&c, token, pid);
-    await_run(&c, token, run, "running", 20, &r);
+    conn = it_wh_connector(&c, token);
+    nodes = json_pack("[o, o]", it_slow_source(conn, 60),
+                      it_node("out", "loader", "postgres",
+                              json_pack("{s:s}", "table", "half")));
+    pid = it_pipeline(&c, token, nodes, it_chain(nodes));
+    run = it_execute(&c, token, pid);
+    it_await_run(&c, token, run, "running", 20, &r);
     it_resp_free(&r);
     await_loading(20);
     snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", run);
-    t0 = now_s();
+    t0 = it_now();
     it_call(&c, "POST", path, token, json_object(), &r);
     it_assert_status(&r, 200);
     it_resp_free(&r);
-    await_run(&c, token, run, "cancelled|failed|completed", 10, &r);
+    it_await_run(&c, token, run, "cancelled|failed|completed", 10, &r);
     ck_assert_str_eq(it_str(&r, "status"), "cancelled");
     ck_assert_ptr_nonnull(it_str(&r, "cancelled_at"));
-    ck_assert_msg(now_s() - t0 < 2.0, "the run took %.2f s to stop",
-                  now_s() - t0);
+    ck_assert_msg(it_now() - t0 < 2.0, "the run took %.2f s to stop",
+                  it_now() - t0);
     it_resp_free(&r);
     snprintf(path, sizeof(path),
              "SELECT to_regclass('t_%s_bronze.half') IS NULL", org);
-    v = wh(path, NULL);
+    v = it_wh(path, NULL);
     ck_assert_str_eq(v, "t");
     free(v);
     free(run);
@@ -503,12 +331,12 @@ START_TEST(runner_killed_mid_run)
     it_client_init(&c);
     token = it_new_org(&c, &user, &org);
     it_scale_up(org);
-    conn = wh_connector(&c, token);
-    nodes = json_pack("[o, o]", slow_source(conn, 4),
-                      node("out", "loader", "postgres",
-                           json_pack("{s:s}", "table", "survivor")));
-    pid = pipeline(&c, token, nodes, chain(nodes));
-    run = execute(&c, token, pid);
+    conn = it_wh_connector(&c, token);
+    nodes = json_pack("[o, o]", it_slow_source(conn, 4),
+                      it_node("out", "loader", "postgres",
+                              json_pack("{s:s}", "table", "survivor")));
+    pid = it_pipeline(&c, token, nodes, it_chain(nodes));
+    run = it_execute(&c, token, pid);
     await_loading(20);
     ck_assert_int_eq(it_sh("kill -KILL $(cat '%s/run/runner.pid')",
                            it_env("SLUICE_TEST_VAR")),
@@ -517,14 +345,14 @@ START_TEST(runner_killed_mid_run)
                            it_env("SLUICE_TEST_STACKCTL")),
                      0);
     /* Taken up again by the new runner (or failed): never left running. */
-    await_run(&c, token, run, "completed|failed", 60, &r);
+    it_await_run(&c, token, run, "completed|failed", 60, &r);
     ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
     it_resp_free(&r);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) || '/' || count(DISTINCT id) FROM "
              "t_%s_bronze.survivor",
              org);
-    v = wh(sql, NULL);
+    v = it_wh(sql, NULL);
     ck_assert_str_eq(v, "30000/30000");
     free(v);
     free(run);
@@ -548,29 +376,30 @@ START_TEST(organisations_keep_to_their_own)
     token = it_new_org(&c, &user, &org);
     token_b = it_new_org(&c, &user_b, &org_b);
     it_scale_up(org);
-    conn_b = wh_connector(&c, token_b);
+    conn_b = it_wh_connector(&c, token_b);
     /* A's pipeline names B's connector: the runner does not find it. */
     nodes = json_pack(
         "[o, o]",
-        node("src", "extractor", "postgres",
-             json_pack("{s:s, s:s}", "connection_id", conn_b, "query",
-                       "SELECT 1 AS x")),
-        node("out", "loader", "postgres", json_pack("{s:s}", "table", "x")));
+        it_node("src", "extractor", "postgres",
+                json_pack("{s:s, s:s}", "connection_id", conn_b, "query",
+                          "SELECT 1 AS x")),
+        it_node("out", "loader", "postgres", json_pack("{s:s}", "table", "x")));
     it_call(&c, "POST", "/api/v1/pipelines", token,
             json_pack("{s:s, s:o, s:o}", "name", it_unique(), "nodes", nodes,
-                      "edges", chain(nodes)),
+                      "edges", it_chain(nodes)),
             &r);
     /* The API already refuses it; the runner would too. */
     ck_assert_int_eq(r.status, 422);
     it_resp_free(&r);
-    nodes = json_pack(
-        "[o, o]",
-        node("in", "extractor", "jsonl", json_pack("{s:s}", "path", "x.jsonl")),
-        node("out", "loader", "jsonl", json_pack("{s:s}", "path", "y.jsonl")));
-    data_file(org, "x.jsonl", "{\"a\": 1, \"b\": \"two\"}\n{\"a\": null}\n");
-    pid = pipeline(&c, token, nodes, chain(nodes));
-    run = execute(&c, token, pid);
-    await_run(&c, token, run, "completed|failed", 30, &r);
+    nodes = json_pack("[o, o]",
+                      it_node("in", "extractor", "jsonl",
+                              json_pack("{s:s}", "path", "x.jsonl")),
+                      it_node("out", "loader", "jsonl",
+                              json_pack("{s:s}", "path", "y.jsonl")));
+    it_data_file(org, "x.jsonl", "{\"a\": 1, \"b\": \"two\"}\n{\"a\": null}\n");
+    pid = it_pipeline(&c, token, nodes, it_chain(nodes));
+    run = it_execute(&c, token, pid);
+    it_await_run(&c, token, run, "completed|failed", 30, &r);
     ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
     it_resp_free(&r);
     {
@@ -599,10 +428,11 @@ START_TEST(organisations_keep_to_their_own)
     ck_assert_int_eq(r.status, 404);
     it_resp_free(&r);
     /* B's pipeline reading "x.jsonl" reads B's directory, not A's. */
-    nodes = json_pack(
-        "[o, o]",
-        node("in", "extractor", "jsonl", json_pack("{s:s}", "path", "x.jsonl")),
-        node("out", "loader", "jsonl", json_pack("{s:s}", "path", "z.jsonl")));
+    nodes = json_pack("[o, o]",
+                      it_node("in", "extractor", "jsonl",
+                              json_pack("{s:s}", "path", "x.jsonl")),
+                      it_node("out", "loader", "jsonl",
+                              json_pack("{s:s}", "path", "z.jsonl")));
     free(pid);
     free(run);
     it_scale_up(org_b);
@@ -632,29 +462,30 @@ START_TEST(sql_in_the_organisations_warehouse)
     it_scale_up(org_b);
     /* A table of A's silver layer, there before A's role is. */
     snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS t_%s_silver", org);
-    free(wh(sql, NULL));
+    free(it_wh(sql, NULL));
     snprintf(sql, sizeof(sql),
              "CREATE TABLE t_%s_silver.regions AS SELECT * FROM (VALUES "
              "('eu', 'Europe'), ('us', 'Americas')) v (code, name)",
              org);
-    free(wh(sql, NULL));
-    data_file(org, "sales.csv",
-              "id,region,amount\n1,eu,10.50\n2,us,3\n3,eu,4.50\n4,us,20\n"
-              "5,xx,100\n6,eu,5\n");
+    free(it_wh(sql, NULL));
+    it_data_file(org, "sales.csv",
+                 "id,region,amount\n1,eu,10.50\n2,us,3\n3,eu,4.50\n4,us,20\n"
+                 "5,xx,100\n6,eu,5\n");
 
     /* csv -> sql (input joined with the layer, a bound :min) -> gold. */
     nodes = json_pack(
         "[o, o, o]",
-        node("in", "extractor", "csv", json_pack("{s:s}", "path", "sales.csv")),
-        node("agg", "transformer", "sql",
-             json_pack("{s:s, s:{s:i}}", "query",
-                       "SELECT s.region, r.name, sum(s.amount::numeric) AS "
-                       "total, count(*) AS n FROM input s JOIN regions r ON "
-                       "r.code = s.region WHERE s.amount::numeric >= :min "
-                       "GROUP BY 1, 2",
-                       "params", "min", 5)),
-        node("out", "loader", "postgres",
-             json_pack("{s:s, s:s}", "schema", "gold", "table", "totals")));
+        it_node("in", "extractor", "csv",
+                json_pack("{s:s}", "path", "sales.csv")),
+        it_node("agg", "transformer", "sql",
+                json_pack("{s:s, s:{s:i}}", "query",
+                          "SELECT s.region, r.name, sum(s.amount::numeric) AS "
+                          "total, count(*) AS n FROM input s JOIN regions r ON "
+                          "r.code = s.region WHERE s.amount::numeric >= :min "
+                          "GROUP BY 1, 2",
+                          "params", "min", 5)),
+        it_node("out", "loader", "postgres",
+                json_pack("{s:s, s:s}", "schema", "gold", "table", "totals")));
     ck_assert_msg(run_chain(&c, token, nodes, &r), "%s", r.body);
     ck_assert_int_eq(it_int(&r, "steps.1.rows_input"), 6);
     ck_assert_int_eq(it_int(&r, "steps.1.rows_output"), 2);
@@ -666,7 +497,7 @@ START_TEST(sql_in_the_organisations_warehouse)
              "'t_%s_gold.totals'::regclass AND attname = 'total') "
              "FROM t_%s_gold.totals",
              org, org);
-    v = wh(sql, NULL);
+    v = it_wh(sql, NULL);
     ck_assert_str_eq(v, "eu|Europe|15.50|2;us|Americas|20|1 numeric");
     free(v);
 
@@ -674,57 +505,61 @@ START_TEST(sql_in_the_organisations_warehouse)
      * its name alone: the layers are the role's search path. */
     nodes = json_pack(
         "[o, o]",
-        node("in", "extractor", "postgres",
-             json_pack("{s:s, s:{s:i}}", "query",
-                       "SELECT region, total FROM totals WHERE n >= :n",
-                       "params", "n", 2)),
-        node("out", "loader", "postgres",
-             json_pack("{s:s, s:s}", "schema", "bronze", "table", "big")));
+        it_node("in", "extractor", "postgres",
+                json_pack("{s:s, s:{s:i}}", "query",
+                          "SELECT region, total FROM totals WHERE n >= :n",
+                          "params", "n", 2)),
+        it_node("out", "loader", "postgres",
+                json_pack("{s:s, s:s}", "schema", "bronze", "table", "big")));
     ck_assert_msg(run_chain(&c, token, nodes, &r), "%s", r.body);
     it_resp_free(&r);
     snprintf(sql, sizeof(sql),
              "SELECT string_agg(region || '=' || total, ',') FROM "
              "t_%s_bronze.big",
              org);
-    v = wh(sql, NULL);
+    v = it_wh(sql, NULL);
     ck_assert_str_eq(v, "eu=15.50");
     free(v);
 
     /* The query can write nothing, not even its organisation's tables. */
     nodes = json_pack(
         "[o, o, o]",
-        node("in", "extractor", "csv", json_pack("{s:s}", "path", "sales.csv")),
-        node("del", "transformer", "sql",
-             json_pack("{s:s}", "query",
-                       "WITH d AS (DELETE FROM totals RETURNING *) "
-                       "SELECT * FROM d")),
-        node("out", "loader", "postgres",
-             json_pack("{s:s, s:s}", "schema", "bronze", "table", "gone")));
+        it_node("in", "extractor", "csv",
+                json_pack("{s:s}", "path", "sales.csv")),
+        it_node("del", "transformer", "sql",
+                json_pack("{s:s}", "query",
+                          "WITH d AS (DELETE FROM totals RETURNING *) "
+                          "SELECT * FROM d")),
+        it_node("out", "loader", "postgres",
+                json_pack("{s:s, s:s}", "schema", "bronze", "table", "gone")));
     run_chain_fails(&c, token, nodes, "read-only");
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM t_%s_gold.totals", org);
-    v = wh(sql, NULL);
+    v = it_wh(sql, NULL);
     ck_assert_str_eq(v, "2");
     free(v);
 
     /* B's SQL, in a transform and in an extractor, cannot read A's. */
-    data_file(org_b, "sales.csv", "id\n1\n");
+    it_data_file(org_b, "sales.csv", "id\n1\n");
     snprintf(sql, sizeof(sql), "SELECT * FROM t_%s_gold.totals", org);
     nodes = json_pack(
         "[o, o, o]",
-        node("in", "extractor", "csv", json_pack("{s:s}", "path", "sales.csv")),
-        node("peek", "transformer", "sql", json_pack("{s:s}", "query", sql)),
-        node("out", "loader", "postgres",
-             json_pack("{s:s, s:s}", "schema", "bronze", "table", "stolen")));
+        it_node("in", "extractor", "csv",
+                json_pack("{s:s}", "path", "sales.csv")),
+        it_node("peek", "transformer", "sql", json_pack("{s:s}", "query", sql)),
+        it_node(
+            "out", "loader", "postgres",
+            json_pack("{s:s, s:s}", "schema", "bronze", "table", "stolen")));
     run_chain_fails(&c, token_b, nodes, "permission denied");
-    nodes = json_pack(
-        "[o, o]",
-        node("in", "extractor", "postgres", json_pack("{s:s}", "query", sql)),
-        node("out", "loader", "postgres",
-             json_pack("{s:s, s:s}", "schema", "bronze", "table", "stolen")));
+    nodes = json_pack("[o, o]",
+                      it_node("in", "extractor", "postgres",
+                              json_pack("{s:s}", "query", sql)),
+                      it_node("out", "loader", "postgres",
+                              json_pack("{s:s, s:s}", "schema", "bronze",
+                                        "table", "stolen")));
     run_chain_fails(&c, token_b, nodes, "permission denied");
     snprintf(sql, sizeof(sql), "SELECT to_regclass('t_%s_bronze.stolen')",
              org_b);
-    v = wh(sql, NULL);
+    v = it_wh(sql, NULL);
     ck_assert_str_eq(v, "");
     free(v);
     free(token);
@@ -735,15 +570,6 @@ START_TEST(sql_in_the_organisations_warehouse)
     free(org_b);
 }
 END_TEST
-
-/* The stack's control script: verb (start, stop) service. */
-static void
-stack(const char *verb, const char *service)
-{
-    ck_assert_int_eq(it_sh("%s %s %s >/dev/null 2>&1",
-                           it_env("SLUICE_TEST_STACKCTL"), verb, service),
-                     0);
-}
 
 /*
  * NATS acknowledges a request, then loses it (a crash before its fsync):
@@ -760,18 +586,18 @@ START_TEST(lost_request_is_reconciled)
     it_client_init(&c);
     token = it_new_org(&c, &user, &org);
     it_scale_up(org);
-    data_file(org, "lost.csv", "id,v\n1,a\n2,b\n3,c\n");
-    nodes = json_pack(
-        "[o, o]",
-        node("in", "extractor", "csv", json_pack("{s:s}", "path", "lost.csv")),
-        node("out", "loader", "postgres",
-             json_pack("{s:s, s:s, s:s}", "schema", "bronze", "table", "lost",
-                       "mode", "append")));
-    pid = pipeline(&c, token, nodes, chain(nodes));
+    it_data_file(org, "lost.csv", "id,v\n1,a\n2,b\n3,c\n");
+    nodes = json_pack("[o, o]",
+                      it_node("in", "extractor", "csv",
+                              json_pack("{s:s}", "path", "lost.csv")),
+                      it_node("out", "loader", "postgres",
+                              json_pack("{s:s, s:s, s:s}", "schema", "bronze",
+                                        "table", "lost", "mode", "append")));
+    pid = it_pipeline(&c, token, nodes, it_chain(nodes));
     /* With NATS down the request stays in the outbox; marking it sent
      * makes it one NATS took and lost. */
-    stack("stop", "nats");
-    run = execute(&c, token, pid);
+    it_stack("stop", "nats");
+    run = it_execute(&c, token, pid);
     v = it_sql("SLUICE_TEST_OWNER_DB_URL",
                "UPDATE outbox SET sent_at = now() - interval '1 minute' "
                "WHERE payload->>'run_id' = $1 AND sent_at IS NULL "
@@ -779,8 +605,8 @@ START_TEST(lost_request_is_reconciled)
                run, NULL, NULL, err, sizeof(err));
     ck_assert_msg(v != NULL && *v != '\0', "no unsent request: %s", err);
     free(v);
-    stack("start", "nats");
-    await_run(&c, token, run, "completed|failed", 60, &r);
+    it_stack("start", "nats");
+    it_await_run(&c, token, run, "completed|failed", 60, &r);
     ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
     it_resp_free(&r);
     snprintf(table, sizeof(table), "t_%s_bronze.lost", org);

@@ -11,15 +11,6 @@
 #include "it.h"
 #include "unit.h"
 
-/* Runs scripts/dev VERB SERVICE against this test's stack. */
-static void
-ctl(const char *verb, const char *service)
-{
-    ck_assert_int_eq(it_sh("%s %s %s >/dev/null 2>&1",
-                           it_env("SLUICE_TEST_STACKCTL"), verb, service),
-                     0);
-}
-
 /* Polls /health/detailed until component has status (or the overall
  * status, for component NULL); gives up after seconds. Returns the last
  * response, which the caller frees. */
@@ -80,7 +71,7 @@ START_TEST(database_down_is_503_then_recovers)
 
     it_client_init(&c);
     token = it_new_org(&c, &user, &org);
-    ctl("stop", "postgres");
+    it_stack("stop", "postgres");
 
     it_request(&c, "GET", "/health/detailed", it_admin_header(), NULL, NULL, 0,
                &r);
@@ -100,7 +91,7 @@ START_TEST(database_down_is_503_then_recovers)
     it_assert_error(&r, 503, "SERVICE_UNAVAILABLE");
     it_resp_free(&r);
 
-    ctl("start", "postgres");
+    it_stack("start", "postgres");
     await_health(&c, "database", "healthy", 30, &r);
     it_assert_status(&r, 200);
     it_resp_free(&r);
@@ -125,7 +116,7 @@ START_TEST(runner_and_hub_down_is_degraded)
     await_health(&c, NULL, "healthy", 20, &r);
     it_resp_free(&r);
 
-    ctl("stop", "runner");
+    it_stack("stop", "runner");
     it_request(&c, "GET", "/health/detailed", it_admin_header(), NULL, NULL, 0,
                &r);
     it_assert_status(&r, 200);
@@ -133,17 +124,17 @@ START_TEST(runner_and_hub_down_is_degraded)
     ck_assert_str_eq(it_str(&r, "components.runner.status"), "unhealthy");
     ck_assert_str_eq(it_str(&r, "components.hub.status"), "healthy");
     it_resp_free(&r);
-    ctl("start", "runner");
+    it_stack("start", "runner");
     await_health(&c, "runner", "healthy", 20, &r);
     it_resp_free(&r);
 
-    ctl("stop", "hub");
+    it_stack("stop", "hub");
     it_request(&c, "GET", "/health/detailed", it_admin_header(), NULL, NULL, 0,
                &r);
     ck_assert_str_eq(it_str(&r, "status"), "degraded");
     ck_assert_str_eq(it_str(&r, "components.hub.status"), "unhealthy");
     it_resp_free(&r);
-    ctl("start", "hub");
+    it_stack("start", "hub");
     await_health(&c, NULL, "healthy", 20, &r);
     it_resp_free(&r);
 }
@@ -155,7 +146,7 @@ START_TEST(nats_down_then_everyone_reconnects)
     struct it_resp r;
 
     it_client_init(&c);
-    ctl("stop", "nats");
+    it_stack("stop", "nats");
     it_request(&c, "GET", "/health/detailed", it_admin_header(), NULL, NULL, 0,
                &r);
     it_assert_status(&r, 200);
@@ -164,7 +155,7 @@ START_TEST(nats_down_then_everyone_reconnects)
     /* Without NATS the daemons cannot be asked. */
     ck_assert_str_eq(it_str(&r, "components.runner.status"), "unhealthy");
     it_resp_free(&r);
-    ctl("start", "nats");
+    it_stack("start", "nats");
     /* The API, the runner and the hub all find NATS again by themselves. */
     await_health(&c, NULL, "healthy", 30, &r);
     it_resp_free(&r);
@@ -177,11 +168,11 @@ START_TEST(api_down_is_502_json_from_nginx)
     struct it_resp r;
 
     it_client_init(&c);
-    ctl("stop", "api");
+    it_stack("stop", "api");
     it_request(&c, "GET", "/health", it_admin_header(), NULL, NULL, 0, &r);
     it_assert_error(&r, 502, "SERVICE_UNAVAILABLE");
     it_resp_free(&r);
-    ctl("start", "api");
+    it_stack("start", "api");
     await_health(&c, NULL, "healthy", 20, &r);
     it_resp_free(&r);
 }

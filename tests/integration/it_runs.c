@@ -63,14 +63,6 @@ start(struct it_client *c, const char *token, const char *path, json_t *body,
     return id;
 }
 
-static void
-stack(const char *verb, const char *service)
-{
-    ck_assert_int_eq(it_sh("%s %s %s >/dev/null 2>&1",
-                           it_env("SLUICE_TEST_STACKCTL"), verb, service),
-                     0);
-}
-
 static char *
 unsent(const char *run_id)
 {
@@ -91,7 +83,7 @@ START_TEST(start_read_cancel_retry)
     token = it_new_org(&c, &admin, &org);
     it_scale_up(org);
     /* These are the API's answers about runs not yet taken: no runner. */
-    stack("stop", "runner");
+    it_stack("stop", "runner");
     pid = make_pipeline(&c, token, "nightly_load");
 
     /* Every documented path starts a run; parameters merge over the
@@ -220,7 +212,7 @@ START_TEST(start_read_cancel_retry)
     free(token);
     free(admin);
     free(org);
-    stack("start", "runner");
+    it_stack("start", "runner");
 }
 END_TEST
 
@@ -237,7 +229,7 @@ START_TEST(idempotency_nats_down_roles_and_tenants)
     it_scale_up(org);
     /* With no runner, runs stay pending: a replay shows the run as it
      * was first answered. */
-    stack("stop", "runner");
+    it_stack("stop", "runner");
     pid = make_pipeline(&c, token, "keyed");
     snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
     a = start(&c, token, path, NULL, "nightly-2026-11-23");
@@ -268,15 +260,15 @@ START_TEST(idempotency_nats_down_roles_and_tenants)
 
     /* NATS down: the run still stands, its request kept for the relay
      * (in the runner). */
-    stack("start", "runner");
-    stack("stop", "nats");
+    it_stack("start", "runner");
+    it_stack("stop", "nats");
     snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
     free(d);
     d = start(&c, token, path, NULL, NULL);
     n = unsent(d);
     ck_assert_str_eq(n, "1");
     free(n);
-    stack("start", "nats");
+    it_stack("start", "nats");
     /* NATS back: the runner's relay publishes what was left, within a
      * bound (its pass runs every 2 s, for rows older than 2 s). */
     for (int i = 0;; i++) {
@@ -359,7 +351,7 @@ START_TEST(plan_quotas)
     pid = make_pipeline(&c, token, "quota_test");
     snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
     /* With no runner, runs stay pending, and count as running. */
-    stack("stop", "runner");
+    it_stack("stop", "runner");
     free(start(&c, token, path, NULL, NULL));
 
     /* One not finished: a second at once is over the concurrent quota. */
@@ -403,7 +395,7 @@ START_TEST(plan_quotas)
     it_call(&c, "POST", path, token, NULL, &r);
     it_assert_error(&r, 403, "SUBSCRIPTION_INACTIVE");
     it_resp_free(&r);
-    stack("start", "runner");
+    it_stack("start", "runner");
     free(pid);
     free(token);
     free(admin);
@@ -507,7 +499,7 @@ START_TEST(the_scheduler_starts_what_is_due)
     it_scale_up(org);
     /* The endpoint's own answers: the runner's clock (it_schedules) would
      * fire the items first. */
-    stack("stop", "runner");
+    it_stack("stop", "runner");
     pid = make_pipeline(&c, token, "scheduled");
     snprintf(path, sizeof(path), "/api/v1/pipelines/%s", pid);
     it_call(&c, "PATCH", path, token,
@@ -587,7 +579,7 @@ START_TEST(the_scheduler_starts_what_is_due)
     it_call(&c, "POST", "/api/v1/scheduler/trigger", token, NULL, &r);
     ck_assert_int_eq(r.status, 401);
     it_resp_free(&r);
-    stack("start", "runner");
+    it_stack("start", "runner");
     free(tid);
     free(pid);
     free(token);
