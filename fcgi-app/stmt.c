@@ -745,16 +745,25 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                      false},
     /* A pending run is cancelled at once; a running one is asked to stop
      * (its runner sees cancel_requested, and the signal). */
+    /* A pending run is cancelled here, and its pipeline.cancelled event
+     * goes into the outbox; a running one is its runner's to stop. */
     [ST_RUN_CANCEL] =
         {"run_cancel",
-         "UPDATE runs r SET cancel_requested = true, "
+         "WITH o AS (SELECT id, status AS was FROM runs "
+         "WHERE id = $1::uuid FOR UPDATE), "
+         "c AS (UPDATE runs r SET cancel_requested = true, "
          "status = CASE WHEN r.status = 'pending' THEN 'cancelled' "
          "ELSE r.status END, "
          "cancelled_at = CASE WHEN r.status = 'pending' THEN now() "
          "ELSE r.cancelled_at END, "
          "completed_at = CASE WHEN r.status = 'pending' THEN now() "
          "ELSE r.completed_at END "
-         "WHERE r.id = $1::uuid RETURNING run_doc(r)",
+         "FROM o WHERE r.id = o.id RETURNING r, o.was), "
+         "e AS (INSERT INTO outbox (id, tenant_id, subject, payload) "
+         "SELECT gen_random_uuid(), (c.r).tenant_id, 'sluice.event.' || "
+         "(c.r).tenant_id || '.pipeline.cancelled', "
+         "run_event(c.r, 'pipeline.cancelled') FROM c WHERE c.was = 'pending') "
+         "SELECT run_doc(c.r) FROM c",
          false},
     /* $2 the pipeline, when the path names one. */
     [ST_RUN_EXISTS] = {"run_exists",

@@ -85,12 +85,18 @@ publish_event(struct run_slot *s, const char *type, json_t *data)
     char id[SL_UUID_LEN], subject[160], ts[SL_RFC3339_MAX], evt[48];
     json_t *body;
     char *text;
+    int k = 0;
 
     if (sl_uuid_v4(id) != 0 || data == NULL) {
         json_decref(data);
         return;
     }
-    snprintf(evt, sizeof(evt), "evt_%.32s", id);
+    /* evt_ and the UUID's 32 hex digits, as run_event() makes them. */
+    memcpy(evt, "evt_", 4);
+    for (const char *c = id; *c != '\0' && k < 32; c++)
+        if (*c != '-')
+            evt[4 + k++] = *c;
+    evt[4 + k] = '\0';
     sl_clock_format(sl_clock_now(), ts);
     json_object_set_new(data, "pipeline_id", json_string(s->job->pipeline_id));
     json_object_set_new(data, "execution_id", json_string(s->run_id));
@@ -133,19 +139,18 @@ hook_log(void *arg, const char *level, const char *node_id, json_t *meta,
                             node_id, "message", message, "metadata", meta));
 }
 
-/* Rows so far, and how far the extractors are (0..99). */
+/*
+ * run.progress: rows so far, and how far the extractors are (0..99; 100
+ * once the run completed), n the node working.
+ */
 static void
-hook_progress(void *arg, struct run_node *n)
+publish_progress(struct run_slot *s, struct run_node *n, bool done)
 {
-    struct run_slot *s = arg;
     struct run_job *job = s->job;
-    double t = now_ms(), sum = 0;
+    double sum = 0;
     uint64_t rows = 0;
     int nx = 0;
 
-    if (t - s->progress_at < PROGRESS_EVERY_MS)
-        return;
-    s->progress_at = t;
     for (int i = 0; i < job->nnodes; i++) {
         struct run_node *x = &job->nodes[i];
 
@@ -159,9 +164,24 @@ hook_progress(void *arg, struct run_node *n)
     }
     publish_event(s, "run.progress",
                   json_pack("{s:f, s:s, s:I, s:I}", "progress",
-                            nx ? (double)(int)(sum / nx * 990) / 10 : 0.0,
+                            done ? 100.0
+                            : nx ? (double)(int)(sum / nx * 990) / 10
+                                 : 0.0,
                             "current_node", n->id, "rows_processed",
                             (json_int_t)rows, "rows_read", (json_int_t)rows));
+}
+
+/* Throttled: at most one event every PROGRESS_EVERY_MS. */
+static void
+hook_progress(void *arg, struct run_node *n)
+{
+    struct run_slot *s = arg;
+    double t = now_ms();
+
+    if (t - s->progress_at < PROGRESS_EVERY_MS)
+        return;
+    s->progress_at = t;
+    publish_progress(s, n, false);
 }
 
 static void
@@ -478,6 +498,8 @@ handle(struct run_slot *s, natsMsg *msg)
     }
     if (s->logs_dropped > 0)
         hook_log(s, "WARNING", NULL, NULL, "more log lines were dropped");
+    if (job->end == RUN_END_COMPLETED && job->nnodes > 0)
+        publish_progress(s, &job->nodes[job->nnodes - 1], true);
     hook_log(s, job->end == RUN_END_COMPLETED ? "INFO" : "ERROR", NULL,
              json_pack("{s:I}", "records_processed", (json_int_t)job->records),
              job->end == RUN_END_COMPLETED ? "Run completed" : job->error);

@@ -305,8 +305,10 @@ check_event(json_t *entry, const char *org, const char *pid, const char *run,
 
     ck_assert_msg(json_is_object(json_object_get(entry, "event")),
                   "not a JSON object on %s: %.300s", subject, raw);
-    ck_assert_msg(id != NULL && strncmp(id, "evt_", 4) == 0 && strlen(id) > 20,
-                  "event_id: %.300s", raw);
+    ck_assert_msg(id != NULL && strncmp(id, "evt_", 4) == 0 &&
+                      strlen(id) == 36 &&
+                      strspn(id + 4, "0123456789abcdef") == 32,
+                  "event_id, not evt_ and 32 hex digits: %.300s", raw);
     ck_assert_msg(json_object_get(ids, id) == NULL, "event_id %s twice: %.300s",
                   id, raw);
     json_object_set_new(ids, id, json_true());
@@ -550,7 +552,8 @@ START_TEST(a_run_told_on_nats)
         last_rows = rows;
     }
     ck_assert_msg(progress >= 2, "%d run.progress events", progress);
-    ck_assert_msg(last_progress > 0, "progress never moved from 0");
+    ck_assert_msg(last_progress == 100, "the last progress is %g, not 100",
+                  last_progress);
     json_decref(events);
     /* The stream holds them once. */
     ck_assert_uint_eq(stored_of(org, "pipeline.started"), 1);
@@ -682,6 +685,27 @@ START_TEST(failed_and_cancelled_runs_told_once)
     ck_assert_str_eq(ev_data_str(end, "status"), "cancelled");
     ck_assert_uint_eq(stored_of(org, "pipeline.cancelled"), 1);
     ck_assert_uint_eq(stored_of(org, "pipeline.completed"), 0);
+    json_decref(events);
+    free(run);
+
+    /* A run cancelled before any runner took it: one pipeline.cancelled
+     * too (through the outbox, which a runner relays), and nothing else. */
+    it_stack("stop", "runner");
+    run = it_execute(&c, token, pid);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", run);
+    it_call(&c, "POST", path, token, json_object(), &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "status"), "cancelled");
+    it_resp_free(&r);
+    it_stack("start", "runner");
+    end = await_event(&w, run, TERMINAL, 20);
+    settle(&w, run, 30);
+    events = of_run(w.org_log, run);
+    ck_assert_msg(json_array_size(events) == 1, "run %s: %zu events", run,
+                  json_array_size(events));
+    ck_assert_str_eq(ev_str(end, "event_type"), "pipeline.cancelled");
+    ck_assert_str_eq(ev_data_str(end, "status"), "cancelled");
+    ck_assert_uint_eq(stored_of(org, "pipeline.cancelled"), 2);
     json_decref(events);
 
     watch_close(&w);

@@ -4,8 +4,8 @@
  * (published when NATS is up, kept for the relay when it is down), roles,
  * and one organisation never seeing another's runs.
  *
- * The runner does not execute runs yet (issue 4): runs stay pending here;
- * its outbox relay is checked (NATS down while a run is requested).
+ * Where a test looks at runs still pending it stops the runner first;
+ * runs executed for real are it_etl's and it_events' to check.
  */
 #include <stdio.h>
 #include <stdlib.h>
