@@ -8,6 +8,8 @@
 #     in the same run. Prints rows per second of both, the ratio, and the
 #     runner's peak resident size (VmHWM). Goals: at least 50% of the pipe;
 #     runner RSS under 64 MB.
+#     Then the same rows through postgres -> sql -> postgres, the sql
+#     node staging its input and querying it (no goal; for comparison).
 #  2. The time from POST .../execute to the run's status running, p50 and
 #     p95 over RUNS runs (default 200) of a small pipeline, one after the
 #     other (goal: p95 under 50 ms). The start is taken by the client just
@@ -80,19 +82,35 @@ await() { # run id: waits for its end, prints its status
     done
     echo timeout
 }
-t0=$(now)
-run=$(curl -fsS -X POST "$base/api/v1/pipelines/$pid/execute" "${auth[@]}" -d '{}' | json run_id)
-st=$(await "$run")
-t1=$(now)
-[ "$st" = completed ] || { echo "bench: the run ended $st:"; owner -c "SELECT error_message FROM runs WHERE id = '$run'"; exit 1; }
-run_s=$(echo "$t1 - $t0" | bc -l)
+timed() { # pipeline id: runs it to completion, prints the seconds taken
+    local t0 t1 run st
+    t0=$(now)
+    run=$(curl -fsS -X POST "$base/api/v1/pipelines/$1/execute" "${auth[@]}" -d '{}' | json run_id)
+    st=$(await "$run")
+    t1=$(now)
+    [ "$st" = completed ] || { echo "bench: the run ended $st:" >&2; owner -c "SELECT error_message FROM runs WHERE id = '$run'" >&2; exit 1; }
+    echo "$t1 - $t0" | bc -l
+}
+run_s=$(timed "$pid")
 loaded=$(wh -c "SELECT count(*) FROM t_${org}_bronze.bench_out")
+
+# The same rows through the sql transform: staged into input, queried as
+# the organisation's role, loaded.
+sqlp=$(curl -fsS "$base/api/v1/pipelines" "${auth[@]}" -d "{\"name\": \"bench sql\",
+    \"nodes\": [
+      {\"id\": \"src\", \"type\": \"extractor\", \"module\": \"postgres\", \"config\": {\"connection_id\": \"$conn\", \"schema\": \"public\", \"table\": \"bench_src\"}},
+      {\"id\": \"q\", \"type\": \"transformer\", \"module\": \"sql\", \"config\": {\"query\": \"SELECT id, trim(email) AS email, amount, created_at, note FROM input\"}},
+      {\"id\": \"out\", \"type\": \"loader\", \"module\": \"postgres\", \"config\": {\"table\": \"bench_sql\"}}],
+    \"edges\": [{\"source\": \"src\", \"target\": \"q\"}, {\"source\": \"q\", \"target\": \"out\"}]}" | json pipeline_id)
+sql_s=$(timed "$sqlp")
 rss=$(awk '/VmHWM/ { print $2 }' "/proc/$(cat "$SLUICE_TEST_VAR/run/runner.pid")/status")
 
 printf 'rows                  %d (loaded %d)\n' "$rows" "$loaded"
 printf 'copy pipe (psql)      %8.2f s  %10.0f rows/s\n' "$pipe_s" "$(echo "$rows / $pipe_s" | bc -l)"
 printf 'sluice run            %8.2f s  %10.0f rows/s\n' "$run_s" "$(echo "$rows / $run_s" | bc -l)"
 printf 'ratio                 %8.1f %% of the pipe (goal 50%%)\n' "$(echo "100 * $pipe_s / $run_s" | bc -l)"
+printf 'sluice run, sql node  %8.2f s  %10.0f rows/s (%.1f %% of the pipe)\n' "$sql_s" \
+    "$(echo "$rows / $sql_s" | bc -l)" "$(echo "100 * $pipe_s / $sql_s" | bc -l)"
 printf 'runner peak RSS       %8.1f MB (goal < 64)\n' "$(echo "$rss / 1024" | bc -l)"
 
 # Time to running, one run after the other.
