@@ -18,7 +18,6 @@
 #include "cron.h"
 #include "err.h"
 #include "form.h"
-#include "tz.h"
 #include "uuid.h"
 #include "json.h"
 #include "limits.h"
@@ -340,29 +339,26 @@ api_check_cron(struct api_check *c, const char *cron_field,
                const char *tz_field, const char *expr, const char *zone,
                int64_t *next)
 {
-    struct sl_cron cron;
-    struct sl_tz *tz = NULL;
     char err[200];
-    int rc = -1;
 
-    if (sl_cron_parse(expr, &cron, err, sizeof(err)) != SL_OK) {
+    switch (
+        sl_cron_next_in(expr, zone, sl_clock_now(), next, err, sizeof(err))) {
+    case SL_OK:
+        return 0;
+    case SL_EPARSE:
         api_check_fail(c, cron_field, "is not a valid cron expression: %s",
                        err);
-        return -1;
-    }
-    if (sl_tz_load(zone, &tz) != SL_OK) {
+        break;
+    case SL_EINVAL:
         api_check_fail(c, tz_field,
                        "'%s' is not a known time zone (an IANA name such as "
                        "Europe/Paris)",
                        zone);
-        return -1;
-    }
-    if (sl_cron_next(&cron, tz, sl_clock_now(), next) != SL_OK)
+        break;
+    default:
         api_check_fail(c, cron_field, "'%s' never fires", expr);
-    else
-        rc = 0;
-    sl_tz_destroy(tz);
-    return rc;
+    }
+    return -1;
 }
 
 json_t *

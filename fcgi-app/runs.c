@@ -26,7 +26,6 @@
 #include "uuid.h"
 
 #define MAX_IDEMPOTENCY_KEY 255
-#define PUBLISH_TIMEOUT_MS  2000
 
 /* A word a client may send, and the value we store for it. */
 struct alias {
@@ -139,34 +138,24 @@ run_params(struct api_check *c, json_t *body, const char *defaults)
 }
 
 /*
- * Publishes the run request of outbox row outbox_id (the run and its
- * pipeline in payload) and marks it sent. A failure leaves the row for the
- * relay: the run stands either way.
+ * Publishes the run request of outbox row outbox_id (lib/sched.h). A
+ * failure leaves the row for the relay: the run stands either way.
  */
 static void
 publish_request(struct api_req *r, const char *outbox_id, const char *run_id,
                 const char *pipeline_id)
 {
     char payload[256];
-    const char *params[1] = {outbox_id};
-    PGresult *res;
     int n;
 
     n = snprintf(payload, sizeof(payload),
                  "{\"run_id\":\"%s\",\"tenant_id\":\"%s\",\"pipeline_id\":"
                  "\"%s\",\"outbox_id\":\"%s\"}",
                  run_id, r->who.tenant_id, pipeline_id, outbox_id);
-    if (n < 0 || (size_t)n >= sizeof(payload) ||
-        sl_bus_publish(&r->ctx->bus, SL_SUBJ_RUN_REQUEST, payload, (size_t)n,
-                       outbox_id, PUBLISH_TIMEOUT_MS, NULL) != SL_OK) {
-        sl_log_warn(&r->ctx->log,
-                    "run %s: request not published now; the relay will",
-                    run_id);
-        return;
-    }
-    if (api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_OUTBOX_SENT, 1,
-                        params, &res) != SL_OK)
-        sl_log_warn(&r->ctx->log, "run %s: published, not marked sent", run_id);
+    if (n > 0 && (size_t)n < sizeof(payload))
+        sl_sched_publish_request(&r->ctx->db, &r->ctx->bus, ST_OUTBOX_SENT,
+                                 r->who.tenant_id, run_id, outbox_id, payload,
+                                 &r->ctx->log);
 }
 
 /*

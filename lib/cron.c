@@ -460,3 +460,20 @@ sl_cron_next(const struct sl_cron *c, const struct sl_tz *tz, int64_t after,
     }
     return SL_ENOTFOUND;
 }
+
+int
+sl_cron_next_in(const char *expr, const char *zone, int64_t after,
+                int64_t *next, char *err, size_t errsz)
+{
+    struct sl_cron cron;
+    struct sl_tz *tz = NULL;
+    int rc;
+
+    if (sl_cron_parse(expr, &cron, err, errsz) != SL_OK)
+        return SL_EPARSE;
+    if (sl_tz_load(zone, &tz) != SL_OK)
+        return SL_EINVAL;
+    rc = sl_cron_next(&cron, tz, after, next);
+    sl_tz_destroy(tz);
+    return rc == SL_OK ? SL_OK : SL_ENOTFOUND;
+}

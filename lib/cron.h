@@ -88,4 +88,14 @@ int sl_cron_parse(const char *expr, struct sl_cron *out, char *err,
 int sl_cron_next(const struct sl_cron *c, const struct sl_tz *tz, int64_t after,
                  int64_t *next);
 
+/*
+ * The whole question at once: the first instant strictly after after at
+ * which expr fires in the IANA zone named zone, into *next. Returns 0;
+ * SL_EPARSE when expr does not parse (err, as for sl_cron_parse(), says
+ * why); SL_EINVAL when zone cannot be loaded; SL_ENOTFOUND when it never
+ * fires (sl_cron_next()).
+ */
+int sl_cron_next_in(const char *expr, const char *zone, int64_t after,
+                    int64_t *next, char *err, size_t errsz);
+
 #endif

@@ -13,7 +13,6 @@
 #include "cron.h"
 #include "err.h"
 #include "sched.h"
-#include "tz.h"
 #include "uuid.h"
 
 #define PUBLISH_TIMEOUT_MS 2000
@@ -48,50 +47,38 @@ struct firing {
 
 /*
  * Writes into out the first time after now at which cron expression expr
- * fires in zone. Returns 0, or SL_EINVAL (the expression does not parse),
- * SL_ENOTFOUND (no such zone, or it never fires), SL_ENOMEM.
+ * fires in zone. Returns 0, or a code of sl_cron_next_in().
  */
 static int
 next_time(const char *expr, const char *zone, char *out)
 {
-    struct sl_cron cron;
-    struct sl_tz *tz = NULL;
     int64_t t;
-    int rc;
+    int rc = sl_cron_next_in(expr, zone, sl_clock_now(), &t, NULL, 0);
 
-    if ((rc = sl_cron_parse(expr, &cron, NULL, 0)) != SL_OK ||
-        (rc = sl_tz_load(zone, &tz)) != SL_OK)
-        goto out;
-    if ((rc = sl_cron_next(&cron, tz, sl_clock_now(), &t)) == SL_OK)
-        rc = sl_clock_format(t, out);
-out:
-    sl_tz_destroy(tz);
-    return rc;
+    return rc == SL_OK ? sl_clock_format(t, out) : rc;
 }
 
-/*
- * Publishes the request of the run f wrote (payload: the outbox row's) and
- * marks the row sent. A failure leaves the row for the relay.
- */
-static void
-publish(struct sl_db *db, struct sl_bus *bus, const struct sl_sched_stmts *st,
-        struct firing *f, const char *payload, struct sl_logger *log)
+void
+sl_sched_publish_request(struct sl_db *db, struct sl_bus *bus, int sent,
+                         const char *tenant_id, const char *run_id,
+                         const char *outbox_id, const char *payload,
+                         struct sl_logger *log)
 {
-    const char *params[1] = {f->outbox_id};
+    const char *params[1] = {outbox_id};
     PGresult *res = NULL;
 
     if (sl_bus_publish(bus, SL_SUBJ_RUN_REQUEST, payload, strlen(payload),
-                       f->outbox_id, PUBLISH_TIMEOUT_MS, NULL) != SL_OK) {
+                       outbox_id, PUBLISH_TIMEOUT_MS, NULL) != SL_OK) {
         if (log != NULL)
             sl_log_warn(log,
                         "run %s: request not published now; the relay will",
-                        f->run_id);
+                        run_id);
         return;
     }
-    if (sl_db_exec_scoped(db, f->it.tenant_id, NULL, st->sent, 1, params,
-                          &res) != SL_OK &&
+    if (sl_db_exec_scoped(db, tenant_id, NULL, sent, 1, params, &res) !=
+            SL_OK &&
         log != NULL)
-        sl_log_warn(log, "run %s: published, not marked sent", f->run_id);
+        sl_log_warn(log, "run %s: published, not marked sent", run_id);
     PQclear(res);
 }
 
@@ -150,7 +137,9 @@ fire_one(struct sl_db *db, struct sl_bus *bus, const struct sl_sched_stmts *st,
     }
     if (f->it.outcome == SL_SCHED_FIRED) {
         f->it.run_id = f->run_id;
-        publish(db, bus, st, f, PQgetvalue(res, 0, FIRE_PAYLOAD), log);
+        sl_sched_publish_request(db, bus, st->sent, f->it.tenant_id, f->run_id,
+                                 f->outbox_id, PQgetvalue(res, 0, FIRE_PAYLOAD),
+                                 log);
     }
 out:
     PQclear(res);

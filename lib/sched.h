@@ -91,4 +91,17 @@ int sl_sched_fire_due(struct sl_db *db, struct sl_bus *bus,
                       sl_sched_report_fn report, void *arg,
                       struct sl_logger *log);
 
+/*
+ * Publishes run run_id's request, payload (its outbox row's), with
+ * outbox_id as Nats-Msg-Id, and marks the row sent with the caller's
+ * statement sent (as in struct sl_sched_stmts), scoped to tenant_id. Used
+ * after the commit that wrote the run, by the scheduler and by the API's
+ * starts alike. A failure is logged and leaves the row for the relay: the
+ * run stands either way.
+ */
+void sl_sched_publish_request(struct sl_db *db, struct sl_bus *bus, int sent,
+                              const char *tenant_id, const char *run_id,
+                              const char *outbox_id, const char *payload,
+                              struct sl_logger *log);
+
 #endif

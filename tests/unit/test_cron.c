@@ -370,6 +370,29 @@ START_TEST(next_other_zones)
 }
 END_TEST
 
+/* The whole question: each failure says which part was wrong. */
+START_TEST(next_in_zone_by_name)
+{
+    char err[128];
+    int64_t t = 0;
+
+    /* Kolkata, +05:30: 09:00 IST is 03:30Z. */
+    ck_assert_int_eq(sl_cron_next_in("0 9 * * *", "Asia/Kolkata", 1767916800,
+                                     &t, err, sizeof(err)),
+                     SL_OK);
+    ck_assert_int_eq(t, 1767929400);
+    ck_assert_int_eq(
+        sl_cron_next_in("61 * * * *", "UTC", 0, &t, err, sizeof(err)),
+        SL_EPARSE);
+    ck_assert_msg(strstr(err, "minute") != NULL, "%s", err);
+    ck_assert_int_eq(
+        sl_cron_next_in("0 9 * * *", "Mars/Olympus", 0, &t, err, sizeof(err)),
+        SL_EINVAL);
+    ck_assert_int_eq(sl_cron_next_in("0 0 30 2 *", "UTC", 0, &t, NULL, 0),
+                     SL_ENOTFOUND);
+}
+END_TEST
+
 static Suite *
 cron_suite(void)
 {
@@ -395,6 +418,7 @@ cron_suite(void)
     tcase_add_test(n, next_paris_fall_back);
     tcase_add_test(n, next_new_york);
     tcase_add_test(n, next_other_zones);
+    tcase_add_test(n, next_in_zone_by_name);
     suite_add_tcase(s, n);
     return s;
 }
