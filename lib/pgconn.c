@@ -40,11 +40,25 @@
 #define STATEMENT_GRACE_MS   2000
 
 /*
- * libpq reads a password file only when no password is given. This path
- * cannot exist (/dev/null is no directory), so none is ever read, and the
- * platform's own passwords cannot be sent to a server a user names.
+ * What of the service's own identity libpq would offer a server by
+ * default, and what it gets instead. These paths cannot exist (/dev/null
+ * is no directory), so libpq reads no password file (~/.pgpass, which it
+ * reads when no password is given) and presents no client certificate or
+ * key (~/.postgresql/postgresql.crt and .key, or those PGSSLCERT,
+ * PGSSLKEY or a service file name) to a server that asks for one.
  */
 #define NO_PASSFILE "/dev/null/sluice-pgconn-no-passfile"
+#define NO_SSLCERT  "/dev/null/sluice-pgconn-no-sslcert"
+#define NO_SSLKEY   "/dev/null/sluice-pgconn-no-sslkey"
+
+/*
+ * A connector without a password sends none, but libpq fills a missing
+ * password from the environment (PGPASSWORD, or the service file that
+ * PGSERVICE names), and an empty one counts as missing. When the
+ * environment would supply one, libpq is given this instead: no secret,
+ * so a server that asks for a password learns nothing of the platform's.
+ */
+#define NO_PASSWORD "sluice-connector-has-no-password"
 
 /* --- The address policy --------------------------------------------------- */
 
@@ -592,6 +606,26 @@ check_params(const struct sl_pgconn_params *p, const struct sl_pgconn_opts *o)
     return mode_ok ? NULL : "sslmode";
 }
 
+/*
+ * Whether libpq would take a password from the environment (PGPASSWORD,
+ * or a service file named by PGSERVICE) for a connection that gives none.
+ * When it cannot tell (out of memory, a broken service file), it assumes
+ * so.
+ */
+static bool
+env_supplies_password(void)
+{
+    PQconninfoOption *defaults = PQconndefaults();
+    bool found = defaults == NULL;
+
+    for (PQconninfoOption *o = defaults; o != NULL && o->keyword != NULL; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
+            o->val[0] != '\0')
+            found = true;
+    PQconninfoFree(defaults);
+    return found;
+}
+
 /* What sl_pgconn_open() leaves on a connection: its statement timeout. */
 struct conn_info {
     int statement_ms;
@@ -671,7 +705,7 @@ open_until(const struct sl_pgconn_params *p, const struct sl_pgconn_opts *o,
     char hosts[SL_PGCONN_MAX_ADDRS * (SL_PGCONN_MAX_HOST + 1)];
     char hostaddrs[SL_PGCONN_MAX_ADDRS * SL_PGCONN_ADDR_MAX];
     char options[64], connect_timeout[16];
-    const char *keys[16], *vals[16];
+    const char *keys[20], *vals[20];
     const char *why;
     struct addrs a;
     PGconn *c = NULL;
@@ -748,8 +782,12 @@ open_until(const struct sl_pgconn_params *p, const struct sl_pgconn_opts *o,
     add_param(keys, vals, &n, "user", p->user);
     if (p->password != NULL && p->password[0] != '\0')
         add_param(keys, vals, &n, "password", p->password);
+    else if (env_supplies_password())
+        add_param(keys, vals, &n, "password", NO_PASSWORD);
     add_param(keys, vals, &n, "passfile", NO_PASSFILE);
     add_param(keys, vals, &n, "sslmode", p->sslmode ? p->sslmode : "prefer");
+    add_param(keys, vals, &n, "sslcert", NO_SSLCERT);
+    add_param(keys, vals, &n, "sslkey", NO_SSLKEY);
     add_param(keys, vals, &n, "gssencmode", "disable");
     add_param(keys, vals, &n, "connect_timeout", connect_timeout);
     add_param(keys, vals, &n, "application_name", SL_PGCONN_APP_NAME);

@@ -22,10 +22,13 @@
  * - The connection is driven with PQconnectPoll() and poll() against one
  *   deadline, opts.timeout_ms from the call; resolution, TCP, TLS and
  *   authentication all count against it.
- * - Nothing of the platform's own environment reaches the server: no
- *   password file is read (a connector without a password sends none), no
- *   Kerberos credentials are offered for encryption, the database name is
- *   never expanded as a connection string.
+ * - Nothing of the platform's own identity reaches the server: no
+ *   password file (~/.pgpass) is read, and a connector without a password
+ *   sends none, even where PGPASSWORD or a PGSERVICE service file would
+ *   supply one; no client certificate or key (~/.postgresql/, PGSSLCERT,
+ *   PGSSLKEY) is presented to a server that asks for one; no Kerberos
+ *   credentials are offered for encryption; the database name is never
+ *   expanded as a connection string.
  *
  * Failures are classified in a struct sl_pgconn_report, which says how far
  * the attempt got and why it stopped, in a message that never contains
