@@ -30,6 +30,7 @@
 #include "handlers.h"
 #include "jschema.h"
 #include "json.h"
+#include "limits.h"
 #include "pgconn.h"
 #include "secretbox.h"
 #include "uuid.h"
@@ -806,6 +807,22 @@ connect_for_schema(struct api_req *r, json_t *settings)
     return conn;
 }
 
+/*
+ * Answers for an introspection that failed with rc (lib/pgconn.h): the
+ * server answered past Sluice's bounds, or what says what was asked.
+ */
+static int
+introspection_failed(struct api_req *r, int rc, const char *what)
+{
+    if (rc == SL_ETOOBIG)
+        return api_errorf(r, 502, "CONNECTOR_ERROR",
+                          "The database answered more than %d rows or %d "
+                          "bytes to one statement",
+                          SL_PGCONN_MAX_RESULT_ROWS,
+                          SL_PGCONN_MAX_RESULT_BYTES);
+    return api_error(r, 502, "CONNECTOR_ERROR", what, NULL);
+}
+
 int
 api_h_connectors_schema(struct api_req *r)
 {
@@ -827,8 +844,8 @@ api_h_connectors_schema(struct api_req *r)
     rc = sl_pgconn_schema_tree(conn, MAX_TREE_TABLES, &tree);
     PQfinish(conn);
     if (rc != 0)
-        return api_error(r, 502, "CONNECTOR_ERROR",
-                         "The database did not describe its schema", NULL);
+        return introspection_failed(r, rc,
+                                    "The database did not describe its schema");
     return api_reply(r, 200, tree);
 }
 
@@ -866,7 +883,7 @@ api_h_connectors_table(struct api_req *r)
             r, 404, "TABLE_NOT_FOUND", "No such table",
             json_pack("{s:s, s:s}", "schema", schema, "table", table));
     if (rc != 0)
-        return api_error(r, 502, "CONNECTOR_ERROR",
-                         "The database did not describe the table", NULL);
+        return introspection_failed(r, rc,
+                                    "The database did not describe the table");
     return api_reply(r, 200, out);
 }

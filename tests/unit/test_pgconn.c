@@ -25,6 +25,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "limits.h"
 #include "pgconn.h"
 #include "unit.h"
 
@@ -896,6 +897,56 @@ START_TEST(schema_tree_lists_tables_and_truncates)
 }
 END_TEST
 
+START_TEST(answers_past_the_bounds_are_cut_off)
+{
+    static const char rows_sql[] =
+        "SELECT i, NULL::text AS nothing FROM generate_series(1, $1::int) i";
+    PGconn *c = open_stack();
+    PGresult *r = NULL;
+    char n[32];
+    const char *params[1] = {n};
+
+    /* As many rows as the bound: all of them, as one result. */
+    snprintf(n, sizeof(n), "%d", SL_PGCONN_MAX_RESULT_ROWS);
+    ck_assert_int_eq(sl_pgconn_exec(c, rows_sql, 1, params, &r), SL_OK);
+    ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+    ck_assert_int_eq(PQntuples(r), SL_PGCONN_MAX_RESULT_ROWS);
+    ck_assert_int_eq(PQnfields(r), 2);
+    ck_assert_str_eq(PQfname(r, 1), "nothing");
+    ck_assert_uint_eq(PQftype(r, 0), 23); /* int4 */
+    ck_assert_str_eq(PQgetvalue(r, SL_PGCONN_MAX_RESULT_ROWS - 1, 0), n);
+    ck_assert(PQgetisnull(r, 0, 1));
+    PQclear(r);
+    /* One row more, though no LIMIT said so: cut off, the connection too. */
+    snprintf(n, sizeof(n), "%d", SL_PGCONN_MAX_RESULT_ROWS + 1);
+    r = (PGresult *)c;
+    ck_assert_int_eq(sl_pgconn_exec(c, rows_sql, 1, params, &r), SL_ETOOBIG);
+    ck_assert_ptr_null(r);
+    ck_assert_int_ne(sl_pgconn_exec(c, "SELECT 1", 0, NULL, &r), SL_OK);
+    PQfinish(c);
+    /* One value of more bytes than the bound. */
+    c = open_stack();
+    snprintf(n, sizeof(n), "%d", SL_PGCONN_MAX_RESULT_BYTES);
+    ck_assert_int_eq(sl_pgconn_exec(c, "SELECT repeat('x', $1::int)", 1,
+                                    params, &r),
+                     SL_ETOOBIG);
+    ck_assert_ptr_null(r);
+    PQfinish(c);
+    /* A result still reads whole when it ends in an error. */
+    c = open_stack();
+    ck_assert_int_eq(sl_pgconn_exec(c,
+                                    "SELECT 1 / (3 - i) FROM "
+                                    "generate_series(1, 5) i",
+                                    0, NULL, &r),
+                     SL_EDB);
+    ck_assert_ptr_null(r);
+    ck_assert_int_eq(sl_pgconn_exec(c, "SELECT 2", 0, NULL, &r), SL_OK);
+    ck_assert_str_eq(PQgetvalue(r, 0, 0), "2");
+    PQclear(r);
+    PQfinish(c);
+}
+END_TEST
+
 /* --- What the service's own identity must not lend a connector ---------- */
 
 /* A fresh directory made HOME for this test (its process alone). */
@@ -1169,6 +1220,7 @@ pgconn_suite(void)
     tcase_add_test(tc, long_values_are_cut_by_characters);
     tcase_add_test(tc, statements_are_bounded_by_the_statement_timeout);
     tcase_add_test(tc, schema_tree_lists_tables_and_truncates);
+    tcase_add_test(tc, answers_past_the_bounds_are_cut_off);
     tcase_add_test(tc, no_password_is_borrowed_from_the_service);
     tcase_add_test(tc, no_client_certificate_is_presented);
     suite_add_tcase(s, tc);
