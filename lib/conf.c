@@ -64,7 +64,7 @@ static const struct key keys[] = {
     SECRET(admin_key, ""),
     INT(access_token_ttl, "3600", 60, 86400),
     INT(refresh_token_ttl, "2592000", 300, 31536000),
-    INT(password_cost, "15", 10, 20),
+    INT(password_cost, "17", 10, 20),
     STR(default_organization, "default"),
     BOOL(self_onboarding, "true"),
     SECRET(secret_key, ""),
