@@ -140,7 +140,8 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                               "WHERE tenant_id = $1 AND user_id = $2::uuid "
                               "AND accepted_at IS NULL",
                               false},
-    /* $1 login, $2 role; scoped to the inviting admin's tenant. */
+    /* $1 login, $2 role; scoped to the inviting admin's tenant. NULL, or
+     * the organisation's limit of pending invitations when it is spent. */
     [ST_INVITE] = {"invite", "SELECT auth_invite($1, $2)", false},
     [ST_USER_LAST_LOGIN] = {"user_last_login",
                             "UPDATE users SET last_login_at = now() "
