@@ -194,9 +194,9 @@ api_h_register(struct api_req *r)
             return api_db_error(r, rc);
     }
     {
-        const char *sp[2] = {org, "STARTER"};
+        const char *sp[1] = {"STARTER"};
 
-        rc = api_exec(r, ST_SUBSCRIPTION_INSERT, 2, sp, &res);
+        rc = api_exec(r, ST_SUBSCRIPTION_INSERT, 1, sp, &res);
         if (rc != SL_OK)
             goto failed;
     }

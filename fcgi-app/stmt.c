@@ -229,16 +229,13 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                         "SELECT 1 FROM tenants WHERE id = app_tenant() "
                         "FOR UPDATE",
                         false},
-    /* $1 tenant, $2 plan: quotas copied from the plan. */
-    [ST_SUBSCRIPTION_INSERT] =
-        {"subscription_insert",
-         "INSERT INTO tenant_subscriptions (tenant_id, plan_code, "
-         "daily_runs_limit, monthly_runs_limit, concurrent_runs_limit) "
-         "SELECT $1, p.code, p.daily_runs, p.monthly_runs, p.concurrent_runs "
-         "FROM plans p WHERE p.code = $2 ON CONFLICT (tenant_id) DO NOTHING "
-         "RETURNING plan_code, daily_runs_limit, monthly_runs_limit, "
-         "concurrent_runs_limit",
-         false},
+    /* $1 plan; scoped to a tenant just made: its subscription, with the
+     * plan's quotas copied (sql/014; nothing when it has one). */
+    [ST_SUBSCRIPTION_INSERT] = {"subscription_insert",
+                                "SELECT plan_code, daily_runs_limit, "
+                                "monthly_runs_limit, concurrent_runs_limit "
+                                "FROM tenant_subscription_open($1)",
+                                false},
     [ST_PLAN_GET] = {"plan_get",
                      "SELECT code, daily_runs, monthly_runs, concurrent_runs "
                      "FROM plans WHERE code = $1",

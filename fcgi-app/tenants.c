@@ -104,7 +104,7 @@ api_default_org_ensure(struct sl_db *db, const struct sl_conf *conf,
                        bool *created)
 {
     const char *tp[2] = {conf->default_organization, "Default organization"};
-    const char *sp[2] = {conf->default_organization, "STARTER"};
+    const char *sp[1] = {"STARTER"};
     PGresult *res = NULL;
     int rc;
 
@@ -117,7 +117,7 @@ api_default_org_ensure(struct sl_db *db, const struct sl_conf *conf,
     PQclear(res);
     res = NULL;
     if (rc == SL_OK)
-        rc = sl_db_exec(db, ST_SUBSCRIPTION_INSERT, 2, sp, &res);
+        rc = sl_db_exec(db, ST_SUBSCRIPTION_INSERT, 1, sp, &res);
     PQclear(res);
     if (rc == SL_OK)
         rc = sl_db_commit(db);
@@ -250,7 +250,7 @@ create_tenant(struct api_req *r, const struct tenant_input *in,
               struct new_key *key, const char **created)
 {
     const char *tp[4] = {in->id, in->name, in->description, in->admin_email};
-    const char *sp[2] = {in->id, in->plan};
+    const char *sp[1] = {in->plan};
     PGresult *res;
     int rc;
 
@@ -262,7 +262,7 @@ create_tenant(struct api_req *r, const struct tenant_input *in,
     if ((rc = api_exec(r, ST_TENANT_INSERT, 4, tp, &res)) != SL_OK)
         goto failed;
     *created = PQgetvalue(res, 0, 0);
-    if ((rc = api_exec(r, ST_SUBSCRIPTION_INSERT, 2, sp, &res)) != SL_OK)
+    if ((rc = api_exec(r, ST_SUBSCRIPTION_INSERT, 1, sp, &res)) != SL_OK)
         goto failed;
     if (key != NULL) {
         if (make_key(in->id, key) != SL_OK) {
