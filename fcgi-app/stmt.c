@@ -143,6 +143,11 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
     /* $1 login, $2 role; scoped to the inviting admin's tenant. NULL, or
      * the organisation's limit of pending invitations when it is spent. */
     [ST_INVITE] = {"invite", "SELECT auth_invite($1, $2)", false},
+    /* $1 user, $2 the hash login verified, $3 the same password hashed at
+     * the configured cost (sql/014). */
+    [ST_PASSWORD_REHASH] = {"password_rehash",
+                            "SELECT auth_password_rehash($1::uuid, $2, $3)",
+                            false},
     [ST_USER_LAST_LOGIN] = {"user_last_login",
                             "UPDATE users SET last_login_at = now() "
                             "WHERE id = $1::uuid",
