@@ -152,7 +152,8 @@ api_h_register(struct api_req *r)
         api_password_check(&c, "password", password, username);
     full_name = api_check_str(&c, body, "full_name", 0, 0, 200);
     org_name = api_check_str(&c, body, "organization_name", 0, 1, 200);
-    if (api_check_done(&c) != 0)
+    if (api_check_done(&c) != 0 ||
+        (org_name != NULL && api_onboarding_allowed(r) != 0))
         return 0;
 
     if (sl_password_hash(password, conf->password_cost, hash) != SL_OK ||
