@@ -349,6 +349,10 @@ int api_check_tenant_param(struct api_req *r);
 /* The tenant in an API key sk_<tenant>_<32 alnum>, copied into out. */
 int api_key_tenant(const char *key, char *out, size_t outsz);
 
+/* Whether the request carries the operator's X-Admin-Key (compared in
+ * constant time). */
+bool api_admin_key_valid(struct api_req *r);
+
 /* --- helpers shared by handlers --------------------------------------------
  */
 
@@ -400,6 +404,13 @@ void api_tenant_slug(const char *name, char *out, size_t outsz);
 
 /* The same with a random suffix, for when the plain slug is taken. */
 void api_tenant_slug_retry(const char *name, char *out, size_t outsz);
+
+/*
+ * Whether the caller may make an organisation (onboarding, registering
+ * with organization_name): when self_onboarding is off, only with the
+ * admin key (tenants.c). Returns 0, or -1 with the 403 response set.
+ */
+int api_onboarding_allowed(struct api_req *r);
 
 /*
  * Says that user's (and/or tenant's) standing changed: cached token checks

@@ -152,7 +152,8 @@ api_h_register(struct api_req *r)
         api_password_check(&c, "password", password, username);
     full_name = api_check_str(&c, body, "full_name", 0, 0, 200);
     org_name = api_check_str(&c, body, "organization_name", 0, 1, 200);
-    if (api_check_done(&c) != 0)
+    if (api_check_done(&c) != 0 ||
+        (org_name != NULL && api_onboarding_allowed(r) != 0))
         return 0;
 
     if (sl_password_hash(password, conf->password_cost, hash) != SL_OK ||
@@ -194,9 +195,9 @@ api_h_register(struct api_req *r)
             return api_db_error(r, rc);
     }
     {
-        const char *sp[2] = {org, "STARTER"};
+        const char *sp[1] = {"STARTER"};
 
-        rc = api_exec(r, ST_SUBSCRIPTION_INSERT, 2, sp, &res);
+        rc = api_exec(r, ST_SUBSCRIPTION_INSERT, 1, sp, &res);
         if (rc != SL_OK)
             goto failed;
     }
@@ -273,6 +274,29 @@ token_body(struct api_req *r, const char *access, const char *refresh,
                      sl_role_permissions(sl_role_parse(role)));
 }
 
+/*
+ * Stores password hashed at the configured cost in place of stored, the
+ * hash (made at another cost) that login has just verified it against.
+ * A failure is logged and the login goes on: the next one tries again.
+ */
+static void
+rehash(struct api_req *r, const char *uid, const char *stored,
+       const char *password)
+{
+    char hash[SL_PASSWORD_HASH_MAX];
+    const char *params[3] = {uid, stored, hash};
+    PGresult *res;
+    int rc = sl_password_hash(password, r->ctx->conf->password_cost, hash);
+
+    if (rc == SL_OK)
+        rc = api_exec_scoped(r, NULL, uid, ST_PASSWORD_REHASH, 3, params, &res);
+    if (rc != SL_OK)
+        sl_log_warn(&r->ctx->log,
+                    "login: user %s: password not hashed again at the "
+                    "configured cost: %s",
+                    uid, sl_strerror(rc));
+}
+
 static int
 login_failed(struct api_req *r)
 {
@@ -326,6 +350,8 @@ api_h_login(struct api_req *r)
     if (strcmp(PQgetvalue(res, 0, 2), "t") != 0)
         return api_error(r, 403, "ACCOUNT_DISABLED",
                          "This account has been deactivated", NULL);
+    if (sl_password_needs_rehash(PQgetvalue(res, 0, 1), conf->password_cost))
+        rehash(r, uid, PQgetvalue(res, 0, 1), password);
 
     params[0] = uid;
     rc = api_exec_scoped(r, NULL, uid, ST_USER_ORGS, 1, params, &ores);

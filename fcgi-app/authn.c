@@ -41,11 +41,21 @@ forbidden(struct api_req *r, const char *message, json_t *details)
     return -1;
 }
 
+bool
+api_admin_key_valid(struct api_req *r)
+{
+    const char *key = api_header(r, "X-Admin-Key");
+    unsigned char h[SL_SHA256_LEN];
+
+    return r->ctx->admin_key_set && key != NULL && strlen(key) <= 1024 &&
+           sl_sha256(key, strlen(key), h) == SL_OK &&
+           sl_ct_equal(h, r->ctx->admin_key_hash, sizeof(h));
+}
+
 static int
 auth_admin(struct api_req *r)
 {
     const char *key = api_header(r, "X-Admin-Key");
-    unsigned char h[SL_SHA256_LEN];
 
     if (!r->ctx->admin_key_set)
         return unauthenticated(r, "AUTHENTICATION_FAILED",
@@ -54,8 +64,7 @@ auth_admin(struct api_req *r)
     if (key == NULL || *key == '\0')
         return unauthenticated(r, "AUTHENTICATION_FAILED",
                                "This endpoint requires the X-Admin-Key header");
-    if (strlen(key) > 1024 || sl_sha256(key, strlen(key), h) != SL_OK ||
-        !sl_ct_equal(h, r->ctx->admin_key_hash, sizeof(h)))
+    if (!api_admin_key_valid(r))
         return unauthenticated(r, "AUTHENTICATION_FAILED", "Invalid admin key");
     r->who.kind = API_PRINCIPAL_ADMIN;
     r->who.role = SL_ROLE_ADMIN;

@@ -30,6 +30,7 @@
 #include "handlers.h"
 #include "jschema.h"
 #include "json.h"
+#include "limits.h"
 #include "pgconn.h"
 #include "secretbox.h"
 #include "uuid.h"
@@ -94,13 +95,20 @@ type_find(const char *s)
     return NULL;
 }
 
+/* Whether key is one of the n names of list. */
+static bool
+listed(const char *key, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(key, list[i]) == 0)
+            return true;
+    return false;
+}
+
 static bool
 is_secret(const char *key)
 {
-    for (size_t i = 0; i < sl_connector_nsecret; i++)
-        if (strcmp(key, sl_connector_secret_fields[i]) == 0)
-            return true;
-    return false;
+    return listed(key, sl_connector_secret_fields, sl_connector_nsecret);
 }
 
 int
@@ -182,27 +190,41 @@ on_schema_error(void *arg, const char *path, const char *reason)
 }
 
 /*
+ * The settings that decide where a connector's password is sent: a
+ * change to any of them is a move. A connection string names all of
+ * them, so a new one replaces what the old one gave.
+ */
+static const char *const destination[] = {"host",     "port",
+                                          "database", "username",
+                                          "ssl_mode", "connection_string"};
+#define NDESTINATION (sizeof(destination) / sizeof(destination[0]))
+
+/* Whether v, given for key, is the mask of a secret: "keep it as it is". */
+static bool
+is_mask(const char *key, const json_t *v)
+{
+    return is_secret(key) && json_is_string(v) &&
+           strcmp(json_string_value(v), MASK) == 0;
+}
+
+/*
  * Merges the settings of a body (configuration, config, credentials) over
  * base (a stored connector's settings, or {}), into a new object. A secret
- * member given as the mask keeps its stored value.
+ * member given as the mask keeps its stored value. A stored password goes
+ * only where it was given for: when the body moves the connector (changes
+ * a member of destination[]) without giving a password, the stored
+ * password and connection string are dropped; a password in a new
+ * connection string counts as given (check_settings() reads it).
  */
 static json_t *
 merge_settings(struct api_check *c, json_t *body, json_t *base)
 {
     static const char *const parts[] = {"configuration", "config",
                                         "credentials"};
-    static const char *const where[] = {"host", "port", "database", "username"};
     json_t *out = json_deep_copy(base), *part, *v;
-    bool moved = false, new_secret = false;
+    bool moved = false, new_password = false, new_string = false;
     const char *key;
 
-    /* A new connection string replaces what the old one gave. */
-    for (size_t i = 0; i < 3; i++)
-        if (json_is_object(json_object_get(body, parts[i])) &&
-            json_object_get(json_object_get(body, parts[i]),
-                            "connection_string") != NULL)
-            for (size_t k = 0; k < 4; k++)
-                json_object_del(out, where[k]);
     for (size_t i = 0; i < 3; i++) {
         part = json_object_get(body, parts[i]);
         if (part == NULL || json_is_null(part))
@@ -215,23 +237,34 @@ merge_settings(struct api_check *c, json_t *body, json_t *base)
         {
             const char *k = strcmp(key, "user") == 0 ? "username" : key;
 
-            if (is_secret(k) && json_is_string(v) &&
-                strcmp(json_string_value(v), MASK) == 0)
+            if (is_mask(k, v))
                 continue;
-            if (is_secret(k))
-                new_secret = true;
-            for (size_t w = 0; w < 4; w++)
-                if (strcmp(k, where[w]) == 0 &&
-                    !json_equal(v, json_object_get(base, k)))
-                    moved = true;
-            json_object_set(out, k, v);
+            if (listed(k, destination, NDESTINATION) &&
+                !json_equal(v, json_object_get(base, k)))
+                moved = true;
+            new_password |= strcmp(k, "password") == 0;
+            new_string |= strcmp(k, "connection_string") == 0;
         }
     }
-    /* A stored password goes only where it was given for: pointing the
-     * connector elsewhere needs it given again. */
-    if (moved && !new_secret)
+    /* What the old connection string gave gives way to the new one's. */
+    if (new_string)
+        for (size_t k = 0; k < NDESTINATION; k++)
+            json_object_del(out, destination[k]);
+    if (moved && !new_password)
         for (size_t i = 0; i < sl_connector_nsecret; i++)
             json_object_del(out, sl_connector_secret_fields[i]);
+    for (size_t i = 0; i < 3; i++) {
+        part = json_object_get(body, parts[i]);
+        if (!json_is_object(part))
+            continue;
+        json_object_foreach(part, key, v)
+        {
+            const char *k = strcmp(key, "user") == 0 ? "username" : key;
+
+            if (!is_mask(k, v))
+                json_object_set(out, k, v);
+        }
+    }
     return out;
 }
 
@@ -806,6 +839,22 @@ connect_for_schema(struct api_req *r, json_t *settings)
     return conn;
 }
 
+/*
+ * Answers for an introspection that failed with rc (lib/pgconn.h): the
+ * server answered past Sluice's bounds, or what says what was asked.
+ */
+static int
+introspection_failed(struct api_req *r, int rc, const char *what)
+{
+    if (rc == SL_ETOOBIG)
+        return api_errorf(r, 502, "CONNECTOR_ERROR",
+                          "The database answered more than %d rows or %d "
+                          "bytes to one statement",
+                          SL_PGCONN_MAX_RESULT_ROWS,
+                          SL_PGCONN_MAX_RESULT_BYTES);
+    return api_error(r, 502, "CONNECTOR_ERROR", what, NULL);
+}
+
 int
 api_h_connectors_schema(struct api_req *r)
 {
@@ -827,8 +876,8 @@ api_h_connectors_schema(struct api_req *r)
     rc = sl_pgconn_schema_tree(conn, MAX_TREE_TABLES, &tree);
     PQfinish(conn);
     if (rc != 0)
-        return api_error(r, 502, "CONNECTOR_ERROR",
-                         "The database did not describe its schema", NULL);
+        return introspection_failed(r, rc,
+                                    "The database did not describe its schema");
     return api_reply(r, 200, tree);
 }
 
@@ -866,7 +915,7 @@ api_h_connectors_table(struct api_req *r)
             r, 404, "TABLE_NOT_FOUND", "No such table",
             json_pack("{s:s, s:s}", "schema", schema, "table", table));
     if (rc != 0)
-        return api_error(r, 502, "CONNECTOR_ERROR",
-                         "The database did not describe the table", NULL);
+        return introspection_failed(r, rc,
+                                    "The database did not describe the table");
     return api_reply(r, 200, out);
 }

@@ -140,8 +140,14 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                               "WHERE tenant_id = $1 AND user_id = $2::uuid "
                               "AND accepted_at IS NULL",
                               false},
-    /* $1 login, $2 role; scoped to the inviting admin's tenant. */
+    /* $1 login, $2 role; scoped to the inviting admin's tenant. NULL, or
+     * the organisation's limit of pending invitations when it is spent. */
     [ST_INVITE] = {"invite", "SELECT auth_invite($1, $2)", false},
+    /* $1 user, $2 the hash login verified, $3 the same password hashed at
+     * the configured cost (sql/014). */
+    [ST_PASSWORD_REHASH] = {"password_rehash",
+                            "SELECT auth_password_rehash($1::uuid, $2, $3)",
+                            false},
     [ST_USER_LAST_LOGIN] = {"user_last_login",
                             "UPDATE users SET last_login_at = now() "
                             "WHERE id = $1::uuid",
@@ -228,16 +234,13 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                         "SELECT 1 FROM tenants WHERE id = app_tenant() "
                         "FOR UPDATE",
                         false},
-    /* $1 tenant, $2 plan: quotas copied from the plan. */
-    [ST_SUBSCRIPTION_INSERT] =
-        {"subscription_insert",
-         "INSERT INTO tenant_subscriptions (tenant_id, plan_code, "
-         "daily_runs_limit, monthly_runs_limit, concurrent_runs_limit) "
-         "SELECT $1, p.code, p.daily_runs, p.monthly_runs, p.concurrent_runs "
-         "FROM plans p WHERE p.code = $2 ON CONFLICT (tenant_id) DO NOTHING "
-         "RETURNING plan_code, daily_runs_limit, monthly_runs_limit, "
-         "concurrent_runs_limit",
-         false},
+    /* $1 plan; scoped to a tenant just made: its subscription, with the
+     * plan's quotas copied (sql/014; nothing when it has one). */
+    [ST_SUBSCRIPTION_INSERT] = {"subscription_insert",
+                                "SELECT plan_code, daily_runs_limit, "
+                                "monthly_runs_limit, concurrent_runs_limit "
+                                "FROM tenant_subscription_open($1)",
+                                false},
     [ST_PLAN_GET] = {"plan_get",
                      "SELECT code, daily_runs, monthly_runs, concurrent_runs "
                      "FROM plans WHERE code = $1",

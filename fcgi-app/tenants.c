@@ -23,6 +23,7 @@
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
+#include "plan.h"
 
 /* The tables of a tenant's state, as bootstrap reports them. */
 static const char *const tenant_tables[] = {
@@ -104,7 +105,7 @@ api_default_org_ensure(struct sl_db *db, const struct sl_conf *conf,
                        bool *created)
 {
     const char *tp[2] = {conf->default_organization, "Default organization"};
-    const char *sp[2] = {conf->default_organization, "STARTER"};
+    const char *sp[1] = {"STARTER"};
     PGresult *res = NULL;
     int rc;
 
@@ -117,7 +118,7 @@ api_default_org_ensure(struct sl_db *db, const struct sl_conf *conf,
     PQclear(res);
     res = NULL;
     if (rc == SL_OK)
-        rc = sl_db_exec(db, ST_SUBSCRIPTION_INSERT, 2, sp, &res);
+        rc = sl_db_exec(db, ST_SUBSCRIPTION_INSERT, 1, sp, &res);
     PQclear(res);
     if (rc == SL_OK)
         rc = sl_db_commit(db);
@@ -134,24 +135,50 @@ tenant_not_found(struct api_req *r, const char *id)
                      json_pack("{s:s}", "tenant_id", id));
 }
 
-/* Reads a plan name, upper-cased; NULL (and a recorded error) if unknown. */
+/* Reads a plan name (STARTER when absent); NULL, and a recorded error,
+ * when it names no plan. */
 static const char *
 check_plan(struct api_check *c, json_t *body, const char *field)
 {
     const char *plan = api_check_str(c, body, field, 0, 1, 20);
-    char *up;
 
     if (plan == NULL)
-        return "STARTER";
-    up = sl_pstrdup(c->r->pool, plan);
-    for (char *p = up; *p != '\0'; p++)
-        *p = (char)toupper((unsigned char)*p);
-    if (strcmp(up, "STARTER") != 0 && strcmp(up, "PROFESSIONAL") != 0 &&
-        strcmp(up, "SCALE") != 0) {
-        api_check_fail(c, field, "must be STARTER, PROFESSIONAL or SCALE");
+        return sl_plan_name(SL_PLAN_STARTER);
+    if (sl_plan_parse(plan) == SL_PLAN_NONE) {
+        api_check_fail(c, field, "must be " SL_PLAN_NAMES);
         return NULL;
     }
-    return up;
+    return sl_plan_name(sl_plan_parse(plan));
+}
+
+/*
+ * NULL when onboarding may grant plan (a plan's name) to this caller: up
+ * to self_onboarding_max_plan, or any with the admin key. Otherwise why
+ * not, as a sentence in the request's pool.
+ */
+static const char *
+plan_above_ceiling(struct api_req *r, const char *plan)
+{
+    const char *max = r->ctx->conf->self_onboarding_max_plan;
+
+    if (sl_plan_parse(plan) <= sl_plan_parse(max) || api_admin_key_valid(r))
+        return NULL;
+    return sl_psprintf(r->pool,
+                       "Self-service onboarding grants plans up to %s; %s "
+                       "needs the operator's X-Admin-Key",
+                       max, sl_plan_name(sl_plan_parse(plan)));
+}
+
+int
+api_onboarding_allowed(struct api_req *r)
+{
+    if (r->ctx->conf->self_onboarding || api_admin_key_valid(r))
+        return 0;
+    api_error(r, 403, "INSUFFICIENT_PERMISSIONS",
+              "Self-service onboarding is disabled on this server; ask its "
+              "operator",
+              NULL);
+    return -1;
 }
 
 /* --- keys ------------------------------------------------------------------
@@ -250,7 +277,7 @@ create_tenant(struct api_req *r, const struct tenant_input *in,
               struct new_key *key, const char **created)
 {
     const char *tp[4] = {in->id, in->name, in->description, in->admin_email};
-    const char *sp[2] = {in->id, in->plan};
+    const char *sp[1] = {in->plan};
     PGresult *res;
     int rc;
 
@@ -262,7 +289,7 @@ create_tenant(struct api_req *r, const struct tenant_input *in,
     if ((rc = api_exec(r, ST_TENANT_INSERT, 4, tp, &res)) != SL_OK)
         goto failed;
     *created = PQgetvalue(res, 0, 0);
-    if ((rc = api_exec(r, ST_SUBSCRIPTION_INSERT, 2, sp, &res)) != SL_OK)
+    if ((rc = api_exec(r, ST_SUBSCRIPTION_INSERT, 1, sp, &res)) != SL_OK)
         goto failed;
     if (key != NULL) {
         if (make_key(in->id, key) != SL_OK) {
@@ -525,24 +552,20 @@ api_h_tenants_onboard(struct api_req *r)
 {
     struct tenant_input in;
     struct new_key k;
-    const char *created;
+    const char *created, *why;
     json_t *body, *tables;
 
-    if (!r->ctx->conf->self_onboarding) {
-        const char *key = api_header(r, "X-Admin-Key");
-        unsigned char h[SL_SHA256_LEN];
-
-        if (!r->ctx->admin_key_set || key == NULL ||
-            sl_sha256(key, strlen(key), h) != SL_OK ||
-            !sl_ct_equal(h, r->ctx->admin_key_hash, sizeof(h)))
-            return api_error(r, 403, "INSUFFICIENT_PERMISSIONS",
-                             "Self-service onboarding is disabled on this "
-                             "server; ask its operator",
-                             NULL);
-    }
-    if (api_body_object(r, false, &body) != 0 ||
-        tenant_input(r, body, &in, true) != 0 ||
-        create_tenant(r, &in, &k, &created) != 0)
+    if (api_onboarding_allowed(r) != 0 ||
+        api_body_object(r, false, &body) != 0 ||
+        tenant_input(r, body, &in, true) != 0)
+        return 0;
+    if ((why = plan_above_ceiling(r, in.plan)) != NULL)
+        return api_error(r, 403, "INSUFFICIENT_PERMISSIONS", why,
+                         json_pack("{s:s, s:s, s:s}", "field",
+                                   "subscription_plan", "reason",
+                                   "above self_onboarding_max_plan", "max_plan",
+                                   r->ctx->conf->self_onboarding_max_plan));
+    if (create_tenant(r, &in, &k, &created) != 0)
         return 0;
     tables = tables_json();
     sl_log_info(&r->ctx->log, "tenant %s onboarded on %s", in.id, in.plan);
@@ -571,7 +594,7 @@ add_check(json_t *results, const char *name, bool passed, const char *message)
 int
 api_h_tenants_dryrun(struct api_req *r)
 {
-    const char *id, *name, *email, *plan;
+    const char *id, *name, *email, *plan, *why;
     const char *params[1];
     json_t *body, *results;
     PGresult *res;
@@ -608,13 +631,14 @@ api_h_tenants_dryrun(struct api_req *r)
     ok = api_email_valid(email);
     add_check(results, "email_validation", ok,
               ok ? NULL : "admin_email is not a valid e-mail address");
-    ok = plan == NULL || strcasecmp(plan, "STARTER") == 0 ||
-         strcasecmp(plan, "PROFESSIONAL") == 0 ||
-         strcasecmp(plan, "SCALE") == 0;
-    add_check(results, "subscription_plan", ok,
-              ok ? NULL
-                 : "subscription_plan must be STARTER, PROFESSIONAL "
-                   "or SCALE");
+    ok = plan == NULL || sl_plan_parse(plan) != SL_PLAN_NONE;
+    if (!ok)
+        add_check(results, "subscription_plan", false,
+                  "subscription_plan must be " SL_PLAN_NAMES);
+    else if (plan != NULL && (why = plan_above_ceiling(r, plan)) != NULL)
+        add_check(results, "subscription_plan", false, why);
+    else
+        add_check(results, "subscription_plan", true, NULL);
     ok = sl_db_ping(&r->ctx->db, &ms) == SL_OK;
     add_check(results, "database_connectivity", ok,
               ok ? NULL : "the database is unreachable");

@@ -81,7 +81,9 @@ api_h_users_list(struct api_req *r)
  * Invites an existing account, named by login, to the caller's
  * organisation. The answer is the same whether or not such an account
  * exists, and shows nothing of it: the account joins (and the organisation
- * sees it) only when its owner logs in to the organisation.
+ * sees it) only when its owner logs in to the organisation. The only
+ * refusal is the organisation's own: too many invitations of its own
+ * pending (sql/014).
  */
 static int
 invite(struct api_req *r, const char *login, const char *role)
@@ -93,6 +95,14 @@ invite(struct api_req *r, const char *login, const char *role)
 
     if (rc != SL_OK)
         return api_db_error(r, rc);
+    if (!PQgetisnull(res, 0, 0))
+        return api_error(
+            r, 429, "QUOTA_EXCEEDED",
+            "This organization has as many invitations pending as it may; "
+            "more can be sent as those are accepted or grow older than 30 "
+            "days",
+            json_pack("{s:s, s:o}", "quota_type", "pending_invitations",
+                      "limit", api_col_int(res, 0, 0)));
     return api_reply(
         r, 202,
         json_pack("{s:s, s:s, s:s, s:s}", "status", "invited",

@@ -18,6 +18,7 @@
 #include "err.h"
 #include "limits.h"
 #include "log.h"
+#include "plan.h"
 
 enum key_type { KEY_STR, KEY_INT, KEY_BOOL };
 
@@ -64,9 +65,10 @@ static const struct key keys[] = {
     SECRET(admin_key, ""),
     INT(access_token_ttl, "3600", 60, 86400),
     INT(refresh_token_ttl, "2592000", 300, 31536000),
-    INT(password_cost, "15", 10, 20),
+    INT(password_cost, "17", 10, 20),
     STR(default_organization, "default"),
     BOOL(self_onboarding, "true"),
+    STR(self_onboarding_max_plan, "PROFESSIONAL"),
     SECRET(secret_key, ""),
     STR(data_dir, "/var/lib/sluice/data"),
     STR(warehouse_url, "dbname=sluice_warehouse"),
@@ -300,6 +302,29 @@ load_env(struct sl_conf *cfg, char *err, size_t errsz)
     return SL_OK;
 }
 
+/*
+ * Replaces the plan name in *slot (self_onboarding_max_plan) by its
+ * canonical spelling. Returns 0, SL_EINVAL (no such plan, said in err) or
+ * SL_ENOMEM.
+ */
+static int
+canonical_plan(char **slot, char *err, size_t errsz)
+{
+    const char *name = sl_plan_name(sl_plan_parse(*slot));
+    char *copy;
+
+    if (name == NULL) {
+        snprintf(err, errsz, "self_onboarding_max_plan: expected %s",
+                 SL_PLAN_NAMES);
+        return SL_EINVAL;
+    }
+    if ((copy = strdup(name)) == NULL)
+        return SL_ENOMEM;
+    free(*slot);
+    *slot = copy;
+    return SL_OK;
+}
+
 void
 sl_conf_free(struct sl_conf *cfg)
 {
@@ -334,6 +359,8 @@ sl_conf_load(struct sl_conf *cfg, const char *path, char *err, size_t errsz)
         snprintf(err, errsz, "log_level: expected debug, info, warn or error");
         rc = SL_EINVAL;
     }
+    if (rc == SL_OK)
+        rc = canonical_plan(&cfg->self_onboarding_max_plan, err, errsz);
     if (rc != SL_OK)
         sl_conf_free(cfg);
     return rc;

@@ -42,6 +42,9 @@ struct sl_conf {
     int password_cost; /* log2 of scrypt's N */
     char *default_organization;
     bool self_onboarding; /* POST /tenants/onboard without a key */
+    /* The highest plan onboarding grants without the admin key: a plan's
+     * name as plan.h spells it ("PROFESSIONAL"). */
+    char *self_onboarding_max_plan;
 
     /* Data: connectors, files and the warehouse. */
     char *secret_key;    /* seals connector credentials: 32 bytes, hex or

@@ -62,6 +62,10 @@
 #define SL_PGCONN_MAX_TREE_COLUMNS  50000
 #define SL_PGCONN_MAX_STATS_COLUMNS 200
 #define SL_PGCONN_MAX_STAT_VALUE    256
+/* What one statement may answer, read one row at a time, whatever its
+ * LIMIT: a server that sends more is cut off (pgconn.h). */
+#define SL_PGCONN_MAX_RESULT_ROWS  100000
+#define SL_PGCONN_MAX_RESULT_BYTES (16 * 1024 * 1024)
 
 /*
  * Time zones: an IANA name ("America/Argentina/Buenos_Aires") and a TZif

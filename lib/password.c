@@ -54,21 +54,36 @@ sl_password_hash(const char *password, int log_n, char *out)
     return SL_OK;
 }
 
+/*
+ * Reads the parameters at the head of a stored hash. Returns the length
+ * of that head ("$scrypt$ln=..,r=..,p=..$"), or 0 when stored is not a
+ * hash this module reads.
+ */
+static int
+read_params(const char *stored, int *log_n, int *r, int *p)
+{
+    int consumed = 0;
+
+    if (stored == NULL ||
+        sscanf(stored, "$scrypt$ln=%d,r=%d,p=%d$%n", log_n, r, p, &consumed) !=
+            3 ||
+        consumed == 0)
+        return 0;
+    if (*log_n < SL_PASSWORD_LOG_N_MIN || *log_n > SL_PASSWORD_LOG_N_MAX ||
+        *r < 1 || *r > 32 || *p < 1 || *p > 4)
+        return 0;
+    return consumed;
+}
+
 int
 sl_password_verify(const char *password, const char *stored)
 {
-    int log_n, r, p, consumed = 0, rc;
+    int log_n, r, p, consumed, rc;
     const char *salt_text, *key_text;
     unsigned char salt[64], want[64], got[64];
     size_t saltlen, keylen;
 
-    if (stored == NULL ||
-        sscanf(stored, "$scrypt$ln=%d,r=%d,p=%d$%n", &log_n, &r, &p,
-               &consumed) != 3 ||
-        consumed == 0)
-        return SL_EPARSE;
-    if (log_n < SL_PASSWORD_LOG_N_MIN || log_n > SL_PASSWORD_LOG_N_MAX ||
-        r < 1 || r > 32 || p < 1 || p > 4)
+    if ((consumed = read_params(stored, &log_n, &r, &p)) == 0)
         return SL_EPARSE;
     salt_text = stored + consumed;
     key_text = strchr(salt_text, '$');
@@ -84,6 +99,16 @@ sl_password_verify(const char *password, const char *stored)
     if (rc != SL_OK)
         return rc;
     return sl_ct_equal(got, want, keylen) ? SL_OK : SL_EAUTH;
+}
+
+bool
+sl_password_needs_rehash(const char *stored, int log_n)
+{
+    int ln, r, p;
+
+    if (read_params(stored, &ln, &r, &p) == 0)
+        return false;
+    return ln != log_n || r != SCRYPT_R || p != SCRYPT_P;
 }
 
 void

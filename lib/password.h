@@ -1,14 +1,17 @@
 /*
  * password.h: password storage with scrypt, a memory-hard hash.
  *
- * A stored hash reads "$scrypt$ln=15,r=8,p=1$<salt>$<key>", salt and key in
+ * A stored hash reads "$scrypt$ln=17,r=8,p=1$<salt>$<key>", salt and key in
  * base64url: the parameters travel with the hash, so the cost can be raised
- * later without invalidating what is stored. ln=15, r=8 uses 32 MiB and
- * about 100 ms per hash on one core.
+ * later without invalidating what is stored, and a hash made at another
+ * cost is made again at the next login (sl_password_needs_rehash()). The
+ * default, ln=17, r=8, p=1, is OWASP's recommendation for scrypt: 128 MiB
+ * and a few hundred milliseconds per hash on one core.
  */
 #ifndef SL_PASSWORD_H
 #define SL_PASSWORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Big enough for any hash sl_password_hash() writes. */
@@ -17,7 +20,7 @@
 /* Accepted cost range: log2 of scrypt's N. */
 #define SL_PASSWORD_LOG_N_MIN     10
 #define SL_PASSWORD_LOG_N_MAX     20
-#define SL_PASSWORD_LOG_N_DEFAULT 15
+#define SL_PASSWORD_LOG_N_DEFAULT 17
 
 /*
  * Hashes password with a fresh random salt at cost log_n into out
@@ -32,6 +35,14 @@ int sl_password_hash(const char *password, int log_n, char *out);
  * hash, SL_ECRYPTO when the hash could not be computed.
  */
 int sl_password_verify(const char *password, const char *stored);
+
+/*
+ * Whether stored was made with other parameters than sl_password_hash()
+ * uses at cost log_n (another cost, or another r or p), so that a login
+ * that verified it should store the password hashed again. False for a
+ * hash that cannot be read (verification refuses it anyway).
+ */
+bool sl_password_needs_rehash(const char *stored, int log_n);
 
 /*
  * Spends the time of one verification at cost log_n and matches nothing:

@@ -40,11 +40,25 @@
 #define STATEMENT_GRACE_MS   2000
 
 /*
- * libpq reads a password file only when no password is given. This path
- * cannot exist (/dev/null is no directory), so none is ever read, and the
- * platform's own passwords cannot be sent to a server a user names.
+ * What of the service's own identity libpq would offer a server by
+ * default, and what it gets instead. These paths cannot exist (/dev/null
+ * is no directory), so libpq reads no password file (~/.pgpass, which it
+ * reads when no password is given) and presents no client certificate or
+ * key (~/.postgresql/postgresql.crt and .key, or those PGSSLCERT,
+ * PGSSLKEY or a service file name) to a server that asks for one.
  */
 #define NO_PASSFILE "/dev/null/sluice-pgconn-no-passfile"
+#define NO_SSLCERT  "/dev/null/sluice-pgconn-no-sslcert"
+#define NO_SSLKEY   "/dev/null/sluice-pgconn-no-sslkey"
+
+/*
+ * A connector without a password sends none, but libpq fills a missing
+ * password from the environment (PGPASSWORD, or the service file that
+ * PGSERVICE names), and an empty one counts as missing. When the
+ * environment would supply one, libpq is given this instead: no secret,
+ * so a server that asks for a password learns nothing of the platform's.
+ */
+#define NO_PASSWORD "sluice-connector-has-no-password"
 
 /* --- The address policy --------------------------------------------------- */
 
@@ -592,6 +606,26 @@ check_params(const struct sl_pgconn_params *p, const struct sl_pgconn_opts *o)
     return mode_ok ? NULL : "sslmode";
 }
 
+/*
+ * Whether libpq would take a password from the environment (PGPASSWORD,
+ * or a service file named by PGSERVICE) for a connection that gives none.
+ * When it cannot tell (out of memory, a broken service file), it assumes
+ * so.
+ */
+static bool
+env_supplies_password(void)
+{
+    PQconninfoOption *defaults = PQconndefaults();
+    bool found = defaults == NULL;
+
+    for (PQconninfoOption *o = defaults; o != NULL && o->keyword != NULL; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
+            o->val[0] != '\0')
+            found = true;
+    PQconninfoFree(defaults);
+    return found;
+}
+
 /* What sl_pgconn_open() leaves on a connection: its statement timeout. */
 struct conn_info {
     int statement_ms;
@@ -671,7 +705,7 @@ open_until(const struct sl_pgconn_params *p, const struct sl_pgconn_opts *o,
     char hosts[SL_PGCONN_MAX_ADDRS * (SL_PGCONN_MAX_HOST + 1)];
     char hostaddrs[SL_PGCONN_MAX_ADDRS * SL_PGCONN_ADDR_MAX];
     char options[64], connect_timeout[16];
-    const char *keys[16], *vals[16];
+    const char *keys[20], *vals[20];
     const char *why;
     struct addrs a;
     PGconn *c = NULL;
@@ -748,8 +782,12 @@ open_until(const struct sl_pgconn_params *p, const struct sl_pgconn_opts *o,
     add_param(keys, vals, &n, "user", p->user);
     if (p->password != NULL && p->password[0] != '\0')
         add_param(keys, vals, &n, "password", p->password);
+    else if (env_supplies_password())
+        add_param(keys, vals, &n, "password", NO_PASSWORD);
     add_param(keys, vals, &n, "passfile", NO_PASSFILE);
     add_param(keys, vals, &n, "sslmode", p->sslmode ? p->sslmode : "prefer");
+    add_param(keys, vals, &n, "sslcert", NO_SSLCERT);
+    add_param(keys, vals, &n, "sslkey", NO_SSLKEY);
     add_param(keys, vals, &n, "gssencmode", "disable");
     add_param(keys, vals, &n, "connect_timeout", connect_timeout);
     add_param(keys, vals, &n, "application_name", SL_PGCONN_APP_NAME);
@@ -854,19 +892,83 @@ wait_socket(PGconn *c, short events, int64_t deadline)
 }
 
 /*
+ * The rows of one statement, gathered one at a time (single-row mode)
+ * into one result, within SL_PGCONN_MAX_RESULT_ROWS and _BYTES.
+ */
+struct rows {
+    PGresult *res; /* PGRES_TUPLES_OK; NULL until the first row */
+    long n;
+    size_t bytes; /* each value's length, plus one per value */
+};
+
+/*
+ * Adds the one row of r (PGRES_SINGLE_TUPLE) to rows. Returns 0,
+ * SL_ETOOBIG when the row would pass a bound, or SL_ENOMEM.
+ */
+static int
+rows_add(PGconn *c, struct rows *rows, const PGresult *r)
+{
+    int nf = PQnfields(r);
+    size_t bytes = 0;
+
+    for (int i = 0; i < nf; i++)
+        bytes += (size_t)PQgetlength(r, 0, i) + 1;
+    if (rows->n + 1 > SL_PGCONN_MAX_RESULT_ROWS ||
+        bytes > SL_PGCONN_MAX_RESULT_BYTES - rows->bytes)
+        return SL_ETOOBIG;
+    if (rows->res == NULL) {
+        /* The columns, as the row describes them (PQsetResultAttrs copies). */
+        PGresAttDesc *attrs = calloc(nf > 0 ? (size_t)nf : 1, sizeof(*attrs));
+        bool made;
+
+        for (int i = 0; attrs != NULL && i < nf; i++)
+            attrs[i] = (PGresAttDesc){
+                .name = PQfname(r, i),
+                .tableid = PQftable(r, i),
+                .columnid = PQftablecol(r, i),
+                .format = PQfformat(r, i),
+                .typid = PQftype(r, i),
+                .typlen = PQfsize(r, i),
+                .atttypmod = PQfmod(r, i),
+            };
+        rows->res = attrs ? PQmakeEmptyPGresult(c, PGRES_TUPLES_OK) : NULL;
+        made = rows->res != NULL && PQsetResultAttrs(rows->res, nf, attrs);
+        free(attrs);
+        if (!made)
+            return SL_ENOMEM;
+    }
+    for (int i = 0; i < nf; i++) {
+        bool null = PQgetisnull(r, 0, i);
+
+        if (!PQsetvalue(rows->res, (int)rows->n, i,
+                        null ? NULL : PQgetvalue(r, 0, i),
+                        null ? -1 : PQgetlength(r, 0, i)))
+            return SL_ENOMEM;
+    }
+    rows->n++;
+    rows->bytes += bytes;
+    return SL_OK;
+}
+
+/*
  * Runs one statement with text parameters, not waiting for it past
  * deadline. Returns 0 and its result in *out (the caller clears it), or,
  * with *out NULL: the failed statement's code by result_code(), with its
- * SQLSTATE in state; SL_EDBCONN; or SL_ETIMEDOUT (state "") when the
- * server did not answer in time. A connection left waiting for an answer
- * (a timeout, a failed poll, a server that starts a COPY) is shut down,
- * so that no later call waits on it or reads the late answer as its own.
+ * SQLSTATE in state; SL_EDBCONN; SL_ETIMEDOUT (state "") when the server
+ * did not answer in time; SL_ETOOBIG when it answered more than
+ * SL_PGCONN_MAX_RESULT_ROWS rows or SL_PGCONN_MAX_RESULT_BYTES bytes,
+ * whatever the statement's LIMIT said (rows are read one at a time, so
+ * that no more than the bounds is ever held). A connection left waiting
+ * for an answer (a timeout, a failed poll, an answer past the bounds, a
+ * server that starts a COPY) is shut down, so that no later call waits on
+ * it or reads the late answer as its own.
  */
 static int
 run_until(PGconn *c, int64_t deadline, const char *sql, int nparams,
           const char *const *params, PGresult **out, char state[6])
 {
     PGresult *res = NULL, *r;
+    struct rows rows = {0};
     int was_nonblocking = PQisnonblocking(c), rc = SL_OK, f;
     bool abandon = false;
 
@@ -874,8 +976,10 @@ run_until(PGconn *c, int64_t deadline, const char *sql, int nparams,
     state[0] = '\0';
     if (PQstatus(c) != CONNECTION_OK || PQsetnonblocking(c, 1) != 0)
         return SL_EDBCONN;
-    if (!PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 0)) {
+    if (!PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 0) ||
+        !PQsetSingleRowMode(c)) {
         rc = SL_EDBCONN;
+        abandon = true;
         goto out;
     }
     while ((f = PQflush(c)) == 1) {
@@ -906,24 +1010,40 @@ run_until(PGconn *c, int64_t deadline, const char *sql, int nparams,
         }
         if ((r = PQgetResult(c)) == NULL)
             break;
-        /* Our statements never COPY; libpq would return such forever. */
         switch (PQresultStatus(r)) {
         case PGRES_COPY_IN:
         case PGRES_COPY_OUT:
         case PGRES_COPY_BOTH:
+            /* Our statements never COPY; libpq would return such forever. */
             PQclear(r);
             rc = SL_EDBCONN;
             abandon = true;
             goto out;
-        default:
-            break;
-        }
-        /* Keep the first result, or the first failure after it. */
-        if (res == NULL || (result_ok(res) && !result_ok(r))) {
-            PQclear(res);
-            res = r;
-        } else {
+        case PGRES_SINGLE_TUPLE:
+            rc = rows_add(c, &rows, r);
             PQclear(r);
+            if (rc != SL_OK) {
+                abandon = true;
+                goto out;
+            }
+            break;
+        case PGRES_TUPLES_OK:
+            /* The end of the rows: they are the result, if there were. */
+            if (rows.res != NULL) {
+                PQclear(r);
+                r = rows.res;
+                rows.res = NULL;
+            }
+            /* fall through */
+        default:
+            /* Keep the first result, or the first failure after it. */
+            if (res == NULL || (result_ok(res) && !result_ok(r))) {
+                PQclear(res);
+                res = r;
+            } else {
+                PQclear(r);
+            }
+            break;
         }
         if (remaining_ms(deadline) == 0) {
             rc = SL_ETIMEDOUT;
@@ -941,6 +1061,7 @@ out:
         res = NULL;
     }
     PQclear(res);
+    PQclear(rows.res);
     if (abandon && PQsocket(c) >= 0)
         shutdown(PQsocket(c), SHUT_RDWR);
     else if (!was_nonblocking)
@@ -1745,6 +1866,11 @@ sl_pgconn_test(const struct sl_pgconn_params *p, const struct sl_pgconn_opts *o,
                     "timed out after %d ms", o->timeout_ms);
     else if (rc == SL_ENOMEM)
         report_fail(rep, SL_PGCONN_FAIL_OTHER, NULL, "out of memory");
+    else if (rc == SL_ETOOBIG)
+        report_fail(rep, SL_PGCONN_FAIL_QUERY, NULL,
+                    "query failed: the server answered more than %d rows or "
+                    "%d bytes",
+                    SL_PGCONN_MAX_RESULT_ROWS, SL_PGCONN_MAX_RESULT_BYTES);
     else if (rc != SL_OK) {
         sl_buf msg;
 

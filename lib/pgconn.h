@@ -22,10 +22,13 @@
  * - The connection is driven with PQconnectPoll() and poll() against one
  *   deadline, opts.timeout_ms from the call; resolution, TCP, TLS and
  *   authentication all count against it.
- * - Nothing of the platform's own environment reaches the server: no
- *   password file is read (a connector without a password sends none), no
- *   Kerberos credentials are offered for encryption, the database name is
- *   never expanded as a connection string.
+ * - Nothing of the platform's own identity reaches the server: no
+ *   password file (~/.pgpass) is read, and a connector without a password
+ *   sends none, even where PGPASSWORD or a PGSERVICE service file would
+ *   supply one; no client certificate or key (~/.postgresql/, PGSSLCERT,
+ *   PGSSLKEY) is presented to a server that asks for one; no Kerberos
+ *   credentials are offered for encryption; the database name is never
+ *   expanded as a connection string.
  *
  * Failures are classified in a struct sl_pgconn_report, which says how far
  * the attempt got and why it stopped, in a message that never contains
@@ -40,8 +43,11 @@
  * statement and the connection stays usable) and, should the server stop
  * answering, by a client-side deadline 2 s later, after which the
  * connection is shut down and SL_ETIMEDOUT returned: then only PQfinish()
- * it. A hostile server can still send large results; libpq buffers each
- * one whole.
+ * it. Every answer is read one row at a time and bounded whatever the
+ * statement's LIMIT: past SL_PGCONN_MAX_RESULT_ROWS rows or
+ * SL_PGCONN_MAX_RESULT_BYTES bytes (limits.h) the call returns SL_ETOOBIG
+ * and shuts the connection down. (libpq still buffers one row whole
+ * before it is counted: a single row is bounded only by the protocol.)
  */
 #ifndef SL_PGCONN_H
 #define SL_PGCONN_H
@@ -137,8 +143,8 @@ int sl_pgconn_open(const struct sl_pgconn_params *p,
  * Tests a connector: opens it, runs SELECT version(), lists the schemas
  * the user may use (USAGE), and closes it, all within opts.timeout_ms.
  * Returns 0 or a code as sl_pgconn_open(), or, when a query failed,
- * SL_EDB or SL_ETIMEDOUT (rep->failure is then SL_PGCONN_FAIL_QUERY or
- * _TIMEOUT). When schemas is not NULL, on success it receives a new JSON
+ * SL_EDB, SL_ETOOBIG (an answer past the bounds) or SL_ETIMEDOUT
+ * (rep->failure is then SL_PGCONN_FAIL_QUERY or _TIMEOUT). When schemas is not NULL, on success it receives a new JSON
  * array of schema names, sorted, without pg_* and information_schema, at
  * most SL_PGCONN_MAX_SCHEMAS (owned by the caller); NULL on failure.
  */
@@ -162,8 +168,9 @@ int sl_pgconn_test(const struct sl_pgconn_params *p,
  * SL_PGCONN_MAX_TABLES_CEIL) tables and about SL_PGCONN_MAX_TREE_COLUMNS
  * columns are listed; "truncated" says that more exist. Returns 0 and a new
  * reference in *out (owned by the caller), or, with *out NULL: SL_EINVAL,
- * SL_ENOMEM, SL_EDB, SL_EPERM, SL_ETIMEDOUT, SL_EDBCONN or SL_EIO; after
- * SL_EDB, PQerrorMessage(c) says why.
+ * SL_ENOMEM, SL_EDB, SL_EPERM, SL_ETIMEDOUT, SL_EDBCONN, SL_EIO, or
+ * SL_ETOOBIG (the server answered past the bounds above); after SL_EDB,
+ * PQerrorMessage(c) says why.
  */
 int sl_pgconn_schema_tree(PGconn *c, int max_tables, json_t **out);
 
@@ -230,8 +237,8 @@ int sl_pgconn_column_stats(PGconn *c, const char *schema, const char *table,
  * statement timeout sl_pgconn_open() set (or a default for connections it
  * did not open) plus a grace. Returns 0 and the result in *out (the
  * caller PQclear()s it), or a code as sl_pgconn_schema_tree() with *out
- * NULL; after SL_ETIMEDOUT the connection is shut and only PQfinish()
- * remains to do.
+ * NULL; after SL_ETIMEDOUT or SL_ETOOBIG (an answer past the bounds) the
+ * connection is shut and only PQfinish() remains to do.
  */
 int sl_pgconn_exec(PGconn *c, const char *sql, int nparams,
                    const char *const *params, PGresult **out);

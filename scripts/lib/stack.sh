@@ -55,7 +55,7 @@ stack_defaults() {
     : "${SLUICE_MAX_BODY:=1m}"
     : "${SLUICE_PG_FAST:=0}"
     : "${SLUICE_LOG_LEVEL:=info}"
-    : "${SLUICE_PASSWORD_COST:=15}"
+    : "${SLUICE_PASSWORD_COST:=17}"
     local k
     for k in $STACK_ENV_KEYS; do export "$k"; done
     stack_paths

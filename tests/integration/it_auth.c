@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "it.h"
+#include "password.h"
 #include "token.h"
 #include "unit.h"
 
@@ -462,6 +463,49 @@ START_TEST(organization_header_selects_or_refuses)
 }
 END_TEST
 
+START_TEST(login_rehashes_an_older_hash)
+{
+    struct it_client c;
+    struct it_resp r;
+    char name[64], old[SL_PASSWORD_HASH_MAX], want[64], *stored;
+    const char *select_hash = "SELECT password_hash FROM users "
+                              "WHERE lower(username) = lower($1)";
+
+    it_client_init(&c);
+    snprintf(name, sizeof(name), "rehash_%s", it_unique());
+    it_register(&c, name, IT_PASSWORD, NULL, &r);
+    it_assert_status(&r, 201);
+    it_resp_free(&r);
+    /* As if it were stored when the cost was lower. */
+    ck_assert_int_eq(sl_password_hash(IT_PASSWORD, 10, old), 0);
+    ck_assert(
+        sl_password_needs_rehash(old, atoi(it_env("SLUICE_PASSWORD_COST"))));
+    stored = it_sql("SLUICE_TEST_OWNER_DB_URL",
+                    "UPDATE users SET password_hash = $1 "
+                    "WHERE lower(username) = lower($2) RETURNING 1",
+                    old, name, NULL, NULL, 0);
+    ck_assert_str_eq(stored, "1");
+    free(stored);
+
+    /* The login that verifies it stores it at today's cost. */
+    free(it_login(&c, name, IT_PASSWORD, NULL));
+    stored = it_sql("SLUICE_TEST_OWNER_DB_URL", select_hash, name, NULL, NULL,
+                    NULL, 0);
+    snprintf(want, sizeof(want), "$scrypt$ln=%s,r=8,p=1$",
+             it_env("SLUICE_PASSWORD_COST"));
+    ck_assert_msg(strncmp(stored, want, strlen(want)) == 0, "%s", stored);
+    free(stored);
+    /* And that hash is the same password. */
+    free(it_login(&c, name, IT_PASSWORD, NULL));
+    it_call(
+        &c, "POST", "/api/v1/auth/login", NULL,
+        json_pack("{s:s, s:s}", "username", name, "password", "Wrong-Horse-9"),
+        &r);
+    it_assert_error(&r, 401, "AUTHENTICATION_FAILED");
+    it_resp_free(&r);
+}
+END_TEST
+
 static Suite *
 auth_suite(void)
 {
@@ -478,6 +522,7 @@ auth_suite(void)
     tcase_add_test(tc, refresh_rotates_and_reuse_revokes_the_family);
     tcase_add_test(tc, logout_revokes_access_and_refresh);
     tcase_add_test(tc, organization_header_selects_or_refuses);
+    tcase_add_test(tc, login_rehashes_an_older_hash);
     suite_add_tcase(s, tc);
     return s;
 }

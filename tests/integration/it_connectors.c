@@ -469,6 +469,101 @@ START_TEST(shapes_and_bad_input)
 }
 END_TEST
 
+/* PATCHes or PUTs the connector's settings; asserts 200. */
+static void
+change(struct it_client *c, const char *token, const char *method,
+       const char *id, json_t *config, struct it_resp *r)
+{
+    char path[160];
+
+    snprintf(path, sizeof(path), "/api/v1/connections/%s", id);
+    it_call(c, method, path, token, json_pack("{s:o}", "config", config), r);
+    it_assert_status(r, 200);
+    remember(r);
+}
+
+/* Tests the connector; asserts whether the server let it in. */
+static void
+assert_logs_in(struct it_client *c, const char *token, const char *id,
+               bool want)
+{
+    struct it_resp r;
+
+    test_connector(c, token, id, &r);
+    ck_assert_msg(json_is_true(it_at(&r, "details.authentication_successful")) ==
+                      want,
+                  "%s", r.body);
+    ck_assert_str_eq(it_str(&r, "status"), want ? "success" : "failed");
+    it_resp_free(&r);
+}
+
+START_TEST(a_password_never_follows_a_move)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, *id, cs[256];
+
+    it_client_init(&c);
+    stack_facts();
+    ck_assert(strspn(wh_password, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+                                  "qrstuvwxyz0123456789") ==
+              strlen(wh_password));
+    token = it_new_org(&c, &admin, &org);
+    id = create_pg(&c, token, "Moving", pg_port, wh_password);
+    assert_logs_in(&c, token, id, true);
+
+    /* A new connection string without a password: the stored one stays
+     * behind, and is not sent to the new place. */
+    snprintf(cs, sizeof(cs),
+             "postgresql://sluice_wh@localhost:%s/sluice_warehouse"
+             "?sslmode=disable",
+             pg_port);
+    change(&c, token, "PATCH", id, json_pack("{s:s}", "connection_string", cs),
+           &r);
+    ck_assert_str_eq(it_str(&r, "configuration.host"), "localhost");
+    ck_assert_ptr_null(it_at(&r, "configuration.password"));
+    it_resp_free(&r);
+    assert_logs_in(&c, token, id, false);
+
+    /* A connection string that carries the password gives it again. */
+    snprintf(cs, sizeof(cs),
+             "postgresql://sluice_wh:%s@localhost:%s/sluice_warehouse"
+             "?sslmode=disable",
+             wh_password, pg_port);
+    change(&c, token, "PATCH", id, json_pack("{s:s}", "connection_string", cs),
+           &r);
+    ck_assert_str_eq(it_str(&r, "configuration.password"), "********");
+    it_resp_free(&r);
+    assert_logs_in(&c, token, id, true);
+
+    /* The same TLS mode again moves nothing; another one (PUT too) is a
+     * move, and the mask is no password given. */
+    change(&c, token, "PUT", id, json_pack("{s:s}", "ssl_mode", "disable"), &r);
+    ck_assert_str_eq(it_str(&r, "configuration.password"), "********");
+    it_resp_free(&r);
+    change(&c, token, "PUT", id,
+           json_pack("{s:s, s:s}", "ssl_mode", "allow", "password", "********"),
+           &r);
+    ck_assert_ptr_null(it_at(&r, "configuration.password"));
+    ck_assert_ptr_null(it_at(&r, "configuration.connection_string"));
+    it_resp_free(&r);
+    assert_logs_in(&c, token, id, false);
+
+    /* Given again with the move, the password goes along. */
+    change(&c, token, "PATCH", id,
+           json_pack("{s:s, s:s}", "ssl_mode", "disable", "password",
+                     wh_password),
+           &r);
+    it_resp_free(&r);
+    assert_logs_in(&c, token, id, true);
+    ck_assert_ptr_null(strstr(seen, wh_password));
+    free(id);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
 static Suite *
 connectors_suite(void)
 {
@@ -478,6 +573,7 @@ connectors_suite(void)
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, connectors_test_introspect_and_keep_secrets);
     tcase_add_test(tc, shapes_and_bad_input);
+    tcase_add_test(tc, a_password_never_follows_a_move);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -44,16 +44,43 @@ value(const char *sql, const char *p1)
     return v;
 }
 
-/* Asserts that sql fails as the app role, with msg in the error. */
+/*
+ * Asserts that sql (with up to two parameters; without, it may be several
+ * statements) fails as the app role, with msg in the error.
+ */
+static void
+refused_with(const char *sql, const char *p1, const char *p2, const char *msg)
+{
+    const char *params[2] = {p1, p2};
+    PGresult *r =
+        p1 ? PQexecParams(conn, sql, p2 ? 2 : 1, NULL, params, NULL, NULL, 0)
+           : PQexec(conn, sql);
+
+    ck_assert_msg(PQresultStatus(r) == PGRES_FATAL_ERROR,
+                  "%s (%s, %s) succeeded as the application role", sql,
+                  p1 ? p1 : "", p2 ? p2 : "");
+    ck_assert_msg(strstr(PQresultErrorMessage(r), msg) != NULL, "%s: %s", sql,
+                  PQresultErrorMessage(r));
+    PQclear(r);
+}
+
 static void
 refused(const char *sql, const char *msg)
 {
-    PGresult *r = PQexec(conn, sql);
+    refused_with(sql, NULL, NULL, msg);
+}
 
-    ck_assert_msg(PQresultStatus(r) == PGRES_FATAL_ERROR,
-                  "%s succeeded as the application role", sql);
-    ck_assert_msg(strstr(PQresultErrorMessage(r), msg) != NULL, "%s: %s", sql,
-                  PQresultErrorMessage(r));
+/* Names the tenant and the user (either may be NULL) of what follows. */
+static void
+scope(const char *tenant, const char *user)
+{
+    const char *params[2] = {tenant ? tenant : "", user ? user : ""};
+    PGresult *r = PQexecParams(conn,
+                               "SELECT set_config('app.tenant_id', $1, false), "
+                               "set_config('app.user_id', $2, false)",
+                               2, NULL, params, NULL, NULL, 0);
+
+    ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
     PQclear(r);
 }
 
@@ -153,6 +180,258 @@ START_TEST(each_tenant_sees_only_itself)
 }
 END_TEST
 
+/* The id of the user whose access token this is (malloc'd). */
+static char *
+user_id(struct it_client *c, const char *token)
+{
+    struct it_resp r;
+    char *id;
+
+    it_get(c, "/api/v1/auth/me", token, &r);
+    it_assert_status(&r, 200);
+    id = strdup(it_str(&r, "id"));
+    it_resp_free(&r);
+    return id;
+}
+
+START_TEST(memberships_are_never_forced)
+{
+    struct it_client c;
+    char *user_a, *org_a, *user_b, *org_b, *ta, *tb, *id_a, *id_b;
+
+    it_client_init(&c);
+    ta = it_new_org(&c, &user_a, &org_a);
+    tb = it_new_org(&c, &user_b, &org_b);
+    id_a = user_id(&c, ta);
+    id_b = user_id(&c, tb);
+
+    /* A's admin cannot make B a member of A, even acting as B. */
+    scope(org_a, id_a);
+    refused_with("INSERT INTO memberships (tenant_id, user_id, role) "
+                 "VALUES (app_tenant(), $1::uuid, 'admin')",
+                 id_b, NULL, "row-level security");
+    scope(org_a, id_b);
+    refused_with("INSERT INTO memberships (tenant_id, user_id, role) "
+                 "VALUES (app_tenant(), $1::uuid, 'admin')",
+                 id_b, NULL, "row-level security");
+    /* Only invite B, which B alone accepts. */
+    scope(org_a, id_a);
+    expect("SELECT (auth_invite($1, 'admin') IS NULL)::text", user_b, "true");
+    expect("UPDATE memberships SET accepted_at = now(), is_active = true "
+           "WHERE user_id = $1::uuid",
+           id_b, "0");
+    expect("SELECT count(*) FROM memberships WHERE user_id = $1::uuid "
+           "AND accepted_at IS NULL",
+           id_b, "1");
+    /* A's own accepted membership stays A's to change, and accepted. */
+    expect("UPDATE memberships SET updated_at = now() WHERE user_id = $1::uuid",
+           id_a, "1");
+    refused_with("UPDATE memberships SET accepted_at = NULL, is_active = false "
+                 "WHERE user_id = $1::uuid",
+                 id_a, NULL, "row-level security");
+    refused("DELETE FROM memberships", "permission denied");
+    free(ta);
+    free(tb);
+    free(id_a);
+    free(id_b);
+    free(user_a);
+    free(user_b);
+    free(org_a);
+    free(org_b);
+}
+END_TEST
+
+START_TEST(password_hashes_only_through_login)
+{
+    struct it_client c;
+    char *user_a, *org_a, *ta, *id_a;
+
+    it_client_init(&c);
+    ta = it_new_org(&c, &user_a, &org_a);
+    id_a = user_id(&c, ta);
+    /* Not even the user's own row shows or takes its hash. */
+    scope(org_a, id_a);
+    expect("SELECT username FROM users WHERE id = $1::uuid", id_a, user_a);
+    refused("SELECT password_hash FROM users", "permission denied");
+    refused("SELECT * FROM users", "permission denied");
+    refused("UPDATE users SET password_hash = 'x'", "permission denied");
+    /* Login reads it; a rehash replaces only the hash login read. */
+    scope(NULL, NULL);
+    expect("SELECT (password_hash LIKE '$scrypt$%')::text "
+           "FROM auth_login_lookup($1)",
+           user_a, "true");
+    expect("SELECT auth_password_rehash($1::uuid, 'not-the-hash', "
+           "'$scrypt$ln=12,r=8,p=1$AAAA$AAAA')::text",
+           id_a, "false");
+    free(ta);
+    free(id_a);
+    free(user_a);
+    free(org_a);
+}
+END_TEST
+
+START_TEST(subscriptions_are_read_only_to_a_tenant)
+{
+    struct it_client c;
+    char *user_a, *org_a, *ta;
+
+    it_client_init(&c);
+    ta = it_new_org(&c, &user_a, &org_a);
+    scope(org_a, NULL);
+    expect("SELECT plan_code FROM tenant_subscriptions", NULL, "STARTER");
+    refused("UPDATE tenant_subscriptions SET plan_code = 'SCALE', "
+            "concurrent_runs_limit = 1000",
+            "permission denied");
+    refused("UPDATE tenant_subscriptions SET updated_at = now()",
+            "row-level security");
+    refused("DELETE FROM tenant_subscriptions", "permission denied");
+    refused("INSERT INTO tenant_subscriptions (tenant_id, plan_code, "
+            "daily_runs_limit, monthly_runs_limit, concurrent_runs_limit) "
+            "VALUES (app_tenant(), 'SCALE', 1, 1, 1)",
+            "permission denied");
+    /* A subscription is made once, with its organisation. */
+    expect("SELECT count(*) FROM tenant_subscription_open('SCALE')", NULL, "0");
+    /* The quota check still locks its row to count. */
+    expect("SELECT (spent IS NULL)::text FROM run_quota_check()", NULL, "true");
+    expect("SELECT plan_code FROM tenant_subscriptions", NULL, "STARTER");
+    free(ta);
+    free(user_a);
+    free(org_a);
+}
+END_TEST
+
+START_TEST(outbox_rows_speak_for_their_own_tenant)
+{
+    struct it_client c;
+    char *user_a, *org_a, *user_b, *org_b, *ta, *tb, subject[128];
+    PGresult *r;
+
+    it_client_init(&c);
+    ta = it_new_org(&c, &user_a, &org_a);
+    tb = it_new_org(&c, &user_b, &org_b);
+    scope(org_a, NULL);
+    snprintf(subject, sizeof(subject), "sluice.event.%s.pipeline.completed",
+             org_b);
+    refused_with("INSERT INTO outbox (id, tenant_id, subject, payload) "
+                 "VALUES (gen_random_uuid(), app_tenant(), $1, '{}')",
+                 subject, NULL, "outbox_own_subject");
+    refused_with(
+        "INSERT INTO outbox (id, tenant_id, subject, payload) "
+        "VALUES (gen_random_uuid(), app_tenant(), "
+        "'sluice.run.request', jsonb_build_object('tenant_id', $1::text))",
+        org_b, NULL, "outbox_own_subject");
+    snprintf(subject, sizeof(subject), "sluice.event.%s.pipeline.completed",
+             org_a);
+    refused_with("INSERT INTO outbox (id, tenant_id, subject, payload) "
+                 "VALUES (gen_random_uuid(), app_tenant(), $1, "
+                 "jsonb_build_object('organization_id', $2::text))",
+                 subject, org_b, "outbox_own_subject");
+    /* Its own, in a transaction rolled back: nothing is published. */
+    PQclear(PQexec(conn, "BEGIN"));
+    expect("WITH o AS (INSERT INTO outbox (id, tenant_id, subject, payload) "
+           "VALUES (gen_random_uuid(), app_tenant(), $1, "
+           "jsonb_build_object('organization_id', app_tenant())) RETURNING 1) "
+           "SELECT count(*) FROM o",
+           subject, "1");
+    r = PQexec(conn, "ROLLBACK");
+    PQclear(r);
+    free(ta);
+    free(tb);
+    free(user_a);
+    free(user_b);
+    free(org_a);
+    free(org_b);
+}
+END_TEST
+
+/* A small pipeline of token's organisation; returns its id (malloc'd). */
+static char *
+new_pipeline(struct it_client *c, const char *token)
+{
+    json_t *g = it_graph();
+    char *id = it_pipeline(c, token, json_incref(json_object_get(g, "nodes")),
+                           json_incref(json_object_get(g, "edges")));
+
+    json_decref(g);
+    return id;
+}
+
+START_TEST(rows_point_only_at_their_own_tenants_parents)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *user_a, *org_a, *user_b, *org_b, *ta, *tb, *id_a, *id_b;
+    char *project_b, *pipe_a, *pipe_b, *run_b, *session_b;
+
+    it_client_init(&c);
+    ta = it_new_org(&c, &user_a, &org_a);
+    tb = it_new_org(&c, &user_b, &org_b);
+    id_a = user_id(&c, ta);
+    id_b = user_id(&c, tb);
+    it_call(&c, "POST", "/api/v1/projects", tb,
+            json_pack("{s:s}", "name", "B's project"), &r);
+    it_assert_status(&r, 201);
+    project_b = strdup(it_str(&r, "id"));
+    it_resp_free(&r);
+    pipe_a = new_pipeline(&c, ta);
+    pipe_b = new_pipeline(&c, tb);
+    run_b = it_execute(&c, tb, pipe_b);
+    session_b = it_sql("SLUICE_TEST_OWNER_DB_URL",
+                       "SELECT id FROM sessions WHERE user_id = $1::uuid "
+                       "LIMIT 1",
+                       id_b, NULL, NULL, NULL, 0);
+    ck_assert_ptr_nonnull(session_b);
+
+    /* Under A, B's rows cannot be seen; nor may A's rows point at them
+     * (a foreign key's check sees past row-level security). */
+    scope(org_a, id_a);
+    refused_with("INSERT INTO pipelines (id, tenant_id, project_id, slug, "
+                 "name) VALUES (gen_random_uuid(), app_tenant(), $1::uuid, "
+                 "'stray', 'stray')",
+                 project_b, NULL, "foreign key");
+    refused_with("INSERT INTO pipeline_versions (tenant_id, pipeline_id, "
+                 "version, definition) VALUES (app_tenant(), $1::uuid, 99, "
+                 "'{}')",
+                 pipe_b, NULL, "foreign key");
+    refused_with("INSERT INTO runs (id, tenant_id, pipeline_id, "
+                 "pipeline_version) VALUES (gen_random_uuid(), app_tenant(), "
+                 "$1::uuid, 1)",
+                 pipe_b, NULL, "foreign key");
+    refused_with("INSERT INTO runs (id, tenant_id, pipeline_id, "
+                 "pipeline_version, original_run_id) VALUES "
+                 "(gen_random_uuid(), app_tenant(), $1::uuid, 1, $2::uuid)",
+                 pipe_a, run_b, "foreign key");
+    refused_with("INSERT INTO run_steps (run_id, tenant_id, node_id, module, "
+                 "position) VALUES ($1::uuid, app_tenant(), 'n', 'csv', 1)",
+                 run_b, NULL, "foreign key");
+    refused_with("INSERT INTO run_logs (run_id, tenant_id, level, message) "
+                 "VALUES ($1::uuid, app_tenant(), 'INFO', 'stray')",
+                 run_b, NULL, "foreign key");
+    refused_with("INSERT INTO triggers (id, tenant_id, pipeline_id, name, "
+                 "trigger_type) VALUES (gen_random_uuid(), app_tenant(), "
+                 "$1::uuid, 'stray', 'manual')",
+                 pipe_b, NULL, "foreign key");
+    /* A's refresh tokens belong to A's sessions. */
+    refused_with("INSERT INTO refresh_tokens (token_hash, session_id, "
+                 "user_id, expires_at) VALUES (repeat('a', 64), $1::uuid, "
+                 "$2::uuid, now() + interval '1 hour')",
+                 session_b, id_a, "foreign key");
+    free(ta);
+    free(tb);
+    free(id_a);
+    free(id_b);
+    free(project_b);
+    free(pipe_a);
+    free(pipe_b);
+    free(run_b);
+    free(session_b);
+    free(user_a);
+    free(user_b);
+    free(org_a);
+    free(org_b);
+}
+END_TEST
+
 static Suite *
 rls_suite(void)
 {
@@ -163,6 +442,11 @@ rls_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, app_role_is_powerless_by_construction);
     tcase_add_test(tc, each_tenant_sees_only_itself);
+    tcase_add_test(tc, memberships_are_never_forced);
+    tcase_add_test(tc, password_hashes_only_through_login);
+    tcase_add_test(tc, subscriptions_are_read_only_to_a_tenant);
+    tcase_add_test(tc, outbox_rows_speak_for_their_own_tenant);
+    tcase_add_test(tc, rows_point_only_at_their_own_tenants_parents);
     suite_add_tcase(s, tc);
     return s;
 }

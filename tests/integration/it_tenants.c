@@ -3,9 +3,11 @@
  * onboards itself; an API key authenticates as its tenant until revoked or
  * expired, and never as another tenant.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "it.h"
 #include "unit.h"
@@ -419,6 +421,151 @@ START_TEST(keys_of_one_tenant_are_invisible_to_another)
 }
 END_TEST
 
+/* An onboarding request (seed 003's) for a fresh tenant on plan. */
+static json_t *
+onboard_body(const char *plan)
+{
+    return json_pack("{s:s, s:s, s:s, s:s}", "tenant_id", tenant_id(),
+                     "company_name", "Acme Corporation", "admin_email",
+                     "admin@acme.example", "subscription_plan", plan);
+}
+
+START_TEST(onboarding_grants_plans_up_to_the_ceiling)
+{
+    struct it_client c;
+    struct it_resp r;
+    json_t *body = onboard_body("scale");
+    char path[128];
+
+    it_client_init(&c);
+    snprintf(path, sizeof(path), "/api/v1/admin/tenants/%s",
+             json_string_value(json_object_get(body, "tenant_id")));
+    /* PROFESSIONAL is the ceiling by default: SCALE needs the key. */
+    it_call(&c, "POST", "/api/v1/tenants/onboard", NULL, json_incref(body), &r);
+    it_assert_error(&r, 403, "INSUFFICIENT_PERMISSIONS");
+    ck_assert_str_eq(it_str(&r, "error.details.field"), "subscription_plan");
+    ck_assert_str_eq(it_str(&r, "error.details.max_plan"), "PROFESSIONAL");
+    it_resp_free(&r);
+    admin_call(&c, "GET", path, NULL, &r);
+    it_assert_error(&r, 404, "TENANT_NOT_FOUND");
+    it_resp_free(&r);
+    it_call(&c, "POST", "/api/v1/tenants/dryrun", NULL, json_incref(body), &r);
+    ck_assert_str_eq(it_str(&r, "status"), "FAILED");
+    ck_assert_str_eq(it_str(&r, "validation_results.4.check_name"),
+                     "subscription_plan");
+    ck_assert_str_eq(it_str(&r, "validation_results.4.status"), "FAILED");
+    it_resp_free(&r);
+    /* With the operator's key, any plan. */
+    admin_call(&c, "POST", "/api/v1/tenants/onboard", json_incref(body), &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "subscription_plan"), "SCALE");
+    it_resp_free(&r);
+    admin_call(&c, "GET", path, NULL, &r);
+    ck_assert_int_eq(it_int(&r, "subscription.quotas.concurrent_runs"), 10);
+    it_resp_free(&r);
+    json_decref(body);
+}
+END_TEST
+
+/* The stack's configuration file as the test found it. */
+static char conf_text[8192];
+
+/*
+ * Gives the API the stack's configuration with extra lines after it
+ * (NULL: as it was) by SIGHUP, and waits until onboarding answers an
+ * empty body with want: 403 while self-service onboarding is off, 422
+ * (the body is refused) while it is on.
+ */
+static void
+reconfigure_api(const char *extra, int want)
+{
+    struct it_client c;
+    struct it_resp r;
+    char pidfile[512];
+    double until = it_now() + 20;
+    FILE *f;
+    long pid;
+
+    if (conf_text[0] == '\0') {
+        f = fopen(it_env("SLUICE_TEST_CONF"), "r");
+        ck_assert_ptr_nonnull(f);
+        conf_text[fread(conf_text, 1, sizeof(conf_text) - 1, f)] = '\0';
+        fclose(f);
+    }
+    f = fopen(it_env("SLUICE_TEST_CONF"), "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s%s", conf_text, extra ? extra : "");
+    fclose(f);
+    snprintf(pidfile, sizeof(pidfile), "%s/run/api.pid",
+             it_env("SLUICE_TEST_VAR"));
+    f = fopen(pidfile, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
+    fclose(f);
+    ck_assert_int_eq(kill((pid_t)pid, SIGHUP), 0);
+    it_client_init(&c);
+    for (;;) {
+        it_call(&c, "POST", "/api/v1/tenants/onboard", NULL, json_object(), &r);
+        if (r.status == want)
+            break;
+        ck_assert_msg(it_now() < until, "the API still answers %d: %s",
+                      r.status, r.body);
+        it_resp_free(&r);
+        usleep(250 * 1000);
+    }
+    it_resp_free(&r);
+}
+
+static void
+restore_conf(void)
+{
+    if (conf_text[0] != '\0')
+        reconfigure_api(NULL, 422);
+}
+
+START_TEST(without_self_onboarding_only_the_key_makes_organisations)
+{
+    struct it_client c;
+    struct it_resp r;
+    char name[64], email[96], *text, head[512];
+    json_t *body;
+
+    reconfigure_api("self_onboarding = false\n", 403);
+    it_client_init(&c);
+    it_call(&c, "POST", "/api/v1/tenants/onboard", NULL,
+            onboard_body("STARTER"), &r);
+    it_assert_error(&r, 403, "INSUFFICIENT_PERMISSIONS");
+    it_resp_free(&r);
+    /* Registering with a new organisation is onboarding too. */
+    snprintf(name, sizeof(name), "closed_%s", it_unique());
+    it_register(&c, name, IT_PASSWORD, "Closed Org", &r);
+    it_assert_error(&r, 403, "INSUFFICIENT_PERMISSIONS");
+    it_resp_free(&r);
+    /* Joining the default organisation is not. */
+    it_register(&c, name, IT_PASSWORD, NULL, &r);
+    it_assert_status(&r, 201);
+    it_resp_free(&r);
+    /* The operator's key still makes organisations, either way. */
+    snprintf(name, sizeof(name), "keyed_%s", it_unique());
+    snprintf(email, sizeof(email), "%s@example.com", name);
+    body = json_pack("{s:s, s:s, s:s, s:s}", "username", name, "email", email,
+                     "password", IT_PASSWORD, "organization_name", "Keyed Org");
+    text = json_dumps(body, JSON_COMPACT);
+    snprintf(head, sizeof(head), "%s", it_admin_header());
+    it_request(&c, "POST", "/api/v1/auth/register", head, "application/json",
+               text, strlen(text), &r);
+    it_assert_status(&r, 201);
+    ck_assert_str_eq(it_str(&r, "role"), "admin");
+    it_resp_free(&r);
+    free(text);
+    json_decref(body);
+    admin_call(&c, "POST", "/api/v1/tenants/onboard", onboard_body("STARTER"),
+               &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+}
+END_TEST
+
 static Suite *
 tenants_suite(void)
 {
@@ -432,6 +579,14 @@ tenants_suite(void)
     tcase_add_test(tc, api_key_lifecycle);
     tcase_add_test(tc, onboarding_and_dry_run);
     tcase_add_test(tc, keys_of_one_tenant_are_invisible_to_another);
+    tcase_add_test(tc, onboarding_grants_plans_up_to_the_ceiling);
+    suite_add_tcase(s, tc);
+    /* Last, and on its own: it changes the API's configuration. */
+    tc = tcase_create("closed onboarding");
+    tcase_set_timeout(tc, 90);
+    tcase_add_checked_fixture(tc, NULL, restore_conf);
+    tcase_add_test(tc,
+                   without_self_onboarding_only_the_key_makes_organisations);
     suite_add_tcase(s, tc);
     return s;
 }

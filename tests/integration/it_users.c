@@ -351,6 +351,133 @@ START_TEST(invitations_reveal_nothing_and_cannot_be_forced)
 }
 END_TEST
 
+/* The id of the user whose access token this is (malloc'd). */
+static char *
+my_id(struct it_client *c, const char *token)
+{
+    struct it_resp r;
+    char *id;
+
+    it_get(c, "/api/v1/auth/me", token, &r);
+    it_assert_status(&r, 200);
+    id = strdup(it_str(&r, "id"));
+    it_resp_free(&r);
+    return id;
+}
+
+/* Runs sql (two parameters) as the owner; asserts it gave a row. */
+static void
+owner_rows(const char *sql, const char *p1, const char *p2)
+{
+    char err[256] = "";
+    char *v =
+        it_sql("SLUICE_TEST_OWNER_DB_URL", sql, p1, p2, NULL, err, sizeof(err));
+
+    ck_assert_msg(v != NULL && *v != '\0', "%s: %s", sql, err);
+    free(v);
+}
+
+START_TEST(others_invitations_neither_fill_nor_hide_one)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin_a, *org_a, *ta, *admin_b, *org_b, *tb, *id_b;
+    bool seen = false;
+    size_t i;
+    json_t *inv;
+
+    it_client_init(&c);
+    ta = it_new_org(&c, &admin_a, &org_a);
+    tb = it_new_org(&c, &admin_b, &org_b);
+    id_b = my_id(&c, tb);
+    /* Fifty organisations (anyone may make some) have invited B. */
+    owner_rows("WITH t AS (INSERT INTO tenants (id, name) "
+               "SELECT 'spam_' || $2 || '_' || g, 'Spam' "
+               "FROM generate_series(1, 50) g RETURNING id) "
+               "INSERT INTO memberships (tenant_id, user_id, role, "
+               "is_active, accepted_at) SELECT t.id, $1::uuid, 'admin', "
+               "false, NULL FROM t RETURNING 1",
+               id_b, org_b);
+
+    /* A's invitation is made all the same, and B sees it and can take it. */
+    it_call(&c, "POST", "/api/v1/users", ta,
+            json_pack("{s:s, s:s}", "username", admin_b, "role", "engineer"),
+            &r);
+    it_assert_status(&r, 202);
+    it_resp_free(&r);
+    it_call(
+        &c, "POST", "/api/v1/auth/login", NULL,
+        json_pack("{s:s, s:s}", "username", admin_b, "password", IT_PASSWORD),
+        &r);
+    it_assert_status(&r, 200);
+    json_array_foreach(it_at(&r, "invitations"), i, inv)
+    {
+        seen |=
+            strcmp(json_string_value(json_object_get(inv, "id")), org_a) == 0;
+    }
+    ck_assert_msg(seen, "%s's invitation is not among %zu: %.300s", org_a,
+                  json_array_size(it_at(&r, "invitations")), r.body);
+    it_resp_free(&r);
+    it_call(&c, "POST", "/api/v1/auth/login", NULL,
+            json_pack("{s:s, s:s, s:s}", "username", admin_b, "password",
+                      IT_PASSWORD, "organization_id", org_a),
+            &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "role"), "engineer");
+    it_resp_free(&r);
+    free(ta);
+    free(tb);
+    free(id_b);
+    free(admin_a);
+    free(admin_b);
+    free(org_a);
+    free(org_b);
+}
+END_TEST
+
+START_TEST(an_organisation_has_a_limit_of_pending_invitations)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin_a, *org_a, *ta, *admin_b, *org_b, *tb, *admin_c, *org_c, *tok_c;
+
+    it_client_init(&c);
+    ta = it_new_org(&c, &admin_a, &org_a);
+    tb = it_new_org(&c, &admin_b, &org_b);
+    tok_c = it_new_org(&c, &admin_c, &org_c);
+    /* A has invited a hundred accounts, none of which answered yet. */
+    owner_rows("WITH u AS (INSERT INTO users (id, username, email, "
+               "password_hash) SELECT gen_random_uuid(), 'inv_' || $1 || "
+               "'_' || g, 'inv_' || $1 || '_' || g || '@example.com', 'x' "
+               "FROM generate_series(1, 100) g RETURNING id) "
+               "INSERT INTO memberships (tenant_id, user_id, role, "
+               "is_active, accepted_at) SELECT $2, u.id, 'viewer', false, "
+               "NULL FROM u RETURNING 1",
+               org_a, org_a);
+    it_call(&c, "POST", "/api/v1/users", ta,
+            json_pack("{s:s, s:s}", "username", admin_b, "role", "viewer"), &r);
+    it_assert_error(&r, 429, "QUOTA_EXCEEDED");
+    ck_assert_str_eq(it_str(&r, "error.details.quota_type"),
+                     "pending_invitations");
+    ck_assert_int_eq(it_int(&r, "error.details.limit"), 100);
+    it_resp_free(&r);
+    /* That is A's limit alone: C still invites B. */
+    it_call(&c, "POST", "/api/v1/users", tok_c,
+            json_pack("{s:s, s:s}", "username", admin_b, "role", "viewer"), &r);
+    it_assert_status(&r, 202);
+    it_resp_free(&r);
+    free(ta);
+    free(tb);
+    free(tok_c);
+    free(admin_a);
+    free(admin_b);
+    free(admin_c);
+    free(org_a);
+    free(org_b);
+    free(org_c);
+}
+END_TEST
+
 START_TEST(a_change_by_upper_case_id_still_takes_effect_at_once)
 {
     struct it_client c;
@@ -398,6 +525,8 @@ users_suite(void)
     tcase_add_test(tc, pagination_styles);
     tcase_add_test(tc, organizations_do_not_see_each_other);
     tcase_add_test(tc, invitations_reveal_nothing_and_cannot_be_forced);
+    tcase_add_test(tc, others_invitations_neither_fill_nor_hide_one);
+    tcase_add_test(tc, an_organisation_has_a_limit_of_pending_invitations);
     tcase_add_test(tc, a_change_by_upper_case_id_still_takes_effect_at_once);
     suite_add_tcase(s, tc);
     return s;

@@ -48,9 +48,28 @@ START_TEST(defaults)
     ck_assert_int_eq(c.access_token_ttl, 3600);
     ck_assert_int_eq(c.api_socket_mode, 0660);
     ck_assert(c.self_onboarding);
+    ck_assert_str_eq(c.self_onboarding_max_plan, "PROFESSIONAL");
+    ck_assert_int_eq(c.password_cost, 17);
     ck_assert(c.runner_scheduler);
     ck_assert_str_eq(c.jwt_secret, "");
     sl_conf_free(&c);
+}
+END_TEST
+
+START_TEST(onboarding_ceiling_is_a_plan)
+{
+    struct sl_conf c;
+    char err[256];
+
+    write_file("self_onboarding_max_plan = scale\n");
+    ck_assert_int_eq(sl_conf_load(&c, path, err, sizeof(err)), SL_OK);
+    ck_assert_str_eq(c.self_onboarding_max_plan, "SCALE");
+    sl_conf_free(&c);
+    unlink(path);
+    write_file("self_onboarding_max_plan = ENTERPRISE\n");
+    ck_assert_int_eq(sl_conf_load(&c, path, err, sizeof(err)), SL_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "self_onboarding_max_plan"));
+    ck_assert_ptr_nonnull(strstr(err, "STARTER, PROFESSIONAL or SCALE"));
 }
 END_TEST
 
@@ -157,6 +176,7 @@ conf_suite(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, file_then_environment);
+    tcase_add_test(tc, onboarding_ceiling_is_a_plan);
     tcase_add_test(tc, config_from_environment_path);
     tcase_add_test(tc, unknown_key_names_line);
     tcase_add_test(tc, bounds_checked);

@@ -52,6 +52,38 @@ START_TEST(malformed_stored_hash)
 }
 END_TEST
 
+START_TEST(owasp_cost_by_default)
+{
+    char h[SL_PASSWORD_HASH_MAX];
+
+    /* N = 2^17, r = 8, p = 1: 128 MiB, past OpenSSL's default maxmem. */
+    ck_assert_int_eq(SL_PASSWORD_LOG_N_DEFAULT, 17);
+    ck_assert_int_eq(
+        sl_password_hash("SecurePass123!", SL_PASSWORD_LOG_N_DEFAULT, h),
+        SL_OK);
+    ck_assert_ptr_nonnull(strstr(h, "$scrypt$ln=17,r=8,p=1$"));
+    ck_assert_int_eq(sl_password_verify("SecurePass123!", h), SL_OK);
+    ck_assert(!sl_password_needs_rehash(h, SL_PASSWORD_LOG_N_DEFAULT));
+}
+END_TEST
+
+START_TEST(older_hashes_need_rehashing)
+{
+    char h[SL_PASSWORD_HASH_MAX];
+
+    ck_assert_int_eq(sl_password_hash("pw", 12, h), SL_OK);
+    ck_assert(!sl_password_needs_rehash(h, 12));
+    ck_assert(sl_password_needs_rehash(h, 15));
+    ck_assert(sl_password_needs_rehash(h, 10));
+    ck_assert(sl_password_needs_rehash("$scrypt$ln=12,r=4,p=1$AAAA$AAAA", 12));
+    ck_assert(sl_password_needs_rehash("$scrypt$ln=12,r=8,p=2$AAAA$AAAA", 12));
+    /* What cannot be read is refused, not rehashed. */
+    ck_assert(!sl_password_needs_rehash(NULL, 12));
+    ck_assert(!sl_password_needs_rehash("plaintext", 12));
+    ck_assert(!sl_password_needs_rehash("$scrypt$ln=30,r=8,p=1$AAAA$AAAA", 12));
+}
+END_TEST
+
 static Suite *
 password_suite(void)
 {
@@ -62,6 +94,8 @@ password_suite(void)
     tcase_add_test(tc, salts_differ);
     tcase_add_test(tc, cost_bounds);
     tcase_add_test(tc, malformed_stored_hash);
+    tcase_add_test(tc, owasp_cost_by_default);
+    tcase_add_test(tc, older_hashes_need_rehashing);
     suite_add_tcase(s, tc);
     return s;
 }

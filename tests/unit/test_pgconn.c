@@ -10,17 +10,22 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <openssl/ssl.h>
 
 #include "clock.h"
 #include "err.h"
+#include "limits.h"
 #include "pgconn.h"
 #include "unit.h"
 
@@ -892,6 +897,304 @@ START_TEST(schema_tree_lists_tables_and_truncates)
 }
 END_TEST
 
+START_TEST(answers_past_the_bounds_are_cut_off)
+{
+    static const char rows_sql[] =
+        "SELECT i, NULL::text AS nothing FROM generate_series(1, $1::int) i";
+    PGconn *c = open_stack();
+    PGresult *r = NULL;
+    char n[32];
+    const char *params[1] = {n};
+
+    /* As many rows as the bound: all of them, as one result. */
+    snprintf(n, sizeof(n), "%d", SL_PGCONN_MAX_RESULT_ROWS);
+    ck_assert_int_eq(sl_pgconn_exec(c, rows_sql, 1, params, &r), SL_OK);
+    ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+    ck_assert_int_eq(PQntuples(r), SL_PGCONN_MAX_RESULT_ROWS);
+    ck_assert_int_eq(PQnfields(r), 2);
+    ck_assert_str_eq(PQfname(r, 1), "nothing");
+    ck_assert_uint_eq(PQftype(r, 0), 23); /* int4 */
+    ck_assert_str_eq(PQgetvalue(r, SL_PGCONN_MAX_RESULT_ROWS - 1, 0), n);
+    ck_assert(PQgetisnull(r, 0, 1));
+    PQclear(r);
+    /* One row more, though no LIMIT said so: cut off, the connection too. */
+    snprintf(n, sizeof(n), "%d", SL_PGCONN_MAX_RESULT_ROWS + 1);
+    r = (PGresult *)c;
+    ck_assert_int_eq(sl_pgconn_exec(c, rows_sql, 1, params, &r), SL_ETOOBIG);
+    ck_assert_ptr_null(r);
+    ck_assert_int_ne(sl_pgconn_exec(c, "SELECT 1", 0, NULL, &r), SL_OK);
+    PQfinish(c);
+    /* One value of more bytes than the bound. */
+    c = open_stack();
+    snprintf(n, sizeof(n), "%d", SL_PGCONN_MAX_RESULT_BYTES);
+    ck_assert_int_eq(sl_pgconn_exec(c, "SELECT repeat('x', $1::int)", 1,
+                                    params, &r),
+                     SL_ETOOBIG);
+    ck_assert_ptr_null(r);
+    PQfinish(c);
+    /* A result still reads whole when it ends in an error. */
+    c = open_stack();
+    ck_assert_int_eq(sl_pgconn_exec(c,
+                                    "SELECT 1 / (3 - i) FROM "
+                                    "generate_series(1, 5) i",
+                                    0, NULL, &r),
+                     SL_EDB);
+    ck_assert_ptr_null(r);
+    ck_assert_int_eq(sl_pgconn_exec(c, "SELECT 2", 0, NULL, &r), SL_OK);
+    ck_assert_str_eq(PQgetvalue(r, 0, 0), "2");
+    PQclear(r);
+    PQfinish(c);
+}
+END_TEST
+
+/* --- What the service's own identity must not lend a connector ---------- */
+
+/* A fresh directory made HOME for this test (its process alone). */
+static char home[64];
+
+static void
+make_home(void)
+{
+    snprintf(home, sizeof(home), "/tmp/test_pgconn_home.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(home));
+    ck_assert_int_eq(setenv("HOME", home, 1), 0);
+    unsetenv("PGPASSWORD");
+    unsetenv("PGSERVICE");
+    unsetenv("PGSERVICEFILE");
+    unsetenv("PGPASSFILE");
+    unsetenv("PGSSLCERT");
+    unsetenv("PGSSLKEY");
+}
+
+/* Writes text to HOME/name, with mode 0600. */
+static void
+home_file(const char *name, const char *text)
+{
+    char path[256];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", home, name);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    ck_assert_int_eq(chmod(path, 0600), 0);
+}
+
+static void
+remove_home(void)
+{
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", home);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/*
+ * Whether plain libpq, given no password, logs in to the stack's server
+ * as the connector would: true proves that the environment would lend it
+ * a password.
+ */
+static bool
+libpq_logs_in_without_password(void)
+{
+    const char *keys[] = {"host", "port", "dbname", "user", NULL};
+    const char *vals[] = {"127.0.0.1", port, dbname, user, NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 0);
+    bool ok = PQstatus(c) == CONNECTION_OK;
+
+    PQfinish(c);
+    return ok;
+}
+
+/* Asserts that a connector without a password does not log in. */
+static void
+assert_connector_cannot_log_in(const char *how)
+{
+    struct sl_pgconn_params p = stack_params();
+    struct sl_pgconn_report rep;
+    PGconn *c = NULL;
+    int rc;
+
+    ck_assert_msg(libpq_logs_in_without_password(),
+                  "%s: the environment should lend libpq a password", how);
+    p.password = NULL;
+    rc = sl_pgconn_open(&p, &local_opts, &c, &rep);
+    ck_assert_msg(rc != SL_OK, "%s: the connector logged in", how);
+    ck_assert_ptr_null(c);
+    ck_assert(rep.connection_established);
+    ck_assert(!rep.authentication_successful);
+    ck_assert_ptr_null(strstr(rep.error, password));
+}
+
+START_TEST(no_password_is_borrowed_from_the_service)
+{
+    char line[512];
+
+    make_home();
+    /* ~/.pgpass */
+    snprintf(line, sizeof(line), "*:*:*:%s:%s\n", user, password);
+    home_file(".pgpass", line);
+    assert_connector_cannot_log_in("~/.pgpass");
+    home_file(".pgpass", "");
+    /* PGPASSWORD */
+    ck_assert_int_eq(setenv("PGPASSWORD", password, 1), 0);
+    assert_connector_cannot_log_in("PGPASSWORD");
+    unsetenv("PGPASSWORD");
+    /* A service file that PGSERVICE names. */
+    snprintf(line, sizeof(line), "[sluice_t]\npassword=%s\n", password);
+    home_file(".pg_service.conf", line);
+    ck_assert_int_eq(setenv("PGSERVICE", "sluice_t", 1), 0);
+    assert_connector_cannot_log_in("PGSERVICE");
+    /* A connector's own password still works with all that around. */
+    {
+        PGconn *c = open_stack();
+
+        PQfinish(c);
+    }
+    remove_home();
+}
+END_TEST
+
+static int
+accept_any_certificate(int ok, X509_STORE_CTX *store)
+{
+    (void)ok;
+    (void)store;
+    return 1;
+}
+
+/*
+ * The child of cert_probe(): one connection on fd, as PostgreSQL would
+ * start it over TLS, asking for a client certificate; then a refusal.
+ * Writes 'y' (a certificate was presented), 'n', or 'e' (no TLS) to out.
+ */
+static void
+cert_probe_child(int fd, int out, const char *dir)
+{
+    /* An ErrorResponse's fields; sizeof counts the list's final NUL. */
+    static const char fields[] = "SFATAL\0VFATAL\0C28000\0Mprobe refuses\0";
+    char crt[256], key[256], buf[512], msg[64], verdict = 'e';
+    uint32_t len = htonl(4 + sizeof(fields));
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    SSL *ssl = NULL;
+    int conn = accept(fd, NULL, NULL);
+
+    snprintf(crt, sizeof(crt), "%s/server.crt", dir);
+    snprintf(key, sizeof(key), "%s/server.key", dir);
+    if (ctx != NULL && conn >= 0 &&
+        SSL_CTX_use_certificate_file(ctx, crt, SSL_FILETYPE_PEM) == 1 &&
+        SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 &&
+        recv(conn, buf, 8, MSG_WAITALL) == 8 && write(conn, "S", 1) == 1) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_certificate);
+        ssl = SSL_new(ctx);
+        SSL_set_fd(ssl, conn);
+        if (SSL_accept(ssl) == 1) {
+            verdict = SSL_get0_peer_certificate(ssl) != NULL ? 'y' : 'n';
+            /* The startup packet, then "no" as the server would say it. */
+            msg[0] = 'E';
+            memcpy(msg + 1, &len, 4);
+            memcpy(msg + 5, fields, sizeof(fields));
+            if (SSL_read(ssl, buf, sizeof(buf)) > 0)
+                SSL_write(ssl, msg, 5 + (int)sizeof(fields));
+            SSL_shutdown(ssl);
+        }
+    }
+    if (write(out, &verdict, 1) != 1)
+        _exit(1);
+    _exit(0);
+}
+
+/*
+ * Starts a one-connection server (cert_probe_child) on a loopback port;
+ * returns the port. cert_verdict() then says what it saw.
+ */
+static pid_t probe_pid;
+static int probe_out;
+
+static int
+cert_probe(const char *dir)
+{
+    int portnum, fd = silent_listener(&portnum), fds[2];
+
+    ck_assert_int_eq(pipe(fds), 0);
+    probe_pid = fork();
+    ck_assert_int_ge(probe_pid, 0);
+    if (probe_pid == 0) {
+        close(fds[0]);
+        cert_probe_child(fd, fds[1], dir);
+    }
+    close(fd);
+    close(fds[1]);
+    probe_out = fds[0];
+    return portnum;
+}
+
+static char
+cert_verdict(void)
+{
+    struct pollfd pfd = {.fd = probe_out, .events = POLLIN};
+    char verdict = '?';
+
+    ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+    ck_assert_int_eq(read(probe_out, &verdict, 1), 1);
+    close(probe_out);
+    waitpid(probe_pid, NULL, 0);
+    return verdict;
+}
+
+/* Makes a self-signed certificate and key dir/name.crt, dir/name.key. */
+static void
+make_cert(const char *dir, const char *name)
+{
+    char cmd[768], key[256];
+
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt "
+             "ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=%s "
+             "-keyout '%s/%s.key' -out '%s/%s.crt' >/dev/null 2>&1",
+             name, dir, name, dir, name);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(key, sizeof(key), "%s/%s.key", dir, name);
+    ck_assert_int_eq(chmod(key, 0600), 0);
+}
+
+START_TEST(no_client_certificate_is_presented)
+{
+    struct sl_pgconn_params p = stack_params();
+    struct sl_pgconn_report rep;
+    char dir[128], portbuf[16];
+    PGconn *c = NULL;
+
+    make_home();
+    snprintf(dir, sizeof(dir), "%s/.postgresql", home);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    make_cert(home, "server");
+    make_cert(dir, "postgresql");
+
+    /* Plain libpq presents ~/.postgresql/postgresql.crt when asked. */
+    snprintf(portbuf, sizeof(portbuf), "%d", cert_probe(home));
+    {
+        const char *keys[] = {"host",    "port",       "dbname", "user",
+                              "sslmode", "gssencmode", NULL};
+        const char *vals[] = {"127.0.0.1", portbuf,   "x", "x",
+                              "require",   "disable", NULL};
+
+        PQfinish(PQconnectdbParams(keys, vals, 0));
+    }
+    ck_assert_int_eq(cert_verdict(), 'y');
+
+    /* A connector does not. */
+    snprintf(portbuf, sizeof(portbuf), "%d", cert_probe(home));
+    p.port = portbuf;
+    p.sslmode = "require";
+    ck_assert_int_ne(sl_pgconn_open(&p, &local_opts, &c, &rep), SL_OK);
+    ck_assert_int_eq(cert_verdict(), 'n');
+    ck_assert_msg(strstr(rep.error, "probe refuses") != NULL, "%s", rep.error);
+    remove_home();
+}
+END_TEST
+
 static Suite *
 pgconn_suite(void)
 {
@@ -917,6 +1220,9 @@ pgconn_suite(void)
     tcase_add_test(tc, long_values_are_cut_by_characters);
     tcase_add_test(tc, statements_are_bounded_by_the_statement_timeout);
     tcase_add_test(tc, schema_tree_lists_tables_and_truncates);
+    tcase_add_test(tc, answers_past_the_bounds_are_cut_off);
+    tcase_add_test(tc, no_password_is_borrowed_from_the_service);
+    tcase_add_test(tc, no_client_certificate_is_presented);
     suite_add_tcase(s, tc);
     return s;
 }
