@@ -212,25 +212,62 @@ endpoint_config(struct api_check *c, const char *path, json_t *conf,
     return out;
 }
 
-/* The members of a transformation other than its identity, as config. */
+/*
+ * The members of a transformation other than its identity, as config (a
+ * new reference). Seed 002 gives an sql transformation's query as "code".
+ */
 static json_t *
-transformation_config(json_t *raw)
+transformation_config(json_t *raw, const char *module)
 {
     json_t *conf = json_object_get(raw, "config");
     const char *key;
     json_t *v, *out;
 
-    if (conf != NULL)
-        return json_incref(conf);
-    out = json_object();
-    json_object_foreach(raw, key, v)
-    {
-        if (strcmp(key, "id") != 0 && strcmp(key, "type") != 0 &&
-            strcmp(key, "name") != 0 && strcmp(key, "description") != 0 &&
-            strcmp(key, "position") != 0)
-            json_object_set(out, key, v);
+    if (conf != NULL) {
+        out = json_is_object(conf) ? json_deep_copy(conf) : json_incref(conf);
+    } else {
+        out = json_object();
+        json_object_foreach(raw, key, v)
+        {
+            if (strcmp(key, "id") != 0 && strcmp(key, "type") != 0 &&
+                strcmp(key, "name") != 0 && strcmp(key, "description") != 0 &&
+                strcmp(key, "position") != 0)
+                json_object_set(out, key, v);
+        }
+    }
+    v = json_object_get(out, "code");
+    if (v == NULL)
+        v = json_object_get(raw, "code");
+    if (module != NULL && strcmp(module, "sql") == 0 && json_is_object(out) &&
+        v != NULL && json_object_get(out, "query") == NULL) {
+        json_object_set(out, "query", v);
+        json_object_del(out, "code");
     }
     return out;
+}
+
+/*
+ * Records that a transformation names no transformer, saying which ones
+ * Sluice runs: seed 002's "python" transformations have no runtime here.
+ */
+static void
+unknown_transformation(struct api_check *c, const char *field, const char *kind)
+{
+    char names[512] = "";
+    size_t len = 0;
+
+    for (size_t i = 0; i < sl_nmodules; i++)
+        if (sl_modules[i].type == SL_MODULE_TRANSFORMER &&
+            strcmp(sl_modules[i].name, "sql") != 0 &&
+            len + strlen(sl_modules[i].name) + 3 < sizeof(names))
+            len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+                                    len ? ", " : "", sl_modules[i].name);
+    api_check_fail(c, field,
+                   "'%.64s' is not a transformation Sluice runs: it runs SQL "
+                   "(type \"sql\", the query given as code, reading the "
+                   "relation \"input\") and the modules %s "
+                   "(see GET /api/v1/modules)",
+                   kind, names);
 }
 
 /*
@@ -280,7 +317,13 @@ from_list(struct api_check *c, json_t *body, const char *key,
             api_check_fail(c, field, "is required");
         }
         if (type == SL_MODULE_TRANSFORMER) {
-            conf = transformation_config(raw);
+            char field[FIELD_MAX_LEN];
+
+            snprintf(field, sizeof(field), "%s.type", path);
+            if (kind != NULL &&
+                sl_module_find(SL_MODULE_TRANSFORMER, kind) == NULL)
+                unknown_transformation(c, field, kind);
+            conf = transformation_config(raw, kind);
         } else {
             char cpath[FIELD_MAX_LEN];
 

@@ -652,6 +652,70 @@ START_TEST(modules_are_the_runner_list)
 }
 END_TEST
 
+/*
+ * Seed 002's transformations: an sql one gives its query as code, which
+ * runs; a python one is refused, saying what runs instead.
+ */
+START_TEST(seed_002_sql_code_runs_and_python_is_refused)
+{
+    static const char *const code =
+        "SELECT id, amount FROM input WHERE amount::numeric > 0";
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, *id, *run, *v, path[160];
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    it_data_file(org, "sales.csv", "id,amount\n1,10\n2,-3\n3,0\n4,7.5\n");
+    id = create(
+        &c, token,
+        json_pack("{s:s, s:s, s:[{s:s, s:s, s:{s:s}}], s:[{s:s, s:s, s:s}], "
+                  "s:[{s:s, s:s, s:{s:s}}], s:s}",
+                  "name", "Custom ETL Pipeline", "description",
+                  "Manual pipeline creation", "sources", "id", "source_1",
+                  "type", "csv", "config", "path", "sales.csv",
+                  "transformations", "id", "transform_1", "type", "sql", "code",
+                  code, "targets", "id", "target_1", "type", "postgresql",
+                  "config", "table", "daily_sales", "schedule", "0 3 * * *"));
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s", id);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "nodes.1.module"), "sql");
+    ck_assert_str_eq(it_str(&r, "nodes.1.config.query"), code);
+    ck_assert_ptr_null(it_at(&r, "nodes.1.config.code"));
+    it_resp_free(&r);
+    run = it_execute(&c, token, id);
+    it_await_run(&c, token, run, "completed|failed", 30, &r);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
+    it_resp_free(&r);
+    snprintf(path, sizeof(path),
+             "SELECT string_agg(id || '=' || amount, ',' ORDER BY id) "
+             "FROM t_%s_bronze.daily_sales",
+             org);
+    v = it_wh(path, NULL);
+    ck_assert_str_eq(v, "1=10,4=7.5");
+    free(v);
+
+    /* The seed's own python transformation: no runtime for it here. */
+    assert_invalid(
+        &c, token,
+        json_pack("{s:s, s:[{s:s, s:s, s:{s:s}}], s:[{s:s, s:s, s:s}], "
+                  "s:[{s:s, s:s, s:{s:s}}]}",
+                  "name", "Daily Sales ETL", "sources", "id", "source_1",
+                  "type", "csv", "config", "path", "sales.csv",
+                  "transformations", "id", "transform_1", "type", "python",
+                  "code", "def transform(df): return df[df['amount'] > 0]",
+                  "targets", "id", "target_1", "type", "postgresql", "config",
+                  "table", "daily_sales"),
+        "transformations[0].type", "runs SQL (type \"sql\"");
+    free(run);
+    free(id);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
 static Suite *
 pipelines_suite(void)
 {
@@ -665,6 +729,7 @@ pipelines_suite(void)
     tcase_add_test(tc, lists_filter_sort_and_paginate);
     tcase_add_test(tc, roles_and_organizations);
     tcase_add_test(tc, modules_are_the_runner_list);
+    tcase_add_test(tc, seed_002_sql_code_runs_and_python_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }
