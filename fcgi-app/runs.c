@@ -26,6 +26,8 @@
 #include "uuid.h"
 
 #define MAX_IDEMPOTENCY_KEY 255
+/* Longest trigger_by (or X-User-ID) a caller may name itself with. */
+#define MAX_TRIGGER_BY 255
 
 /* A word a client may send, and the value we store for it. */
 struct alias {
@@ -138,6 +140,32 @@ run_params(struct api_check *c, json_t *body, const char *defaults)
 }
 
 /*
+ * Who the run says started it (seed 003): the body's trigger_by, else the
+ * X-User-ID header, else the user of a token; NULL for an API key that
+ * names nobody. It is the caller's word, kept as given: the credential
+ * that started the run is recorded apart (api_key_id, user_id). Problems
+ * are recorded in c.
+ */
+static const char *
+run_trigger_by(struct api_check *c, json_t *body)
+{
+    const char *by = api_check_str(c, body, "trigger_by", 0, 1, MAX_TRIGGER_BY);
+    const char *hdr = api_header(c->r, "X-User-ID");
+
+    if (json_object_get(body, "trigger_by") != NULL)
+        return by;
+    if (hdr != NULL) {
+        if (*hdr == '\0' || strlen(hdr) > MAX_TRIGGER_BY) {
+            api_check_fail(c, "X-User-ID", "must be 1 to %d characters",
+                           MAX_TRIGGER_BY);
+            return NULL;
+        }
+        return hdr;
+    }
+    return c->r->who.user_id;
+}
+
+/*
  * Publishes the run request of outbox row outbox_id (lib/sched.h). A
  * failure leaves the row for the relay: the run stands either way.
  */
@@ -247,7 +275,7 @@ start_run(struct api_req *r, const char *ref, json_t *body,
           const char *trigger_type, const char *original, json_t *fixed_params)
 {
     struct sl_db *db = &r->ctx->db;
-    const char *key = api_header(r, "Idempotency-Key"), *params[9];
+    const char *key = api_header(r, "Idempotency-Key"), *params[11], *by;
     char run_id[SL_UUID_LEN], outbox_id[SL_UUID_LEN], *pid;
     struct api_check c;
     json_t *input;
@@ -295,6 +323,7 @@ start_run(struct api_req *r, const char *ref, json_t *body,
     api_check_init(&c, r);
     input = fixed_params ? json_incref(fixed_params)
                          : run_params(&c, body, PQgetvalue(res, 0, 3));
+    by = run_trigger_by(&c, body);
     sl_json_pool_own(r->pool, input);
     if (api_check_done(&c) != 0) {
         sl_db_rollback(db);
@@ -309,12 +338,14 @@ start_run(struct api_req *r, const char *ref, json_t *body,
     params[1] = pid;
     params[2] = sl_pstrdup(r->pool, PQgetvalue(res, 0, 1));
     params[3] = trigger_type;
-    params[4] = r->who.user_id ? r->who.user_id : r->who.key_id;
+    params[4] = by;
     params[5] = api_json_text(r, input);
     params[6] = original;
     params[7] = key;
     params[8] = outbox_id;
-    rc = api_exec(r, ST_RUN_INSERT, 9, params, &res);
+    params[9] = r->who.key_id;
+    params[10] = r->who.user_id;
+    rc = api_exec(r, ST_RUN_INSERT, 11, params, &res);
     if (rc == SL_OK)
         rc = sl_db_commit(db);
     if (rc == SL_ECONFLICT && key != NULL) {
