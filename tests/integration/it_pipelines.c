@@ -638,6 +638,17 @@ START_TEST(modules_are_the_runner_list)
     ck_assert_str_eq(it_str(&r, "schema.type"), "object");
     ck_assert_str_eq(it_str(&r, "schema.properties.query.language"), "sql");
     ck_assert_str_eq(it_str(&r, "defaults.query"), "SELECT * FROM table_name");
+    /* Seed 004's required: nothing always (a query or a table, anyOf). */
+    ck_assert(json_is_array(it_at(&r, "schema.required")));
+    ck_assert_uint_eq(json_array_size(it_at(&r, "schema.anyOf")), 2);
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/modules/transformer/cleaner/schema", token, &r);
+    it_assert_status(&r, 200);
+    ck_assert(json_is_array(it_at(&r, "schema.required")));
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/modules/transformers/sql/schema", token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "schema.required.0"), "query");
     it_resp_free(&r);
     it_get(&c, "/api/v1/modules/loaders/postgres/schema", token, &r);
     it_assert_status(&r, 200);
