@@ -22,12 +22,11 @@
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
+#include "limits.h"
 #include "sched.h"
 #include "uuid.h"
 
 #define MAX_IDEMPOTENCY_KEY 255
-/* Longest trigger_by (or X-User-ID) a caller may name itself with. */
-#define MAX_TRIGGER_BY 255
 
 /* A word a client may send, and the value we store for it. */
 struct alias {
@@ -149,15 +148,16 @@ run_params(struct api_check *c, json_t *body, const char *defaults)
 static const char *
 run_trigger_by(struct api_check *c, json_t *body)
 {
-    const char *by = api_check_str(c, body, "trigger_by", 0, 1, MAX_TRIGGER_BY);
+    const char *by =
+        api_check_str(c, body, "trigger_by", 0, 1, SL_MAX_TRIGGER_BY);
     const char *hdr = api_header(c->r, "X-User-ID");
 
     if (json_object_get(body, "trigger_by") != NULL)
         return by;
     if (hdr != NULL) {
-        if (*hdr == '\0' || strlen(hdr) > MAX_TRIGGER_BY) {
+        if (*hdr == '\0' || strlen(hdr) > SL_MAX_TRIGGER_BY) {
             api_check_fail(c, "X-User-ID", "must be 1 to %d characters",
-                           MAX_TRIGGER_BY);
+                           SL_MAX_TRIGGER_BY);
             return NULL;
         }
         return hdr;
