@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "bus.h"
@@ -559,6 +560,74 @@ api_h_runs_logs(struct api_req *r)
     return api_reply_list_stmt_as(r, &pg, "logs", ST_RUN_LOGS, 5, params);
 }
 
+/* How long a cancel waits for the runner to stop a running run, which it
+ * does within two seconds (at its next heartbeat, sooner on the signal),
+ * and how often it looks. */
+#define CANCEL_WAIT_US (2500 * 1000)
+#define CANCEL_POLL_US (50 * 1000)
+
+/*
+ * Waits, up to CANCEL_WAIT_US, for run id, which was running and is asked
+ * to stop, to be running no more, reading its status alone. Returns 0 with
+ * *running telling whether it still is, or a database code.
+ */
+static int
+await_stop(struct api_req *r, const char *id, bool *running)
+{
+    int64_t end = sl_clock_mono_us() + CANCEL_WAIT_US;
+    PGresult *res;
+    int rc;
+
+    for (;;) {
+        rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_RUN_STATUS,
+                             1, &id, &res);
+        if (rc != SL_OK)
+            return rc;
+        *running = PQntuples(res) == 1 &&
+                   strcmp(PQgetvalue(res, 0, 0), "running") == 0;
+        if (!*running || sl_clock_mono_us() + CANCEL_POLL_US > end)
+            return 0;
+        usleep(CANCEL_POLL_US);
+    }
+}
+
+/*
+ * Seed 000's answer to a cancel of a running run: the run once its runner
+ * stopped it (cancelled, with cancelled_at; or completed or failed, when it
+ * ended first), or, while it still stops, the run with status cancelling.
+ * Never "running".
+ */
+static int
+reply_cancel_of_running(struct api_req *r, const char *params[2])
+{
+    bool running;
+    json_t *run;
+    PGresult *res;
+    int rc;
+
+    if ((rc = await_stop(r, params[0], &running)) != SL_OK ||
+        (rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_RUN_GET,
+                              2, params, &res)) != SL_OK)
+        return api_db_error(r, rc);
+    if (PQntuples(res) == 0)
+        return run_not_found(r);
+    run = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    if (run == NULL)
+        return api_error(r, 500, "INTERNAL_ERROR", "Unreadable run", NULL);
+    if (strcmp(sl_json_get_str(run, "status"), "running") == 0) {
+        json_object_set_new(run, "status", json_string("cancelling"));
+        json_object_set_new(run, "message",
+                            json_string("The run is stopping: it will be "
+                                        "cancelled within seconds"));
+        return api_reply(r, 200, run);
+    }
+    if (strcmp(sl_json_get_str(run, "status"), "cancelled") != 0)
+        json_object_set_new(run, "message",
+                            json_string("The run ended before it could be "
+                                        "cancelled"));
+    return api_reply(r, 200, run);
+}
+
 int
 api_h_runs_cancel(struct api_req *r)
 {
@@ -598,6 +667,8 @@ api_h_runs_cancel(struct api_req *r)
                  params[0]);
         natsConnection_PublishString(r->ctx->bus.nc, subject, "{}");
     }
+    if (strcmp(status, "running") == 0)
+        return reply_cancel_of_running(r, params);
     return api_reply_raw(r, 200, PQgetvalue(res, 0, 0));
 failed:
     sl_db_rollback(db);

@@ -771,6 +771,9 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                        "SELECT 1 FROM runs r WHERE r.id = $1::uuid "
                        "AND ($2::uuid IS NULL OR r.pipeline_id = $2::uuid)",
                        true},
+    /* A run's status alone, for waiting on its runner: one indexed row. */
+    [ST_RUN_STATUS] = {"run_status",
+                       "SELECT status FROM runs WHERE id = $1::uuid", true},
     /* A run's log (007), oldest first; $2 a level, $3 a node. */
     [ST_RUN_LOGS] =
         {"run_logs",

@@ -757,6 +757,64 @@ START_TEST(seed_004_executions_name_their_pipeline_and_size)
 }
 END_TEST
 
+/*
+ * Seed 000's cancel of a running run answers cancelled, with cancelled_at,
+ * once the runner stopped it (within the answer's bounded wait), or
+ * cancelling while it still stops: never running.
+ */
+START_TEST(seed_000_cancel_answers_cancelled)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, *pid, *run, *conn, path[256];
+    const char *status;
+    json_t *nodes;
+    double t0, took;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    conn = it_wh_connector(&c, token);
+    nodes = json_pack("[o, o]", it_slow_source(conn, 60),
+                      it_node("out", "loader", "postgres",
+                              json_pack("{s:s}", "table", "stopped")));
+    pid = it_pipeline(&c, token, nodes, it_chain(nodes));
+    run = it_execute(&c, token, pid);
+    it_await_run(&c, token, run, "running", 20, &r);
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", run);
+    t0 = it_now();
+    it_call(&c, "POST", path, token, NULL, &r);
+    took = it_now() - t0;
+    it_assert_status(&r, 200);
+    status = it_str(&r, "status");
+    ck_assert_msg(strcmp(status, "cancelled") == 0 ||
+                      strcmp(status, "cancelling") == 0,
+                  "the cancel answered %s", r.body);
+    ck_assert_str_eq(it_str(&r, "run_id"), run);
+    /* The wait is bounded: 2.5 s, and the time to answer. */
+    ck_assert_msg(took < 6.0, "the cancel took %.2f s", took);
+    if (strcmp(status, "cancelled") == 0) {
+        ck_assert_ptr_nonnull(it_str(&r, "cancelled_at"));
+    } else {
+        it_resp_free(&r);
+        it_await_run(&c, token, run, "cancelled|failed|completed", 15, &r);
+        ck_assert_str_eq(it_str(&r, "status"), "cancelled");
+        ck_assert_ptr_nonnull(it_str(&r, "cancelled_at"));
+    }
+    it_resp_free(&r);
+    /* Cancelled, it cannot be cancelled again. */
+    it_call(&c, "POST", path, token, NULL, &r);
+    it_assert_error(&r, 409, "INVALID_STATE");
+    it_resp_free(&r);
+    free(run);
+    free(pid);
+    free(conn);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
 static Suite *
 runs_suite(void)
 {
@@ -771,6 +829,7 @@ runs_suite(void)
     tcase_add_test(tc, the_scheduler_starts_what_is_due);
     tcase_add_test(tc, seed_003_trigger_by_is_the_callers);
     tcase_add_test(tc, seed_004_executions_name_their_pipeline_and_size);
+    tcase_add_test(tc, seed_000_cancel_answers_cancelled);
     suite_add_tcase(s, tc);
     return s;
 }
