@@ -156,8 +156,15 @@ run_trigger_by(struct api_check *c, json_t *body)
     if (json_object_get(body, "trigger_by") != NULL)
         return by;
     if (hdr != NULL) {
-        if (*hdr == '\0' || strlen(hdr) > SL_MAX_TRIGGER_BY) {
-            api_check_fail(c, "X-User-ID", "must be 1 to %d characters",
+        /* jansson takes valid UTF-8 only, as the database does. */
+        json_t *text = json_string(hdr);
+        bool ok =
+            text != NULL && *hdr != '\0' && strlen(hdr) <= SL_MAX_TRIGGER_BY;
+
+        json_decref(text);
+        if (!ok) {
+            api_check_fail(c, "X-User-ID",
+                           "must be 1 to %d bytes of UTF-8 text",
                            SL_MAX_TRIGGER_BY);
             return NULL;
         }
@@ -568,11 +575,11 @@ api_h_runs_logs(struct api_req *r)
 
 /*
  * Waits, up to CANCEL_WAIT_US, for run id, which was running and is asked
- * to stop, to be running no more, reading its status alone. Returns 0 with
- * *running telling whether it still is, or a database code.
+ * to stop, to be running no more, reading its status alone. Returns 0
+ * (whether or not it stopped) or a database code.
  */
 static int
-await_stop(struct api_req *r, const char *id, bool *running)
+await_stop(struct api_req *r, const char *id)
 {
     int64_t end = sl_clock_mono_us() + CANCEL_WAIT_US;
     PGresult *res;
@@ -583,9 +590,9 @@ await_stop(struct api_req *r, const char *id, bool *running)
                              1, &id, &res);
         if (rc != SL_OK)
             return rc;
-        *running = PQntuples(res) == 1 &&
-                   strcmp(PQgetvalue(res, 0, 0), "running") == 0;
-        if (!*running || sl_clock_mono_us() + CANCEL_POLL_US > end)
+        if (PQntuples(res) == 0 ||
+            strcmp(PQgetvalue(res, 0, 0), "running") != 0 ||
+            sl_clock_mono_us() + CANCEL_POLL_US > end)
             return 0;
         usleep(CANCEL_POLL_US);
     }
@@ -595,17 +602,18 @@ await_stop(struct api_req *r, const char *id, bool *running)
  * Seed 000's answer to a cancel of a running run: the run once its runner
  * stopped it (cancelled, with cancelled_at; or completed or failed, when it
  * ended first), or, while it still stops, the run with status cancelling.
- * Never "running".
+ * Never "running". Only the first cancel of a run waits (wait): one asked
+ * to stop already is answered as it is, so that cancels repeated while a
+ * runner is slow to stop do not each hold a worker.
  */
 static int
-reply_cancel_of_running(struct api_req *r, const char *params[2])
+reply_cancel_of_running(struct api_req *r, const char *params[2], bool wait)
 {
-    bool running;
     json_t *run;
     PGresult *res;
     int rc;
 
-    if ((rc = await_stop(r, params[0], &running)) != SL_OK ||
+    if ((wait && (rc = await_stop(r, params[0])) != SL_OK) ||
         (rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_RUN_GET,
                               2, params, &res)) != SL_OK)
         return api_db_error(r, rc);
@@ -635,6 +643,7 @@ api_h_runs_cancel(struct api_req *r)
     const char *params[2], *status;
     char subject[80];
     PGresult *res;
+    bool asked;
     int rc;
 
     if (run_ref(r, params) != 0)
@@ -647,6 +656,7 @@ api_h_runs_cancel(struct api_req *r)
         return run_not_found(r);
     }
     status = sl_pstrdup(r->pool, PQgetvalue(res, 0, 0));
+    asked = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
     if (strcmp(status, "pending") != 0 && strcmp(status, "running") != 0) {
         sl_db_rollback(db);
         return api_error(
@@ -668,7 +678,7 @@ api_h_runs_cancel(struct api_req *r)
         natsConnection_PublishString(r->ctx->bus.nc, subject, "{}");
     }
     if (strcmp(status, "running") == 0)
-        return reply_cancel_of_running(r, params);
+        return reply_cancel_of_running(r, params, !asked);
     return api_reply_raw(r, 200, PQgetvalue(res, 0, 0));
 failed:
     sl_db_rollback(db);

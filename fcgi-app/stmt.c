@@ -739,8 +739,8 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
          "ORDER BY r.created_at DESC, r.id LIMIT $6::bigint OFFSET $7::bigint",
          true},
     [ST_RUN_LOCK] = {"run_lock",
-                     "SELECT r.status, r.pipeline_id, r.input_params "
-                     "FROM runs r WHERE r.id = $1::uuid "
+                     "SELECT r.status, r.pipeline_id, r.input_params, "
+                     "r.cancel_requested FROM runs r WHERE r.id = $1::uuid "
                      "AND ($2::uuid IS NULL OR r.pipeline_id = $2::uuid) "
                      "FOR UPDATE",
                      false},

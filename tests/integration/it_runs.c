@@ -691,6 +691,11 @@ START_TEST(seed_003_trigger_by_is_the_callers)
     it_assert_error(&r, 422, "VALIDATION_ERROR");
     ck_assert_str_eq(it_str(&r, "error.details.field"), "X-User-ID");
     it_resp_free(&r);
+    snprintf(hdr, sizeof(hdr), "X-API-Key: %s\r\nX-User-ID: \xff\xfe\r\n", key);
+    post_with(&c, path, hdr, NULL, &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    ck_assert_str_eq(it_str(&r, "error.details.field"), "X-User-ID");
+    it_resp_free(&r);
 
     free(me);
     free(key_id);
@@ -806,6 +811,33 @@ START_TEST(seed_000_cancel_answers_cancelled)
     it_call(&c, "POST", path, token, NULL, &r);
     it_assert_error(&r, 409, "INVALID_STATE");
     it_resp_free(&r);
+    free(run);
+
+    /* A runner that does not stop its run (here: none, the run marked
+     * running by hand): the answer says cancelling once its wait is over,
+     * and a cancel repeated meanwhile does not wait again. */
+    it_stack("stop", "runner");
+    run = it_execute(&c, token, pid);
+    it_owner_sql("UPDATE runs SET status = 'running', started_at = now(), "
+                 "claimed_by = 'gone', heartbeat_at = now() WHERE id = $1",
+                 run);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", run);
+    t0 = it_now();
+    it_call(&c, "POST", path, token, NULL, &r);
+    took = it_now() - t0;
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "status"), "cancelling");
+    ck_assert(json_is_true(it_at(&r, "cancel_requested")));
+    ck_assert_msg(took >= 2.4 && took < 6.0, "the cancel took %.2f s", took);
+    it_resp_free(&r);
+    t0 = it_now();
+    it_call(&c, "POST", path, token, NULL, &r);
+    took = it_now() - t0;
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "status"), "cancelling");
+    ck_assert_msg(took < 2.0, "the second cancel took %.2f s", took);
+    it_resp_free(&r);
+    it_stack("start", "runner");
     free(run);
     free(pid);
     free(conn);
