@@ -451,6 +451,19 @@ bool api_pipeline_ref(struct api_req *r, const char *ref,
 int api_connector_load(struct api_req *r, const char *id, bool lock,
                        const char **type, json_t **settings, const char **name);
 
+/*
+ * Makes connector id of type postgresql, named name (description may be
+ * NULL), from settings (borrowed) that a pipeline gave inline, in the
+ * open transaction: checked as POST /connectors checks them, its secrets
+ * sealed (connectors.c). A problem with the settings is recorded in c at
+ * field plus the member ("configuration.source" gives
+ * "configuration.source.host"), and then nothing is written. Returns 0
+ * (whether or not problems were recorded) or a database code.
+ */
+int api_connector_create_in(struct api_req *r, struct api_check *c,
+                            const char *field, const char *id, const char *name,
+                            const char *description, json_t *settings);
+
 /* Answers for a failure of api_connector_load(). Returns 0. */
 int api_connector_error(struct api_req *r, const char *id, int rc);
 

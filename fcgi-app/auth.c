@@ -24,6 +24,7 @@
 #include "json.h"
 #include "limits.h"
 #include "password.h"
+#include "permissions.h"
 #include "token.h"
 #include "uuid.h"
 
@@ -75,7 +76,7 @@ api_user_json(const PGresult *res, int row)
         api_col_str(res, row, 4), "is_active", api_col_bool(res, row, 5),
         "created_at", api_col_str(res, row, 6), "last_login",
         api_col_str(res, row, 7), "permissions",
-        sl_role_permissions(sl_role_parse(role)));
+        api_permissions(sl_role_parse(role)));
 }
 
 bool
@@ -216,7 +217,7 @@ api_h_register(struct api_req *r)
                                "role", role, "organization_id", org,
                                "is_active", 1, "created_at", created_at,
                                "permissions",
-                               sl_role_permissions(sl_role_parse(role))));
+                               api_permissions(sl_role_parse(role))));
 failed:
     sl_db_rollback(&r->ctx->db);
     if (rc == SL_ECONFLICT)
@@ -271,7 +272,7 @@ token_body(struct api_req *r, const char *access, const char *refresh,
                      access, "refresh_token", refresh, "token_type", "bearer",
                      "expires_in", r->ctx->conf->access_token_ttl,
                      "organization_id", org, "role", role, "permissions",
-                     sl_role_permissions(sl_role_parse(role)));
+                     api_permissions(sl_role_parse(role)));
 }
 
 /*
@@ -571,7 +572,7 @@ api_h_me(struct api_req *r)
         "full_name", sl_json_str_or_null(who->full_name), "role",
         sl_role_name(who->role), "is_active", 1, "created_at", who->created_at,
         "last_login", sl_json_str_or_null(who->last_login), "organization_id",
-        who->tenant_id, "permissions", sl_role_permissions(who->role));
+        who->tenant_id, "permissions", api_permissions(who->role));
 
     /* {"organizations": [...], "invitations": [...]} from the token check. */
     for (int i = 0; i < 2; i++) {

@@ -476,6 +476,58 @@ api_h_connectors_create(struct api_req *r)
 }
 
 int
+api_connector_create_in(struct api_req *r, struct api_check *c,
+                        const char *field, const char *id, const char *name,
+                        const char *description, json_t *settings)
+{
+    const struct connector_type *t = type_find("postgresql");
+    const char *clear, *sealed, *params[7];
+    struct api_check own;
+    json_t *body, *merged, *e;
+    PGresult *res;
+    size_t i;
+    int rc;
+
+    api_check_init(&own, r);
+    body = sl_json_pool_own(r->pool,
+                            json_pack("{s:O}", "configuration", settings));
+    merged = sl_json_pool_own(
+        r->pool,
+        merge_settings(&own, body, sl_json_pool_own(r->pool, json_object())));
+    check_settings(&own, t, merged, r->ctx->conf->data_dir);
+    /* The settings' problems, at "configuration.host", are the caller's
+     * at "<field>.host". */
+    json_array_foreach(own.errors, i, e)
+    {
+        const char *f = sl_json_get_str(e, "field");
+
+        if (strncmp(f, "configuration", 13) == 0)
+            f += 13;
+        api_check_fail(c, sl_psprintf(r->pool, "%s%s", field, f), "%s",
+                       sl_json_get_str(e, "reason"));
+    }
+    if (json_array_size(own.errors) > 0)
+        return 0;
+    rc = seal_settings(r, id, merged, &clear, &sealed);
+    if (rc == SL_EINVAL) {
+        api_check_fail(c, sl_psprintf(r->pool, "%s.password", field),
+                       "cannot be stored: the operator has not configured "
+                       "secret_key");
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    params[0] = id;
+    params[1] = name;
+    params[2] = t->type;
+    params[3] = description;
+    params[4] = clear;
+    params[5] = sealed;
+    params[6] = "[]";
+    return api_exec(r, ST_CONNECTOR_INSERT, 7, params, &res);
+}
+
+int
 api_h_connectors_list(struct api_req *r)
 {
     const char *type = api_query(r, "type"), *params[3];

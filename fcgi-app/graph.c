@@ -173,23 +173,40 @@ from_nodes(struct api_check *c, const char *prefix, json_t *in_nodes,
 
 /* --- seed 002: sources, transformations, targets ----------------------- */
 
-/* Members of an inline connection that belong in a connector instead. */
-static const char *const inline_conn[] = {
-    "host", "port",     "database",          "username",
-    "user", "password", "connection_string", "dsn",
+/* Members of an inline connection that belong in a connector instead,
+ * and the connector setting each one is. */
+static const struct {
+    const char *given, *setting;
+} inline_conn[] = {
+    {"host", "host"},
+    {"port", "port"},
+    {"database", "database"},
+    {"username", "username"},
+    {"user", "username"},
+    {"password", "password"},
+    {"connection_string", "connection_string"},
+    {"dsn", "connection_string"},
+    {"ssl_mode", "ssl_mode"},
 };
 
 /*
- * The config of a seed 001/002 source or target: its settings, with a
- * connector_id renamed connection_id. Inline connection settings are
- * refused with a pointer to connectors: pipelines do not hold passwords.
+ * The config of a seed 001/002 source or target (node index of the graph,
+ * of module): its settings, with a connector_id renamed connection_id.
+ * Connection settings given inline (host, password...) never stay in the
+ * node: a postgres node that names no connector gives them to
+ * inline_conns, as {"node": index, "field": path, "settings": {...}}, for
+ * the caller to seal into a connector; without inline_conns, beside a
+ * connector, or for another module, they are refused.
  */
 static json_t *
 endpoint_config(struct api_check *c, const char *path, json_t *conf,
-                json_t *raw)
+                json_t *raw, const char *module, size_t index,
+                json_t *inline_conns)
 {
     json_t *out = json_is_object(conf) ? json_deep_copy(conf) : json_object();
+    json_t *settings = json_object();
     const char *conn = sl_json_get_str(raw, "connection_id");
+    const char *why = NULL; /* why inline settings are refused here */
     char field[FIELD_MAX_LEN];
 
     if (conn == NULL)
@@ -200,46 +217,105 @@ endpoint_config(struct api_check *c, const char *path, json_t *conf,
     if (conn != NULL)
         json_object_set_new(out, "connection_id", json_string(conn));
     json_object_del(out, "connector_id");
+    if (json_object_get(out, "connection_id") != NULL)
+        why = "give either a connector_id or the connection settings, not "
+              "both: a pipeline does not change its connector (PATCH "
+              "/api/v1/connectors/{id} does)";
+    else if (inline_conns == NULL)
+        why = "connection settings are not kept in pipelines: create a "
+              "connector (POST /api/v1/connectors) and give its id as "
+              "connection_id";
+    else if (module == NULL || strcmp(module, "postgres") != 0)
+        why = "only a postgresql source or target takes connection settings";
     for (size_t i = 0; i < sizeof(inline_conn) / sizeof(inline_conn[0]); i++) {
-        if (json_object_get(out, inline_conn[i]) == NULL)
+        json_t *v = json_object_get(out, inline_conn[i].given);
+
+        if (v == NULL)
             continue;
-        snprintf(field, sizeof(field), "%s.%s", path, inline_conn[i]);
-        api_check_fail(c, field,
-                       "connection settings are not kept in pipelines: "
-                       "create a connector (POST /api/v1/connectors) and "
-                       "give its id as connection_id");
+        if (why != NULL) {
+            snprintf(field, sizeof(field), "%s.%s", path, inline_conn[i].given);
+            api_check_fail(c, field, "%s", why);
+        } else {
+            json_object_set(settings, inline_conn[i].setting, v);
+        }
+        json_object_del(out, inline_conn[i].given);
     }
+    if (why == NULL && json_object_size(settings) > 0)
+        json_array_append_new(inline_conns,
+                              json_pack("{s:I, s:s, s:O}", "node",
+                                        (json_int_t)index, "field", path,
+                                        "settings", settings));
+    json_decref(settings);
     return out;
 }
 
-/* The members of a transformation other than its identity, as config. */
+/*
+ * The members of a transformation other than its identity, as config (a
+ * new reference). Seed 002 gives an sql transformation's query as "code".
+ */
 static json_t *
-transformation_config(json_t *raw)
+transformation_config(json_t *raw, const char *module)
 {
     json_t *conf = json_object_get(raw, "config");
     const char *key;
     json_t *v, *out;
 
-    if (conf != NULL)
-        return json_incref(conf);
-    out = json_object();
-    json_object_foreach(raw, key, v)
-    {
-        if (strcmp(key, "id") != 0 && strcmp(key, "type") != 0 &&
-            strcmp(key, "name") != 0 && strcmp(key, "description") != 0 &&
-            strcmp(key, "position") != 0)
-            json_object_set(out, key, v);
+    if (conf != NULL) {
+        out = json_is_object(conf) ? json_deep_copy(conf) : json_incref(conf);
+    } else {
+        out = json_object();
+        json_object_foreach(raw, key, v)
+        {
+            if (strcmp(key, "id") != 0 && strcmp(key, "type") != 0 &&
+                strcmp(key, "name") != 0 && strcmp(key, "description") != 0 &&
+                strcmp(key, "position") != 0)
+                json_object_set(out, key, v);
+        }
+    }
+    v = json_object_get(out, "code");
+    if (v == NULL)
+        v = json_object_get(raw, "code");
+    if (module != NULL && strcmp(module, "sql") == 0 && json_is_object(out) &&
+        v != NULL && json_object_get(out, "query") == NULL) {
+        json_object_set(out, "query", v);
+        json_object_del(out, "code");
     }
     return out;
 }
 
 /*
+ * Records that a transformation names no transformer, saying which ones
+ * Sluice runs: seed 002's "python" transformations have no runtime here.
+ */
+static void
+unknown_transformation(struct api_check *c, const char *field, const char *kind)
+{
+    char names[512] = "";
+    size_t len = 0;
+
+    for (size_t i = 0; i < sl_nmodules; i++)
+        if (sl_modules[i].type == SL_MODULE_TRANSFORMER &&
+            strcmp(sl_modules[i].name, "sql") != 0 &&
+            len + strlen(sl_modules[i].name) + 3 < sizeof(names))
+            len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+                                    len ? ", " : "", sl_modules[i].name);
+    api_check_fail(c, field,
+                   "'%.64s' is not a transformation Sluice runs: it runs SQL "
+                   "(type \"sql\", the query given as code, reading the "
+                   "relation \"input\") and the modules %s "
+                   "(see GET /api/v1/modules)",
+                   kind, names);
+}
+
+/*
  * Reads one list of seed 002 (sources, transformations or targets) into
- * nodes of the given type. Returns the number of nodes added.
+ * nodes of the given type (inline_conns: as for endpoint_config()).
+ * Returns the number of nodes added.
  */
 static size_t
 from_list(struct api_check *c, json_t *body, const char *key,
-          enum sl_module_type type, const char *id_prefix, json_t *nodes)
+          enum sl_module_type type, const char *id_prefix, json_t *nodes,
+          json_t *inline_conns)
 {
     json_t *list = json_object_get(body, key), *raw;
     char path[PATH_MAX_LEN], idbuf[80];
@@ -280,13 +356,20 @@ from_list(struct api_check *c, json_t *body, const char *key,
             api_check_fail(c, field, "is required");
         }
         if (type == SL_MODULE_TRANSFORMER) {
-            conf = transformation_config(raw);
+            char field[FIELD_MAX_LEN];
+
+            snprintf(field, sizeof(field), "%s.type", path);
+            if (kind != NULL &&
+                sl_module_find(SL_MODULE_TRANSFORMER, kind) == NULL)
+                unknown_transformation(c, field, kind);
+            conf = transformation_config(raw, kind);
         } else {
             char cpath[FIELD_MAX_LEN];
 
             snprintf(cpath, sizeof(cpath), "%s.config", path);
             conf =
-                endpoint_config(c, cpath, json_object_get(raw, "config"), raw);
+                endpoint_config(c, cpath, json_object_get(raw, "config"), raw,
+                                module, json_array_size(nodes), inline_conns);
         }
         json_array_append_new(nodes,
                               make_node(c, path, id, sl_module_type_name(type),
@@ -298,14 +381,15 @@ from_list(struct api_check *c, json_t *body, const char *key,
 }
 
 static void
-from_lists(struct api_check *c, json_t *body, json_t *nodes, json_t *edges)
+from_lists(struct api_check *c, json_t *body, json_t *nodes, json_t *edges,
+           json_t *inline_conns)
 {
-    size_t ns =
-        from_list(c, body, "sources", SL_MODULE_EXTRACTOR, "source", nodes);
+    size_t ns = from_list(c, body, "sources", SL_MODULE_EXTRACTOR, "source",
+                          nodes, inline_conns);
     size_t nt = from_list(c, body, "transformations", SL_MODULE_TRANSFORMER,
-                          "transform", nodes);
-    size_t nl =
-        from_list(c, body, "targets", SL_MODULE_LOADER, "target", nodes);
+                          "transform", nodes, inline_conns);
+    size_t nl = from_list(c, body, "targets", SL_MODULE_LOADER, "target", nodes,
+                          inline_conns);
 
     /* Every source feeds the first transformation, the transformations
      * run in order, and the last feeds every target. */
@@ -346,9 +430,111 @@ module_of_type(struct api_check *c, const char *field, const char *type)
     return m;
 }
 
+static bool
+ident_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch >= '0' && ch <= '9') || ch == '_';
+}
+
+/*
+ * Where the token starting at s ends, when it is one a placeholder cannot
+ * be in: a comment, a quoted identifier, a string literal or a dollar
+ * quote; NULL otherwise. start is the query's first character.
+ */
+static const char *
+skip_quoted(const char *start, const char *s)
+{
+    const char *e;
+
+    if (s[0] == '-' && s[1] == '-')
+        return s + strcspn(s, "\n");
+    if (s[0] == '/' && s[1] == '*') {
+        e = strstr(s + 2, "*/");
+        return e ? e + 2 : s + strlen(s);
+    }
+    if (*s == '\'' || *s == '"') {
+        /* E'...' takes backslash escapes; every quote form doubles. */
+        bool backslash = *s == '\'' && s > start &&
+                         (s[-1] == 'E' || s[-1] == 'e') &&
+                         (s - 1 == start || !ident_char(s[-2]));
+
+        for (e = s + 1; *e != '\0'; e++) {
+            if (backslash && *e == '\\' && e[1] != '\0')
+                e++;
+            else if (*e == *s && e[1] == *s)
+                e++;
+            else if (*e == *s)
+                return e + 1;
+        }
+        return e;
+    }
+    if (*s == '$' && (s == start || !ident_char(s[-1]))) {
+        size_t tag;
+
+        for (e = s + 1; ident_char(*e); e++)
+            ;
+        if (*e != '$' || (e > s + 1 && s[1] >= '0' && s[1] <= '9'))
+            return NULL;
+        tag = (size_t)(e - s) + 1;
+        for (e++; (e = strchr(e, '$')) != NULL; e++)
+            if (strncmp(e, s, tag) == 0)
+                return e + tag;
+        return s + strlen(s);
+    }
+    return NULL;
+}
+
+/*
+ * Seed 001's SQL, with every string literal that is one placeholder and
+ * nothing else, '${name}', made the bare placeholder ${name}: seed 001
+ * pastes the value into the text, where Sluice binds it as a parameter,
+ * and the literal's value is the parameter's. Placeholders inside longer
+ * literals, prefixed ones (E'', X'', U&''...), identifiers, comments and
+ * dollar quotes are left alone.
+ * Returns a new JSON string, or NULL out of memory.
+ */
+static json_t *
+seed001_sql(const char *sql)
+{
+    char *out = malloc(strlen(sql) + 1), *w = out;
+    const char *s = sql;
+    json_t *j;
+
+    if (out == NULL)
+        return NULL;
+    while (*s != '\0') {
+        const char *next = skip_quoted(sql, s);
+
+        if (next != NULL && *s == '\'' && s[1] == '$' && s[2] == '{' &&
+            !(s > sql && (ident_char(s[-1]) || s[-1] == '&'))) {
+            const char *e = s + 3;
+
+            while (ident_char(*e))
+                e++;
+            if (e > s + 3 && !(s[3] >= '0' && s[3] <= '9') && e[0] == '}' &&
+                e[1] == '\'' && next == e + 2) {
+                memcpy(w, s + 1, (size_t)(e - s));
+                w += e - s;
+                s = next;
+                continue;
+            }
+        }
+        if (next == NULL)
+            next = s + 1;
+        memcpy(w, s, (size_t)(next - s));
+        w += next - s;
+        s = next;
+    }
+    *w = '\0';
+    j = json_string(out);
+    free(out);
+    return j;
+}
+
 static void
 from_source_target(struct api_check *c, json_t *body, json_t *nodes,
-                   json_t *edges)
+                   json_t *edges, json_t *inline_conns)
 {
     json_t *conf = json_object_get(body, "configuration");
     json_t *src_conf, *dst_conf, *xform, *src, *dst;
@@ -361,7 +547,8 @@ from_source_target(struct api_check *c, json_t *body, json_t *nodes,
     sm = module_of_type(c, "source_type", sl_json_get_str(body, "source_type"));
     dm = module_of_type(c, "target_type", sl_json_get_str(body, "target_type"));
     src_conf = endpoint_config(c, "configuration.source",
-                               json_object_get(conf, "source"), NULL);
+                               json_object_get(conf, "source"), NULL, sm,
+                               json_array_size(nodes), inline_conns);
     xform = json_object_get(conf, "transformation");
     if (json_is_object(xform)) {
         /* The transformation's SQL is how the source is read; its
@@ -371,7 +558,10 @@ from_source_target(struct api_check *c, json_t *body, json_t *nodes,
 
         if (sql == NULL)
             sql = json_object_get(xform, "query");
-        if (sql != NULL)
+        if (json_is_string(sql))
+            json_object_set_new(src_conf, "query",
+                                seed001_sql(json_string_value(sql)));
+        else if (sql != NULL)
             json_object_set(src_conf, "query", sql);
         if (params != NULL)
             json_object_set(src_conf, "params", params);
@@ -379,7 +569,8 @@ from_source_target(struct api_check *c, json_t *body, json_t *nodes,
         api_check_fail(c, "configuration.transformation", "must be an object");
     }
     dst_conf = endpoint_config(c, "configuration.target",
-                               json_object_get(conf, "target"), NULL);
+                               json_object_get(conf, "target"), NULL, dm,
+                               json_array_size(nodes) + 1, inline_conns);
     src = make_node(c, "configuration.source", "source", "extractor", sm,
                     src_conf, NULL);
     dst = make_node(c, "configuration.target", "target", "loader", dm, dst_conf,
@@ -503,6 +694,13 @@ int
 api_graph_from_body(struct api_check *c, json_t *body, json_t **nodes,
                     json_t **edges)
 {
+    return api_graph_from_body_inline(c, body, nodes, edges, NULL);
+}
+
+int
+api_graph_from_body_inline(struct api_check *c, json_t *body, json_t **nodes,
+                           json_t **edges, json_t *inline_conns)
+{
     json_t *config = json_object_get(body, "config");
     json_t *configuration = json_object_get(body, "configuration");
     bool g004 =
@@ -539,9 +737,9 @@ api_graph_from_body(struct api_check *c, json_t *body, json_t **nodes,
         from_nodes(c, "config.", json_object_get(config, "nodes"),
                    json_object_get(config, "edges"), *nodes, *edges);
     else if (g002)
-        from_lists(c, body, *nodes, *edges);
+        from_lists(c, body, *nodes, *edges, inline_conns);
     else if (g001)
-        from_source_target(c, body, *nodes, *edges);
+        from_source_target(c, body, *nodes, *edges, inline_conns);
     else
         from_steps(c, json_object_get(body, "steps"), *nodes, *edges);
     return 1;

@@ -8,7 +8,9 @@
  *   - seed 004: config.nodes / config.edges (or nodes / edges at the top);
  *   - seed 002: sources, transformations, targets (chained in that order);
  *   - seed 001: source_type, target_type and configuration.source /
- *     .target / .transformation (its SQL becomes the extractor's query);
+ *     .target / .transformation (its SQL becomes the extractor's query,
+ *     its parameters the extractor's params; '${name}', a placeholder
+ *     that is a whole quoted literal, becomes the parameter ${name});
  *   - seed 000: ordered steps (chained by their order).
  * Problems are recorded in a struct api_check, each with the path of the
  * member at fault ("sources[0].type", "nodes[2].config.table").
@@ -28,10 +30,27 @@
  * Reads the graph a request body gives, in whichever shape. Returns 1 and
  * new references in *nodes and *edges when the body gives one (problems,
  * if any, recorded in c), 0 when it gives none, -1 when it mixes shapes
- * (recorded in c).
+ * (recorded in c). Connection settings given inline by a seed 001 or 002
+ * source or target (host, port, database, username, password,
+ * connection_string, ssl_mode) are refused: they belong in a connector.
  */
 int api_graph_from_body(struct api_check *c, json_t *body, json_t **nodes,
                         json_t **edges);
+
+/*
+ * As api_graph_from_body(), except that the inline connection settings of
+ * a postgresql source or target that names no connector are taken out of
+ * its node and appended to inline_conns (an array), one object each:
+ * {"node": the node's index in *nodes, "field": where the body gave them
+ * ("configuration.source", "targets[0].config"), "settings": {host, port,
+ * database, username, password, connection_string, ssl_mode}}, for the
+ * caller to seal into a connector whose id becomes the node's
+ * connection_id. They are still refused beside a connector_id or
+ * connection_id, and for other modules.
+ */
+int api_graph_from_body_inline(struct api_check *c, json_t *body,
+                               json_t **nodes, json_t **edges,
+                               json_t *inline_conns);
 
 /*
  * Checks a canonical graph: node ids unique, modules known and of the

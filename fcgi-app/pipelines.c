@@ -47,6 +47,10 @@ struct pipeline {
     const char *tz;
     bool enabled;
     char next_run[SL_RFC3339_MAX]; /* "" when none */
+    /* Connection settings the body gave inline (graph.h), each with its
+     * "node" (the node object), and the connectors made of them:
+     * [{"id", "name", "node_id"}]. */
+    json_t *inline_conns, *made;
 };
 
 /* --- addressing ---------------------------------------------------------- */
@@ -160,6 +164,8 @@ pipeline_defaults(struct api_req *r, struct pipeline *pl)
     pl->params = own(r, json_object());
     pl->rules = own(r, json_array());
     pl->configuration = own(r, json_object());
+    pl->inline_conns = own(r, json_array());
+    pl->made = own(r, json_array());
 }
 
 /* Fills pl from a stored pipeline's document (taken by the pool). */
@@ -364,10 +370,21 @@ pipeline_apply(struct api_check *c, struct pipeline *pl, json_t *body,
     if ((v = json_object_get(body, "timezone")) != NULL && json_is_string(v))
         pl->tz = json_string_value(v);
 
-    g = api_graph_from_body(c, body, &nodes, &edges);
+    json_array_clear(pl->inline_conns);
+    g = api_graph_from_body_inline(c, body, &nodes, &edges, pl->inline_conns);
     if (g == 1) {
+        size_t i;
+
         pl->nodes = own(c->r, nodes);
         pl->edges = own(c->r, edges);
+        /* Each inline connection names its node by index, until the
+         * graph is sorted: hold the node itself instead. */
+        json_array_foreach(pl->inline_conns, i, v)
+        {
+            json_object_set(
+                v, "node",
+                json_array_get(nodes, (size_t)sl_json_get_int(v, "node", -1)));
+        }
     } else if (g == 0 && creating) {
         api_check_fail(c, "nodes",
                        "is required: give the graph as config.nodes/edges, "
@@ -448,10 +465,61 @@ check_connectors(struct api_req *r, struct api_check *c, json_t *conns)
 }
 
 /*
+ * Seals the connection settings the body gave inline into new connectors,
+ * in the open transaction, and points their nodes at them (seed 001's
+ * configuration.source and .target, seed 002's sources and targets): the
+ * pipeline keeps only the connector's id, and the connector shows in
+ * /connectors, where its password can be rotated. Each is recorded in
+ * pl->made. Problems go to c. Returns 0 or a database error code.
+ */
+static int
+make_connectors(struct api_req *r, struct api_check *c, struct pipeline *pl)
+{
+    size_t i;
+    json_t *ic;
+
+    json_array_clear(pl->made);
+    json_array_foreach(pl->inline_conns, i, ic)
+    {
+        json_t *node = json_object_get(ic, "node");
+        const char *field = sl_json_get_str(ic, "field");
+        const char *node_id = sl_json_get_str(node, "id");
+        const char *name, *desc;
+        char id[SL_UUID_LEN];
+        size_t before = json_array_size(c->errors);
+        int rc;
+
+        if (sl_uuid_v4(id) != SL_OK)
+            return SL_ECRYPTO;
+        name = sl_psprintf(r->pool, "%.120s: %.64s (%s)",
+                           pl->name ? pl->name : "pipeline",
+                           node_id ? node_id : "", id);
+        desc = sl_psprintf(r->pool,
+                           "Made from the connection settings pipeline "
+                           "%s gave at %s",
+                           pl->id, field);
+        rc = api_connector_create_in(r, c, field, id, name, desc,
+                                     json_object_get(ic, "settings"));
+        if (rc != SL_OK)
+            return rc;
+        if (json_array_size(c->errors) > before)
+            continue;
+        json_object_set_new(json_object_get(node, "config"), "connection_id",
+                            json_string(id));
+        json_array_append_new(pl->made,
+                              json_pack("{s:s, s:s, s:s?}", "id", id, "name",
+                                        name, "node_id", node_id));
+    }
+    return 0;
+}
+
+/*
  * Validates pl as a whole, in the open transaction: the graph (whose
  * nodes are put in dependency order), the project, the connectors and
- * the schedule. Problems go to c and warnings (strings) to warnings.
- * Returns 0 or a database error code.
+ * the schedule, after making the connectors of its inline connection
+ * settings (make_connectors()), which the transaction then writes.
+ * Problems go to c and warnings (strings) to warnings. Returns 0 or a
+ * database error code.
  */
 static int
 pipeline_check(struct api_req *r, struct api_check *c, struct pipeline *pl,
@@ -463,6 +531,8 @@ pipeline_check(struct api_req *r, struct api_check *c, struct pipeline *pl,
 
     if (pl->name == NULL)
         api_check_fail(c, "name", "is required");
+    if ((rc = make_connectors(r, c, pl)) != SL_OK)
+        return rc;
     api_graph_validate(c, pl->nodes, pl->edges, warnings, conns, &sorted);
     if (sorted != NULL)
         pl->nodes = own(r, sorted);
@@ -611,6 +681,13 @@ api_h_pipelines_create(struct api_req *r)
         return api_reply_raw(r, 201, text);
     json_object_set_new(doc, "message",
                         json_string("Pipeline created successfully"));
+    /* Seed 001's word: deploying is synchronous here, so a pipeline is
+     * deployed (its schedule fires) exactly when it is active. */
+    json_object_set_new(doc, "deployment_status",
+                        json_string(strcmp(pl.status, "active") == 0
+                                        ? "deployed"
+                                        : "not_deployed"));
+    json_object_set(doc, "connectors_created", pl.made);
     json_object_set(doc, "warnings", warnings);
     api_add_header(r, "Location: /api/v1/pipelines/%s", pl.id);
     return api_reply(r, 201, doc);
@@ -706,6 +783,14 @@ api_h_pipelines_update(struct api_req *r)
     }
     if (rc != SL_OK)
         goto failed;
+    if (json_array_size(pl.made) > 0) {
+        json_t *doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+
+        if (doc != NULL) {
+            json_object_set(doc, "connectors_created", pl.made);
+            return api_reply(r, 200, doc);
+        }
+    }
     return api_reply_raw(r, 200, PQgetvalue(res, 0, 0));
 failed:
     sl_db_rollback(db);

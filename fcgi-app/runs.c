@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "bus.h"
@@ -22,6 +23,7 @@
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
+#include "limits.h"
 #include "sched.h"
 #include "uuid.h"
 
@@ -138,6 +140,40 @@ run_params(struct api_check *c, json_t *body, const char *defaults)
 }
 
 /*
+ * Who the run says started it (seed 003): the body's trigger_by, else the
+ * X-User-ID header, else the user of a token; NULL for an API key that
+ * names nobody. It is the caller's word, kept as given: the credential
+ * that started the run is recorded apart (api_key_id, user_id). Problems
+ * are recorded in c.
+ */
+static const char *
+run_trigger_by(struct api_check *c, json_t *body)
+{
+    const char *by =
+        api_check_str(c, body, "trigger_by", 0, 1, SL_MAX_TRIGGER_BY);
+    const char *hdr = api_header(c->r, "X-User-ID");
+
+    if (json_object_get(body, "trigger_by") != NULL)
+        return by;
+    if (hdr != NULL) {
+        /* jansson takes valid UTF-8 only, as the database does. */
+        json_t *text = json_string(hdr);
+        bool ok =
+            text != NULL && *hdr != '\0' && strlen(hdr) <= SL_MAX_TRIGGER_BY;
+
+        json_decref(text);
+        if (!ok) {
+            api_check_fail(c, "X-User-ID",
+                           "must be 1 to %d bytes of UTF-8 text",
+                           SL_MAX_TRIGGER_BY);
+            return NULL;
+        }
+        return hdr;
+    }
+    return c->r->who.user_id;
+}
+
+/*
  * Publishes the run request of outbox row outbox_id (lib/sched.h). A
  * failure leaves the row for the relay: the run stands either way.
  */
@@ -247,7 +283,7 @@ start_run(struct api_req *r, const char *ref, json_t *body,
           const char *trigger_type, const char *original, json_t *fixed_params)
 {
     struct sl_db *db = &r->ctx->db;
-    const char *key = api_header(r, "Idempotency-Key"), *params[9];
+    const char *key = api_header(r, "Idempotency-Key"), *params[11], *by;
     char run_id[SL_UUID_LEN], outbox_id[SL_UUID_LEN], *pid;
     struct api_check c;
     json_t *input;
@@ -295,6 +331,7 @@ start_run(struct api_req *r, const char *ref, json_t *body,
     api_check_init(&c, r);
     input = fixed_params ? json_incref(fixed_params)
                          : run_params(&c, body, PQgetvalue(res, 0, 3));
+    by = run_trigger_by(&c, body);
     sl_json_pool_own(r->pool, input);
     if (api_check_done(&c) != 0) {
         sl_db_rollback(db);
@@ -309,12 +346,14 @@ start_run(struct api_req *r, const char *ref, json_t *body,
     params[1] = pid;
     params[2] = sl_pstrdup(r->pool, PQgetvalue(res, 0, 1));
     params[3] = trigger_type;
-    params[4] = r->who.user_id ? r->who.user_id : r->who.key_id;
+    params[4] = by;
     params[5] = api_json_text(r, input);
     params[6] = original;
     params[7] = key;
     params[8] = outbox_id;
-    rc = api_exec(r, ST_RUN_INSERT, 9, params, &res);
+    params[9] = r->who.key_id;
+    params[10] = r->who.user_id;
+    rc = api_exec(r, ST_RUN_INSERT, 11, params, &res);
     if (rc == SL_OK)
         rc = sl_db_commit(db);
     if (rc == SL_ECONFLICT && key != NULL) {
@@ -528,6 +567,75 @@ api_h_runs_logs(struct api_req *r)
     return api_reply_list_stmt_as(r, &pg, "logs", ST_RUN_LOGS, 5, params);
 }
 
+/* How long a cancel waits for the runner to stop a running run, which it
+ * does within two seconds (at its next heartbeat, sooner on the signal),
+ * and how often it looks. */
+#define CANCEL_WAIT_US (2500 * 1000)
+#define CANCEL_POLL_US (50 * 1000)
+
+/*
+ * Waits, up to CANCEL_WAIT_US, for run id, which was running and is asked
+ * to stop, to be running no more, reading its status alone. Returns 0
+ * (whether or not it stopped) or a database code.
+ */
+static int
+await_stop(struct api_req *r, const char *id)
+{
+    int64_t end = sl_clock_mono_us() + CANCEL_WAIT_US;
+    PGresult *res;
+    int rc;
+
+    for (;;) {
+        rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_RUN_STATUS,
+                             1, &id, &res);
+        if (rc != SL_OK)
+            return rc;
+        if (PQntuples(res) == 0 ||
+            strcmp(PQgetvalue(res, 0, 0), "running") != 0 ||
+            sl_clock_mono_us() + CANCEL_POLL_US > end)
+            return 0;
+        usleep(CANCEL_POLL_US);
+    }
+}
+
+/*
+ * Seed 000's answer to a cancel of a running run: the run once its runner
+ * stopped it (cancelled, with cancelled_at; or completed or failed, when it
+ * ended first), or, while it still stops, the run with status cancelling.
+ * Never "running". Only the first cancel of a run waits (wait): one asked
+ * to stop already is answered as it is, so that cancels repeated while a
+ * runner is slow to stop do not each hold a worker.
+ */
+static int
+reply_cancel_of_running(struct api_req *r, const char *params[2], bool wait)
+{
+    json_t *run;
+    PGresult *res;
+    int rc;
+
+    if ((wait && (rc = await_stop(r, params[0])) != SL_OK) ||
+        (rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_RUN_GET,
+                              2, params, &res)) != SL_OK)
+        return api_db_error(r, rc);
+    if (PQntuples(res) == 0)
+        return run_not_found(r);
+    run = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    if (run == NULL)
+        return api_error(r, 500, "INTERNAL_ERROR", "Unreadable run", NULL);
+    if (strcmp(sl_json_get_str(run, "status"), "running") == 0) {
+        json_object_set_new(run, "status", json_string("cancelling"));
+        json_object_set_new(run, "message",
+                            json_string("The run is stopping: it will be "
+                                        "cancelled within seconds"));
+        return api_reply(r, 200, run);
+    }
+    if (strcmp(sl_json_get_str(run, "status"), "cancelled") != 0)
+        json_object_set_new(run, "message",
+                            json_string("The run ended before it could be "
+                                        "cancelled"));
+    return api_reply(r, 200, run);
+}
+
 int
 api_h_runs_cancel(struct api_req *r)
 {
@@ -535,6 +643,7 @@ api_h_runs_cancel(struct api_req *r)
     const char *params[2], *status;
     char subject[80];
     PGresult *res;
+    bool asked;
     int rc;
 
     if (run_ref(r, params) != 0)
@@ -547,6 +656,7 @@ api_h_runs_cancel(struct api_req *r)
         return run_not_found(r);
     }
     status = sl_pstrdup(r->pool, PQgetvalue(res, 0, 0));
+    asked = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
     if (strcmp(status, "pending") != 0 && strcmp(status, "running") != 0) {
         sl_db_rollback(db);
         return api_error(
@@ -567,6 +677,8 @@ api_h_runs_cancel(struct api_req *r)
                  params[0]);
         natsConnection_PublishString(r->ctx->bus.nc, subject, "{}");
     }
+    if (strcmp(status, "running") == 0)
+        return reply_cancel_of_running(r, params, !asked);
     return api_reply_raw(r, 200, PQgetvalue(res, 0, 0));
 failed:
     sl_db_rollback(db);

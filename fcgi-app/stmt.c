@@ -696,7 +696,7 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                                "OR id::text = lower($1)) "
                                "ORDER BY created_at, id LIMIT 1000",
                                true},
-    /* --- runs (runs.c); see run_doc() in 003 ---------------------------- */
+    /* --- runs (runs.c); see run_view() in 015, over run_doc() in 003 ---- */
 
     [ST_PIPELINE_ID] = {"pipeline_id",
                         "SELECT id FROM pipelines WHERE deleted_at IS NULL "
@@ -710,15 +710,16 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                          "AND (id = $1::uuid OR slug = $2) FOR SHARE",
                          false},
     [ST_RUN_BY_KEY] = {"run_by_key",
-                       "SELECT run_doc(r), r.pipeline_id FROM runs r "
+                       "SELECT run_view(r), r.pipeline_id FROM runs r "
                        "WHERE r.idempotency_key = $1",
                        false},
     /* The run and its request in the outbox (sql/009_scheduler_fire.sql,
-     * shared with the scheduler). */
+     * shared with the scheduler), with $10 the API key or $11 the user
+     * that started it (sql/015_run_callers.sql). */
     [ST_RUN_INSERT] =
         {"run_insert",
-         "SELECT run_doc(run_request($1::uuid, $2::uuid, $3::integer, $4, $5, "
-         "$6::jsonb, $7::uuid, $8, $9::uuid))",
+         "SELECT run_view(run_request_by($1::uuid, $2::uuid, $3::integer, $4, "
+         "$5, $6::jsonb, $7::uuid, $8, $9::uuid, $10, $11::uuid))",
          false},
     [ST_OUTBOX_SENT] = {"outbox_sent",
                         "UPDATE outbox SET sent_at = now() "
@@ -726,13 +727,13 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                         false},
     /* $2 the pipeline, when the path names one. */
     [ST_RUN_GET] = {"run_get",
-                    "SELECT run_doc(r) FROM runs r WHERE r.id = $1::uuid "
+                    "SELECT run_view(r) FROM runs r WHERE r.id = $1::uuid "
                     "AND ($2::uuid IS NULL OR r.pipeline_id = $2::uuid)",
                     true},
     /* $1 pipeline, $2 status, $3 trigger type, $4/$5 created from/to. */
     [ST_RUN_LIST] =
         {"run_list",
-         "SELECT run_doc(r), count(*) OVER () FROM runs r "
+         "SELECT run_view(r), count(*) OVER () FROM runs r "
          "WHERE ($1::uuid IS NULL OR r.pipeline_id = $1::uuid) "
          "AND ($2::text IS NULL OR r.status = $2) "
          "AND ($3::text IS NULL OR r.trigger_type = $3) "
@@ -741,8 +742,8 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
          "ORDER BY r.created_at DESC, r.id LIMIT $6::bigint OFFSET $7::bigint",
          true},
     [ST_RUN_LOCK] = {"run_lock",
-                     "SELECT r.status, r.pipeline_id, r.input_params "
-                     "FROM runs r WHERE r.id = $1::uuid "
+                     "SELECT r.status, r.pipeline_id, r.input_params, "
+                     "r.cancel_requested FROM runs r WHERE r.id = $1::uuid "
                      "AND ($2::uuid IS NULL OR r.pipeline_id = $2::uuid) "
                      "FOR UPDATE",
                      false},
@@ -766,13 +767,16 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
          "SELECT gen_random_uuid(), (c.r).tenant_id, 'sluice.event.' || "
          "(c.r).tenant_id || '.pipeline.cancelled', "
          "run_event(c.r, 'pipeline.cancelled') FROM c WHERE c.was = 'pending') "
-         "SELECT run_doc(c.r) FROM c",
+         "SELECT run_view(c.r) FROM c",
          false},
     /* $2 the pipeline, when the path names one. */
     [ST_RUN_EXISTS] = {"run_exists",
                        "SELECT 1 FROM runs r WHERE r.id = $1::uuid "
                        "AND ($2::uuid IS NULL OR r.pipeline_id = $2::uuid)",
                        true},
+    /* A run's status alone, for waiting on its runner: one indexed row. */
+    [ST_RUN_STATUS] = {"run_status",
+                       "SELECT status FROM runs WHERE id = $1::uuid", true},
     /* A run's log (007), oldest first; $2 a level, $3 a node. */
     [ST_RUN_LOGS] =
         {"run_logs",

@@ -88,6 +88,7 @@ enum api_stmt {
     ST_RUN_LOCK,
     ST_RUN_CANCEL,
     ST_RUN_EXISTS,
+    ST_RUN_STATUS,
     ST_RUN_LOGS,
     ST_RUN_METRICS,
     ST_RUN_QUOTA,

@@ -31,6 +31,9 @@
 #define SL_LIST_LIMIT_MAX     1000
 #define SL_LIST_LIMIT_DEFAULT 100
 
+/* Who a run says started it (seed 003's trigger_by, X-User-ID). */
+#define SL_MAX_TRIGGER_BY 255
+
 /* Configuration files. */
 #define SL_MAX_CONFIG_LINE 4096
 #define SL_MAX_CONFIG_FILE (256 * 1024)

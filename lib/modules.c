@@ -4,9 +4,11 @@
  * Each schema is the contract between the pipeline author, the API (which
  * validates configs against it on every create, update and validate) and
  * the runner (which may then rely on every required member being there,
- * of the right type). Paths given to file modules are relative to the
- * file connector's directory (or the operator's data directory) and may
- * not climb out of it; the runner checks that again when it opens them.
+ * of the right type). Every schema lists the members every config needs
+ * in "required" (seed 004's form shows it), [] when none is. Paths given
+ * to file modules are relative to the file connector's directory (or the
+ * operator's data directory) and may not climb out of it; the runner
+ * checks that again when it opens them.
  */
 #include "modules.h"
 
@@ -48,6 +50,7 @@ const struct sl_module sl_modules[] = {
      "\"schema\": {\"type\": \"string\", \"pattern\": \"" IDENT_PATTERN "\"}, "
      "\"table\": {\"type\": \"string\", \"pattern\": \"" IDENT_PATTERN
      "\"}, " PARAMS "}, "
+     "\"required\": [], "
      "\"anyOf\": [{\"required\": [\"query\"]}, {\"required\": [\"table\"]}], "
      "\"additionalProperties\": false}",
      "{\"query\": \"SELECT * FROM table_name\"}"},
@@ -96,7 +99,7 @@ const struct sl_module sl_modules[] = {
                 0) ", "
                    "\"empty_as_null\": {\"type\": \"boolean\", \"default\": "
                    "false}}, "
-                   "\"additionalProperties\": false}",
+                   "\"required\": [], \"additionalProperties\": false}",
      "{\"remove_duplicates\": true, \"trim\": true}"},
     {SL_MODULE_TRANSFORMER, "filter", "Filter",
      "Keep the rows an expression holds for (comparisons, and/or/not, "
@@ -142,7 +145,7 @@ const struct sl_module sl_modules[] = {
             "\"method\": {\"enum\": [\"mask\", \"hash\", \"redact\", "
             "\"partial\"], "
             "\"default\": \"mask\"}}, "
-            "\"additionalProperties\": false}",
+            "\"required\": [], \"additionalProperties\": false}",
      "{\"method\": \"mask\", \"detect\": true}"},
 
     /* Quality gates */

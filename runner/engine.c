@@ -300,13 +300,32 @@ call_push(struct run_node *n, struct run_batch *b)
     return rc;
 }
 
+/* The bytes of the values of b, in their text form. */
+static uint64_t
+batch_bytes(const struct run_batch *b)
+{
+    size_t cells = b->nrows * (size_t)b->schema->ncols;
+    uint64_t bytes = 0;
+
+    for (size_t i = 0; i < cells; i++)
+        if (b->cells[i] != NULL)
+            bytes += strlen(b->cells[i]);
+    return bytes;
+}
+
 int
 run_emit(struct run_node *n, struct run_batch *b)
 {
     const struct run_hooks *h = &n->job->hooks;
-    double wall = ms_of(CLOCK_MONOTONIC), cpu = ms_of(CLOCK_THREAD_CPUTIME_ID);
+    double wall, cpu;
     int rc = 0;
 
+    /* What the run read: counted where rows enter the graph, in the
+     * extractor's own time. */
+    if (n->ops->type == SL_MODULE_EXTRACTOR)
+        n->bytes_read += batch_bytes(b);
+    wall = ms_of(CLOCK_MONOTONIC);
+    cpu = ms_of(CLOCK_THREAD_CPUTIME_ID);
     n->rows_out += b->nrows;
     if (h->progress != NULL)
         h->progress(h->arg, n);

@@ -123,6 +123,9 @@ struct run_node {
     json_t *result;         /* the node's share of result_data, or NULL; the
                                engine releases it */
     double progress;        /* extractors: how far, 0..1, when known */
+    /* Extractors: the bytes of the values they emitted, as text (NULLs
+     * count none): what the run read. */
+    uint64_t bytes_read;
 };
 
 enum { RUN_NODE_PENDING, RUN_NODE_RUNNING, RUN_NODE_DONE, RUN_NODE_FAILED };

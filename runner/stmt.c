@@ -66,7 +66,7 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
          "SELECT subject, payload::text FROM o",
          false},
     /* $2: [{node_id, status, rows_*, memory_peak_kb, cpu_ms,
-     * error_message, started, completed (epoch seconds)}]. */
+     * error_message, started, completed (epoch seconds), bytes_read}]. */
     [RUN_ST_STEPS] =
         {"steps",
          "UPDATE run_steps s SET status = x.status, "
@@ -75,11 +75,12 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
          "memory_peak_kb = x.memory_peak_kb, cpu_ms = x.cpu_ms, "
          "error_message = x.error_message, "
          "started_at = to_timestamp(x.started), "
-         "completed_at = to_timestamp(x.completed) "
+         "completed_at = to_timestamp(x.completed), "
+         "bytes_read = x.bytes_read "
          "FROM jsonb_to_recordset($2::jsonb) AS x(node_id text, status text, "
          "rows_input bigint, rows_output bigint, rows_filtered bigint, "
          "memory_peak_kb bigint, cpu_ms bigint, error_message text, "
-         "started float8, completed float8) "
+         "started float8, completed float8, bytes_read bigint) "
          "WHERE s.run_id = $1::uuid AND s.node_id = x.node_id",
          false},
     /* $2: [{ts (epoch seconds), level, node_id, message, metadata}]. */

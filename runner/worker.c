@@ -248,7 +248,8 @@ steps_json(struct run_job *job, double started_epoch, double started_mono)
         if (n->status == RUN_NODE_RUNNING)
             status = "cancelled";
         json_array_append_new(
-            a, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s?, s:o, s:o}",
+            a, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s?, s:o, s:o, "
+                         "s:o}",
                          "node_id", n->id, "status", status, "rows_input",
                          (json_int_t)n->rows_in, "rows_output",
                          (json_int_t)n->rows_out, "rows_filtered",
@@ -257,7 +258,10 @@ steps_json(struct run_job *job, double started_epoch, double started_mono)
                          (json_int_t)(n->cpu_ms + 0.5), "error_message",
                          n->error[0] ? n->error : NULL, "started",
                          st > 0 ? json_real(st) : json_null(), "completed",
-                         en > 0 ? json_real(en) : json_null()));
+                         en > 0 ? json_real(en) : json_null(), "bytes_read",
+                         n->ops->type == SL_MODULE_EXTRACTOR
+                             ? json_integer((json_int_t)n->bytes_read)
+                             : json_null()));
     }
     return a;
 }

@@ -625,16 +625,14 @@ it_await_run(struct it_client *c, const char *token, const char *id,
     it_assert_status(r, 200);
 }
 
-/* A connector to the stack's own warehouse database, as sluice_wh. */
-char *
-it_wh_connector(struct it_client *c, const char *token)
+/* The settings of a connection to the warehouse database, as sluice_wh. */
+json_t *
+it_wh_settings(void)
 {
     char path[512], password[128], port[16];
     const char *url = it_env("SLUICE_TEST_WH_DB_URL"), *p;
-    struct it_resp r;
     size_t n;
     FILE *f;
-    char *id;
 
     snprintf(path, sizeof(path), "%s/secrets/pg_wh", it_env("SLUICE_TEST_VAR"));
     f = fopen(path, "r");
@@ -646,13 +644,22 @@ it_wh_connector(struct it_client *c, const char *token)
     p = strstr(url, "port=");
     ck_assert_ptr_nonnull(p);
     snprintf(port, sizeof(port), "%.*s", (int)strcspn(p + 5, " "), p + 5);
+    return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}", "host",
+                     it_env("SLUICE_TEST_BIND"), "port", (json_int_t)atoi(port),
+                     "database", "sluice_warehouse", "ssl_mode", "disable",
+                     "username", "sluice_wh", "password", password);
+}
+
+/* A connector to the stack's own warehouse database, as sluice_wh. */
+char *
+it_wh_connector(struct it_client *c, const char *token)
+{
+    struct it_resp r;
+    char *id;
+
     it_call(c, "POST", "/api/v1/connectors", token,
-            json_pack("{s:s, s:s, s:{s:s, s:I, s:s, s:s, s:s, s:s}}", "name",
-                      it_unique(), "type", "postgresql", "config", "host",
-                      it_env("SLUICE_TEST_BIND"), "port",
-                      (json_int_t)atoi(port), "database", "sluice_warehouse",
-                      "ssl_mode", "disable", "username", "sluice_wh",
-                      "password", password),
+            json_pack("{s:s, s:s, s:o}", "name", it_unique(), "type",
+                      "postgresql", "config", it_wh_settings()),
             &r);
     it_assert_status(&r, 201);
     id = strdup(it_str(&r, "id"));

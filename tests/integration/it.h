@@ -187,6 +187,11 @@ char *it_execute(struct it_client *c, const char *token, const char *pid);
 void it_await_run(struct it_client *c, const char *token, const char *id,
                   const char *want, double limit, struct it_resp *r);
 
+/* The settings of a connection to the stack's own warehouse database,
+ * as sluice_wh: {host, port, database, ssl_mode, username, password} (a
+ * new reference). */
+json_t *it_wh_settings(void);
+
 /* A connector to the stack's own warehouse database, as sluice_wh;
  * returns its id (malloc'd). */
 char *it_wh_connector(struct it_client *c, const char *token);

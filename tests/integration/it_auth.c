@@ -506,6 +506,107 @@ START_TEST(login_rehashes_an_older_hash)
 }
 END_TEST
 
+/* A permission, and a request it alone allows (403 without it). */
+struct sample {
+    const char *perm, *method, *path;
+};
+
+static bool
+listed(json_t *a, const char *perm)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(a, i, v)
+    {
+        if (strcmp(json_string_value(v), perm) == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Seed 001's login, with organization_id, answers the organisation and the
+ * permissions of the role there; each permission it lists is one the
+ * routes grant, and each it leaves out one they refuse.
+ */
+START_TEST(seed_001_login_permissions_are_what_the_routes_allow)
+{
+    static const char *const roles[] = {"viewer", "analyst", "engineer",
+                                        "architect", "admin"};
+    static const struct sample samples[] = {
+        {"pipeline:read", "GET", "/api/v1/pipelines"},
+        {"pipeline:execute", "POST", "/api/v1/pipelines/execute"},
+        {"connector:schema", "GET",
+         "/api/v1/connectors/0190a0a0-0000-4000-8000-000000000009/schema"},
+        {"pipeline:write", "POST", "/api/v1/pipelines"},
+        {"connector:write", "POST", "/api/v1/connectors"},
+        {"project:write", "POST", "/api/v1/projects"},
+        {"user:read", "GET", "/api/v1/users"},
+    };
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, email[128];
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+        char name[64];
+        json_t *perms;
+        char *member;
+
+        if (strcmp(roles[i], "admin") == 0) {
+            snprintf(email, sizeof(email), "%s@example.com", admin);
+        } else {
+            snprintf(name, sizeof(name), "%.9s_%s", roles[i], it_unique());
+            snprintf(email, sizeof(email), "%s@example.com", name);
+            it_call(&c, "POST", "/api/v1/users", token,
+                    json_pack("{s:s, s:s, s:s, s:s}", "username", name, "email",
+                              email, "password", IT_PASSWORD, "role", roles[i]),
+                    &r);
+            it_assert_status(&r, 201);
+            it_resp_free(&r);
+        }
+        /* The seed's body: the e-mail as username, and the organisation. */
+        it_call(&c, "POST", "/api/v1/auth/login", NULL,
+                json_pack("{s:s, s:s, s:s}", "username", email, "password",
+                          IT_PASSWORD, "organization_id", org),
+                &r);
+        it_assert_status(&r, 200);
+        ck_assert_str_eq(it_str(&r, "organization_id"), org);
+        ck_assert_str_eq(it_str(&r, "token_type"), "bearer");
+        ck_assert_int_eq(it_int(&r, "expires_in"), 3600);
+        perms = json_incref(it_at(&r, "permissions"));
+        member = strdup(it_str(&r, "access_token"));
+        it_resp_free(&r);
+        ck_assert(json_is_array(perms));
+        ck_assert(listed(perms, "pipeline:read"));
+        for (size_t k = 0; k < sizeof(samples) / sizeof(samples[0]); k++) {
+            const struct sample *s = &samples[k];
+
+            it_call(&c, s->method, s->path, member,
+                    strcmp(s->method, "POST") == 0 ? json_object() : NULL, &r);
+            ck_assert_msg(listed(perms, s->perm) == (r.status != 403),
+                          "%s: %s %s answers %d, and the login %s %s", roles[i],
+                          s->method, s->path, r.status,
+                          listed(perms, s->perm) ? "lists" : "leaves out",
+                          s->perm);
+            it_resp_free(&r);
+        }
+        /* Nothing is promised that no route does. */
+        if (strcmp(roles[i], "admin") == 0) {
+            ck_assert(!listed(perms, "webhook:write"));
+            ck_assert(!listed(perms, "quality:read"));
+        }
+        json_decref(perms);
+        free(member);
+    }
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
 static Suite *
 auth_suite(void)
 {
@@ -523,6 +624,7 @@ auth_suite(void)
     tcase_add_test(tc, logout_revokes_access_and_refresh);
     tcase_add_test(tc, organization_header_selects_or_refuses);
     tcase_add_test(tc, login_rehashes_an_older_hash);
+    tcase_add_test(tc, seed_001_login_permissions_are_what_the_routes_allow);
     suite_add_tcase(s, tc);
     return s;
 }

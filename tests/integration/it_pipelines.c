@@ -638,6 +638,17 @@ START_TEST(modules_are_the_runner_list)
     ck_assert_str_eq(it_str(&r, "schema.type"), "object");
     ck_assert_str_eq(it_str(&r, "schema.properties.query.language"), "sql");
     ck_assert_str_eq(it_str(&r, "defaults.query"), "SELECT * FROM table_name");
+    /* Seed 004's required: nothing always (a query or a table, anyOf). */
+    ck_assert(json_is_array(it_at(&r, "schema.required")));
+    ck_assert_uint_eq(json_array_size(it_at(&r, "schema.anyOf")), 2);
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/modules/transformer/cleaner/schema", token, &r);
+    it_assert_status(&r, 200);
+    ck_assert(json_is_array(it_at(&r, "schema.required")));
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/modules/transformers/sql/schema", token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "schema.required.0"), "query");
     it_resp_free(&r);
     it_get(&c, "/api/v1/modules/loaders/postgres/schema", token, &r);
     it_assert_status(&r, 200);
@@ -646,6 +657,249 @@ START_TEST(modules_are_the_runner_list)
     it_get(&c, "/api/v1/modules/loader/s3/schema", token, &r);
     it_assert_error(&r, 404, "MODULE_NOT_FOUND");
     it_resp_free(&r);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
+/*
+ * Seed 002's transformations: an sql one gives its query as code, which
+ * runs; a python one is refused, saying what runs instead.
+ */
+START_TEST(seed_002_sql_code_runs_and_python_is_refused)
+{
+    static const char *const code =
+        "SELECT id, amount FROM input WHERE amount::numeric > 0";
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, *id, *run, *v, path[160];
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    it_data_file(org, "sales.csv", "id,amount\n1,10\n2,-3\n3,0\n4,7.5\n");
+    id = create(
+        &c, token,
+        json_pack("{s:s, s:s, s:[{s:s, s:s, s:{s:s}}], s:[{s:s, s:s, s:s}], "
+                  "s:[{s:s, s:s, s:{s:s}}], s:s}",
+                  "name", "Custom ETL Pipeline", "description",
+                  "Manual pipeline creation", "sources", "id", "source_1",
+                  "type", "csv", "config", "path", "sales.csv",
+                  "transformations", "id", "transform_1", "type", "sql", "code",
+                  code, "targets", "id", "target_1", "type", "postgresql",
+                  "config", "table", "daily_sales", "schedule", "0 3 * * *"));
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s", id);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "nodes.1.module"), "sql");
+    ck_assert_str_eq(it_str(&r, "nodes.1.config.query"), code);
+    ck_assert_ptr_null(it_at(&r, "nodes.1.config.code"));
+    it_resp_free(&r);
+    run = it_execute(&c, token, id);
+    it_await_run(&c, token, run, "completed|failed", 30, &r);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
+    it_resp_free(&r);
+    snprintf(path, sizeof(path),
+             "SELECT string_agg(id || '=' || amount, ',' ORDER BY id) "
+             "FROM t_%s_bronze.daily_sales",
+             org);
+    v = it_wh(path, NULL);
+    ck_assert_str_eq(v, "1=10,4=7.5");
+    free(v);
+
+    /* The seed's own python transformation: no runtime for it here. */
+    assert_invalid(
+        &c, token,
+        json_pack("{s:s, s:[{s:s, s:s, s:{s:s}}], s:[{s:s, s:s, s:s}], "
+                  "s:[{s:s, s:s, s:{s:s}}]}",
+                  "name", "Daily Sales ETL", "sources", "id", "source_1",
+                  "type", "csv", "config", "path", "sales.csv",
+                  "transformations", "id", "transform_1", "type", "python",
+                  "code", "def transform(df): return df[df['amount'] > 0]",
+                  "targets", "id", "target_1", "type", "postgresql", "config",
+                  "table", "daily_sales"),
+        "transformations[0].type", "runs SQL (type \"sql\"");
+    free(run);
+    free(id);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
+/* The number of the organisation's connectors. */
+static long long
+connector_count(struct it_client *c, const char *token)
+{
+    struct it_resp r;
+    long long n;
+
+    it_get(c, "/api/v1/connectors", token, &r);
+    it_assert_status(&r, 200);
+    n = it_int(&r, "total");
+    it_resp_free(&r);
+    return n;
+}
+
+/*
+ * Seed 001's pipeline: its source and target give their connections
+ * inline (a connection string, a password). Each becomes a connector the
+ * pipeline names, made in the pipeline's transaction, never echoed and
+ * never kept in the pipeline; the transformation's SQL, with seed 001's
+ * quoted '${start_date}', reads with the parameter bound.
+ */
+START_TEST(seed_001_connection_settings_become_connectors)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, *id, *run, *v, *pass, sql[512], cs[512];
+    char src[96], dst[96], path[160], conn_src[64], conn_dst[64];
+    json_t *wh = it_wh_settings(), *target, *body;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    pass = strdup(json_string_value(json_object_get(wh, "password")));
+    snprintf(src, sizeof(src), "customers_%s", org);
+    snprintf(dst, sizeof(dst), "customers_raw_%s", org);
+    snprintf(sql, sizeof(sql),
+             "CREATE TABLE public.%s (customer_id int, name text, email text, "
+             "created_at timestamptz)",
+             src);
+    free(it_wh(sql, NULL));
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO public.%s VALUES (1, 'Ann', 'ann@x.io', "
+             "'2023-12-31'), (2, 'Bob', 'bob@x.io', '2024-01-01'), "
+             "(3, 'Cy', 'cy@x.io', '2024-03-05')",
+             src);
+    free(it_wh(sql, NULL));
+    snprintf(cs, sizeof(cs), "postgresql://sluice_wh:%s@%s:%lld/%s?sslmode=%s",
+             pass, json_string_value(json_object_get(wh, "host")),
+             (long long)json_integer_value(json_object_get(wh, "port")),
+             "sluice_warehouse", "disable");
+    snprintf(sql, sizeof(sql),
+             "SELECT customer_id, name, email, created_at FROM %s "
+             "WHERE created_at >= '${start_date}'",
+             src);
+    /* The seed's body, but for its target (iceberg: no module here). */
+    target = json_deep_copy(wh);
+    json_object_set_new(target, "schema", json_string("public"));
+    json_object_set_new(target, "table", json_string(dst));
+    body = json_pack(
+        "{s:s, s:s, s:s, s:s, s:{s:{s:O, s:O, s:s, s:s, s:s, s:s}, s:o, "
+        "s:{s:s, s:{s:s}}}, s:{s:s, s:s, s:b}, s:[{s:s, s:s}, {s:s, s:s}]}",
+        "name", "Customer Data Ingestion", "description",
+        "Daily customer data import from CRM", "source_type", "postgresql",
+        "target_type", "postgresql", "configuration", "source", "host",
+        json_object_get(wh, "host"), "port", json_object_get(wh, "port"),
+        "database", "sluice_warehouse", "schema", "public", "table", src,
+        "connection_string", cs, "target", target, "transformation", "sql", sql,
+        "parameters", "start_date", "2024-01-01", "schedule", "cron",
+        "0 2 * * *", "timezone", "UTC", "enabled", 1, "data_quality_rules",
+        "type", "not_null", "column", "customer_id", "type", "unique", "column",
+        "email");
+
+    it_call(&c, "POST", "/api/v1/pipelines", token, json_incref(body), &r);
+    it_assert_status(&r, 201);
+    ck_assert_ptr_null(strstr(r.body, pass));
+    ck_assert_ptr_nonnull(it_str(&r, "pipeline_id"));
+    ck_assert_str_eq(it_str(&r, "status"), "draft");
+    ck_assert_str_eq(it_str(&r, "message"), "Pipeline created successfully");
+    ck_assert_str_eq(it_str(&r, "deployment_status"), "not_deployed");
+    ck_assert_ptr_nonnull(it_str(&r, "created_at"));
+    ck_assert_uint_eq(json_array_size(it_at(&r, "connectors_created")), 2);
+    ck_assert_str_eq(it_str(&r, "connectors_created.0.node_id"), "source");
+    snprintf(conn_src, sizeof(conn_src), "%s",
+             it_str(&r, "connectors_created.0.id"));
+    snprintf(conn_dst, sizeof(conn_dst), "%s",
+             it_str(&r, "connectors_created.1.id"));
+    id = strdup(it_str(&r, "pipeline_id"));
+    it_resp_free(&r);
+
+    /* The pipeline names the connectors and holds no connection setting. */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s", id);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_ptr_null(strstr(r.body, pass));
+    ck_assert_str_eq(it_str(&r, "nodes.0.config.connection_id"), conn_src);
+    ck_assert_str_eq(it_str(&r, "nodes.1.config.connection_id"), conn_dst);
+    ck_assert_ptr_null(it_at(&r, "nodes.0.config.host"));
+    ck_assert_ptr_null(it_at(&r, "nodes.0.config.connection_string"));
+    ck_assert_ptr_null(it_at(&r, "nodes.1.config.password"));
+    ck_assert_ptr_null(it_at(&r, "configuration.source"));
+    ck_assert_ptr_nonnull(
+        strstr(it_str(&r, "nodes.0.config.query"), ">= ${start_date}"));
+    it_resp_free(&r);
+    v = it_sql("SLUICE_TEST_OWNER_DB_URL",
+               "SELECT count(*) FROM pipelines p WHERE p.id = $1 "
+               "AND strpos(p::text, $2) > 0",
+               id, pass, NULL, NULL, 0);
+    ck_assert_str_eq(v, "0");
+    free(v);
+    /* The connectors are the organisation's, sealed, and can be rotated. */
+    snprintf(path, sizeof(path), "/api/v1/connectors/%s", conn_src);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "type"), "postgresql");
+    ck_assert_ptr_null(strstr(r.body, pass));
+    ck_assert_ptr_nonnull(strstr(it_str(&r, "name"), "Customer Data"));
+    it_resp_free(&r);
+    ck_assert_int_eq(connector_count(&c, token), 2);
+
+    /* It runs: rows from 2024-01-01 on. */
+    run = it_execute(&c, token, id);
+    it_await_run(&c, token, run, "completed|failed", 30, &r);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
+    it_resp_free(&r);
+    snprintf(sql, sizeof(sql),
+             "SELECT string_agg(customer_id || name, ',' ORDER BY customer_id) "
+             "FROM public.%s",
+             dst);
+    v = it_wh(sql, NULL);
+    ck_assert_str_eq(v, "2Bob,3Cy");
+    free(v);
+
+    /* The seed's own target is refused for what it is; and a pipeline
+     * refused once its connectors were written leaves none behind. */
+    json_object_set_new(body, "target_type", json_string("iceberg"));
+    assert_invalid(&c, token, json_incref(body), "target_type",
+                   "'iceberg' has no module");
+    json_object_set_new(body, "target_type", json_string("postgresql"));
+    json_object_set_new(body, "project_id",
+                        json_string("0190a0a0-0000-4000-8000-000000000000"));
+    assert_invalid(&c, token, json_incref(body), "project_id", "no project");
+    json_object_del(body, "project_id");
+    ck_assert_int_eq(connector_count(&c, token), 2);
+
+    /* A connector_id with settings beside it: which would win is not
+     * guessed. */
+    json_object_set_new(body, "target_type", json_string("postgresql"));
+    json_object_set_new(
+        json_object_get(json_object_get(body, "configuration"), "source"),
+        "connector_id", json_string(conn_src));
+    assert_invalid(&c, token, json_incref(body), "configuration.source.host",
+                   "not both");
+    /* ... and a connector_id alone is used as it is. */
+    {
+        json_t *source =
+            json_object_get(json_object_get(body, "configuration"), "source");
+
+        json_object_del(source, "host");
+        json_object_del(source, "port");
+        json_object_del(source, "database");
+        json_object_del(source, "connection_string");
+    }
+    it_call(&c, "POST", "/api/v1/pipelines", token, json_incref(body), &r);
+    it_assert_status(&r, 201);
+    ck_assert_uint_eq(json_array_size(it_at(&r, "connectors_created")), 1);
+    ck_assert_str_eq(it_str(&r, "nodes.0.config.connection_id"), conn_src);
+    it_resp_free(&r);
+    ck_assert_int_eq(connector_count(&c, token), 3);
+
+    json_decref(body);
+    json_decref(wh);
+    free(run);
+    free(id);
+    free(pass);
     free(token);
     free(admin);
     free(org);
@@ -665,6 +919,8 @@ pipelines_suite(void)
     tcase_add_test(tc, lists_filter_sort_and_paginate);
     tcase_add_test(tc, roles_and_organizations);
     tcase_add_test(tc, modules_are_the_runner_list);
+    tcase_add_test(tc, seed_002_sql_code_runs_and_python_is_refused);
+    tcase_add_test(tc, seed_001_connection_settings_become_connectors);
     suite_add_tcase(s, tc);
     return s;
 }

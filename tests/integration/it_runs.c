@@ -588,6 +588,265 @@ START_TEST(the_scheduler_starts_what_is_due)
 }
 END_TEST
 
+/* POSTs body (text, may be NULL) to path with headers hdr. */
+static void
+post_with(struct it_client *c, const char *path, const char *hdr,
+          const char *body, struct it_resp *r)
+{
+    it_request(c, "POST", path, hdr, "application/json", body ? body : "{}",
+               body ? strlen(body) : 2, r);
+}
+
+/*
+ * Seed 003's run: trigger_by is what the caller says (the body, else its
+ * X-User-ID header), and the key that started the run is recorded apart.
+ */
+START_TEST(seed_003_trigger_by_is_the_callers)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, *pid, *key, *key_id, *me, path[256];
+    char hdr[1024], long_name[300], body[512];
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    it_scale_up(org);
+    pid = make_pipeline(&c, token, "cost_billing");
+    snprintf(body, sizeof(body), "{\"tenant_id\":\"%s\"}", org);
+    it_request(&c, "POST", "/api/v1/admin/api-keys", it_admin_header(),
+               "application/json", body, strlen(body), &r);
+    it_assert_status(&r, 200);
+    key = strdup(it_str(&r, "api_key"));
+    key_id = strdup(it_str(&r, "tenant_api_key_id"));
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/auth/me", token, &r);
+    me = strdup(it_str(&r, "id"));
+    it_resp_free(&r);
+
+    /* The seed's request: its header and body. */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/run/%s/gcp/cost/%s", org,
+             pid);
+    snprintf(hdr, sizeof(hdr), "X-API-Key: %s\r\nX-User-ID: user_789\r\n", key);
+    post_with(&c, path, hdr,
+              "{\"date\": \"2025-11-19\", \"trigger_by\": \"john@acme.com\", "
+              "\"parameters\": {\"custom_param\": \"value\"}}",
+              &r);
+    it_assert_status(&r, 202);
+    ck_assert_str_eq(it_str(&r, "trigger_by"), "john@acme.com");
+    ck_assert_str_eq(it_str(&r, "trigger_type"), "api");
+    ck_assert_str_eq(it_str(&r, "api_key_id"), key_id);
+    ck_assert(json_is_null(it_at(&r, "user_id")));
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s",
+             it_str(&r, "pipeline_logging_id"));
+    it_resp_free(&r);
+    snprintf(hdr, sizeof(hdr), "X-API-Key: %s\r\n", key);
+    it_request(&c, "GET", path, hdr, NULL, NULL, 0, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "trigger_by"), "john@acme.com");
+    ck_assert_str_eq(it_str(&r, "api_key_id"), key_id);
+    it_resp_free(&r);
+
+    /* The seed's curl: X-User-ID alone names the caller. */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/run/%s/gcp/cost/%s", org,
+             pid);
+    snprintf(hdr, sizeof(hdr), "X-API-Key: %s\r\nX-User-ID: user_789\r\n", key);
+    post_with(&c, path, hdr, "{\"date\": \"2025-11-19\"}", &r);
+    it_assert_status(&r, 202);
+    ck_assert_str_eq(it_str(&r, "trigger_by"), "user_789");
+    ck_assert_str_eq(it_str(&r, "api_key_id"), key_id);
+    it_resp_free(&r);
+    /* A key naming nobody: trigger_by is empty, the key still known. */
+    snprintf(hdr, sizeof(hdr), "X-API-Key: %s\r\n", key);
+    post_with(&c, path, hdr, NULL, &r);
+    it_assert_status(&r, 202);
+    ck_assert(json_is_null(it_at(&r, "trigger_by")));
+    ck_assert_str_eq(it_str(&r, "api_key_id"), key_id);
+    it_resp_free(&r);
+    /* A user's token: the user, unless the body names someone. */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
+    it_call(&c, "POST", path, token, NULL, &r);
+    it_assert_status(&r, 202);
+    ck_assert_str_eq(it_str(&r, "trigger_by"), me);
+    ck_assert_str_eq(it_str(&r, "user_id"), me);
+    ck_assert(json_is_null(it_at(&r, "api_key_id")));
+    it_resp_free(&r);
+    it_call(&c, "POST", path, token,
+            json_pack("{s:s}", "trigger_by", "nightly-job"), &r);
+    it_assert_status(&r, 202);
+    ck_assert_str_eq(it_str(&r, "trigger_by"), "nightly-job");
+    ck_assert_str_eq(it_str(&r, "user_id"), me);
+    it_resp_free(&r);
+
+    /* Bounded, and named when wrong. */
+    memset(long_name, 'x', 256);
+    long_name[256] = '\0';
+    it_call(&c, "POST", path, token,
+            json_pack("{s:s}", "trigger_by", long_name), &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    ck_assert_str_eq(it_str(&r, "error.details.field"), "trigger_by");
+    it_resp_free(&r);
+    snprintf(hdr, sizeof(hdr), "X-API-Key: %s\r\nX-User-ID: %s\r\n", key,
+             long_name);
+    post_with(&c, path, hdr, NULL, &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    ck_assert_str_eq(it_str(&r, "error.details.field"), "X-User-ID");
+    it_resp_free(&r);
+    snprintf(hdr, sizeof(hdr), "X-API-Key: %s\r\nX-User-ID: \xff\xfe\r\n", key);
+    post_with(&c, path, hdr, NULL, &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    ck_assert_str_eq(it_str(&r, "error.details.field"), "X-User-ID");
+    it_resp_free(&r);
+
+    free(me);
+    free(key_id);
+    free(key);
+    free(pid);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
+/*
+ * Seed 004's execution list: each run names its pipeline and the bytes
+ * it read (the values its extractors emitted, as text).
+ */
+START_TEST(seed_004_executions_name_their_pipeline_and_size)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, *pid, *run, path[256];
+    json_t *nodes;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    /* The values: 1, ab, 22 and cde: 8 bytes. */
+    it_data_file(org, "sizes.csv", "id,name\n1,ab\n22,cde\n");
+    nodes = json_pack(
+        "[o, o]",
+        it_node("in", "extractor", "csv",
+                json_pack("{s:s}", "path", "sizes.csv")),
+        it_node("out", "loader", "postgres", json_pack("{s:s}", "table", "s")));
+    pid = it_pipeline(&c, token, nodes, it_chain(nodes));
+    run = it_execute(&c, token, pid);
+    it_await_run(&c, token, run, "completed|failed", 30, &r);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
+    ck_assert_int_eq(it_int(&r, "data_size_bytes"), 8);
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/executions?page=1&page_size=20", token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "items.0.id"), run);
+    ck_assert_str_eq(it_str(&r, "items.0.pipeline_id"), pid);
+    ck_assert_ptr_nonnull(it_str(&r, "items.0.pipeline_name"));
+    ck_assert_int_eq(it_int(&r, "items.0.rows_processed"), 2);
+    ck_assert_int_eq(it_int(&r, "items.0.data_size_bytes"), 8);
+    ck_assert_int_eq(it_int(&r, "page_size"), 20);
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s", pid);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    {
+        char *name = strdup(it_str(&r, "name"));
+
+        it_resp_free(&r);
+        it_get(&c, "/api/v1/executions", token, &r);
+        ck_assert_str_eq(it_str(&r, "items.0.pipeline_name"), name);
+        free(name);
+    }
+    it_resp_free(&r);
+    free(run);
+    free(pid);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
+/*
+ * Seed 000's cancel of a running run answers cancelled, with cancelled_at,
+ * once the runner stopped it (within the answer's bounded wait), or
+ * cancelling while it still stops: never running.
+ */
+START_TEST(seed_000_cancel_answers_cancelled)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, *pid, *run, *conn, path[256];
+    const char *status;
+    json_t *nodes;
+    double t0, took;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    conn = it_wh_connector(&c, token);
+    nodes = json_pack("[o, o]", it_slow_source(conn, 60),
+                      it_node("out", "loader", "postgres",
+                              json_pack("{s:s}", "table", "stopped")));
+    pid = it_pipeline(&c, token, nodes, it_chain(nodes));
+    run = it_execute(&c, token, pid);
+    it_await_run(&c, token, run, "running", 20, &r);
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", run);
+    t0 = it_now();
+    it_call(&c, "POST", path, token, NULL, &r);
+    took = it_now() - t0;
+    it_assert_status(&r, 200);
+    status = it_str(&r, "status");
+    ck_assert_msg(strcmp(status, "cancelled") == 0 ||
+                      strcmp(status, "cancelling") == 0,
+                  "the cancel answered %s", r.body);
+    ck_assert_str_eq(it_str(&r, "run_id"), run);
+    /* The wait is bounded: 2.5 s, and the time to answer. */
+    ck_assert_msg(took < 6.0, "the cancel took %.2f s", took);
+    if (strcmp(status, "cancelled") == 0) {
+        ck_assert_ptr_nonnull(it_str(&r, "cancelled_at"));
+    } else {
+        it_resp_free(&r);
+        it_await_run(&c, token, run, "cancelled|failed|completed", 15, &r);
+        ck_assert_str_eq(it_str(&r, "status"), "cancelled");
+        ck_assert_ptr_nonnull(it_str(&r, "cancelled_at"));
+    }
+    it_resp_free(&r);
+    /* Cancelled, it cannot be cancelled again. */
+    it_call(&c, "POST", path, token, NULL, &r);
+    it_assert_error(&r, 409, "INVALID_STATE");
+    it_resp_free(&r);
+    free(run);
+
+    /* A runner that does not stop its run (here: none, the run marked
+     * running by hand): the answer says cancelling once its wait is over,
+     * and a cancel repeated meanwhile does not wait again. */
+    it_stack("stop", "runner");
+    run = it_execute(&c, token, pid);
+    it_owner_sql("UPDATE runs SET status = 'running', started_at = now(), "
+                 "claimed_by = 'gone', heartbeat_at = now() WHERE id = $1",
+                 run);
+    snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", run);
+    t0 = it_now();
+    it_call(&c, "POST", path, token, NULL, &r);
+    took = it_now() - t0;
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "status"), "cancelling");
+    ck_assert(json_is_true(it_at(&r, "cancel_requested")));
+    ck_assert_msg(took >= 2.4 && took < 6.0, "the cancel took %.2f s", took);
+    it_resp_free(&r);
+    t0 = it_now();
+    it_call(&c, "POST", path, token, NULL, &r);
+    took = it_now() - t0;
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "status"), "cancelling");
+    ck_assert_msg(took < 2.0, "the second cancel took %.2f s", took);
+    it_resp_free(&r);
+    it_stack("start", "runner");
+    free(run);
+    free(pid);
+    free(conn);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
 static Suite *
 runs_suite(void)
 {
@@ -600,6 +859,9 @@ runs_suite(void)
     tcase_add_test(tc, plan_quotas);
     tcase_add_test(tc, triggers);
     tcase_add_test(tc, the_scheduler_starts_what_is_due);
+    tcase_add_test(tc, seed_003_trigger_by_is_the_callers);
+    tcase_add_test(tc, seed_004_executions_name_their_pipeline_and_size);
+    tcase_add_test(tc, seed_000_cancel_answers_cancelled);
     suite_add_tcase(s, tc);
     return s;
 }

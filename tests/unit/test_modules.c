@@ -38,6 +38,30 @@ START_TEST(schemas_are_valid_and_defaults_satisfy_them)
 }
 END_TEST
 
+/* Seed 004's form reads "required": every schema has it, naming only
+ * members the schema describes. */
+START_TEST(every_schema_says_what_is_required)
+{
+    for (size_t i = 0; i < sl_nmodules; i++) {
+        const struct sl_module *m = &sl_modules[i];
+        json_t *schema = json_loads(m->schema, 0, NULL);
+        json_t *req = json_object_get(schema, "required"), *name;
+        size_t k;
+
+        ck_assert_msg(json_is_array(req), "%s %s: no required array",
+                      sl_module_type_name(m->type), m->name);
+        json_array_foreach(req, k, name)
+        {
+            ck_assert_msg(json_object_get(json_object_get(schema, "properties"),
+                                          json_string_value(name)) != NULL,
+                          "%s: required names %s, which it does not describe",
+                          m->name, json_string_value(name));
+        }
+        json_decref(schema);
+    }
+}
+END_TEST
+
 START_TEST(names_and_lookups)
 {
     ck_assert_uint_eq(sl_nmodules, 14);
@@ -81,6 +105,7 @@ modules_suite(void)
     TCase *tc = tcase_create("modules");
 
     tcase_add_test(tc, schemas_are_valid_and_defaults_satisfy_them);
+    tcase_add_test(tc, every_schema_says_what_is_required);
     tcase_add_test(tc, names_and_lookups);
     tcase_add_test(tc, a_bad_config_is_caught);
     suite_add_tcase(s, tc);
