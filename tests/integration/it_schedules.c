@@ -28,39 +28,6 @@
 /* How long the runner's clock may take to fire (it ticks every 2 s). */
 #define FIRE_WITHIN_S 20
 
-/* Runs sql as the owner with up to two parameters; returns its first
- * value (malloc'd). Fails the test when the statement fails. */
-static char *
-owner(const char *sql, const char *p1, const char *p2)
-{
-    char err[256] = "";
-    char *v =
-        it_sql("SLUICE_TEST_OWNER_DB_URL", sql, p1, p2, NULL, err, sizeof(err));
-
-    ck_assert_msg(v != NULL, "%s", err);
-    return v;
-}
-
-/* Waits up to secs seconds for sql (p1, p2) to answer want. */
-static void
-await_sql(const char *sql, const char *p1, const char *p2, const char *want,
-          int secs)
-{
-    int64_t end = sl_clock_mono_us() + (int64_t)secs * 1000000;
-    char *v;
-
-    for (;;) {
-        v = owner(sql, p1, p2);
-        if (strcmp(v, want) == 0)
-            break;
-        ck_assert_msg(sl_clock_mono_us() < end,
-                      "after %d s, %s answers %s, not %s", secs, sql, v, want);
-        free(v);
-        usleep(100 * 1000);
-    }
-    free(v);
-}
-
 /* The runs of a pipeline, as "<by its schedule>/<by a trigger>/<other>". */
 #define RUN_COUNTS                                                             \
     "SELECT count(*) FILTER (WHERE trigger_type = 'schedule') || '/' || "      \
@@ -133,16 +100,16 @@ START_TEST(the_runner_fires_what_is_due)
     token = it_new_org(&c, &admin, &org);
     it_scale_up(org);
     pid = scheduled_pipeline(&c, token, "clocked", &tid);
-    n = owner(RUN_COUNTS, pid, NULL);
+    n = it_owner_value(RUN_COUNTS, pid, NULL);
     ck_assert_str_eq(n, "0/0/0");
     free(n);
 
     /* Both due: the runner starts one run for each, on its own. */
-    n = owner(MAKE_DUE, pid, tid);
+    n = it_owner_value(MAKE_DUE, pid, tid);
     ck_assert_str_eq(n, "2");
     free(n);
-    await_sql(RUN_COUNTS, pid, NULL, "1/1/0", FIRE_WITHIN_S);
-    await_sql(BOTH_AHEAD, pid, tid, "t", FIRE_WITHIN_S);
+    it_await_sql(RUN_COUNTS, pid, NULL, "1/1/0", FIRE_WITHIN_S);
+    it_await_sql(BOTH_AHEAD, pid, tid, "t", FIRE_WITHIN_S);
 
     /* The runs, as the API shows them. */
     snprintf(path, sizeof(path),
@@ -168,19 +135,20 @@ START_TEST(the_runner_fires_what_is_due)
                       strstr(it_str(&r, "next_run"), "T00:00:00Z") != NULL,
                   "%s", it_str(&r, "next_run"));
     it_resp_free(&r);
-    n = owner("SELECT rfc3339(next_run_at) FROM triggers WHERE id = $1::uuid",
-              tid, NULL);
+    n = it_owner_value(
+        "SELECT rfc3339(next_run_at) FROM triggers WHERE id = $1::uuid", tid,
+        NULL);
     ck_assert_msg(strstr(n, "T03:00:00Z") != NULL, "%s", n);
     free(n);
 
     /* The requests reached a runner: the runs were taken (this graph's
      * input file does not exist, so they fail), not left pending. */
-    await_sql("SELECT count(*) FROM runs WHERE pipeline_id = $1::uuid "
-              "AND status = 'pending'",
-              pid, NULL, "0", 30);
-    n = owner("SELECT count(*) FROM outbox WHERE sent_at IS NULL "
-              "AND payload->>'pipeline_id' = $1",
-              pid, NULL);
+    it_await_sql("SELECT count(*) FROM runs WHERE pipeline_id = $1::uuid "
+                 "AND status = 'pending'",
+                 pid, NULL, "0", 30);
+    n = it_owner_value("SELECT count(*) FROM outbox WHERE sent_at IS NULL "
+                       "AND payload->>'pipeline_id' = $1",
+                       pid, NULL);
     ck_assert_str_eq(n, "0");
     free(n);
 
@@ -203,12 +171,12 @@ START_TEST(an_inactive_subscription_spends_the_firing)
     it_owner_sql("UPDATE tenant_subscriptions SET status = 'suspended' "
                  "WHERE tenant_id = $1",
                  org);
-    n = owner(MAKE_DUE, pid, tid);
+    n = it_owner_value(MAKE_DUE, pid, tid);
     ck_assert_str_eq(n, "2");
     free(n);
     /* Both firings pass (next_run_at moves on), and no run starts. */
-    await_sql(BOTH_AHEAD, pid, tid, "t", FIRE_WITHIN_S);
-    n = owner(RUN_COUNTS, pid, NULL);
+    it_await_sql(BOTH_AHEAD, pid, tid, "t", FIRE_WITHIN_S);
+    n = it_owner_value(RUN_COUNTS, pid, NULL);
     ck_assert_str_eq(n, "0/0/0");
     free(n);
     free(tid);
@@ -284,11 +252,11 @@ START_TEST(two_runners_fire_each_item_once)
     res = PQexec(holder, "SELECT pg_advisory_lock(" SCHED_LOCK_KEY ")");
     ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
     PQclear(res);
-    n = owner(MAKE_DUE, pid, tid);
+    n = it_owner_value(MAKE_DUE, pid, tid);
     ck_assert_str_eq(n, "2");
     free(n);
     usleep(6500 * 1000);
-    n = owner(RUN_COUNTS, pid, NULL);
+    n = it_owner_value(RUN_COUNTS, pid, NULL);
     ck_assert_str_eq(n, "0/0/0");
     free(n);
 
@@ -297,11 +265,11 @@ START_TEST(two_runners_fire_each_item_once)
     ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
     PQclear(res);
     PQfinish(holder);
-    await_sql(RUN_COUNTS, pid, NULL, "1/1/0", FIRE_WITHIN_S);
-    await_sql(BOTH_AHEAD, pid, tid, "t", FIRE_WITHIN_S);
+    it_await_sql(RUN_COUNTS, pid, NULL, "1/1/0", FIRE_WITHIN_S);
+    it_await_sql(BOTH_AHEAD, pid, tid, "t", FIRE_WITHIN_S);
     /* Both runners tick at least twice more: still one run each. */
     usleep(4500 * 1000);
-    n = owner(RUN_COUNTS, pid, NULL);
+    n = it_owner_value(RUN_COUNTS, pid, NULL);
     ck_assert_str_eq(n, "1/1/0");
     free(n);
 
