@@ -721,6 +721,11 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                         "UPDATE outbox SET sent_at = now() "
                         "WHERE id = $1::uuid AND sent_at IS NULL",
                         false},
+    /* Across organisations (sql/013_relay.sql), for /health/detailed. */
+    [ST_OUTBOX_STATS] = {"outbox_stats",
+                         "SELECT unsent, retrying, parked, lag_seconds "
+                         "FROM outbox_stats()",
+                         true},
     /* $2 the pipeline, when the path names one. */
     [ST_RUN_GET] = {"run_get",
                     "SELECT run_doc(r) FROM runs r WHERE r.id = $1::uuid "

@@ -82,6 +82,7 @@ enum api_stmt {
     ST_RUN_BY_KEY,
     ST_RUN_INSERT,
     ST_OUTBOX_SENT,
+    ST_OUTBOX_STATS,
     ST_RUN_GET,
     ST_RUN_LIST,
     ST_RUN_LOCK,

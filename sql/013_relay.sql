@@ -1,0 +1,151 @@
+-- 013_relay.sql: nothing lost, nothing stalled.
+--
+-- What 003, 004, 008, 009 and 010 set up, made to keep going when one
+-- thing goes wrong:
+--   * an outbox row that fails to publish no longer stops the relay: it is
+--     tried again with backoff and, after the relay's last try, parked
+--     (kept, counted, shown by /health/detailed) until an operator
+--     re-queues it; the rows behind it still go;
+--   * reconciliation judges each pending run by the age of its last
+--     request, not by how full the work queue is, and spaces a run's
+--     requests further apart each time.
+
+-- --- the outbox: tries, backoff, parking -----------------------------------
+
+ALTER TABLE outbox
+    ADD COLUMN attempts integer NOT NULL DEFAULT 0,
+    ADD COLUMN next_attempt_at timestamptz,
+    ADD COLUMN last_error text CHECK (length(last_error) <= 1000),
+    ADD COLUMN parked_at timestamptz;
+
+-- The rows the relay publishes now: unsent, not parked, older than p_grace
+-- (the API publishes its own at once), and not waiting out a backoff;
+-- oldest first, with the tries each has had. Replaces outbox_unsent().
+CREATE FUNCTION outbox_due(p_limit integer, p_grace interval)
+    RETURNS TABLE (id uuid, subject text, payload text, attempts integer)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+        SELECT o.id, o.subject, o.payload::text, o.attempts FROM outbox o
+        WHERE o.sent_at IS NULL AND o.parked_at IS NULL
+          AND o.created_at < now() - p_grace
+          AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= now())
+        ORDER BY o.created_at LIMIT least(p_limit, 1000)
+    $$;
+
+DROP FUNCTION outbox_unsent(integer, interval);
+
+-- Records that row p_id, seen after p_seen tries, failed once more with
+-- p_error. The next try waits p_backoff, doubled at each failure, at most
+-- p_backoff_max; the p_max-th failure parks the row. One row: its tries
+-- and whether it is now parked; none when another relay recorded this
+-- same failure first (several runners relay at once), or the row was
+-- sent or parked meanwhile.
+CREATE FUNCTION outbox_mark_failed(
+        p_id uuid, p_seen integer, p_error text, p_max integer,
+        p_backoff interval, p_backoff_max interval)
+    RETURNS TABLE (attempts integer, parked boolean)
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+        UPDATE outbox o SET attempts = o.attempts + 1,
+            last_error = left(p_error, 1000),
+            next_attempt_at = now() + least(
+                p_backoff * power(2, least(o.attempts, 30)), p_backoff_max),
+            parked_at = CASE WHEN o.attempts + 1 >= p_max THEN now() END
+        WHERE o.id = p_id AND o.attempts = p_seen AND o.sent_at IS NULL
+          AND o.parked_at IS NULL
+        RETURNING o.attempts, o.parked_at IS NOT NULL
+    $$;
+
+-- What /health/detailed shows of the outbox, across organisations: rows
+-- waiting to be published (unsent), those among them that failed at
+-- least once (retrying), rows parked, and the age in seconds of the oldest
+-- row waiting (0 when none).
+CREATE FUNCTION outbox_stats(
+        OUT unsent bigint, OUT retrying bigint, OUT parked bigint,
+        OUT lag_seconds double precision)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+        SELECT count(*) FILTER (WHERE o.parked_at IS NULL),
+               count(*) FILTER (WHERE o.parked_at IS NULL AND o.attempts > 0),
+               count(*) FILTER (WHERE o.parked_at IS NOT NULL),
+               coalesce(extract(epoch FROM now() - min(o.created_at)
+                   FILTER (WHERE o.parked_at IS NULL)), 0)::float8
+        FROM outbox o WHERE o.sent_at IS NULL
+    $$;
+
+-- The operator's: puts parked row p_id back in the relay's hands (every
+-- parked row when p_id is NULL), its tries counted from zero again; its
+-- last error stays until the next try. Returns how many rows. Run it as
+-- the owner (docs/operator-guide.md); the application may not.
+CREATE FUNCTION outbox_requeue(p_id uuid DEFAULT NULL) RETURNS bigint
+    LANGUAGE sql VOLATILE
+    AS $$
+        WITH r AS (
+            UPDATE outbox o SET parked_at = NULL, attempts = 0,
+                next_attempt_at = NULL
+            WHERE o.sent_at IS NULL AND o.parked_at IS NOT NULL
+              AND (p_id IS NULL OR o.id = p_id)
+            RETURNING 1)
+        SELECT count(*) FROM r
+    $$;
+
+REVOKE ALL ON FUNCTION outbox_due(integer, interval),
+    outbox_mark_failed(uuid, integer, text, integer, interval, interval),
+    outbox_stats(), outbox_requeue(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION outbox_due(integer, interval),
+    outbox_mark_failed(uuid, integer, text, integer, interval, interval),
+    outbox_stats() TO sluice_app;
+
+-- --- reconciliation: by the age of each run's last request -----------------
+
+-- Requests again, through the outbox, each pending run (not asked to stop)
+-- whose request NATS may have lost: none of its requests is still unsent,
+-- and its last one went out longer ago than p_after doubled for each
+-- request it already had, at most p_max (p_after after the first request,
+-- twice that after the second...). So a run waiting its turn in a long
+-- queue, or at its organisation's cap of runs at once, is asked for at
+-- most once per interval, and less and less often; a spare request is
+-- harmless, since the claim decides. Returns the runs requested, with the
+-- number of requests each now has. Replaces run_reconcile(interval,
+-- integer) of 010, which the runner called only when the work queue was
+-- empty.
+CREATE FUNCTION run_reconcile(p_after interval, p_max interval,
+                              p_limit integer)
+    RETURNS TABLE (id uuid, tenant_id text, requests bigint)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+    DECLARE
+        c record;
+        o uuid;
+    BEGIN
+        FOR c IN SELECT x.id, x.tenant_id, x.pipeline_id, q.n FROM runs x
+                 CROSS JOIN LATERAL (
+                     SELECT count(*) AS n, max(b.sent_at) AS last,
+                            count(*) FILTER (WHERE b.sent_at IS NULL)
+                                AS unsent
+                     FROM outbox b
+                     WHERE b.subject = 'sluice.run.request'
+                       AND b.payload->>'run_id' = x.id::text) q
+                 WHERE x.status = 'pending' AND NOT x.cancel_requested
+                   AND x.created_at < now() - p_after AND q.unsent = 0
+                   AND (q.n = 0 OR q.last < now() - least(
+                        p_after * power(2, least(q.n - 1, 30)), p_max))
+                 ORDER BY x.created_at LIMIT least(p_limit, 100)
+                 FOR UPDATE OF x SKIP LOCKED
+        LOOP
+            o := gen_random_uuid();
+            INSERT INTO outbox (id, tenant_id, subject, payload)
+            VALUES (o, c.tenant_id, 'sluice.run.request',
+                    jsonb_build_object('run_id', c.id,
+                        'tenant_id', c.tenant_id,
+                        'pipeline_id', c.pipeline_id, 'outbox_id', o));
+            id := c.id; tenant_id := c.tenant_id; requests := c.n + 1;
+            RETURN NEXT;
+        END LOOP;
+    END
+    $$;
+
+DROP FUNCTION run_reconcile(interval, integer);
+REVOKE ALL ON FUNCTION run_reconcile(interval, interval, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION run_reconcile(interval, interval, integer)
+    TO sluice_app;
