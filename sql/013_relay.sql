@@ -6,6 +6,9 @@
 --     tried again with backoff and, after the relay's last try, parked
 --     (kept, counted, shown by /health/detailed) until an operator
 --     re-queues it; the rows behind it still go;
+--   * a run's event holds at most run_event_max_bytes() of JSON: a
+--     result_data that would make it larger is trimmed, and the event says
+--     so (the run's own row keeps the whole result);
 --   * reconciliation judges each pending run by the age of its last
 --     request, not by how full the work queue is, and spaces a run's
 --     requests further apart each time.
@@ -95,6 +98,75 @@ REVOKE ALL ON FUNCTION outbox_due(integer, interval),
 GRANT EXECUTE ON FUNCTION outbox_due(integer, interval),
     outbox_mark_failed(uuid, integer, text, integer, interval, interval),
     outbox_stats() TO sluice_app;
+
+-- --- events: capped --------------------------------------------------------
+
+-- The most bytes of JSON a run's event may hold; the runner's own events
+-- (run.log, run.progress) obey the same bound, SL_MAX_EVENT_BYTES in
+-- lib/limits.h.
+CREATE FUNCTION run_event_max_bytes() RETURNS integer
+    LANGUAGE sql IMMUTABLE AS $$ SELECT 65536 $$;
+
+-- What an event keeps of a result_data too big for it: the members of the
+-- top-level object that are numbers, booleans, nulls or strings of at most
+-- 256 bytes (records_processed, records_failed...), not the objects and
+-- arrays (each node's details). NULL when p is not an object.
+CREATE FUNCTION event_result_trim(p jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+        SELECT CASE WHEN jsonb_typeof(p) = 'object' THEN
+            (SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}')
+             FROM jsonb_each(p) e
+             WHERE jsonb_typeof(e.value) IN ('number', 'boolean', 'null')
+                OR (jsonb_typeof(e.value) = 'string'
+                    AND octet_length(e.value #>> '{}') <= 256))
+        END
+    $$;
+
+-- A run's event as seed 001's webhook payload, for the outbox (as in 008),
+-- now bounded: when it would exceed run_event_max_bytes(), data.result_data
+-- is trimmed (event_result_trim(), then dropped if that is not enough) and
+-- data.result_data_truncated is true; an error message still too long is
+-- cut, with data.error_message_truncated. The run's row is not touched.
+CREATE OR REPLACE FUNCTION run_event(r runs, p_type text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+    DECLARE
+        e jsonb := jsonb_build_object(
+            'event_id', 'evt_' || replace(gen_random_uuid()::text, '-', ''),
+            'event_type', p_type,
+            'timestamp', rfc3339(now()),
+            'organization_id', r.tenant_id,
+            'data', jsonb_build_object(
+                'pipeline_id', r.pipeline_id, 'execution_id', r.id,
+                'run_id', r.id, 'status', r.status,
+                'trigger_type', r.trigger_type,
+                'records_processed', r.records_processed,
+                'records_failed', r.records_failed,
+                'duration_seconds', round(extract(epoch FROM
+                    coalesce(r.completed_at, r.cancelled_at, now()) -
+                    coalesce(r.started_at, r.created_at))::numeric, 3),
+                'error_message', r.error_message,
+                'result_data', r.result_data));
+        cap integer := run_event_max_bytes();
+    BEGIN
+        IF octet_length(e::text) <= cap THEN
+            RETURN e;
+        END IF;
+        e := jsonb_set(e, '{data,result_data}',
+                       coalesce(event_result_trim(r.result_data), 'null'));
+        e := jsonb_set(e, '{data,result_data_truncated}', 'true');
+        IF octet_length(e::text) > cap THEN
+            e := jsonb_set(e, '{data,result_data}', 'null');
+        END IF;
+        IF octet_length(e::text) > cap THEN
+            e := jsonb_set(e, '{data,error_message}',
+                           to_jsonb(left(r.error_message, 1024)));
+            e := jsonb_set(e, '{data,error_message_truncated}', 'true');
+        END IF;
+        RETURN e;
+    END
+    $$;
 
 -- --- reconciliation: by the age of each run's last request -----------------
 
