@@ -127,4 +127,5 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
                              false},
     [RUN_ST_SCHED_DUE] = {"sched_due", SL_SCHED_SQL_DUE, true},
     [RUN_ST_SCHED_FIRE] = {"sched_fire", SL_SCHED_SQL_FIRE, false},
+    [RUN_ST_SCHED_DISABLE] = {"sched_disable", SL_SCHED_SQL_DISABLE, false},
 };

@@ -25,6 +25,7 @@ enum run_stmt {
     RUN_ST_SCHED_UNLOCK,
     RUN_ST_SCHED_DUE,
     RUN_ST_SCHED_FIRE,
+    RUN_ST_SCHED_DISABLE,
     RUN_ST_COUNT_,
 };
 

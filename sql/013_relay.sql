@@ -11,7 +11,10 @@
 --     so (the run's own row keeps the whole result);
 --   * reconciliation judges each pending run by the age of its last
 --     request, not by how full the work queue is, and spaces a run's
---     requests further apart each time.
+--     requests further apart each time;
+--   * a pipeline's schedule or a cron trigger whose next time cannot be
+--     computed is disabled with a reason the API shows, instead of being
+--     due for ever.
 
 -- --- the outbox: tries, backoff, parking -----------------------------------
 
@@ -221,3 +224,146 @@ DROP FUNCTION run_reconcile(interval, integer);
 REVOKE ALL ON FUNCTION run_reconcile(interval, interval, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION run_reconcile(interval, interval, integer)
     TO sluice_app;
+
+-- --- schedules and triggers that cannot be computed ------------------------
+
+ALTER TABLE pipelines
+    ADD COLUMN schedule_disabled_reason text
+        CHECK (length(schedule_disabled_reason) <= 1000);
+ALTER TABLE triggers
+    ADD COLUMN disabled_reason text CHECK (length(disabled_reason) <= 1000);
+
+-- Disables what scheduler_due() answered, p_kind 'pipeline' (its
+-- schedule) or 'trigger', p_id, seen due at p_due, because its next time
+-- cannot be computed (p_reason says why): enabled false, no next run, and
+-- the reason kept for the API to show. Only if next_run_at is still
+-- p_due, as scheduler_fire() claims. Runs with the invoker's rights in a
+-- transaction scoped to the item's organisation. Returns whether it did.
+CREATE FUNCTION scheduler_disable(p_kind text, p_id uuid, p_due timestamptz,
+                                  p_reason text)
+    RETURNS boolean
+    LANGUAGE plpgsql VOLATILE
+    AS $$
+    BEGIN
+        IF p_kind = 'pipeline' THEN
+            UPDATE pipelines p SET schedule_enabled = false,
+                next_run_at = NULL,
+                schedule_disabled_reason = left(p_reason, 1000)
+            WHERE p.id = p_id AND p.next_run_at = p_due;
+        ELSIF p_kind = 'trigger' THEN
+            UPDATE triggers g SET enabled = false, next_run_at = NULL,
+                disabled_reason = left(p_reason, 1000)
+            WHERE g.id = p_id AND g.next_run_at = p_due;
+        ELSE
+            RAISE EXCEPTION 'scheduler_disable: unknown kind %', p_kind
+                USING ERRCODE = '22023';
+        END IF;
+        RETURN FOUND;
+    END
+    $$;
+
+GRANT EXECUTE ON FUNCTION scheduler_disable(text, uuid, timestamptz, text)
+    TO sluice_app;
+
+-- A reason stops being true once the expression or the zone changes, or
+-- the schedule is turned on again: it is then forgotten, whoever made the
+-- change.
+CREATE FUNCTION schedule_reason_forget() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+    BEGIN
+        IF TG_TABLE_NAME = 'pipelines' THEN
+            IF NEW.schedule_disabled_reason IS NOT NULL AND
+               (NEW.schedule_cron IS DISTINCT FROM OLD.schedule_cron OR
+                NEW.schedule_timezone IS DISTINCT FROM OLD.schedule_timezone
+                OR (NEW.schedule_enabled AND NOT OLD.schedule_enabled)) THEN
+                NEW.schedule_disabled_reason := NULL;
+            END IF;
+        ELSIF NEW.disabled_reason IS NOT NULL AND
+              (NEW.cron IS DISTINCT FROM OLD.cron OR
+               NEW.timezone IS DISTINCT FROM OLD.timezone OR
+               (NEW.enabled AND NOT OLD.enabled)) THEN
+            NEW.disabled_reason := NULL;
+        END IF;
+        RETURN NEW;
+    END
+    $$;
+
+CREATE TRIGGER pipelines_schedule_reason BEFORE UPDATE ON pipelines
+    FOR EACH ROW EXECUTE FUNCTION schedule_reason_forget();
+CREATE TRIGGER triggers_schedule_reason BEFORE UPDATE ON triggers
+    FOR EACH ROW EXECUTE FUNCTION schedule_reason_forget();
+
+-- A pipeline as the API shows it (as in 003), its schedule_config now with
+-- disabled_reason: why the scheduler turned the schedule off, or null.
+CREATE OR REPLACE FUNCTION pipeline_doc(p pipelines) RETURNS json
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    AS $$
+    DECLARE
+        last json := (SELECT json_build_object(
+            'id', r.id, 'run_id', r.id, 'status', r.status,
+            'started_at', rfc3339(coalesce(r.started_at, r.created_at)),
+            'completed_at', rfc3339(r.completed_at),
+            'finished_at', rfc3339(r.completed_at),
+            'records_processed', r.records_processed,
+            'rows_processed', r.records_processed)
+            FROM runs r WHERE r.pipeline_id = p.id
+            ORDER BY r.created_at DESC, r.id DESC LIMIT 1);
+    BEGIN
+    RETURN json_build_object(
+        'id', p.id, 'pipeline_id', p.id, 'slug', p.slug, 'name', p.name,
+        'description', p.description, 'project_id', p.project_id,
+        'status', p.status, 'version', p.version,
+        'nodes', p.nodes, 'edges', p.edges,
+        'steps', (SELECT coalesce(json_agg(json_build_object(
+                      'step_id', n->>'id',
+                      'name', coalesce(n->>'name', n->>'id'),
+                      'order', o, 'type', n->>'type', 'module', n->>'module')
+                      ORDER BY o), '[]')
+                  FROM jsonb_array_elements(p.nodes) WITH ORDINALITY AS x(n, o)),
+        'source_type', (SELECT n->>'module' FROM jsonb_array_elements(p.nodes) n
+                        WHERE n->>'type' = 'extractor' LIMIT 1),
+        'target_type', (SELECT n->>'module' FROM jsonb_array_elements(p.nodes) n
+                        WHERE n->>'type' = 'loader' LIMIT 1),
+        'schedule', p.schedule_cron,
+        'is_scheduled', p.schedule_cron IS NOT NULL AND p.schedule_enabled,
+        'schedule_config', CASE WHEN p.schedule_cron IS NULL THEN NULL
+            ELSE json_build_object('cron', p.schedule_cron,
+                                   'timezone', p.schedule_timezone,
+                                   'enabled', p.schedule_enabled,
+                                   'next_run', rfc3339(p.next_run_at),
+                                   'disabled_reason',
+                                   p.schedule_disabled_reason) END,
+        'next_run', rfc3339(p.next_run_at),
+        'tags', to_json(p.tags), 'default_params', p.default_params,
+        'data_quality_rules', p.data_quality_rules,
+        'configuration', p.configuration,
+        'deployed_at', rfc3339(p.deployed_at),
+        'deployed_version', p.deployed_version,
+        'created_by', p.created_by,
+        'created_at', rfc3339(p.created_at),
+        'updated_at', rfc3339(p.updated_at),
+        'deleted_at', rfc3339(p.deleted_at),
+        'last_execution', last, 'last_run', last,
+        'recent_executions', (SELECT coalesce(json_agg(json_build_object(
+                'id', r.id, 'status', r.status,
+                'started_at', rfc3339(coalesce(r.started_at, r.created_at)),
+                'completed_at', rfc3339(r.completed_at),
+                'records_processed', r.records_processed,
+                'error_message', r.error_message)
+                ORDER BY r.created_at DESC, r.id DESC), '[]')
+            FROM (SELECT * FROM runs WHERE pipeline_id = p.id
+                  ORDER BY created_at DESC, id DESC LIMIT 5) r),
+        'metrics', (SELECT json_build_object(
+                'total_executions', count(*),
+                'successful_executions',
+                    count(*) FILTER (WHERE r.status = 'completed'),
+                'failed_executions', count(*) FILTER (WHERE r.status = 'failed'),
+                'avg_execution_time_minutes', round((avg(extract(epoch FROM
+                    r.completed_at - r.started_at)) FILTER (WHERE r.status =
+                    'completed') / 60)::numeric, 3),
+                'avg_records_per_execution', round(avg(r.records_processed)
+                    FILTER (WHERE r.status = 'completed'), 1))
+            FROM runs r WHERE r.pipeline_id = p.id));
+    END
+    $$;

@@ -2,9 +2,10 @@
  * it_schedules.c: the runner's clock. A pipeline's cron schedule and a
  * cron trigger, once due, start a run each within seconds, with nobody
  * calling POST /api/v1/scheduler/trigger, and move on to their next time;
- * a spent subscription spends the firing without a run; with two runners,
- * only the one holding the scheduler's advisory lock fires, and each
- * firing still starts exactly one run.
+ * a spent subscription spends the firing without a run; one whose next
+ * time cannot be computed is disabled with a reason the API shows; with
+ * two runners, only the one holding the scheduler's advisory lock fires,
+ * and each firing still starts exactly one run.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -187,6 +188,89 @@ START_TEST(an_inactive_subscription_spends_the_firing)
 }
 END_TEST
 
+/* Whether the pipeline's schedule and the trigger are enabled. */
+#define BOTH_ENABLED                                                           \
+    "SELECT (SELECT schedule_enabled FROM pipelines WHERE id = $1::uuid) "     \
+    "|| '/' || (SELECT enabled FROM triggers WHERE id = $2::uuid)"
+
+/*
+ * A schedule whose expression no longer parses and a trigger whose zone
+ * no longer exists (written around the API's checks, as a change of
+ * tzdata or of the cron parser could leave them) are disabled, each with
+ * its reason, which the API shows; they start no run and are due no
+ * more. A valid schedule, enabled again, forgets the reason.
+ */
+START_TEST(what_cannot_be_computed_is_disabled)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, *pid, *tid, *n, path[200];
+    const char *why;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    it_scale_up(org);
+    pid = scheduled_pipeline(&c, token, "broken_clock", &tid);
+    it_owner_sql("UPDATE pipelines SET schedule_cron = '61 * * * *', "
+                 "next_run_at = now() - interval '1 minute' "
+                 "WHERE id = $1::uuid",
+                 pid);
+    it_owner_sql("UPDATE triggers SET timezone = 'Mars/Olympus_Mons', "
+                 "next_run_at = now() - interval '1 minute' "
+                 "WHERE id = $1::uuid",
+                 tid);
+    it_await_sql(BOTH_ENABLED, pid, tid, "false/false", FIRE_WITHIN_S);
+    n = it_owner_value(RUN_COUNTS, pid, NULL);
+    ck_assert_str_eq(n, "0/0/0");
+    free(n);
+    n = it_owner_value("SELECT count(*) FROM scheduler_due(1000) "
+                       "WHERE id IN ($1::uuid, $2::uuid)",
+                       pid, tid);
+    ck_assert_str_eq(n, "0");
+    free(n);
+
+    /* The API says so, and why. */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s", pid);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert(json_is_false(it_at(&r, "schedule_config.enabled")));
+    ck_assert(json_is_false(it_at(&r, "is_scheduled")));
+    ck_assert(json_is_null(it_at(&r, "next_run")));
+    why = it_str(&r, "schedule_config.disabled_reason");
+    ck_assert_msg(why != NULL && strstr(why, "61 * * * *") != NULL &&
+                      strstr(why, "not valid") != NULL,
+                  "%s", r.body);
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/mvp/triggers?pipeline_id=%s", pid);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "items.0.status"), "disabled");
+    ck_assert(json_is_false(it_at(&r, "items.0.enabled")));
+    why = it_str(&r, "items.0.disabled_reason");
+    ck_assert_msg(why != NULL && strstr(why, "Mars/Olympus_Mons") != NULL, "%s",
+                  r.body);
+    it_resp_free(&r);
+
+    /* Mended and turned on again: the reason is gone. */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s", pid);
+    it_call(&c, "PATCH", path, token,
+            json_pack("{s:{s:s, s:s, s:b}}", "schedule", "cron", "0 2 * * *",
+                      "timezone", "Europe/Paris", "enabled", 1),
+            &r);
+    it_assert_status(&r, 200);
+    ck_assert(json_is_true(it_at(&r, "schedule_config.enabled")));
+    ck_assert(json_is_null(it_at(&r, "schedule_config.disabled_reason")));
+    ck_assert_ptr_nonnull(it_str(&r, "next_run"));
+    it_resp_free(&r);
+
+    free(tid);
+    free(pid);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
 /*
  * Starts another sluice-runner on the stack's configuration; it gets
  * SIGTERM should this test process die first. Returns its pid once it has
@@ -292,6 +376,7 @@ schedules_suite(void)
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, the_runner_fires_what_is_due);
     tcase_add_test(tc, an_inactive_subscription_spends_the_firing);
+    tcase_add_test(tc, what_cannot_be_computed_is_disabled);
     tcase_add_test(tc, two_runners_fire_each_item_once);
     suite_add_tcase(s, tc);
     return s;
