@@ -1,7 +1,8 @@
 -- 013_relay.sql: nothing lost, nothing stalled.
 --
--- What 003, 004, 008, 009 and 010 set up, made to keep going when one
--- thing goes wrong:
+-- What 002 to 010 set up (the outbox and its relay, runs' events,
+-- reconciliation, the scheduler), made to keep going when one thing goes
+-- wrong:
 --   * an outbox row that fails to publish no longer stops the relay: it is
 --     tried again with backoff and, after the relay's last try, parked
 --     (kept, counted, shown by /health/detailed) until an operator
