@@ -721,7 +721,7 @@ struct sched_report {
 static const char *const skip_reasons[] = {
     [SL_SCHED_QUOTA] = "quota exceeded",
     [SL_SCHED_INACTIVE] = "subscription inactive",
-    [SL_SCHED_INVALID] = "invalid schedule",
+    [SL_SCHED_INVALID] = "invalid schedule: disabled",
     [SL_SCHED_ERROR] = "error",
 };
 
@@ -742,9 +742,10 @@ sched_report(void *arg, const struct sl_sched_item *it)
     }
     json_array_append_new(
         rep->skipped,
-        json_pack("{s:s, s:s, s:s, s:s, s:s?}", "kind", it->kind, "id", it->id,
-                  "tenant_id", it->tenant_id, "reason",
-                  skip_reasons[it->outcome], "quota_type", it->quota_type));
+        json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?}", "kind", it->kind, "id",
+                  it->id, "tenant_id", it->tenant_id, "reason",
+                  skip_reasons[it->outcome], "quota_type", it->quota_type,
+                  "disabled_reason", it->reason));
 }
 
 /*
@@ -755,8 +756,10 @@ sched_report(void *arg, const struct sl_sched_item *it)
 int
 api_h_scheduler_trigger(struct api_req *r)
 {
-    static const struct sl_sched_stmts st = {
-        .due = ST_SCHED_DUE, .fire = ST_SCHED_FIRE, .sent = ST_OUTBOX_SENT};
+    static const struct sl_sched_stmts st = {.due = ST_SCHED_DUE,
+                                             .fire = ST_SCHED_FIRE,
+                                             .disable = ST_SCHED_DISABLE,
+                                             .sent = ST_OUTBOX_SENT};
     struct sched_report rep = {json_array(), json_array()};
     char now[SL_RFC3339_MAX];
     int rc;

@@ -77,7 +77,8 @@
     "json_build_object('id', g.id, 'trigger_id', g.id, 'name', g.name, "       \
     "'pipeline_id', g.pipeline_id, 'trigger_type', g.trigger_type, "           \
     "'status', CASE WHEN g.enabled THEN 'active' ELSE 'disabled' END, "        \
-    "'enabled', g.enabled, 'config', CASE WHEN g.cron IS NULL THEN "           \
+    "'enabled', g.enabled, 'disabled_reason', g.disabled_reason, "             \
+    "'config', CASE WHEN g.cron IS NULL THEN "                                 \
     "'{}'::json "                                                              \
     "ELSE json_build_object('cron_expression', g.cron, 'timezone', "           \
     "g.timezone) END, 'parameters', g.parameters, "                            \
@@ -725,6 +726,11 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                         "UPDATE outbox SET sent_at = now() "
                         "WHERE id = $1::uuid AND sent_at IS NULL",
                         false},
+    /* Across organisations (sql/013_relay.sql), for /health/detailed. */
+    [ST_OUTBOX_STATS] = {"outbox_stats",
+                         "SELECT unsent, retrying, parked, lag_seconds "
+                         "FROM outbox_stats()",
+                         true},
     /* $2 the pipeline, when the path names one. */
     [ST_RUN_GET] = {"run_get",
                     "SELECT run_view(r) FROM runs r WHERE r.id = $1::uuid "
@@ -827,6 +833,7 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
 
     [ST_SCHED_DUE] = {"sched_due", SL_SCHED_SQL_DUE, true},
     [ST_SCHED_FIRE] = {"sched_fire", SL_SCHED_SQL_FIRE, false},
+    [ST_SCHED_DISABLE] = {"sched_disable", SL_SCHED_SQL_DISABLE, false},
 
     /* --- triggers (triggers.c) ------------------------------------------ */
 

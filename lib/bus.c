@@ -247,18 +247,10 @@ sl_bus_ensure_streams(struct sl_bus *bus)
     return rc;
 }
 
-int
-sl_bus_stream_msgs(struct sl_bus *bus, const char *stream, uint64_t *n)
+int64_t
+sl_bus_max_payload(const struct sl_bus *bus)
 {
-    jsStreamInfo *si = NULL;
-    jsErrCode jerr = 0;
-
-    if (bus->js == NULL || !sl_bus_connected(bus) ||
-        js_GetStreamInfo(&si, bus->js, stream, NULL, &jerr) != NATS_OK)
-        return SL_EBUS;
-    *n = si->State.Msgs;
-    jsStreamInfo_Destroy(si);
-    return SL_OK;
+    return sl_bus_connected(bus) ? natsConnection_GetMaxPayload(bus->nc) : 0;
 }
 
 int
@@ -276,6 +268,8 @@ sl_bus_publish(struct sl_bus *bus, const char *subject, const void *data,
         return SL_EBUS;
     if (!sl_bus_connected(bus))
         return SL_EBUS;
+    if ((int64_t)len > natsConnection_GetMaxPayload(bus->nc))
+        return SL_ETOOBIG;
     jsPubOptions_Init(&po);
     po.MsgId = msg_id;
     po.MaxWait = timeout_ms;

@@ -64,17 +64,18 @@ bool sl_bus_connected(const struct sl_bus *bus);
 int sl_bus_ensure_streams(struct sl_bus *bus);
 
 /*
- * The number of messages stream holds now into *n: for the work queue
- * SLUICE_RUNS, the requests not yet acknowledged. Returns 0 or SL_EBUS.
+ * The largest payload the server takes (its max_payload), in bytes; 0
+ * while not connected.
  */
-int sl_bus_stream_msgs(struct sl_bus *bus, const char *stream, uint64_t *n);
+int64_t sl_bus_max_payload(const struct sl_bus *bus);
 
 /*
  * Publishes len bytes to subject through JetStream with Nats-Msg-Id
  * msg_id (NULL for none) and waits up to timeout_ms for the server's
  * acknowledgement. *duplicate (may be NULL) tells whether the server had
- * already stored a message with that id. Returns 0, SL_ETIMEDOUT, or
- * SL_EBUS (disconnected, no stream for the subject, refused).
+ * already stored a message with that id. Returns 0, SL_ETOOBIG (len is
+ * over the server's max_payload: it would never take it), SL_ETIMEDOUT,
+ * or SL_EBUS (disconnected, no stream for the subject, refused).
  */
 int sl_bus_publish(struct sl_bus *bus, const char *subject, const void *data,
                    size_t len, const char *msg_id, int timeout_ms,

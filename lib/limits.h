@@ -80,4 +80,11 @@
 /* Cron expressions, macros included. */
 #define SL_MAX_CRON_EXPR 256
 
+/*
+ * Events on NATS (event.h): the most bytes of JSON one event may hold. The
+ * outbox's run events obey the same figure, run_event_max_bytes() in
+ * sql/013_relay.sql: change both together.
+ */
+#define SL_MAX_EVENT_BYTES (64 * 1024)
+
 #endif

@@ -43,19 +43,55 @@ struct firing {
     char run_id[SL_UUID_LEN];
     char outbox_id[SL_UUID_LEN];
     char quota_type[32];
+    char reason[512];
 };
 
 /*
  * Writes into out the first time after now at which cron expression expr
- * fires in zone. Returns 0, or a code of sl_cron_next_in().
+ * fires in zone. Returns 0, or a code of sl_cron_next_in() with why (whysz
+ * bytes) saying, for people, what is wrong.
  */
 static int
-next_time(const char *expr, const char *zone, char *out)
+next_time(const char *expr, const char *zone, char *out, char *why,
+          size_t whysz)
 {
+    char err[256] = "";
     int64_t t;
-    int rc = sl_cron_next_in(expr, zone, sl_clock_now(), &t, NULL, 0);
+    int rc = sl_cron_next_in(expr, zone, sl_clock_now(), &t, err, sizeof(err));
 
-    return rc == SL_OK ? sl_clock_format(t, out) : rc;
+    if (rc == SL_OK)
+        return sl_clock_format(t, out);
+    if (rc == SL_EPARSE)
+        snprintf(why, whysz, "the cron expression \"%s\" is not valid: %s",
+                 expr, err[0] ? err : "it does not parse");
+    else if (rc == SL_EINVAL)
+        snprintf(why, whysz, "the time zone \"%s\" cannot be loaded", zone);
+    else
+        snprintf(why, whysz, "the cron expression \"%s\" never fires", expr);
+    return rc;
+}
+
+/*
+ * Disables the item of f, seen due at due, for f->reason, in a
+ * transaction of its organisation. Returns 0 with f's outcome set (not
+ * reported when another scheduler moved the item first), or a code.
+ */
+static int
+disable_one(struct sl_db *db, const struct sl_sched_stmts *st, const char *due,
+            struct firing *f)
+{
+    const char *params[4] = {f->it.kind, f->it.id, due, f->reason};
+    PGresult *res = NULL;
+    int rc = sl_db_exec_scoped(db, f->it.tenant_id, NULL, st->disable, 4,
+                               params, &res);
+
+    if (rc == SL_OK) {
+        f->it.outcome = SL_SCHED_INVALID;
+        f->it.reason = f->reason;
+        f->reported = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    }
+    PQclear(res);
+    return rc;
 }
 
 void
@@ -99,10 +135,9 @@ fire_one(struct sl_db *db, struct sl_bus *bus, const struct sl_sched_stmts *st,
 
     f->reported = true;
     if (next_time(PQgetvalue(due, row, DUE_CRON),
-                  PQgetvalue(due, row, DUE_ZONE), f->next) != SL_OK) {
-        f->it.outcome = SL_SCHED_INVALID;
-        return 0;
-    }
+                  PQgetvalue(due, row, DUE_ZONE), f->next, f->reason,
+                  sizeof(f->reason)) != SL_OK)
+        return disable_one(db, st, PQgetvalue(due, row, DUE_AT), f);
     f->it.next_run = f->next;
     if (sl_uuid_v7(f->run_id) != SL_OK || sl_uuid_v7(f->outbox_id) != SL_OK)
         return SL_ECRYPTO;
@@ -176,6 +211,7 @@ sl_sched_fire_due(struct sl_db *db, struct sl_bus *bus,
             f.it.outcome = SL_SCHED_ERROR;
             f.it.run_id = NULL;
             f.it.quota_type = NULL;
+            f.it.reason = NULL;
             f.reported = true;
         }
         if (f.it.outcome == SL_SCHED_FIRED && f.reported)

@@ -15,8 +15,14 @@
  * Nats-Msg-Id and the outbox row marked sent; when that fails the run
  * stands, and the runner's relay publishes it later.
  *
+ * An item whose next time cannot be computed (its expression does not
+ * parse, its zone cannot be loaded, it never fires) would be due for
+ * ever: it is disabled instead, by scheduler_disable()
+ * (sql/013_relay.sql), with the reason, which the API shows, and reported
+ * once as SL_SCHED_INVALID.
+ *
  * Statement tables are per daemon (db.h): a daemon that schedules puts
- * the two statements below in its table, by these macros, and passes
+ * the three statements below in its table, by these macros, and passes
  * their indices in struct sl_sched_stmts, with that of a statement it
  * already has that marks outbox row $1 sent.
  */
@@ -37,6 +43,10 @@
     "SELECT outcome, pipeline_id, run_id, quota_type, payload FROM "           \
     "scheduler_fire($1, $2::uuid, $3::timestamptz, $4::timestamptz, "          \
     "$5::uuid, $6::uuid)"
+/* Disables kind $1, id $2, seen due at $3, for reason $4; answers
+ * whether it did (retry: false). */
+#define SL_SCHED_SQL_DISABLE                                                   \
+    "SELECT scheduler_disable($1, $2::uuid, $3::timestamptz, $4)"
 
 /* At most this many items a pass; the rest wait for the next one. */
 #define SL_SCHED_BATCH 500
@@ -47,14 +57,14 @@
  * API's UPDATE under RLS and the relay's outbox_mark_sent() both do).
  */
 struct sl_sched_stmts {
-    int due, fire, sent;
+    int due, fire, disable, sent;
 };
 
 enum sl_sched_outcome {
     SL_SCHED_FIRED,    /* a run was written (and, if NATS was up, sent) */
     SL_SCHED_QUOTA,    /* a plan quota is spent: the firing passed, no run */
     SL_SCHED_INACTIVE, /* the subscription is not active: likewise */
-    SL_SCHED_INVALID,  /* the cron expression or zone no longer parses */
+    SL_SCHED_INVALID,  /* its next time cannot be computed: disabled */
     SL_SCHED_ERROR,    /* the database failed for this item; see log */
 };
 
@@ -72,6 +82,7 @@ struct sl_sched_item {
     const char *run_id;      /* SL_SCHED_FIRED */
     const char *next_run;    /* RFC 3339: the next firing */
     const char *quota_type;  /* SL_SCHED_QUOTA, SL_SCHED_INACTIVE */
+    const char *reason;      /* SL_SCHED_INVALID: why, as the API shows it */
 };
 
 /* Called once for each item fired or skipped; an item another scheduler

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "bus.h"
+#include "clock.h"
 #include "daemon.h"
 #include "db.h"
 #include "err.h"
@@ -40,6 +41,7 @@ struct run_ctx {
     struct sl_liveness live;
     struct runner runner;
     bool streams_ok;
+    int64_t reconciled_us; /* when run_reconcile() last ran (monotonic) */
 };
 
 /* Takes back the runs of runners that stopped beating (any runner may). */
@@ -58,7 +60,8 @@ sweep(struct run_ctx *ctx)
 
 /*
  * Checks the database and the streams, takes back lost runs, fires what
- * is due and relays the outbox; every RUN_TICK seconds.
+ * is due and relays the outbox; every RUN_TICK seconds. Reconciles every
+ * RUN_RECONCILE_EVERY seconds while NATS is up, whatever the relay did.
  */
 static void
 tick(struct run_ctx *ctx)
@@ -72,8 +75,14 @@ tick(struct run_ctx *ctx)
     sweep(ctx);
     if (ctx->d.conf.runner_scheduler)
         run_schedule(&ctx->db, &ctx->bus, &ctx->d.log);
-    if (ctx->streams_ok && run_relay(&ctx->db, &ctx->bus, &ctx->d.log) >= 0)
-        run_reconcile(&ctx->db, &ctx->bus, &ctx->d.log);
+    if (ctx->streams_ok)
+        run_relay(&ctx->db, &ctx->bus, &ctx->d.log);
+    if (ctx->streams_ok && sl_bus_connected(&ctx->bus) &&
+        sl_clock_mono_us() - ctx->reconciled_us >=
+            (int64_t)RUN_RECONCILE_EVERY * 1000000) {
+        ctx->reconciled_us = sl_clock_mono_us();
+        run_reconcile(&ctx->db, &ctx->d.log);
+    }
 }
 
 int

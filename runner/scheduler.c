@@ -14,6 +14,7 @@
 static const struct sl_sched_stmts sched_stmts = {
     .due = RUN_ST_SCHED_DUE,
     .fire = RUN_ST_SCHED_FIRE,
+    .disable = RUN_ST_SCHED_DISABLE,
     .sent = RUN_ST_OUTBOX_SENT,
 };
 
@@ -21,7 +22,8 @@ static const struct sl_sched_stmts sched_stmts = {
 static const char *const skip_reasons[] = {
     [SL_SCHED_QUOTA] = "a plan quota is spent",
     [SL_SCHED_INACTIVE] = "the subscription is not active",
-    [SL_SCHED_INVALID] = "its cron expression or time zone is not valid",
+    [SL_SCHED_INVALID] = "disabled, since its next time cannot be "
+                         "computed: ",
     [SL_SCHED_ERROR] = "the database failed",
 };
 
@@ -37,6 +39,9 @@ report(void *arg, const struct sl_sched_item *it)
                     "next at %s",
                     it->kind, it->id, it->tenant_id, it->run_id,
                     it->pipeline_id, it->next_run);
+    else if (it->outcome == SL_SCHED_INVALID)
+        sl_log_warn(log, "scheduler: %s %s of %s: %s%s", it->kind, it->id,
+                    it->tenant_id, skip_reasons[it->outcome], it->reason);
     else
         sl_log_warn(log, "scheduler: %s %s of %s: no run: %s%s%s", it->kind,
                     it->id, it->tenant_id, skip_reasons[it->outcome],

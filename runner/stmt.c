@@ -7,12 +7,18 @@
 #include "scheduler.h"
 
 const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
-    [RUN_ST_OUTBOX_UNSENT] = {"outbox_unsent",
-                              "SELECT id, subject, payload FROM "
-                              "outbox_unsent($1::integer, $2::interval)",
-                              true},
+    /* The relay (relay.h). */
+    [RUN_ST_OUTBOX_DUE] = {"outbox_due",
+                           "SELECT id, subject, payload, attempts FROM "
+                           "outbox_due($1::integer, $2::interval)",
+                           true},
     [RUN_ST_OUTBOX_SENT] = {"outbox_sent", "SELECT outbox_mark_sent($1::uuid)",
                             true},
+    [RUN_ST_OUTBOX_FAILED] = {"outbox_failed",
+                              "SELECT attempts, parked FROM "
+                              "outbox_mark_failed($1::uuid, $2::integer, $3, "
+                              "$4::integer, $5::interval, $6::interval)",
+                              false},
     /* In the run's organisation. */
     [RUN_ST_CONNECTOR] = {"connector",
                           "SELECT type, config::text, secret FROM connectors "
@@ -108,8 +114,8 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
                       false},
     /* Pending runs whose request was lost (relay.h). */
     [RUN_ST_RECONCILE] = {"reconcile",
-                          "SELECT id, tenant_id FROM run_reconcile("
-                          "$1::interval, 100)",
+                          "SELECT id, tenant_id, requests FROM run_reconcile("
+                          "$1::interval, $2::interval, 100)",
                           false},
     /* The scheduler (scheduler.h): one runner at a time. */
     [RUN_ST_SCHED_LOCK] = {"sched_lock",
@@ -122,4 +128,5 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
                              false},
     [RUN_ST_SCHED_DUE] = {"sched_due", SL_SCHED_SQL_DUE, true},
     [RUN_ST_SCHED_FIRE] = {"sched_fire", SL_SCHED_SQL_FIRE, false},
+    [RUN_ST_SCHED_DISABLE] = {"sched_disable", SL_SCHED_SQL_DISABLE, false},
 };

@@ -9,8 +9,9 @@
 #include "db.h"
 
 enum run_stmt {
-    RUN_ST_OUTBOX_UNSENT,
+    RUN_ST_OUTBOX_DUE,
     RUN_ST_OUTBOX_SENT,
+    RUN_ST_OUTBOX_FAILED,
     RUN_ST_CONNECTOR,
     RUN_ST_CLAIM,
     RUN_ST_FINISH,
@@ -24,6 +25,7 @@ enum run_stmt {
     RUN_ST_SCHED_UNLOCK,
     RUN_ST_SCHED_DUE,
     RUN_ST_SCHED_FIRE,
+    RUN_ST_SCHED_DISABLE,
     RUN_ST_COUNT_,
 };
 

@@ -13,7 +13,9 @@
 #include "clock.h"
 #include "engine.h"
 #include "err.h"
+#include "event.h"
 #include "json.h"
+#include "limits.h"
 #include "stmt.h"
 #include "uuid.h"
 #include "worker.h"
@@ -77,15 +79,17 @@ epoch_s(void)
 
 /*
  * Publishes a non-terminal event of the slot's run (seed 001's payload),
- * taking data. Best effort: terminal events go through the outbox.
+ * taking data, within SL_MAX_EVENT_BYTES (a huge log line's metadata and
+ * message are trimmed, and the event says so; run_logs keeps them whole).
+ * Best effort: terminal events go through the outbox.
  */
 static void
 publish_event(struct run_slot *s, const char *type, json_t *data)
 {
     char id[SL_UUID_LEN], subject[160], ts[SL_RFC3339_MAX], evt[48];
     json_t *body;
-    char *text;
-    int k = 0;
+    char *text = NULL;
+    int k = 0, rc;
 
     if (sl_uuid_v4(id) != 0 || data == NULL) {
         json_decref(data);
@@ -104,7 +108,10 @@ publish_event(struct run_slot *s, const char *type, json_t *data)
     body = json_pack("{s:s, s:s, s:s, s:s, s:o}", "event_id", evt, "event_type",
                      type, "timestamp", ts, "organization_id", s->tenant_id,
                      "data", data);
-    text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    rc = body ? sl_event_dump(body, SL_MAX_EVENT_BYTES, &text) : SL_ENOMEM;
+    if (rc != SL_OK)
+        sl_log_warn(s->rn->log, "run %s: its %s event not published: %s",
+                    s->run_id, type, sl_strerror(rc));
     snprintf(subject, sizeof(subject), "%s%s.%s", SL_SUBJ_EVENT_PREFIX,
              s->tenant_id, type);
     if (text != NULL)

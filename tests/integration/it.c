@@ -482,14 +482,39 @@ it_graph(void)
                      "source", "in", "target", "out");
 }
 
+char *
+it_owner_value(const char *sql, const char *p1, const char *p2)
+{
+    char err[256] = "";
+    char *v =
+        it_sql("SLUICE_TEST_OWNER_DB_URL", sql, p1, p2, NULL, err, sizeof(err));
+
+    ck_assert_msg(v != NULL, "%s: %s", sql, err);
+    return v;
+}
+
 void
 it_owner_sql(const char *sql, const char *p1)
 {
-    char err[256] = "";
-    char *v = it_sql("SLUICE_TEST_OWNER_DB_URL", sql, p1, NULL, NULL, err,
-                     sizeof(err));
+    free(it_owner_value(sql, p1, NULL));
+}
 
-    ck_assert_msg(v != NULL, "%s", err);
+void
+it_await_sql(const char *sql, const char *p1, const char *p2, const char *want,
+             double limit)
+{
+    double end = it_now() + limit;
+    char *v;
+
+    for (;;) {
+        v = it_owner_value(sql, p1, p2);
+        if (strcmp(v, want) == 0)
+            break;
+        ck_assert_msg(it_now() < end, "after %.0f s, %s answers %s, not %s",
+                      limit, sql, v, want);
+        free(v);
+        usleep(100 * 1000);
+    }
     free(v);
 }
 

@@ -144,6 +144,15 @@ const char *it_admin_header(void);
  * if it fails. */
 void it_owner_sql(const char *sql, const char *p1);
 
+/* The first value of sql (parameters p1, p2; either may be NULL) run as
+ * the owner, malloc'd ("" for no row); fails the test if it fails. */
+char *it_owner_value(const char *sql, const char *p1, const char *p2);
+
+/* Waits up to limit seconds, polling, until sql (p1, p2) run as the owner
+ * answers want; fails the test when the time is up. */
+void it_await_sql(const char *sql, const char *p1, const char *p2,
+                  const char *want, double limit);
+
 /* Runs the stack's control script (scripts/dev) on this test's stack:
  * verb (start, stop, ...) service; fails the test if it fails. */
 void it_stack(const char *verb, const char *service);

@@ -5,8 +5,9 @@
  * (sluice.event.>), and follows runs from the API's execute to their end:
  * a long run that completes (pipeline.started, run.log, run.progress,
  * pipeline.completed, each in seed 001's webhook format, each where it
- * belongs), a run failed by its quality gate, a run cancelled midway, and
- * a run requested while NATS is down, which must happen exactly once when
+ * belongs), a run failed by its quality gate, a run cancelled midway, a
+ * run whose result is too big for an event (trimmed, and said so), and a
+ * run requested while NATS is down, which must happen exactly once when
  * NATS is back.
  *
  * Waits are bounded: events are awaited on the subscription with a
@@ -27,6 +28,7 @@
 
 #include "bus.h"
 #include "it.h"
+#include "limits.h"
 #include "unit.h"
 
 #define TERMINAL "pipeline.completed|pipeline.failed|pipeline.cancelled"
@@ -718,17 +720,87 @@ START_TEST(failed_and_cancelled_runs_told_once)
 }
 END_TEST
 
-/* The first value of sql (one parameter) as the owner, malloc'd. */
-static char *
-owner(const char *sql, const char *p1)
+/*
+ * A run's result too big for an event (three quality gates of 200 rules
+ * each, on columns with long names: about 90 KB of result_data): its
+ * pipeline.completed holds at most SL_MAX_EVENT_BYTES, keeps the
+ * result's figures and says it was trimmed; the run itself keeps the
+ * whole result.
+ */
+START_TEST(a_big_result_is_trimmed_in_its_event)
 {
-    char err[256] = "";
-    char *v = it_sql("SLUICE_TEST_OWNER_DB_URL", sql, p1, NULL, NULL, err,
-                     sizeof(err));
+    struct it_client c;
+    struct it_resp r;
+    struct watch w;
+    char *org, *user, *token, *pid, *run, col[5][64], csv[512], path[160];
+    json_t *nodes, *end, *data, *result;
+    const char *raw;
+    size_t n = 0;
 
-    ck_assert_msg(v != NULL, "%s: %s", sql, err);
-    return v;
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    it_scale_up(org);
+    for (int k = 0; k < 5; k++) {
+        memset(col[k], 'a' + k, 63);
+        col[k][63] = '\0';
+        n += (size_t)snprintf(csv + n, sizeof(csv) - n, "%s%s", k ? "," : "",
+                              col[k]);
+    }
+    snprintf(csv + n, sizeof(csv) - n, "\n1,2,3,4,5\n6,7,8,9,10\n");
+    it_data_file(org, "wide.csv", csv);
+    nodes = json_array();
+    json_array_append_new(nodes,
+                          it_node("in", "extractor", "csv",
+                                  json_pack("{s:s}", "path", "wide.csv")));
+    for (int g = 0; g < 3; g++) {
+        json_t *rules = json_array();
+        char id[8];
+
+        for (int i = 0; i < 200; i++)
+            json_array_append_new(rules,
+                                  json_pack("{s:s, s:s}", "type", "not_null",
+                                            "column", col[i % 5]));
+        snprintf(id, sizeof(id), "g%d", g);
+        json_array_append_new(nodes,
+                              it_node(id, "quality", "quality_gate",
+                                      json_pack("{s:o}", "rules", rules)));
+    }
+    json_array_append_new(nodes, it_node("out", "loader", "postgres",
+                                         json_pack("{s:s}", "table", "wide")));
+    pid = it_pipeline(&c, token, nodes, it_chain(nodes));
+
+    watch_open(&w, org);
+    run = it_execute(&c, token, pid);
+    end = await_event(&w, run, TERMINAL, 60);
+    settle(&w, run, 30);
+    raw = json_string_value(json_object_get(end, "raw"));
+    data = json_object_get(json_object_get(end, "event"), "data");
+    ck_assert_str_eq(ev_str(end, "event_type"), "pipeline.completed");
+    ck_assert_msg(strlen(raw) <= SL_MAX_EVENT_BYTES, "an event of %zu bytes",
+                  strlen(raw));
+    ck_assert(json_is_true(json_object_get(data, "result_data_truncated")));
+    result = json_object_get(data, "result_data");
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(result, "records_processed")), 2);
+    ck_assert_ptr_null(json_object_get(result, "nodes"));
+    /* The run keeps the whole result. */
+    snprintf(path, sizeof(path), "/api/v1/executions/%s", run);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_msg(r.body_len > SL_MAX_EVENT_BYTES, "a result of %zu bytes",
+                  r.body_len);
+    ck_assert_uint_eq(
+        json_array_size(it_at(&r, "result_data.nodes.g2.quality.rules")), 200);
+    it_resp_free(&r);
+
+    watch_close(&w);
+    free(run);
+    free(pid);
+    free(token);
+    free(user);
+    free(org);
 }
+END_TEST
 
 START_TEST(nats_down_the_run_happens_once)
 {
@@ -754,10 +826,11 @@ START_TEST(nats_down_the_run_happens_once)
 
     it_stack("stop", "nats");
     run = execute_with(&c, token, pid, json_object());
-    v = owner("SELECT status || '/' || (SELECT count(*) FROM outbox WHERE "
-              "sent_at IS NULL AND payload->>'run_id' = $1::text) FROM runs "
-              "WHERE id = $1::uuid",
-              run);
+    v = it_owner_value(
+        "SELECT status || '/' || (SELECT count(*) FROM outbox WHERE "
+        "sent_at IS NULL AND payload->>'run_id' = $1::text) FROM runs "
+        "WHERE id = $1::uuid",
+        run, NULL);
     /* Pending, its request kept for the relay. */
     ck_assert_str_eq(v, "pending/1");
     free(v);
@@ -768,9 +841,9 @@ START_TEST(nats_down_the_run_happens_once)
     ck_assert_int_eq(it_int(&r, "records_processed"), 5000);
     it_resp_free(&r);
     /* Once: one run, started once, its rows once. */
-    v = owner("SELECT count(*) || '/' || max(attempts) FROM runs "
-              "WHERE pipeline_id = $1",
-              pid);
+    v = it_owner_value("SELECT count(*) || '/' || max(attempts) FROM runs "
+                       "WHERE pipeline_id = $1",
+                       pid, NULL);
     ck_assert_msg(strcmp(v, "1/1") == 0, "runs/attempts: %s", v);
     free(v);
     snprintf(sql, sizeof(sql),
@@ -781,30 +854,18 @@ START_TEST(nats_down_the_run_happens_once)
     ck_assert_str_eq(v, "5000/5000");
     free(v);
     /* Its request and its end both reached NATS, the end stored once. */
-    {
-        double end = it_now() + 30;
-
-        for (;;) {
-            v = owner("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND "
-                      "(payload->>'run_id' = $1 OR "
-                      "payload->'data'->>'run_id' = $1)",
-                      run);
-            if (strcmp(v, "0") == 0)
-                break;
-            free(v);
-            ck_assert_msg(it_now() < end, "outbox rows of %s unsent after 30 s",
-                          run);
-            usleep(100 * 1000);
-        }
-        free(v);
-    }
+    it_await_sql("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND "
+                 "(payload->>'run_id' = $1 OR "
+                 "payload->'data'->>'run_id' = $1)",
+                 run, NULL, "0", 30);
     ck_assert_uint_eq(stored_of(org, "pipeline.started"), 1);
     ck_assert_uint_eq(stored_of(org, "pipeline.completed"), 1);
     /* A late duplicate of the request would be claimed by nobody; the
      * run log says the run started once. */
-    v = owner("SELECT count(*) FROM run_logs WHERE run_id = $1::uuid AND "
-              "message = 'Run completed'",
-              run);
+    v = it_owner_value(
+        "SELECT count(*) FROM run_logs WHERE run_id = $1::uuid AND "
+        "message = 'Run completed'",
+        run, NULL);
     ck_assert_str_eq(v, "1");
     free(v);
 
@@ -826,6 +887,7 @@ events_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, a_run_told_on_nats);
     tcase_add_test(tc, failed_and_cancelled_runs_told_once);
+    tcase_add_test(tc, a_big_result_is_trimmed_in_its_event);
     /* Last: it stops NATS. */
     tcase_add_test(tc, nats_down_the_run_happens_once);
     suite_add_tcase(s, tc);

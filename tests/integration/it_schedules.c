@@ -2,9 +2,10 @@
  * it_schedules.c: the runner's clock. A pipeline's cron schedule and a
  * cron trigger, once due, start a run each within seconds, with nobody
  * calling POST /api/v1/scheduler/trigger, and move on to their next time;
- * a spent subscription spends the firing without a run; with two runners,
- * only the one holding the scheduler's advisory lock fires, and each
- * firing still starts exactly one run.
+ * a spent subscription spends the firing without a run; one whose next
+ * time cannot be computed is disabled with a reason the API shows; with
+ * two runners, only the one holding the scheduler's advisory lock fires,
+ * and each firing still starts exactly one run.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -27,39 +28,6 @@
 
 /* How long the runner's clock may take to fire (it ticks every 2 s). */
 #define FIRE_WITHIN_S 20
-
-/* Runs sql as the owner with up to two parameters; returns its first
- * value (malloc'd). Fails the test when the statement fails. */
-static char *
-owner(const char *sql, const char *p1, const char *p2)
-{
-    char err[256] = "";
-    char *v =
-        it_sql("SLUICE_TEST_OWNER_DB_URL", sql, p1, p2, NULL, err, sizeof(err));
-
-    ck_assert_msg(v != NULL, "%s", err);
-    return v;
-}
-
-/* Waits up to secs seconds for sql (p1, p2) to answer want. */
-static void
-await_sql(const char *sql, const char *p1, const char *p2, const char *want,
-          int secs)
-{
-    int64_t end = sl_clock_mono_us() + (int64_t)secs * 1000000;
-    char *v;
-
-    for (;;) {
-        v = owner(sql, p1, p2);
-        if (strcmp(v, want) == 0)
-            break;
-        ck_assert_msg(sl_clock_mono_us() < end,
-                      "after %d s, %s answers %s, not %s", secs, sql, v, want);
-        free(v);
-        usleep(100 * 1000);
-    }
-    free(v);
-}
 
 /* The runs of a pipeline, as "<by its schedule>/<by a trigger>/<other>". */
 #define RUN_COUNTS                                                             \
@@ -133,16 +101,16 @@ START_TEST(the_runner_fires_what_is_due)
     token = it_new_org(&c, &admin, &org);
     it_scale_up(org);
     pid = scheduled_pipeline(&c, token, "clocked", &tid);
-    n = owner(RUN_COUNTS, pid, NULL);
+    n = it_owner_value(RUN_COUNTS, pid, NULL);
     ck_assert_str_eq(n, "0/0/0");
     free(n);
 
     /* Both due: the runner starts one run for each, on its own. */
-    n = owner(MAKE_DUE, pid, tid);
+    n = it_owner_value(MAKE_DUE, pid, tid);
     ck_assert_str_eq(n, "2");
     free(n);
-    await_sql(RUN_COUNTS, pid, NULL, "1/1/0", FIRE_WITHIN_S);
-    await_sql(BOTH_AHEAD, pid, tid, "t", FIRE_WITHIN_S);
+    it_await_sql(RUN_COUNTS, pid, NULL, "1/1/0", FIRE_WITHIN_S);
+    it_await_sql(BOTH_AHEAD, pid, tid, "t", FIRE_WITHIN_S);
 
     /* The runs, as the API shows them. */
     snprintf(path, sizeof(path),
@@ -168,19 +136,20 @@ START_TEST(the_runner_fires_what_is_due)
                       strstr(it_str(&r, "next_run"), "T00:00:00Z") != NULL,
                   "%s", it_str(&r, "next_run"));
     it_resp_free(&r);
-    n = owner("SELECT rfc3339(next_run_at) FROM triggers WHERE id = $1::uuid",
-              tid, NULL);
+    n = it_owner_value(
+        "SELECT rfc3339(next_run_at) FROM triggers WHERE id = $1::uuid", tid,
+        NULL);
     ck_assert_msg(strstr(n, "T03:00:00Z") != NULL, "%s", n);
     free(n);
 
     /* The requests reached a runner: the runs were taken (this graph's
      * input file does not exist, so they fail), not left pending. */
-    await_sql("SELECT count(*) FROM runs WHERE pipeline_id = $1::uuid "
-              "AND status = 'pending'",
-              pid, NULL, "0", 30);
-    n = owner("SELECT count(*) FROM outbox WHERE sent_at IS NULL "
-              "AND payload->>'pipeline_id' = $1",
-              pid, NULL);
+    it_await_sql("SELECT count(*) FROM runs WHERE pipeline_id = $1::uuid "
+                 "AND status = 'pending'",
+                 pid, NULL, "0", 30);
+    n = it_owner_value("SELECT count(*) FROM outbox WHERE sent_at IS NULL "
+                       "AND payload->>'pipeline_id' = $1",
+                       pid, NULL);
     ck_assert_str_eq(n, "0");
     free(n);
 
@@ -203,14 +172,97 @@ START_TEST(an_inactive_subscription_spends_the_firing)
     it_owner_sql("UPDATE tenant_subscriptions SET status = 'suspended' "
                  "WHERE tenant_id = $1",
                  org);
-    n = owner(MAKE_DUE, pid, tid);
+    n = it_owner_value(MAKE_DUE, pid, tid);
     ck_assert_str_eq(n, "2");
     free(n);
     /* Both firings pass (next_run_at moves on), and no run starts. */
-    await_sql(BOTH_AHEAD, pid, tid, "t", FIRE_WITHIN_S);
-    n = owner(RUN_COUNTS, pid, NULL);
+    it_await_sql(BOTH_AHEAD, pid, tid, "t", FIRE_WITHIN_S);
+    n = it_owner_value(RUN_COUNTS, pid, NULL);
     ck_assert_str_eq(n, "0/0/0");
     free(n);
+    free(tid);
+    free(pid);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
+/* Whether the pipeline's schedule and the trigger are enabled. */
+#define BOTH_ENABLED                                                           \
+    "SELECT (SELECT schedule_enabled FROM pipelines WHERE id = $1::uuid) "     \
+    "|| '/' || (SELECT enabled FROM triggers WHERE id = $2::uuid)"
+
+/*
+ * A schedule whose expression no longer parses and a trigger whose zone
+ * no longer exists (written around the API's checks, as a change of
+ * tzdata or of the cron parser could leave them) are disabled, each with
+ * its reason, which the API shows; they start no run and are due no
+ * more. A valid schedule, enabled again, forgets the reason.
+ */
+START_TEST(what_cannot_be_computed_is_disabled)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *admin, *org, *token, *pid, *tid, *n, path[200];
+    const char *why;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    it_scale_up(org);
+    pid = scheduled_pipeline(&c, token, "broken_clock", &tid);
+    it_owner_sql("UPDATE pipelines SET schedule_cron = '61 * * * *', "
+                 "next_run_at = now() - interval '1 minute' "
+                 "WHERE id = $1::uuid",
+                 pid);
+    it_owner_sql("UPDATE triggers SET timezone = 'Mars/Olympus_Mons', "
+                 "next_run_at = now() - interval '1 minute' "
+                 "WHERE id = $1::uuid",
+                 tid);
+    it_await_sql(BOTH_ENABLED, pid, tid, "false/false", FIRE_WITHIN_S);
+    n = it_owner_value(RUN_COUNTS, pid, NULL);
+    ck_assert_str_eq(n, "0/0/0");
+    free(n);
+    n = it_owner_value("SELECT count(*) FROM scheduler_due(1000) "
+                       "WHERE id IN ($1::uuid, $2::uuid)",
+                       pid, tid);
+    ck_assert_str_eq(n, "0");
+    free(n);
+
+    /* The API says so, and why. */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s", pid);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert(json_is_false(it_at(&r, "schedule_config.enabled")));
+    ck_assert(json_is_false(it_at(&r, "is_scheduled")));
+    ck_assert(json_is_null(it_at(&r, "next_run")));
+    why = it_str(&r, "schedule_config.disabled_reason");
+    ck_assert_msg(why != NULL && strstr(why, "61 * * * *") != NULL &&
+                      strstr(why, "not valid") != NULL,
+                  "%s", r.body);
+    it_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/mvp/triggers?pipeline_id=%s", pid);
+    it_get(&c, path, token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "items.0.status"), "disabled");
+    ck_assert(json_is_false(it_at(&r, "items.0.enabled")));
+    why = it_str(&r, "items.0.disabled_reason");
+    ck_assert_msg(why != NULL && strstr(why, "Mars/Olympus_Mons") != NULL, "%s",
+                  r.body);
+    it_resp_free(&r);
+
+    /* Mended and turned on again: the reason is gone. */
+    snprintf(path, sizeof(path), "/api/v1/pipelines/%s", pid);
+    it_call(&c, "PATCH", path, token,
+            json_pack("{s:{s:s, s:s, s:b}}", "schedule", "cron", "0 2 * * *",
+                      "timezone", "Europe/Paris", "enabled", 1),
+            &r);
+    it_assert_status(&r, 200);
+    ck_assert(json_is_true(it_at(&r, "schedule_config.enabled")));
+    ck_assert(json_is_null(it_at(&r, "schedule_config.disabled_reason")));
+    ck_assert_ptr_nonnull(it_str(&r, "next_run"));
+    it_resp_free(&r);
+
     free(tid);
     free(pid);
     free(token);
@@ -284,11 +336,11 @@ START_TEST(two_runners_fire_each_item_once)
     res = PQexec(holder, "SELECT pg_advisory_lock(" SCHED_LOCK_KEY ")");
     ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
     PQclear(res);
-    n = owner(MAKE_DUE, pid, tid);
+    n = it_owner_value(MAKE_DUE, pid, tid);
     ck_assert_str_eq(n, "2");
     free(n);
     usleep(6500 * 1000);
-    n = owner(RUN_COUNTS, pid, NULL);
+    n = it_owner_value(RUN_COUNTS, pid, NULL);
     ck_assert_str_eq(n, "0/0/0");
     free(n);
 
@@ -297,11 +349,11 @@ START_TEST(two_runners_fire_each_item_once)
     ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
     PQclear(res);
     PQfinish(holder);
-    await_sql(RUN_COUNTS, pid, NULL, "1/1/0", FIRE_WITHIN_S);
-    await_sql(BOTH_AHEAD, pid, tid, "t", FIRE_WITHIN_S);
+    it_await_sql(RUN_COUNTS, pid, NULL, "1/1/0", FIRE_WITHIN_S);
+    it_await_sql(BOTH_AHEAD, pid, tid, "t", FIRE_WITHIN_S);
     /* Both runners tick at least twice more: still one run each. */
     usleep(4500 * 1000);
-    n = owner(RUN_COUNTS, pid, NULL);
+    n = it_owner_value(RUN_COUNTS, pid, NULL);
     ck_assert_str_eq(n, "1/1/0");
     free(n);
 
@@ -324,6 +376,7 @@ schedules_suite(void)
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, the_runner_fires_what_is_due);
     tcase_add_test(tc, an_inactive_subscription_spends_the_firing);
+    tcase_add_test(tc, what_cannot_be_computed_is_disabled);
     tcase_add_test(tc, two_runners_fire_each_item_once);
     suite_add_tcase(s, tc);
     return s;
