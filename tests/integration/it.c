@@ -625,6 +625,31 @@ it_await_run(struct it_client *c, const char *token, const char *id,
     it_assert_status(r, 200);
 }
 
+bool
+it_run_chain(struct it_client *c, const char *token, json_t *nodes,
+             struct it_resp *r)
+{
+    char *pid = it_pipeline(c, token, nodes, it_chain(nodes));
+    char *run = it_execute(c, token, pid);
+
+    it_await_run(c, token, run, "completed|failed", 30, r);
+    free(run);
+    free(pid);
+    return strcmp(it_str(r, "status"), "completed") == 0;
+}
+
+void
+it_run_chain_fails(struct it_client *c, const char *token, json_t *nodes,
+                   const char *what)
+{
+    struct it_resp r;
+
+    ck_assert_msg(!it_run_chain(c, token, nodes, &r), "%s", r.body);
+    ck_assert_msg(strstr(it_str(&r, "error_message"), what) != NULL, "%s",
+                  r.body);
+    it_resp_free(&r);
+}
+
 /* A connector to the stack's own warehouse database, as sluice_wh. */
 char *
 it_wh_connector(struct it_client *c, const char *token)

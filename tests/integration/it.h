@@ -187,6 +187,19 @@ char *it_execute(struct it_client *c, const char *token, const char *pid);
 void it_await_run(struct it_client *c, const char *token, const char *id,
                   const char *want, double limit, struct it_resp *r);
 
+/*
+ * Makes a pipeline of nodes (a chain, taken) in token's organisation and
+ * runs it to its end (30 s at most); the run in *r, and whether it
+ * completed.
+ */
+bool it_run_chain(struct it_client *c, const char *token, json_t *nodes,
+                  struct it_resp *r);
+
+/* As it_run_chain(), for a run that must fail, its error_message saying
+ * what. */
+void it_run_chain_fails(struct it_client *c, const char *token, json_t *nodes,
+                        const char *what);
+
 /* A connector to the stack's own warehouse database, as sluice_wh;
  * returns its id (malloc'd). */
 char *it_wh_connector(struct it_client *c, const char *token);
