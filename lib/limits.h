@@ -73,4 +73,10 @@
 /* Cron expressions, macros included. */
 #define SL_MAX_CRON_EXPR 256
 
+/*
+ * Runs: the longest a run or one of its statements may be given, in
+ * seconds.
+ */
+#define SL_RUN_TIMEOUT_CEIL (7 * 86400)
+
 #endif

@@ -225,11 +225,22 @@ int run_pg_open(struct run_node *n, PGconn **conn, bool *warehouse);
 /*
  * Opens the organisation's warehouse as its own role, sluice_t_<tenant>,
  * for SQL a user wrote: that role can read the organisation's layer
- * schemas (on its search path) and make temporary tables, nothing else.
- * The role is made the first time. The connection is the node's
- * (PQfinish() it in close). Returns 0, or fails n and returns < 0.
+ * schemas (on its search path) and make temporary tables, nothing else,
+ * within its limits (warehouse_statement_timeout_ms, _temp_file_limit_mb,
+ * _work_mem_mb), which it cannot raise. The role is made the first time,
+ * and set up again when its limits are not the configured ones. The
+ * connection is the node's (PQfinish() it in close); what the runner
+ * itself does on it (staging rows) is not bound by the role's statement
+ * timeout: call run_pg_timeout() with it before the user's SQL. Returns 0,
+ * or fails n and returns < 0.
  */
 int run_wh_open_org(struct run_node *n, PGconn **conn);
+
+/*
+ * Sets the statement_timeout of the session c: cap_ms, or none when
+ * cap_ms is 0. Returns 0, or fails n.
+ */
+int run_pg_timeout(struct run_node *n, PGconn *c, int cap_ms);
 
 /*
  * The warehouse schema of layer (NULL: "bronze") for the run's

@@ -71,6 +71,11 @@ extract_produce(struct run_node *n)
         if (t == NULL)
             return SL_ERR;
     }
+    /* A warehouse query is the user's SQL: its role's statement timeout. */
+    if (x->warehouse && query != NULL &&
+        (rc = run_pg_timeout(
+             n, x->c, n->job->conf->warehouse_statement_timeout_ms)) != 0)
+        return rc;
     if ((rc = run_pg_do(n, x->c,
                         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")) !=
             0 ||

@@ -1,7 +1,13 @@
 /*
  * it_limits.c: one organisation cannot hurt the others through the
  * runner. A user's SQL reaches the warehouse as one statement, its
- * values bound as parameters ("$1" in a literal stays text).
+ * values bound as parameters ("$1" in a literal stays text); it runs
+ * within its organisation's role's limits (statement_timeout,
+ * temp_file_limit, work_mem), which neither SET nor set_config() can
+ * raise.
+ *
+ * The runner of this stack is restarted once, first, with small limits
+ * (LIMITS_ENV) so that they show quickly.
  */
 #include "config.h"
 
@@ -12,6 +18,22 @@
 
 #include "it.h"
 #include "unit.h"
+
+/* The runner's limits here, and how the warehouse shows them. */
+#define STATEMENT_TIMEOUT_MS "2000"
+#define TEMP_FILE_LIMIT_MB   "1"
+#define WORK_MEM_MB          "2"
+#define SHOWN_LIMITS         "2s|1MB|2MB"
+
+/* Once, before the tests: the runner restarted with the limits above. */
+static void
+small_limits(void)
+{
+    setenv("SLUICE_WAREHOUSE_STATEMENT_TIMEOUT_MS", STATEMENT_TIMEOUT_MS, 1);
+    setenv("SLUICE_WAREHOUSE_TEMP_FILE_LIMIT_MB", TEMP_FILE_LIMIT_MB, 1);
+    setenv("SLUICE_WAREHOUSE_WORK_MEM_MB", WORK_MEM_MB, 1);
+    it_stack("restart", "runner");
+}
 
 /* csv "in" (the organisation's file name) -> sql query -> gold.table. */
 static json_t *
@@ -27,7 +49,8 @@ through_sql(const char *file, const char *query, json_t *params,
         it_node("in", "extractor", "csv", json_pack("{s:s}", "path", file)),
         it_node("q", "transformer", "sql", sql),
         it_node("out", "loader", "postgres",
-                json_pack("{s:s, s:s}", "schema", "gold", "table", table)));
+                json_pack("{s:s, s:s, s:s}", "schema", "gold", "table", table,
+                          "mode", "replace")));
 }
 
 /* A warehouse query of the postgres extractor -> gold.table. */
@@ -39,7 +62,8 @@ from_query(const char *query, const char *table)
         it_node("src", "extractor", "postgres",
                 json_pack("{s:s}", "query", query)),
         it_node("out", "loader", "postgres",
-                json_pack("{s:s, s:s}", "schema", "gold", "table", table)));
+                json_pack("{s:s, s:s, s:s}", "schema", "gold", "table", table,
+                          "mode", "replace")));
 }
 
 /* The rows of t_<org>_gold.<table> as "a|b;...", ordered. */
@@ -97,6 +121,141 @@ START_TEST(one_statement_its_values_bound)
 }
 END_TEST
 
+/* The limits as a sql node and a warehouse query see them. */
+#define READ_LIMITS                                                            \
+    "SELECT current_setting('statement_timeout') AS st, "                      \
+    "current_setting('temp_file_limit') AS tf, "                               \
+    "current_setting('work_mem') AS wm"
+
+/* Asserts what both kinds of user SQL see as their limits. */
+static void
+limits_are_configured(struct it_client *c, const char *token, const char *org)
+{
+    struct it_resp r;
+    char *v;
+
+    ck_assert_msg(it_run_chain(c, token,
+                               through_sql("one.csv", READ_LIMITS " FROM input",
+                                           NULL, "seen_sql"),
+                               &r),
+                  "%s", r.body);
+    it_resp_free(&r);
+    ck_assert_msg(it_run_chain(c, token, from_query(READ_LIMITS, "seen_q"), &r),
+                  "%s", r.body);
+    it_resp_free(&r);
+    v = gold_rows(org, "seen_sql", "st, tf, wm");
+    ck_assert_str_eq(v, SHOWN_LIMITS);
+    free(v);
+    v = gold_rows(org, "seen_q", "st, tf, wm");
+    ck_assert_str_eq(v, SHOWN_LIMITS);
+    free(v);
+}
+
+START_TEST(limits_cannot_be_raised)
+{
+    static const char *const raise[][2] = {{"statement_timeout", "0"},
+                                           {"temp_file_limit", "-1"},
+                                           {"work_mem", "1GB"}};
+    struct it_client c;
+    char *org, *user, *token, sql[256];
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    it_scale_up(org);
+    it_data_file(org, "one.csv", "id\n1\n");
+    limits_are_configured(&c, token, org);
+
+    for (size_t i = 0; i < sizeof(raise) / sizeof(*raise); i++) {
+        /* SET is a statement of its own, which returns no rows. */
+        snprintf(sql, sizeof(sql), "SET %s = '%s'", raise[i][0], raise[i][1]);
+        it_run_chain_fails(&c, token, through_sql("one.csv", sql, NULL, "x"),
+                           "must return between 1 and");
+        it_run_chain_fails(&c, token, from_query(sql, "x"),
+                           "must return between 1 and");
+        /* set_config(), local or not, inside the query. */
+        for (int local = 0; local < 2; local++) {
+            char from_input[320];
+
+            snprintf(sql, sizeof(sql),
+                     "SELECT set_config('%s', '%s', %s) AS v, 1 AS id",
+                     raise[i][0], raise[i][1], local ? "true" : "false");
+            snprintf(from_input, sizeof(from_input), "%s FROM input", sql);
+            it_run_chain_fails(
+                &c, token, through_sql("one.csv", from_input, NULL, "x"),
+                "permission denied for function set_config");
+            it_run_chain_fails(&c, token, from_query(sql, "x"),
+                               "permission denied for function set_config");
+        }
+    }
+    /* Nor through pg_settings (its rule calls set_config). */
+    it_run_chain_fails(&c, token,
+                       from_query("WITH u AS (UPDATE pg_settings SET "
+                                  "setting = '0' WHERE name = "
+                                  "'statement_timeout' RETURNING name) "
+                                  "SELECT * FROM u",
+                                  "x"),
+                       "ERROR");
+
+    /* A role whose settings were changed behind the runner's back is set
+     * up again before its next query. */
+    snprintf(sql, sizeof(sql), "ALTER ROLE sluice_t_%s SET work_mem = '1GB'",
+             org);
+    free(it_wh(sql, NULL));
+    limits_are_configured(&c, token, org);
+    free(token);
+    free(user);
+    free(org);
+}
+END_TEST
+
+/* Past its statement timeout, or its temporary files' limit, a user's
+ * query fails the run, saying so. */
+START_TEST(limits_hold)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *org, *user, *token;
+    double t0;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    it_scale_up(org);
+    it_data_file(org, "one.csv", "id\n1\n");
+    t0 = it_now();
+    ck_assert(!it_run_chain(
+        &c, token,
+        through_sql("one.csv", "SELECT id, pg_sleep(30)::text AS s FROM input",
+                    NULL, "x"),
+        &r));
+    ck_assert_msg(strstr(it_str(&r, "error_message"), "STATEMENT_TIMEOUT") !=
+                          NULL &&
+                      strstr(it_str(&r, "error_message"),
+                             "statement timeout") != NULL,
+                  "%s", it_str(&r, "error_message"));
+    ck_assert_msg(it_now() - t0 < 15, "the query ran %.1f s", it_now() - t0);
+    it_resp_free(&r);
+    it_run_chain_fails(&c, token, from_query("SELECT pg_sleep(30)::text", "x"),
+                       "STATEMENT_TIMEOUT");
+
+    /* A sort larger than work_mem spills to a temporary file, which may
+     * not grow past temp_file_limit. */
+    it_run_chain_fails(&c, token,
+                       through_sql("one.csv",
+                                   "SELECT g FROM input, generate_series(1, "
+                                   "500000) g ORDER BY g DESC",
+                                   NULL, "x"),
+                       "temp_file_limit");
+    it_run_chain_fails(&c, token,
+                       from_query("SELECT g FROM generate_series(1, 500000) g "
+                                  "ORDER BY g DESC",
+                                  "x"),
+                       "temp_file_limit");
+    free(token);
+    free(user);
+    free(org);
+}
+END_TEST
+
 static Suite *
 limits_suite(void)
 {
@@ -104,7 +263,10 @@ limits_suite(void)
     TCase *tc = tcase_create("limits");
 
     tcase_set_timeout(tc, 240);
+    tcase_add_unchecked_fixture(tc, small_limits, NULL);
     tcase_add_test(tc, one_statement_its_values_bound);
+    tcase_add_test(tc, limits_cannot_be_raised);
+    tcase_add_test(tc, limits_hold);
     suite_add_tcase(s, tc);
     return s;
 }

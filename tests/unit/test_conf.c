@@ -50,6 +50,10 @@ START_TEST(defaults)
     ck_assert(c.self_onboarding);
     ck_assert(c.runner_scheduler);
     ck_assert_str_eq(c.jwt_secret, "");
+    /* The warehouse's roles are bounded by default. */
+    ck_assert_int_eq(c.warehouse_statement_timeout_ms, 1800000);
+    ck_assert_int_eq(c.warehouse_temp_file_limit_mb, 5120);
+    ck_assert_int_eq(c.warehouse_work_mem_mb, 64);
     sl_conf_free(&c);
 }
 END_TEST
