@@ -79,6 +79,7 @@ static const struct key keys[] = {
     INT(runner_concurrency, "2", 1, 64),
     INT(runner_grace_seconds, "30", 0, 3600),
     BOOL(runner_scheduler, "true"),
+    INT(run_timeout_seconds, "3600", 1, SL_RUN_TIMEOUT_CEIL),
     STR(hub_listen, "127.0.0.1"),
     INT(hub_port, "8090", 1, 65535),
     STR(log_level, "info"),

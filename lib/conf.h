@@ -59,6 +59,8 @@ struct sl_conf {
     int runner_concurrency;   /* runs one runner executes at once */
     int runner_grace_seconds; /* how long SIGTERM waits for runs to end */
     bool runner_scheduler;    /* fires due schedules (one runner at a time) */
+    int run_timeout_seconds;  /* a run's deadline, unless its pipeline's
+                                 configuration.timeout says otherwise */
 
     /* sluice-hub */
     char *hub_listen; /* address the WebSocket server binds */

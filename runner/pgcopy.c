@@ -204,7 +204,7 @@ run_pg_fail(struct run_node *n, PGconn *c, const PGresult *r)
     const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE)
                                   : NULL;
 
-    if (run_cancelled(n->job))
+    if (run_cancelled(n->job) || run_deadline_passed(n->job))
         return RUN_ECANCELLED;
     /* query_canceled, and not by the run's own cancel: the server's
      * statement_timeout. */

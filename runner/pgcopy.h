@@ -53,7 +53,7 @@ const char *run_quote(sl_pool *p, PGconn *c, const char *name);
  * Fails n with the first line of r's error (r NULL: c's). A statement the
  * server cancelled while the run was not being stopped ran past its
  * statement_timeout: code STATEMENT_TIMEOUT. Returns SL_ERR, or
- * RUN_ECANCELLED when the run is being stopped.
+ * RUN_ECANCELLED when the run is being stopped or past its deadline.
  */
 int run_pg_fail(struct run_node *n, PGconn *c, const PGresult *r);
 

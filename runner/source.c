@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,8 +348,16 @@ out:
 int
 run_pg_timeout(struct run_node *n, PGconn *c, int cap_ms)
 {
+    int ms = run_time_left_ms(n->job);
+
+    if (run_deadline_passed(n->job))
+        return RUN_ECANCELLED;
+    if (cap_ms > 0 && cap_ms < ms)
+        ms = cap_ms;
+    /* INT_MAX: no deadline and no cap (PostgreSQL's 0). */
     return run_pg_do(n, c,
-                     sl_psprintf(n->pool, "SET statement_timeout = %d", cap_ms));
+                     sl_psprintf(n->pool, "SET statement_timeout = %d",
+                                 ms == INT_MAX ? 0 : ms));
 }
 
 int

@@ -14,6 +14,7 @@
 #include "engine.h"
 #include "err.h"
 #include "json.h"
+#include "limits.h"
 #include "stmt.h"
 #include "uuid.h"
 #include "worker.h"
@@ -375,6 +376,23 @@ out:
     return rc;
 }
 
+/*
+ * The run's deadline, counted from now (its claim): its pipeline's
+ * configuration.timeout (seconds, seed 000), else run_timeout_seconds.
+ */
+static void
+set_deadline(struct run_job *job, json_t *def, const struct sl_conf *conf)
+{
+    json_int_t t = sl_json_get_int(json_object_get(def, "configuration"),
+                                   "timeout", 0);
+
+    job->timeout_s = t >= 1 && t <= SL_RUN_TIMEOUT_CEIL
+                         ? (int)t
+                         : conf->run_timeout_seconds;
+    job->deadline_ms = now_ms() + job->timeout_s * 1000.0;
+    atomic_init(&job->timed_out, false);
+}
+
 /* Hands the slot's run back: pending again, for another runner. */
 static void
 release(struct run_slot *s)
@@ -467,6 +485,7 @@ handle(struct run_slot *s, natsMsg *msg)
     if (job->batch_size < 1 || job->batch_size > RUN_BATCH_MAX)
         job->batch_size = RUN_BATCH_DEFAULT;
     atomic_init(&job->cancel, false);
+    set_deadline(job, def, rn->conf);
 
     pthread_mutex_lock(&rn->mu);
     s->job = job;
@@ -654,12 +673,30 @@ beat_once(struct runner *rn)
     }
 }
 
+/* Stops the runs past their deadline: they fail with PIPELINE_TIMEOUT. */
+static void
+check_deadlines(struct runner *rn)
+{
+    pthread_mutex_lock(&rn->mu);
+    for (int i = 0; i < rn->nslots; i++) {
+        struct run_slot *s = &rn->slots[i];
+
+        if (s->job == NULL || run_cancelled(s->job) ||
+            run_time_left_ms(s->job) > 0)
+            continue;
+        atomic_store(&s->job->timed_out, true);
+        cancel_locked(s, "past its deadline");
+    }
+    pthread_mutex_unlock(&rn->mu);
+}
+
 static void *
 beat_main(void *arg)
 {
     struct runner *rn = arg;
 
     while (!atomic_load(&rn->stopping) || run_workers_busy(rn) > 0) {
+        check_deadlines(rn);
         beat_once(rn);
         usleep(BEAT_MS * 1000);
     }

@@ -6,8 +6,12 @@
  * temp_file_limit, work_mem), which neither SET nor set_config() can
  * raise.
  *
+ * Every run has a deadline, its pipeline's configuration.timeout or the
+ * runner's run_timeout_seconds: past it the run fails with
+ * PIPELINE_TIMEOUT and its loads are rolled back.
+ *
  * The runner of this stack is restarted once, first, with small limits
- * (LIMITS_ENV) so that they show quickly.
+ * (small_limits()) so that they show quickly.
  */
 #include "config.h"
 
@@ -24,6 +28,7 @@
 #define TEMP_FILE_LIMIT_MB   "1"
 #define WORK_MEM_MB          "2"
 #define SHOWN_LIMITS         "2s|1MB|2MB"
+#define RUN_TIMEOUT_S        "6"
 
 /* Once, before the tests: the runner restarted with the limits above. */
 static void
@@ -32,6 +37,7 @@ small_limits(void)
     setenv("SLUICE_WAREHOUSE_STATEMENT_TIMEOUT_MS", STATEMENT_TIMEOUT_MS, 1);
     setenv("SLUICE_WAREHOUSE_TEMP_FILE_LIMIT_MB", TEMP_FILE_LIMIT_MB, 1);
     setenv("SLUICE_WAREHOUSE_WORK_MEM_MB", WORK_MEM_MB, 1);
+    setenv("SLUICE_RUN_TIMEOUT_SECONDS", RUN_TIMEOUT_S, 1);
     it_stack("restart", "runner");
 }
 
@@ -256,6 +262,129 @@ START_TEST(limits_hold)
 }
 END_TEST
 
+/*
+ * Makes a pipeline of nodes (a chain, taken) with configuration (taken;
+ * may be NULL), runs it to its end (20 s at most) and returns how long
+ * that took, the run in *r.
+ */
+static double
+run_configured(struct it_client *c, const char *token, json_t *nodes,
+               json_t *configuration, struct it_resp *r)
+{
+    json_t *body = json_pack("{s:s, s:O, s:o}", "name", it_unique(), "nodes",
+                             nodes, "edges", it_chain(nodes));
+    char *pid, *run;
+    double t0;
+
+    json_decref(nodes);
+    if (configuration != NULL)
+        json_object_set_new(body, "configuration", configuration);
+    it_call(c, "POST", "/api/v1/pipelines", token, body, r);
+    it_assert_status(r, 201);
+    pid = strdup(it_str(r, "id"));
+    it_resp_free(r);
+    t0 = it_now();
+    run = it_execute(c, token, pid);
+    it_await_run(c, token, run, "completed|failed|cancelled", 20, r);
+    free(run);
+    free(pid);
+    return it_now() - t0;
+}
+
+/* A slow source of the connector conn -> the bronze table table. */
+static json_t *
+slow_load(const char *conn, int seconds, const char *table)
+{
+    return json_pack(
+        "[o, o]", it_slow_source(conn, seconds),
+        it_node("out", "loader", "postgres", json_pack("{s:s}", "table", table)));
+}
+
+/* Asserts that r failed past its timeout of secs, and that its table
+ * (in org's bronze layer) was never committed. */
+static void
+timed_out(const struct it_resp *r, const char *org, const char *table,
+          const char *secs)
+{
+    char sql[256], want[96], *v;
+
+    ck_assert_str_eq(it_str(r, "status"), "failed");
+    ck_assert_msg(strncmp(it_str(r, "error_message"), "PIPELINE_TIMEOUT: ",
+                          18) == 0,
+                  "%s", it_str(r, "error_message"));
+    snprintf(want, sizeof(want), "timeout of %s s", secs);
+    ck_assert_msg(strstr(it_str(r, "error_message"), want) != NULL, "%s",
+                  it_str(r, "error_message"));
+    snprintf(sql, sizeof(sql), "SELECT to_regclass('t_%s_bronze.%s') IS NULL",
+             org, table);
+    v = it_wh(sql, NULL);
+    ck_assert_str_eq(v, "t");
+    free(v);
+}
+
+START_TEST(runs_have_a_deadline)
+{
+    static const char *const bad[] = {"0", "-5", "604801", "\"1h\"", "1.5"};
+    struct it_client c;
+    struct it_resp r;
+    char *org, *user, *token, *conn, *v, sql[256];
+    double took;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    it_scale_up(org);
+    conn = it_wh_connector(&c, token);
+
+    /* The pipeline's configuration.timeout: stopped after 3 s, in the
+     * middle of its load, which is rolled back. */
+    took = run_configured(&c, token, slow_load(conn, 60, "late"),
+                          json_pack("{s:i}", "timeout", 3), &r);
+    timed_out(&r, org, "late", "3");
+    ck_assert_msg(took >= 3 && took < 10, "the run took %.1f s", took);
+    it_resp_free(&r);
+
+    /* Without one, the runner's run_timeout_seconds. */
+    took = run_configured(&c, token, slow_load(conn, 60, "later"), NULL, &r);
+    timed_out(&r, org, "later", RUN_TIMEOUT_S);
+    ck_assert_msg(took >= 6 && took < 13, "the run took %.1f s", took);
+    it_resp_free(&r);
+
+    /* A longer configuration.timeout lets a run take longer than that. */
+    took = run_configured(&c, token, slow_load(conn, 8, "in_time"),
+                          json_pack("{s:i}", "timeout", 30), &r);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s",
+                  r.body);
+    ck_assert_msg(took >= 8, "the run took %.1f s", took);
+    it_resp_free(&r);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM t_%s_bronze.in_time",
+             org);
+    v = it_wh(sql, NULL);
+    ck_assert_str_eq(v, "30000");
+    free(v);
+
+    /* The API takes only a whole number of seconds, 1 to 7 days. */
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        json_t *nodes = slow_load(conn, 1, "never");
+
+        snprintf(sql, sizeof(sql), "{\"timeout\": %s}", bad[i]);
+        it_call(&c, "POST", "/api/v1/pipelines", token,
+                json_pack("{s:s, s:O, s:o, s:o}", "name", it_unique(), "nodes",
+                          nodes, "edges", it_chain(nodes), "configuration",
+                          json_loads(sql, 0, NULL)),
+                &r);
+        json_decref(nodes);
+        it_assert_error(&r, 422, "VALIDATION_ERROR");
+        ck_assert_msg(strstr(r.body, "configuration.timeout") != NULL, "%s",
+                      r.body);
+        it_resp_free(&r);
+    }
+    free(conn);
+    free(token);
+    free(user);
+    free(org);
+}
+END_TEST
+
 static Suite *
 limits_suite(void)
 {
@@ -267,6 +396,7 @@ limits_suite(void)
     tcase_add_test(tc, one_statement_its_values_bound);
     tcase_add_test(tc, limits_cannot_be_raised);
     tcase_add_test(tc, limits_hold);
+    tcase_add_test(tc, runs_have_a_deadline);
     suite_add_tcase(s, tc);
     return s;
 }
