@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <check.h>
 #include <jansson.h>
@@ -143,6 +144,14 @@ const char *it_admin_header(void);
 /* Runs sql (one parameter, p1; may be NULL) as the owner; fails the test
  * if it fails. */
 void it_owner_sql(const char *sql, const char *p1);
+
+/*
+ * Starts another sluice-runner on the stack's configuration (and this
+ * process's environment); it gets SIGTERM should the test process die
+ * first. Returns its pid once it has written its pid file; the caller
+ * stops it (SIGTERM, waitpid).
+ */
+pid_t it_second_runner(void);
 
 /* Runs the stack's control script (scripts/dev) on this test's stack:
  * verb (start, stop, ...) service; fails the test if it fails. */

@@ -10,14 +10,21 @@
  * runner's run_timeout_seconds: past it the run fails with
  * PIPELINE_TIMEOUT and its loads are rolled back.
  *
+ * Runner slots are shared fairly: one organisation's burst of a hundred
+ * runs does not keep another's run waiting more than one slot's turn, and
+ * an organisation never holds more slots than its plan's concurrent runs,
+ * with two runners as with one.
+ *
  * The runner of this stack is restarted once, first, with small limits
  * (small_limits()) so that they show quickly.
  */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "it.h"
@@ -385,6 +392,227 @@ START_TEST(runs_have_a_deadline)
 }
 END_TEST
 
+/* The first value of sql (up to two parameters) as the owner. */
+static char *
+owner(const char *sql, const char *p1, const char *p2)
+{
+    char err[256] = "";
+    char *v =
+        it_sql("SLUICE_TEST_OWNER_DB_URL", sql, p1, p2, NULL, err, sizeof(err));
+
+    ck_assert_msg(v != NULL, "%s: %s", sql, err);
+    return v;
+}
+
+/* As owner(), for a number. */
+static long
+owner_long(const char *sql, const char *p1, const char *p2)
+{
+    char *v = owner(sql, p1, p2);
+    long n = atol(v);
+
+    free(v);
+    return n;
+}
+
+/* A pipeline of org whose every run takes about secs (a query that
+ * sleeps in the warehouse); its id. */
+static char *
+sleepy_pipeline(struct it_client *c, const char *token, const char *secs)
+{
+    char q[96];
+    json_t *nodes;
+
+    snprintf(q, sizeof(q), "SELECT pg_sleep(%s)::text AS slept", secs);
+    nodes = json_pack("[o]", it_node("src", "extractor", "postgres",
+                                     json_pack("{s:s}", "query", q)));
+    return it_pipeline(c, token, nodes, json_array());
+}
+
+/*
+ * n runs of pipeline pid of org, pending with their requests in the
+ * outbox (for the relay), as the API would write them but in one
+ * statement: no quota stops them, no rate limit either.
+ */
+static void
+burst(const char *org, const char *pid, const char *n)
+{
+    char err[256] = "";
+    char *v = it_sql(
+        "SLUICE_TEST_OWNER_DB_URL",
+        "WITH r AS (INSERT INTO runs (id, tenant_id, pipeline_id, "
+        "pipeline_version, trigger_type, trigger_by, created_at) "
+        "SELECT gen_random_uuid(), $1, $2::uuid, 1, 'api', 'burst', "
+        "clock_timestamp() FROM generate_series(1, $3::integer) "
+        "RETURNING id, tenant_id, pipeline_id), "
+        "o AS (SELECT gen_random_uuid() AS oid, r.* FROM r) "
+        "INSERT INTO outbox (id, tenant_id, subject, payload) "
+        "SELECT o.oid, o.tenant_id, 'sluice.run.request', "
+        "jsonb_build_object('run_id', o.id, 'tenant_id', o.tenant_id, "
+        "'pipeline_id', o.pipeline_id, 'outbox_id', o.oid) "
+        "FROM o RETURNING 1",
+        org, pid, n, err, sizeof(err));
+
+    ck_assert_msg(v != NULL, "%s", err);
+    free(v);
+}
+
+/* Waits up to secs for org to have at least n runs running. */
+static void
+await_running(const char *org, long n, double secs)
+{
+    double end = it_now() + secs;
+
+    while (owner_long("SELECT count(*) FROM runs WHERE tenant_id = $1 AND "
+                      "status = 'running'",
+                      org, NULL) < n) {
+        ck_assert_msg(it_now() < end, "%s: not %ld runs running in %.0f s",
+                      org, n, secs);
+        usleep(20 * 1000);
+    }
+}
+
+/* Cancels what is left pending of org's runs. */
+static void
+cancel_pending(const char *org)
+{
+    free(owner("UPDATE runs SET status = 'cancelled', cancelled_at = now(), "
+               "completed_at = now() WHERE tenant_id = $1 AND status = "
+               "'pending' RETURNING 1",
+               org, NULL));
+}
+
+START_TEST(a_burst_does_not_delay_the_others)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *org_a, *user_a, *token_a, *org_b, *user_b, *token_b;
+    char *pid_a, *pid_b, *run_b;
+    long overtaken, behind;
+
+    it_client_init(&c);
+    token_a = it_new_org(&c, &user_a, &org_a);
+    token_b = it_new_org(&c, &user_b, &org_b);
+    /* A has no plan, so no cap: a hundred runs at once. */
+    free(owner("DELETE FROM tenant_subscriptions WHERE tenant_id = $1 "
+               "RETURNING 1",
+               org_a, NULL));
+    it_scale_up(org_b);
+    pid_a = sleepy_pipeline(&c, token_a, "0.25");
+    pid_b = sleepy_pipeline(&c, token_b, "0.25");
+    burst(org_a, pid_a, "100");
+    /* Both of the runner's slots are A's; then B starts one run. */
+    await_running(org_a, 2, 30);
+    run_b = it_execute(&c, token_b, pid_b);
+    it_await_run(&c, token_b, run_b, "completed|failed", 30, &r);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s",
+                  r.body);
+    it_resp_free(&r);
+
+    /* B's run took the first slot that freed: at most one of A's runs
+     * (a slot freeing as B's run was written) started in between, while
+     * most of A's were still waiting. */
+    overtaken = owner_long(
+        "SELECT count(*) FROM runs a, runs b WHERE b.id = $2::uuid AND "
+        "a.tenant_id = $1 AND a.started_at > b.created_at AND "
+        "a.started_at < b.started_at",
+        org_a, run_b);
+    behind = owner_long(
+        "SELECT count(*) FROM runs a, runs b WHERE b.id = $2::uuid AND "
+        "a.tenant_id = $1 AND (a.started_at IS NULL OR "
+        "a.started_at > b.started_at)",
+        org_a, run_b);
+    ck_assert_msg(overtaken <= 1, "%ld of A's runs started before B's",
+                  overtaken);
+    ck_assert_msg(behind >= 50, "only %ld of A's runs were still waiting",
+                  behind);
+    cancel_pending(org_a);
+    free(run_b);
+    free(pid_a);
+    free(pid_b);
+    free(token_a);
+    free(user_a);
+    free(org_a);
+    free(token_b);
+    free(user_b);
+    free(org_b);
+}
+END_TEST
+
+START_TEST(caps_hold_with_two_runners)
+{
+    struct it_client c;
+    char *org_c, *user_c, *token_c, *org_e, *user_e, *token_e;
+    char *pid_c, *pid_e;
+    long max_c = 0, max_e = 0, n;
+    double end;
+    pid_t runner2;
+
+    it_client_init(&c);
+    token_c = it_new_org(&c, &user_c, &org_c);
+    token_e = it_new_org(&c, &user_e, &org_e);
+    /* C may run two at once; E, without a plan, as many as it gets. */
+    it_scale_up(org_c);
+    free(owner("UPDATE tenant_subscriptions SET concurrent_runs_limit = 2 "
+               "WHERE tenant_id = $1 RETURNING 1",
+               org_c, NULL));
+    free(owner("DELETE FROM tenant_subscriptions WHERE tenant_id = $1 "
+               "RETURNING 1",
+               org_e, NULL));
+    pid_c = sleepy_pipeline(&c, token_c, "0.4");
+    pid_e = sleepy_pipeline(&c, token_e, "0.4");
+    /* Two runners: four slots. */
+    runner2 = it_second_runner();
+    burst(org_c, pid_c, "8");
+    burst(org_e, pid_e, "12");
+    end = it_now() + 120;
+    for (;;) {
+        char *v = owner("SELECT count(*) FILTER (WHERE tenant_id = $1 AND "
+                        "status = 'running') || ' ' || count(*) FILTER "
+                        "(WHERE tenant_id = $2 AND status = 'running') || ' ' "
+                        "|| count(*) FILTER (WHERE status IN ('pending', "
+                        "'running')) FROM runs WHERE tenant_id IN ($1, $2)",
+                        org_c, org_e);
+        long rc_, re_, open_;
+
+        ck_assert_int_eq(sscanf(v, "%ld %ld %ld", &rc_, &re_, &open_), 3);
+        free(v);
+        max_c = rc_ > max_c ? rc_ : max_c;
+        max_e = re_ > max_e ? re_ : max_e;
+        if (open_ == 0)
+            break;
+        ck_assert_msg(it_now() < end, "%ld runs still open", open_);
+        usleep(20 * 1000);
+    }
+    kill(runner2, SIGTERM);
+    ck_assert_int_eq(waitpid(runner2, NULL, 0), runner2);
+
+    /* Seen, and exactly from the runs' times: C never held more than its
+     * two slots; E used the rest; both runners took runs. */
+    ck_assert_msg(max_c == 2, "C ran %ld at once", max_c);
+    ck_assert_msg(max_e >= 2, "E ran at most %ld at once", max_e);
+    n = owner_long("SELECT max((SELECT count(*) FROM runs o WHERE "
+                   "o.tenant_id = r.tenant_id AND o.started_at <= "
+                   "r.started_at AND o.completed_at > r.started_at)) "
+                   "FROM runs r WHERE r.tenant_id = $1",
+                   org_c, NULL);
+    ck_assert_msg(n == 2, "C's runs overlapped %ld at once", n);
+    n = owner_long("SELECT count(*) FILTER (WHERE status = 'completed') * "
+                   "100 + count(DISTINCT claimed_by) FROM runs WHERE "
+                   "tenant_id IN ($1, $2)",
+                   org_c, org_e);
+    ck_assert_msg(n == 2002, "%ld completed, %ld runners", n / 100, n % 100);
+    free(pid_c);
+    free(pid_e);
+    free(token_c);
+    free(user_c);
+    free(org_c);
+    free(token_e);
+    free(user_e);
+    free(org_e);
+}
+END_TEST
+
 static Suite *
 limits_suite(void)
 {
@@ -397,6 +625,8 @@ limits_suite(void)
     tcase_add_test(tc, limits_cannot_be_raised);
     tcase_add_test(tc, limits_hold);
     tcase_add_test(tc, runs_have_a_deadline);
+    tcase_add_test(tc, a_burst_does_not_delay_the_others);
+    tcase_add_test(tc, caps_hold_with_two_runners);
     suite_add_tcase(s, tc);
     return s;
 }
