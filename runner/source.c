@@ -252,14 +252,14 @@ connect_as(struct run_node *n, const char *role, const char *pw)
 }
 
 /*
- * Whether the session c of the organisation's role has the limits the
- * configuration gives, as its role's settings (base units: ms, kB, kB),
- * and whether it may call set_config() (it must not: it could raise
- * them). Returns 0; 1 when the role's settings are not the configured
- * ones (set it up again); or fails n.
+ * Checks the session c of the organisation's role: *as_configured says
+ * whether it has the limits the configuration gives, as its role's
+ * settings (base units: ms, kB, kB); if not, the role is to be set up
+ * again. Fails n when the role may call set_config() (it must not: it
+ * could raise them). Returns 0, or < 0 with n failed.
  */
 static int
-org_role_checked(struct run_node *n, PGconn *c)
+org_role_check(struct run_node *n, PGconn *c, bool *as_configured)
 {
     const struct sl_conf *conf = n->job->conf;
     PGresult *res =
@@ -279,9 +279,8 @@ org_role_checked(struct run_node *n, PGconn *c)
              conf->warehouse_statement_timeout_ms,
              conf->warehouse_temp_file_limit_mb * 1024,
              conf->warehouse_work_mem_mb * 1024);
-    if (strcmp(PQgetvalue(res, 0, 0), want) != 0)
-        rc = 1;
-    else if (PQgetvalue(res, 0, 1)[0] == 't')
+    *as_configured = strcmp(PQgetvalue(res, 0, 0), want) == 0;
+    if (*as_configured && PQgetvalue(res, 0, 1)[0] == 't')
         rc = run_node_fail(n, "CONFIGURATION_ERROR",
                            "every role may call set_config() in the "
                            "warehouse, so SQL could raise its limits: the "
@@ -298,6 +297,7 @@ run_wh_open_org(struct run_node *n, PGconn **conn)
 {
     char role[80], pw[SL_SHA256_HEX_LEN];
     PGconn *c = NULL, *admin = NULL;
+    bool in = false, ready = false;
     int rc = 0;
 
     *conn = NULL;
@@ -308,9 +308,10 @@ run_wh_open_org(struct run_node *n, PGconn **conn)
      * attempt more settles it. */
     for (int attempt = 0;; attempt++) {
         c = connect_as(n, role, pw);
-        rc = c != NULL && PQstatus(c) == CONNECTION_OK ? org_role_checked(n, c)
-                                                       : SL_EDBCONN;
-        if (rc == 0 || (rc < 0 && rc != SL_EDBCONN) || attempt == 2)
+        in = c != NULL && PQstatus(c) == CONNECTION_OK;
+        if (in && (rc = org_role_check(n, c, &ready)) != 0)
+            goto out;
+        if (ready || attempt == 2)
             break;
         PQfinish(c);
         c = NULL;
@@ -322,20 +323,21 @@ run_wh_open_org(struct run_node *n, PGconn **conn)
         if (rc == SL_ENOMEM)
             goto out;
     }
-    if (rc == SL_EDBCONN) {
+    if (!in) {
         sl_log_error(n->job->log, "warehouse role %s cannot log in: %s", role,
                      c ? PQerrorMessage(c) : "out of memory");
         rc = run_node_fail(n, "WAREHOUSE_UNAVAILABLE",
                            "the organization's warehouse role cannot log in");
         goto out;
     }
-    if (rc == 1) {
+    if (!ready) {
         rc = run_node_fail(n, "CONFIGURATION_ERROR",
                            "the organization's warehouse role cannot be "
                            "given its limits (the runner's log says why)");
         goto out;
     }
-    if (rc != 0 || (rc = run_pg_timeout(n, c, 0)) != 0)
+    /* A setup that lost a race to another runner's is no failure. */
+    if ((rc = run_pg_timeout(n, c, 0)) != 0)
         goto out;
     *conn = c;
     c = NULL;
