@@ -159,9 +159,9 @@ struct run_job {
     struct sl_logger *log;
     size_t batch_size;
     atomic_bool cancel;
-    int timeout_s;      /* the run's timeout, for its error message */
-    double deadline_ms; /* CLOCK_MONOTONIC, in ms: past it, the run stops
-                           and fails with PIPELINE_TIMEOUT; 0: none */
+    int timeout_s;         /* the run's timeout, for its error message */
+    double deadline_ms;    /* CLOCK_MONOTONIC, in ms: past it, the run stops
+                              and fails with PIPELINE_TIMEOUT; 0: none */
     atomic_bool timed_out; /* stopped because its deadline passed */
     sl_pool *pool;         /* the run's memory */
     struct run_hooks hooks;

@@ -79,11 +79,11 @@ extract_produce(struct run_node *n)
     if ((rc = run_pg_do(n, x->c,
                         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")) !=
             0 ||
-        (rc = query != NULL ? run_pg_select(n, x->c, query)
-                            : run_pg_copy_out(
-                                  n, x->c,
-                                  sl_psprintf(n->pool, "SELECT * FROM %s", t))) !=
-            0)
+        (rc = query != NULL
+                  ? run_pg_select(n, x->c, query)
+                  : run_pg_copy_out(
+                        n, x->c,
+                        sl_psprintf(n->pool, "SELECT * FROM %s", t))) != 0)
         return rc;
     run_pg_do(n, x->c, "COMMIT");
     n->progress = 1;

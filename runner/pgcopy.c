@@ -201,8 +201,8 @@ int
 run_pg_fail(struct run_node *n, PGconn *c, const PGresult *r)
 {
     const char *msg = r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(c);
-    const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE)
-                                  : NULL;
+    const char *state =
+        r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 
     if (run_cancelled(n->job) || run_deadline_passed(n->job))
         return RUN_ECANCELLED;

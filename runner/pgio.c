@@ -125,7 +125,8 @@ next_row(struct run_node *n, const struct run_schema *schema,
         if (*rc != 0)
             return NULL;
     }
-    if (*b == NULL && (*b = run_batch_new(schema, n->job->batch_size)) == NULL) {
+    if (*b == NULL &&
+        (*b = run_batch_new(schema, n->job->batch_size)) == NULL) {
         *rc = SL_ENOMEM;
         return NULL;
     }
@@ -253,9 +254,8 @@ run_pg_copy_out(struct run_node *n, PGconn *c, const char *sql)
         if (line[len - 1] == '\n')
             len--;
         row = next_row(n, schema, &b, &rc);
-        if (row != NULL &&
-            run_copy_decode(b->pool, line, (size_t)len, row, schema->ncols) !=
-                0) {
+        if (row != NULL && run_copy_decode(b->pool, line, (size_t)len, row,
+                                           schema->ncols) != 0) {
             rc = run_node_fail(n, NULL, "an unreadable row from COPY");
             row = NULL;
         }

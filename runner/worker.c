@@ -382,12 +382,11 @@ out:
 static void
 set_deadline(struct run_job *job, json_t *def, const struct sl_conf *conf)
 {
-    json_int_t t = sl_json_get_int(json_object_get(def, "configuration"),
-                                   "timeout", 0);
+    json_int_t t =
+        sl_json_get_int(json_object_get(def, "configuration"), "timeout", 0);
 
-    job->timeout_s = t >= 1 && t <= SL_RUN_TIMEOUT_CEIL
-                         ? (int)t
-                         : conf->run_timeout_seconds;
+    job->timeout_s =
+        t >= 1 && t <= SL_RUN_TIMEOUT_CEIL ? (int)t : conf->run_timeout_seconds;
     job->deadline_ms = now_ms() + job->timeout_s * 1000.0;
     atomic_init(&job->timed_out, false);
 }

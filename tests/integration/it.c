@@ -732,8 +732,8 @@ it_second_runner(void)
     while (access(pidfile, F_OK) != 0) {
         ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0,
                       "the second runner exited; see %s", log);
-        ck_assert_msg(it_now() < end,
-                      "the second runner did not start; see %s", log);
+        ck_assert_msg(it_now() < end, "the second runner did not start; see %s",
+                      log);
         usleep(50 * 1000);
     }
     return pid;

@@ -70,13 +70,12 @@ through_sql(const char *file, const char *query, json_t *params,
 static json_t *
 from_query(const char *query, const char *table)
 {
-    return json_pack(
-        "[o, o]",
-        it_node("src", "extractor", "postgres",
-                json_pack("{s:s}", "query", query)),
-        it_node("out", "loader", "postgres",
-                json_pack("{s:s, s:s, s:s}", "schema", "gold", "table", table,
-                          "mode", "replace")));
+    return json_pack("[o, o]",
+                     it_node("src", "extractor", "postgres",
+                             json_pack("{s:s}", "query", query)),
+                     it_node("out", "loader", "postgres",
+                             json_pack("{s:s, s:s, s:s}", "schema", "gold",
+                                       "table", table, "mode", "replace")));
 }
 
 /* The rows of t_<org>_gold.<table> as "a|b;...", ordered. */
@@ -104,14 +103,14 @@ START_TEST(one_statement_its_values_bound)
     it_data_file(org, "ids.csv", "id\n1\n2\n");
 
     /* "$1" inside a literal is text, beside a bound :x. */
-    ck_assert_msg(it_run_chain(&c, token,
-                               through_sql("ids.csv",
-                                           "SELECT id, '$1' AS lit, :x AS x, "
-                                           "':x' AS name FROM input",
-                                           json_pack("{s:s}", "x", "five"),
-                                           "lits"),
-                               &r),
-                  "%s", r.body);
+    ck_assert_msg(
+        it_run_chain(&c, token,
+                     through_sql("ids.csv",
+                                 "SELECT id, '$1' AS lit, :x AS x, "
+                                 "':x' AS name FROM input",
+                                 json_pack("{s:s}", "x", "five"), "lits"),
+                     &r),
+        "%s", r.body);
     it_resp_free(&r);
     v = gold_rows(org, "lits", "id, lit, x, name");
     ck_assert_str_eq(v, "1|$1|five|:x;2|$1|five|:x");
@@ -193,9 +192,9 @@ START_TEST(limits_cannot_be_raised)
                      "SELECT set_config('%s', '%s', %s) AS v, 1 AS id",
                      raise[i][0], raise[i][1], local ? "true" : "false");
             snprintf(from_input, sizeof(from_input), "%s FROM input", sql);
-            it_run_chain_fails(
-                &c, token, through_sql("one.csv", from_input, NULL, "x"),
-                "permission denied for function set_config");
+            it_run_chain_fails(&c, token,
+                               through_sql("one.csv", from_input, NULL, "x"),
+                               "permission denied for function set_config");
             it_run_chain_fails(&c, token, from_query(sql, "x"),
                                "permission denied for function set_config");
         }
@@ -240,11 +239,10 @@ START_TEST(limits_hold)
         through_sql("one.csv", "SELECT id, pg_sleep(30)::text AS s FROM input",
                     NULL, "x"),
         &r));
-    ck_assert_msg(strstr(it_str(&r, "error_message"), "STATEMENT_TIMEOUT") !=
-                          NULL &&
-                      strstr(it_str(&r, "error_message"),
-                             "statement timeout") != NULL,
-                  "%s", it_str(&r, "error_message"));
+    ck_assert_msg(
+        strstr(it_str(&r, "error_message"), "STATEMENT_TIMEOUT") != NULL &&
+            strstr(it_str(&r, "error_message"), "statement timeout") != NULL,
+        "%s", it_str(&r, "error_message"));
     ck_assert_msg(it_now() - t0 < 15, "the query ran %.1f s", it_now() - t0);
     it_resp_free(&r);
     it_run_chain_fails(&c, token, from_query("SELECT pg_sleep(30)::text", "x"),
@@ -302,9 +300,9 @@ run_configured(struct it_client *c, const char *token, json_t *nodes,
 static json_t *
 slow_load(const char *conn, int seconds, const char *table)
 {
-    return json_pack(
-        "[o, o]", it_slow_source(conn, seconds),
-        it_node("out", "loader", "postgres", json_pack("{s:s}", "table", table)));
+    return json_pack("[o, o]", it_slow_source(conn, seconds),
+                     it_node("out", "loader", "postgres",
+                             json_pack("{s:s}", "table", table)));
 }
 
 /* Asserts that r failed past its timeout of secs, and that its table
@@ -316,9 +314,9 @@ timed_out(const struct it_resp *r, const char *org, const char *table,
     char sql[256], want[96], *v;
 
     ck_assert_str_eq(it_str(r, "status"), "failed");
-    ck_assert_msg(strncmp(it_str(r, "error_message"), "PIPELINE_TIMEOUT: ",
-                          18) == 0,
-                  "%s", it_str(r, "error_message"));
+    ck_assert_msg(
+        strncmp(it_str(r, "error_message"), "PIPELINE_TIMEOUT: ", 18) == 0,
+        "%s", it_str(r, "error_message"));
     snprintf(want, sizeof(want), "timeout of %s s", secs);
     ck_assert_msg(strstr(it_str(r, "error_message"), want) != NULL, "%s",
                   it_str(r, "error_message"));
@@ -359,12 +357,10 @@ START_TEST(runs_have_a_deadline)
     /* A longer configuration.timeout lets a run take longer than that. */
     took = run_configured(&c, token, slow_load(conn, 8, "in_time"),
                           json_pack("{s:i}", "timeout", 30), &r);
-    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s",
-                  r.body);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
     ck_assert_msg(took >= 8, "the run took %.1f s", took);
     it_resp_free(&r);
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM t_%s_bronze.in_time",
-             org);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM t_%s_bronze.in_time", org);
     v = it_wh(sql, NULL);
     ck_assert_str_eq(v, "30000");
     free(v);
@@ -438,20 +434,20 @@ static void
 burst(const char *org, const char *pid, const char *n)
 {
     char err[256] = "";
-    char *v = it_sql(
-        "SLUICE_TEST_OWNER_DB_URL",
-        "WITH r AS (INSERT INTO runs (id, tenant_id, pipeline_id, "
-        "pipeline_version, trigger_type, trigger_by, created_at) "
-        "SELECT gen_random_uuid(), $1, $2::uuid, 1, 'api', 'burst', "
-        "clock_timestamp() FROM generate_series(1, $3::integer) "
-        "RETURNING id, tenant_id, pipeline_id), "
-        "o AS (SELECT gen_random_uuid() AS oid, r.* FROM r) "
-        "INSERT INTO outbox (id, tenant_id, subject, payload) "
-        "SELECT o.oid, o.tenant_id, 'sluice.run.request', "
-        "jsonb_build_object('run_id', o.id, 'tenant_id', o.tenant_id, "
-        "'pipeline_id', o.pipeline_id, 'outbox_id', o.oid) "
-        "FROM o RETURNING 1",
-        org, pid, n, err, sizeof(err));
+    char *v =
+        it_sql("SLUICE_TEST_OWNER_DB_URL",
+               "WITH r AS (INSERT INTO runs (id, tenant_id, pipeline_id, "
+               "pipeline_version, trigger_type, trigger_by, created_at) "
+               "SELECT gen_random_uuid(), $1, $2::uuid, 1, 'api', 'burst', "
+               "clock_timestamp() FROM generate_series(1, $3::integer) "
+               "RETURNING id, tenant_id, pipeline_id), "
+               "o AS (SELECT gen_random_uuid() AS oid, r.* FROM r) "
+               "INSERT INTO outbox (id, tenant_id, subject, payload) "
+               "SELECT o.oid, o.tenant_id, 'sluice.run.request', "
+               "jsonb_build_object('run_id', o.id, 'tenant_id', o.tenant_id, "
+               "'pipeline_id', o.pipeline_id, 'outbox_id', o.oid) "
+               "FROM o RETURNING 1",
+               org, pid, n, err, sizeof(err));
 
     ck_assert_msg(v != NULL, "%s", err);
     free(v);
@@ -466,8 +462,8 @@ await_running(const char *org, long n, double secs)
     while (owner_long("SELECT count(*) FROM runs WHERE tenant_id = $1 AND "
                       "status = 'running'",
                       org, NULL) < n) {
-        ck_assert_msg(it_now() < end, "%s: not %ld runs running in %.0f s",
-                      org, n, secs);
+        ck_assert_msg(it_now() < end, "%s: not %ld runs running in %.0f s", org,
+                      n, secs);
         usleep(20 * 1000);
     }
 }
@@ -505,8 +501,7 @@ START_TEST(a_burst_does_not_delay_the_others)
     await_running(org_a, 2, 30);
     run_b = it_execute(&c, token_b, pid_b);
     it_await_run(&c, token_b, run_b, "completed|failed", 30, &r);
-    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s",
-                  r.body);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
     it_resp_free(&r);
 
     /* B's run took the first slot that freed: at most one of A's runs

@@ -122,17 +122,17 @@ START_TEST(missing_and_bounds)
     char *big;
     size_t n;
 
-    ck_assert_int_eq(run_query_bind(pool, "SELECT :nope", params, NULL, &q,
-                                    &missing),
-                     SL_ENOTFOUND);
+    ck_assert_int_eq(
+        run_query_bind(pool, "SELECT :nope", params, NULL, &q, &missing),
+        SL_ENOTFOUND);
     ck_assert_str_eq(missing, "nope");
     /* The run's parameters first, then the node's params. */
     {
         json_t *run = json_pack("{s:i}", "x", 7);
 
-        ck_assert_int_eq(run_query_bind(pool, "SELECT :x, :s", run, params,
-                                        &q, &missing),
-                         0);
+        ck_assert_int_eq(
+            run_query_bind(pool, "SELECT :x, :s", run, params, &q, &missing),
+            0);
         ck_assert_str_eq(q.values[0], "7");
         ck_assert_str_eq(q.values[1], "it's");
         json_decref(run);
@@ -151,12 +151,12 @@ START_TEST(missing_and_bounds)
             if (i < RUN_MAX_PARAMS)
                 w += sprintf(w, "+:%s", k);
         }
-        ck_assert_int_eq(
-            run_query_bind(pool, sql, many, NULL, &q, &missing), 0);
+        ck_assert_int_eq(run_query_bind(pool, sql, many, NULL, &q, &missing),
+                         0);
         ck_assert_int_eq(q.nparams, RUN_MAX_PARAMS);
         sprintf(w, "+:p%d", RUN_MAX_PARAMS);
-        ck_assert_int_eq(
-            run_query_bind(pool, sql, many, NULL, &q, &missing), SL_ETOOBIG);
+        ck_assert_int_eq(run_query_bind(pool, sql, many, NULL, &q, &missing),
+                         SL_ETOOBIG);
         json_decref(many);
     }
     n = RUN_MAX_QUERY_BYTES + 1;
