@@ -22,6 +22,7 @@
 #include "graph.h"
 #include "handlers.h"
 #include "json.h"
+#include "limits.h"
 #include "uuid.h"
 
 #define MAX_RULES     200
@@ -237,7 +238,7 @@ apply_configuration(struct api_check *c, struct pipeline *pl, json_t *conf)
     } keys[] = {
         {"batch_size", 1, 1000000},
         {"max_retries", 0, 100},
-        {"timeout", 1, 7 * 86400},
+        {"timeout", 1, SL_RUN_TIMEOUT_CEIL},
     };
     const char *key;
     json_t *v, *out = json_deep_copy(pl->configuration);

@@ -53,11 +53,17 @@ struct sl_conf {
     char *warehouse_url; /* libpq conninfo of the warehouse database */
     bool connector_allow_private; /* loopback and private addresses */
     int connector_timeout_ms;     /* bound on a connector's connect+query */
+    /* What an organisation's warehouse role may use (its SQL's limits). */
+    int warehouse_statement_timeout_ms;
+    int warehouse_temp_file_limit_mb;
+    int warehouse_work_mem_mb;
 
     /* sluice-runner */
     int runner_concurrency;   /* runs one runner executes at once */
     int runner_grace_seconds; /* how long SIGTERM waits for runs to end */
     bool runner_scheduler;    /* fires due schedules (one runner at a time) */
+    int run_timeout_seconds;  /* a run's deadline, unless its pipeline's
+                                 configuration.timeout says otherwise */
 
     /* sluice-hub */
     char *hub_listen; /* address the WebSocket server binds */

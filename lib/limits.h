@@ -87,4 +87,10 @@
  */
 #define SL_MAX_EVENT_BYTES (64 * 1024)
 
+/*
+ * Runs: the longest a run or one of its statements may be given, in
+ * seconds.
+ */
+#define SL_RUN_TIMEOUT_CEIL (7 * 86400)
+
 #endif

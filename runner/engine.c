@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -185,6 +186,36 @@ run_cancelled(const struct run_job *job)
     return atomic_load_explicit(&job->cancel, memory_order_relaxed);
 }
 
+/* Milliseconds of the monotonic clock and of this thread's CPU. */
+static double
+ms_of(clockid_t id)
+{
+    struct timespec ts;
+
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+int
+run_time_left_ms(const struct run_job *job)
+{
+    double left = job->deadline_ms - ms_of(CLOCK_MONOTONIC);
+
+    if (job->deadline_ms <= 0 || left >= INT_MAX)
+        return INT_MAX;
+    return left <= 0 ? 0 : (int)left + 1;
+}
+
+bool
+run_deadline_passed(struct run_job *job)
+{
+    if (run_time_left_ms(job) > 0)
+        return false;
+    atomic_store(&job->timed_out, true);
+    atomic_store(&job->cancel, true);
+    return true;
+}
+
 int
 run_node_fail(struct run_node *n, const char *code, const char *fmt, ...)
 {
@@ -224,16 +255,6 @@ run_node_watch(struct run_node *n, PGconn *c)
 
     if (h->watch != NULL)
         h->watch(h->arg, n, c);
-}
-
-/* Milliseconds of the monotonic clock and of this thread's CPU. */
-static double
-ms_of(clockid_t id)
-{
-    struct timespec ts;
-
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
 /* The runner's resident size in KiB, or 0. */
@@ -329,7 +350,7 @@ run_emit(struct run_node *n, struct run_batch *b)
     n->rows_out += b->nrows;
     if (h->progress != NULL)
         h->progress(h->arg, n);
-    if (run_cancelled(n->job)) {
+    if (run_cancelled(n->job) || run_deadline_passed(n->job)) {
         run_batch_free(b);
         return RUN_ECANCELLED;
     }
@@ -484,7 +505,16 @@ conclude(struct run_job *job, int rc)
 {
     struct run_node *bad = first_failed(job);
 
-    if (rc == RUN_ECANCELLED || (rc != 0 && run_cancelled(job))) {
+    if (rc != 0 && atomic_load(&job->timed_out)) {
+        /* Stopped by its deadline: whatever a node said then is a
+         * consequence. */
+        job->end = RUN_END_FAILED;
+        job->error_code = "PIPELINE_TIMEOUT";
+        snprintf(job->error, sizeof(job->error),
+                 "PIPELINE_TIMEOUT: the run did not end within its timeout "
+                 "of %d s",
+                 job->timeout_s);
+    } else if (rc == RUN_ECANCELLED || (rc != 0 && run_cancelled(job))) {
         job->end = RUN_END_CANCELLED;
         snprintf(job->error, sizeof(job->error), "Cancelled");
     } else if (rc != 0 || bad != NULL) {
@@ -544,9 +574,9 @@ run_engine_execute(struct run_job *job, json_t *definition)
     for (int i = 0; i < job->nnodes && rc == 0; i++)
         if (job->nodes[i].ops->type != SL_MODULE_EXTRACTOR)
             rc = call_stage(&job->nodes[i], job->nodes[i].ops->finish);
-    if (rc == 0 && run_cancelled(job))
+    if (rc == 0 && (run_cancelled(job) || run_deadline_passed(job)))
         rc = RUN_ECANCELLED;
-    /* Loaders commit only when everything before them held. */
+    /* Loaders commit only when everything before them held, in time. */
     for (int i = 0; i < job->nnodes && rc == 0; i++)
         if (job->nodes[i].ops->type == SL_MODULE_LOADER)
             rc = call_stage(&job->nodes[i], job->nodes[i].ops->commit);

@@ -24,8 +24,10 @@
  *
  * Each callback returns 0 or a negative SL_E* code; on failure the node
  * says why with run_node_fail() (a message for the run's error_message,
- * and a code such as QUALITY_CHECK_FAILED). A cancelled run makes
- * run_emit() return RUN_ECANCELLED; callbacks return it as they get it.
+ * and a code such as QUALITY_CHECK_FAILED). A cancelled run, or one past
+ * its deadline, makes run_emit() return RUN_ECANCELLED; callbacks return
+ * it as they get it. A run stopped by its deadline fails with
+ * PIPELINE_TIMEOUT, its loads rolled back like those of any failed run.
  *
  * Nodes run on the run's thread, one call at a time; a node needs no
  * locks. Everything a node allocates for the run comes from n->pool.
@@ -160,7 +162,11 @@ struct run_job {
     struct sl_logger *log;
     size_t batch_size;
     atomic_bool cancel;
-    sl_pool *pool; /* the run's memory */
+    int timeout_s;         /* the run's timeout, for its error message */
+    double deadline_ms;    /* CLOCK_MONOTONIC, in ms: past it, the run stops
+                              and fails with PIPELINE_TIMEOUT; 0: none */
+    atomic_bool timed_out; /* stopped because its deadline passed */
+    sl_pool *pool;         /* the run's memory */
     struct run_hooks hooks;
 
     /* Filled by run_engine_execute(). */
@@ -212,6 +218,16 @@ char *run_trim(char *v);
 bool run_cancelled(const struct run_job *job);
 
 /*
+ * Whether the run is past its deadline; once it is, the run is also
+ * marked timed out and asked to stop (run_cancelled() says so).
+ */
+bool run_deadline_passed(struct run_job *job);
+
+/* Milliseconds until the run's deadline (<= 0: passed); INT_MAX when it
+ * has none or it is further. */
+int run_time_left_ms(const struct run_job *job);
+
+/*
  * Registers a connection a node is blocked on so that cancelling the run
  * can interrupt it (PQcancel); NULL unregisters. One per node.
  */
@@ -228,11 +244,24 @@ int run_pg_open(struct run_node *n, PGconn **conn, bool *warehouse);
 /*
  * Opens the organisation's warehouse as its own role, sluice_t_<tenant>,
  * for SQL a user wrote: that role can read the organisation's layer
- * schemas (on its search path) and make temporary tables, nothing else.
- * The role is made the first time. The connection is the node's
- * (PQfinish() it in close). Returns 0, or fails n and returns < 0.
+ * schemas (on its search path) and make temporary tables, nothing else,
+ * within its limits (warehouse_statement_timeout_ms, _temp_file_limit_mb,
+ * _work_mem_mb), which it cannot raise. The role is made the first time,
+ * and set up again when its limits are not the configured ones. The
+ * connection is the node's (PQfinish() it in close); what the runner
+ * itself does on it (staging rows) is not bound by the role's statement
+ * timeout: call run_pg_timeout() with it before the user's SQL. Returns 0,
+ * or fails n and returns < 0.
  */
 int run_wh_open_org(struct run_node *n, PGconn **conn);
+
+/*
+ * Sets the statement_timeout of the session c: the time the run has left
+ * until its deadline, or cap_ms when that is less (0: no cap), so that no
+ * statement outlives the run, even should the runner die. Returns 0,
+ * RUN_ECANCELLED when the deadline has passed, or fails n.
+ */
+int run_pg_timeout(struct run_node *n, PGconn *c, int cap_ms);
 
 /*
  * The warehouse schema of layer (NULL: "bronze") for the run's

@@ -1,10 +1,10 @@
 /*
  * mod_postgres.c: the postgres extractor and loader.
  *
- * The extractor runs its query (or reads its table) in a read-only
- * transaction and reads the rows through COPY ... TO STDOUT, its :name
- * and ${name} placeholders bound as parameters, never pasted
- * (run_pg_select() in pgio.c).
+ * The extractor runs its query in a read-only transaction, one statement
+ * through the extended protocol, its :name and ${name} placeholders bound
+ * as parameters, never pasted (run_pg_select() in pgio.c); a table it
+ * reads through COPY ... TO STDOUT (run_pg_copy_out()).
  *
  * The loader writes through COPY ... FROM STDIN inside one transaction,
  * committed only when the whole run succeeded (engine.h), so a failed or
@@ -58,25 +58,32 @@ static int
 extract_produce(struct run_node *n)
 {
     struct pg_extract *x = n->state;
-    const char *sql = sl_json_get_str(n->config, "query");
+    const char *query = sl_json_get_str(n->config, "query"), *t = NULL;
     int rc;
 
-    if (sql == NULL) {
-        const char *t = run_qualified(
+    if (query == NULL) {
+        t = run_qualified(
             n->pool, x->c,
             x->warehouse
                 ? run_wh_schema(n, sl_json_get_str(n->config, "schema"))
                 : sl_json_get_str(n->config, "schema"),
             sl_json_get_str(n->config, "table"));
-
         if (t == NULL)
             return SL_ERR;
-        sql = sl_psprintf(n->pool, "SELECT * FROM %s", t);
     }
+    /* A warehouse query is the user's SQL: its role's statement timeout. */
+    if (x->warehouse && query != NULL &&
+        (rc = run_pg_timeout(
+             n, x->c, n->job->conf->warehouse_statement_timeout_ms)) != 0)
+        return rc;
     if ((rc = run_pg_do(n, x->c,
                         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")) !=
             0 ||
-        (rc = run_pg_select(n, x->c, sql)) != 0)
+        (rc = query != NULL
+                  ? run_pg_select(n, x->c, query)
+                  : run_pg_copy_out(
+                        n, x->c,
+                        sl_psprintf(n->pool, "SELECT * FROM %s", t))) != 0)
         return rc;
     run_pg_do(n, x->c, "COMMIT");
     n->progress = 1;

@@ -9,8 +9,9 @@
  * gave, text otherwise). When all have arrived the transaction is made
  * read-only, so that the query can read input and the warehouse but
  * write nothing, and the query's rows go on to the node's successors,
- * read as the postgres extractor reads (run_pg_select(): :name and
- * ${name} bound as parameters).
+ * read as the postgres extractor reads (run_pg_select(): one statement,
+ * :name and ${name} bound as parameters), within the role's statement
+ * timeout (the staging before it is the runner's and is not).
  *
  * Without a row of input there is no input relation to query: the node
  * then passes nothing on and says so in the run's log.
@@ -116,6 +117,8 @@ sql_finish(struct run_node *n)
     if ((rc = run_copy_in_end(n, &x->in)) != 0 ||
         (rc = run_pg_do(n, x->c, "ANALYZE input")) != 0 ||
         (rc = run_pg_do(n, x->c, "SET TRANSACTION READ ONLY")) != 0 ||
+        (rc = run_pg_timeout(
+             n, x->c, n->job->conf->warehouse_statement_timeout_ms)) != 0 ||
         (rc = run_pg_select(n, x->c, sl_json_get_str(n->config, "query"))) != 0)
         return rc;
     run_node_log(n, "INFO",

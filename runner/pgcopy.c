@@ -133,173 +133,6 @@ run_copy_encode(struct sl_buf *out, char *const *row, int ncols)
     return sl_buf_append(out, "\n", 1) == 0 ? 0 : SL_ENOMEM;
 }
 
-/* --- placeholders -----------------------------------------------------------
- */
-
-static bool
-ident_start(int c)
-{
-    return isalpha(c) || c == '_';
-}
-
-static bool
-ident_char(int c)
-{
-    return isalnum(c) || c == '_';
-}
-
-/* Past a dollar-quoted string starting at s ("$tag$"), or NULL if none. */
-static const char *
-skip_dollar(const char *s)
-{
-    const char *t = s + 1;
-    size_t tag;
-    const char *end;
-
-    while (ident_char((unsigned char)*t))
-        t++;
-    if (*t != '$' || (t > s + 1 && isdigit((unsigned char)s[1])))
-        return NULL;
-    tag = (size_t)(t - s) + 1;
-    for (end = t + 1; (end = strchr(end, '$')) != NULL; end++)
-        if (strncmp(end, s, tag) == 0)
-            return end + tag;
-    return s + strlen(s);
-}
-
-/* The parameter's value as text (NULL for JSON null), in p. */
-static const char *
-value_text(sl_pool *p, const json_t *v)
-{
-    char *dump;
-    const char *out;
-
-    if (json_is_string(v))
-        return json_string_value(v);
-    if (json_is_null(v))
-        return NULL;
-    if (json_is_true(v))
-        return "true";
-    if (json_is_false(v))
-        return "false";
-    if (json_is_integer(v))
-        return sl_psprintf(p, "%lld", (long long)json_integer_value(v));
-    if (json_is_real(v))
-        return sl_psprintf(p, "%.17g", json_real_value(v));
-    dump = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    out = dump ? sl_pstrdup(p, dump) : NULL;
-    free(dump);
-    return out;
-}
-
-int
-run_query_bind(sl_pool *p, const char *sql, const json_t *first,
-               const json_t *second, struct run_query *q, const char **missing)
-{
-    size_t len = strlen(sql);
-    /* "$100" is no longer than ":a" plus two: room for every rewrite. */
-    char *out = sl_palloc(p, len * 2 + 16), *w = out;
-    const char *s = sql;
-
-    memset(q, 0, sizeof(*q));
-    *missing = NULL;
-    if (out == NULL)
-        return SL_ENOMEM;
-    while (*s != '\0') {
-        const char *name = NULL, *next = NULL;
-        size_t nlen = 0;
-
-        if (s[0] == '-' && s[1] == '-') {
-            next = s + strcspn(s, "\n");
-        } else if (s[0] == '/' && s[1] == '*') {
-            const char *e = strstr(s + 2, "*/");
-
-            next = e ? e + 2 : s + strlen(s);
-        } else if (*s == '\'' || *s == '"') {
-            char quote = *s;
-            bool backslash =
-                *s == '\'' && s > sql && (s[-1] == 'E' || s[-1] == 'e') &&
-                (s - 1 == sql || !ident_char((unsigned char)s[-2]));
-
-            next = s + 1;
-            while (*next != '\0') {
-                if (backslash && *next == '\\' && next[1] != '\0') {
-                    next += 2;
-                } else if (*next == quote) {
-                    next++;
-                    if (*next != quote)
-                        break;
-                    next++;
-                } else {
-                    next++;
-                }
-            }
-        } else if (*s == '$' && s[1] == '{' &&
-                   ident_start((unsigned char)s[2])) {
-            const char *e = s + 2;
-
-            while (ident_char((unsigned char)*e))
-                e++;
-            if (*e == '}') {
-                name = s + 2;
-                nlen = (size_t)(e - name);
-                next = e + 1;
-            }
-        } else if (*s == '$' &&
-                   (s == sql || !ident_char((unsigned char)s[-1]))) {
-            next = skip_dollar(s);
-        } else if (*s == ':' && s[1] == ':') {
-            next = s + 2;
-        } else if (*s == ':' && ident_start((unsigned char)s[1]) &&
-                   (s == sql || s[-1] != ':')) {
-            const char *e = s + 1;
-
-            while (ident_char((unsigned char)*e))
-                e++;
-            name = s + 1;
-            nlen = (size_t)(e - name);
-            next = e;
-        }
-        if (name != NULL) {
-            char *key = sl_pstrndup(p, name, nlen);
-            const json_t *v = NULL;
-            int k;
-
-            if (key == NULL)
-                return SL_ENOMEM;
-            if (first != NULL)
-                v = json_object_get(first, key);
-            if (v == NULL && second != NULL)
-                v = json_object_get(second, key);
-            if (v == NULL) {
-                *missing = key;
-                return SL_ENOTFOUND;
-            }
-            for (k = 0; k < q->nparams; k++)
-                if (strcmp(q->names[k], key) == 0)
-                    break;
-            if (k == q->nparams) {
-                if (q->nparams == RUN_MAX_PARAMS)
-                    return SL_ETOOBIG;
-                q->names[k] = key;
-                q->values[k] = value_text(p, v);
-                q->nparams++;
-            }
-            w += sprintf(w, "$%d", k + 1);
-            s = next;
-            continue;
-        }
-        if (next == NULL)
-            next = s + 1;
-        memcpy(w, s, (size_t)(next - s));
-        w += next - s;
-        s = next;
-    }
-    *w = '\0';
-    q->text = out;
-    return 0;
-}
-
 /* --- names and types -------------------------------------------------------
  */
 
@@ -365,17 +198,32 @@ run_qualified(sl_pool *p, PGconn *c, const char *schema, const char *table)
 }
 
 int
+run_pg_fail(struct run_node *n, PGconn *c, const PGresult *r)
+{
+    const char *msg = r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(c);
+    const char *state =
+        r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+    if (run_cancelled(n->job) || run_deadline_passed(n->job))
+        return RUN_ECANCELLED;
+    /* query_canceled, and not by the run's own cancel: the server's
+     * statement_timeout. */
+    return run_node_fail(n,
+                         state != NULL && strcmp(state, "57014") == 0
+                             ? "STATEMENT_TIMEOUT"
+                             : NULL,
+                         "%.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+int
 run_pg_do(struct run_node *n, PGconn *c, const char *sql)
 {
     PGresult *r = PQexec(c, sql);
     ExecStatusType st = PQresultStatus(r);
     int rc = 0;
 
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        const char *msg = PQresultErrorMessage(r);
-
-        rc = run_node_fail(n, NULL, "%.*s", (int)strcspn(msg, "\n"), msg);
-    }
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        rc = run_pg_fail(n, c, r);
     PQclear(r);
     return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * pgcopy.h: PostgreSQL's COPY text format, and what the postgres modules
- * share: placeholders bound as parameters, checked type names, quoted
- * names.
+ * share: reading a query's rows (its placeholders bound as parameters,
+ * sqltext.h), checked type names, quoted names, failures.
  *
  * COPY's text format: fields separated by a tab, rows by a newline, NULL
  * as \N, and a backslash escaping \b \f \n \r \t \v \\, octal \ooo and
@@ -19,9 +19,7 @@
 #include "buf.h"
 #include "engine.h"
 #include "pool.h"
-
-/* Most placeholders one query may have. */
-#define RUN_MAX_PARAMS 100
+#include "sqltext.h"
 
 /*
  * Decodes one COPY text line of len bytes (no newline) into row, ncols
@@ -38,29 +36,6 @@ int run_copy_decode(sl_pool *p, const char *line, size_t len, char **row,
 int run_copy_encode(struct sl_buf *out, char *const *row, int ncols);
 
 /*
- * A query with its :name and ${name} placeholders replaced by $1..$n (the
- * same name, the same number) and the values bound to them. Placeholders
- * are not looked for inside quotes, dollar quotes, comments or after a
- * "::" cast.
- */
-struct run_query {
-    char *text;                         /* in the pool */
-    int nparams;                        /* 0..RUN_MAX_PARAMS */
-    const char *values[RUN_MAX_PARAMS]; /* text; NULL for SQL NULL */
-    const char *names[RUN_MAX_PARAMS];
-};
-
-/*
- * Rewrites sql into q, taking each name's value from first (the run's
- * parameters), then from second (the node's "params"); either may be
- * NULL. Returns 0, or SL_ENOTFOUND with the missing name in *missing, or
- * SL_ETOOBIG / SL_ENOMEM.
- */
-int run_query_bind(sl_pool *p, const char *sql, const json_t *first,
-                   const json_t *second, struct run_query *q,
-                   const char **missing);
-
-/*
  * Whether t is a type name safe to write into CREATE TABLE: one word,
  * optionally followed by "varying", "precision", "with time zone" or
  * "without time zone", a numeric modifier "(n)" or "(n,m)", and "[]".
@@ -74,18 +49,36 @@ const char *run_qualified(sl_pool *p, PGconn *c, const char *schema,
 /* A name quoted for SQL, in pool p; NULL when out of memory. */
 const char *run_quote(sl_pool *p, PGconn *c, const char *name);
 
-/* Runs sql on c; 0, or fails n with the server's message. */
+/*
+ * Fails n with the first line of r's error (r NULL: c's). A statement the
+ * server cancelled while the run was not being stopped ran past its
+ * statement_timeout: code STATEMENT_TIMEOUT. Returns SL_ERR, or
+ * RUN_ECANCELLED when the run is being stopped or past its deadline.
+ */
+int run_pg_fail(struct run_node *n, PGconn *c, const PGresult *r);
+
+/* Runs sql on c; 0, or fails n (run_pg_fail()). */
 int run_pg_do(struct run_node *n, PGconn *c, const char *sql);
 
 /* --- moving rows (pgio.c) ------------------------------------------------- */
 
 /*
- * Runs sql, a query of n's config, on c in the caller's transaction and
- * emits its rows from n in batches. Its placeholders take their values
- * from the run's parameters, then the node's "params", and are bound as
- * parameters. Returns 0, RUN_ECANCELLED, or fails n.
+ * Runs sql, a query of n's config (the user's SQL), on c in the caller's
+ * transaction and emits its rows from n in batches. Its placeholders take
+ * their values from the run's parameters, then the node's "params"
+ * (sqltext.h); the text goes to the server as one prepared statement,
+ * the values as its parameters (the extended protocol: never a second
+ * statement), and the rows come back one by one (single-row mode).
+ * Returns 0, RUN_ECANCELLED, or fails n.
  */
 int run_pg_select(struct run_node *n, PGconn *c, const char *sql);
+
+/*
+ * As run_pg_select(), for a query the runner wrote itself from checked
+ * and quoted names (a table's SELECT *), without placeholders: read
+ * through COPY (...) TO STDOUT, the fastest way out of PostgreSQL.
+ */
+int run_pg_copy_out(struct run_node *n, PGconn *c, const char *sql);
 
 /*
  * Closes a node's connection *c (NULL: nothing) and clears it. Unless ok,

@@ -2,13 +2,14 @@
  * pgio.c: rows out of PostgreSQL and into it, for the nodes that talk to a
  * database (pgcopy.h: run_pg_select, struct run_copy_in).
  *
- * Out: a query of the node's config is prepared with its placeholders as
- * $1..$n so that the server infers each parameter's type and describes
- * the result's columns; each value is then handed to the server as a
- * parameter of set_config(), and the COPY (query) TO STDOUT that reads
- * the rows refers to it as current_setting('sluice.pN')::type. A value is
- * never pasted into the text; only type names the server gave, and
- * checked, are.
+ * Out: a query is prepared (a named statement, so that the server infers
+ * each parameter's type and describes the result's columns, whose type
+ * names come from its own format_type()). A user's query then runs
+ * through the extended protocol, its values bound as parameters, never
+ * pasted into the text, and its rows are read one at a time
+ * (single-row mode). A query the runner wrote itself (a table's
+ * SELECT *) is read through COPY ... TO STDOUT instead, which is faster
+ * but takes no parameters.
  *
  * In: COPY ... FROM STDIN, the rows encoded in COPY's text format and
  * sent in chunks of COPY_CHUNK bytes.
@@ -27,24 +28,34 @@
 
 /* --- out ------------------------------------------------------------------ */
 
+/* The prepared statement a node's query is described and read through. */
+#define QUERY_STMT "sluice_query"
+
 /*
- * The columns the prepared statement "" returns, and the type names of
- * its parameters, from the server's own format_type(). Fills *schema and
- * types[0..nparams).
+ * Prepares text as QUERY_STMT and describes the columns it returns, with
+ * the type names the server's own format_type() gives. Fills *schema.
+ * The server refuses a text of more than one statement here. Returns 0,
+ * or fails n.
  */
 static int
-describe(struct run_node *n, PGconn *c, int nparams,
-         const struct run_schema **schema, const char **types)
+prepare(struct run_node *n, PGconn *c, const char *text,
+        const struct run_schema **schema)
 {
-    PGresult *d = PQdescribePrepared(c, "");
+    PGresult *d = PQprepare(c, QUERY_STMT, text, 0, NULL), *r = NULL;
     struct run_schema *s;
     sl_buf oids, mods;
-    PGresult *r = NULL;
     const char *p[2];
     int nf, rc = 0;
 
     if (PQresultStatus(d) != PGRES_COMMAND_OK) {
-        rc = run_node_fail(n, NULL, "%s", PQresultErrorMessage(d));
+        rc = run_pg_fail(n, c, d);
+        PQclear(d);
+        return rc;
+    }
+    PQclear(d);
+    d = PQdescribePrepared(c, QUERY_STMT);
+    if (PQresultStatus(d) != PGRES_COMMAND_OK) {
+        rc = run_pg_fail(n, c, d);
         PQclear(d);
         return rc;
     }
@@ -66,10 +77,9 @@ describe(struct run_node *n, PGconn *c, int nparams,
     sl_buf_init(&mods, 1 << 20);
     sl_buf_puts(&oids, "{");
     sl_buf_puts(&mods, "{");
-    for (int i = 0; i < nf + nparams; i++) {
-        sl_buf_printf(&oids, "%s%u", i ? "," : "",
-                      i < nf ? PQftype(d, i) : PQparamtype(d, i - nf));
-        sl_buf_printf(&mods, "%s%d", i ? "," : "", i < nf ? PQfmod(d, i) : -1);
+    for (int i = 0; i < nf; i++) {
+        sl_buf_printf(&oids, "%s%u", i ? "," : "", PQftype(d, i));
+        sl_buf_printf(&mods, "%s%d", i ? "," : "", PQfmod(d, i));
     }
     sl_buf_puts(&oids, "}");
     sl_buf_puts(&mods, "}");
@@ -80,8 +90,8 @@ describe(struct run_node *n, PGconn *c, int nparams,
                      "unnest($1::oid[], $2::integer[]) WITH ORDINALITY "
                      "AS u(t, m, i) ORDER BY i",
                      2, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != nf + nparams) {
-        rc = run_node_fail(n, NULL, "%s", PQresultErrorMessage(r));
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != nf) {
+        rc = run_pg_fail(n, c, r);
         goto out;
     }
     for (int i = 0; i < nf; i++) {
@@ -89,11 +99,6 @@ describe(struct run_node *n, PGconn *c, int nparams,
 
         s->cols[i].name = sl_pstrdup(n->pool, PQfname(d, i));
         s->cols[i].type = sl_pstrdup(n->pool, run_type_ok(t) ? t : "text");
-    }
-    for (int i = 0; i < nparams; i++) {
-        const char *t = PQgetvalue(r, nf + i, 0);
-
-        types[i] = sl_pstrdup(n->pool, run_type_ok(t) ? t : "text");
     }
     *schema = s;
 out:
@@ -105,139 +110,165 @@ out:
 }
 
 /*
- * The text COPY runs: q's $k replaced by the setting that carries its
- * value, cast to the type the server inferred.
+ * A new row in *b (a batch of schema, made when *b is NULL); a full batch
+ * is emitted first. Returns the row, or NULL with *rc set.
  */
-static char *
-copy_text(const struct run_query *q, const char **types)
+static char **
+next_row(struct run_node *n, const struct run_schema *schema,
+         struct run_batch **b, int *rc)
 {
-    sl_buf b;
-    const char *s = q->text;
-    char *out;
+    char **row;
 
-    sl_buf_init(&b, 4 * 1024 * 1024);
-    sl_buf_puts(&b, "COPY (");
-    while (*s != '\0') {
-        /* run_query_bind() wrote every $k itself; user text has none
-         * (describe() would have found more parameters than bound). */
-        if (*s == '$' && s[1] >= '1' && s[1] <= '9') {
-            char *e;
-            long k = strtol(s + 1, &e, 10);
-
-            if (k >= 1 && k <= q->nparams) {
-                if (q->values[k - 1] == NULL)
-                    sl_buf_printf(&b, "NULL::%s", types[k - 1]);
-                else
-                    sl_buf_printf(&b, "current_setting('sluice.p%ld')::%s", k,
-                                  types[k - 1]);
-                s = e;
-                continue;
-            }
-        }
-        sl_buf_append(&b, s, 1);
-        s++;
+    if (*b != NULL && (*b)->nrows == n->job->batch_size) {
+        *rc = run_emit(n, *b);
+        *b = NULL;
+        if (*rc != 0)
+            return NULL;
     }
-    sl_buf_puts(&b, ") TO STDOUT");
-    out = sl_buf_take(&b);
-    return out;
+    if (*b == NULL &&
+        (*b = run_batch_new(schema, n->job->batch_size)) == NULL) {
+        *rc = SL_ENOMEM;
+        return NULL;
+    }
+    if ((row = run_batch_add_row(*b)) == NULL)
+        *rc = SL_ENOMEM;
+    return row;
+}
+
+/* Cancels what c is running, so that the server stops at once. */
+static void
+cancel_query(PGconn *c)
+{
+    char err[256];
+    PGcancel *cancel = PQgetCancel(c);
+
+    PQcancel(cancel, err, sizeof(err));
+    PQfreeCancel(cancel);
+}
+
+/* Stops reading midway (rc says why): the query cancelled and drained,
+ * the batch b dropped. Returns rc. */
+static int
+read_abort(struct run_node *n, PGconn *c, struct run_batch *b, int rc)
+{
+    PGresult *r;
+
+    cancel_query(c);
+    while ((r = PQgetResult(c)) != NULL)
+        PQclear(r);
+    run_node_watch(n, NULL);
+    run_batch_free(b);
+    return rc;
+}
+
+/* After the last row: the server's verdict r (taken), the rest drained,
+ * QUERY_STMT let go, and the last batch b emitted. */
+static int
+read_end(struct run_node *n, PGconn *c, PGresult *r, struct run_batch *b)
+{
+    int rc = 0;
+
+    if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+        PQresultStatus(r) != PGRES_TUPLES_OK)
+        rc = run_pg_fail(n, c, r);
+    PQclear(r);
+    while ((r = PQgetResult(c)) != NULL)
+        PQclear(r);
+    run_node_watch(n, NULL);
+    if (rc == 0)
+        rc = run_pg_do(n, c, "DEALLOCATE " QUERY_STMT);
+    if (rc != 0) {
+        run_batch_free(b);
+        return rc;
+    }
+    return b != NULL ? run_emit(n, b) : 0;
 }
 
 int
 run_pg_select(struct run_node *n, PGconn *c, const char *sql)
 {
-    const char *types[RUN_MAX_PARAMS], *missing;
     const struct run_schema *schema = NULL;
     struct run_batch *b = NULL;
     struct run_query q;
+    const char *missing;
     PGresult *r;
-    char *copy, *line;
-    int len, rc;
+    int rc;
 
     rc = run_query_bind(n->pool, sql, n->job->params,
                         json_object_get(n->config, "params"), &q, &missing);
     if (rc == SL_ENOTFOUND)
         return run_node_fail(n, "VALIDATION_ERROR",
                              "the query's parameter :%s has no value", missing);
-    if (rc != 0)
+    if (rc == SL_EINVAL)
+        return run_node_fail(n, "VALIDATION_ERROR", "%s", q.refused);
+    if (rc == SL_ETOOBIG)
         return run_node_fail(n, "VALIDATION_ERROR",
-                             "the query has more than %d parameters",
-                             RUN_MAX_PARAMS);
-    r = PQprepare(c, "", q.text, 0, NULL);
-    rc = PQresultStatus(r) == PGRES_COMMAND_OK
-             ? 0
-             : run_node_fail(n, NULL, "%s", PQresultErrorMessage(r));
-    PQclear(r);
-    if (rc != 0 || (rc = describe(n, c, q.nparams, &schema, types)) != 0)
+                             "the query is longer than %d bytes or has more "
+                             "than %d parameters",
+                             RUN_MAX_QUERY_BYTES, RUN_MAX_PARAMS);
+    if (rc != 0 || (rc = prepare(n, c, q.text, &schema)) != 0)
         return rc;
-    for (int k = 0; k < q.nparams; k++) {
-        char name[32];
-        const char *p[2] = {name, q.values[k]};
-
-        if (q.values[k] == NULL)
-            continue;
-        snprintf(name, sizeof(name), "sluice.p%d", k + 1);
-        r = PQexecParams(c, "SELECT set_config($1, $2, true)", 2, NULL, p, NULL,
-                         NULL, 0);
-        rc = PQresultStatus(r) == PGRES_TUPLES_OK
-                 ? 0
-                 : run_node_fail(n, NULL, "%s", PQresultErrorMessage(r));
-        PQclear(r);
-        if (rc != 0)
-            return rc;
-    }
-    if ((copy = copy_text(&q, types)) == NULL)
-        return SL_ENOMEM;
     run_node_watch(n, c);
-    r = PQexec(c, copy);
-    free(copy);
+    if (!PQsendQueryPrepared(c, QUERY_STMT, q.nparams, q.values, NULL, NULL,
+                             0) ||
+        !PQsetSingleRowMode(c))
+        return run_pg_fail(n, c, NULL);
+    while ((r = PQgetResult(c)) != NULL &&
+           PQresultStatus(r) == PGRES_SINGLE_TUPLE) {
+        char **row = next_row(n, schema, &b, &rc);
+
+        for (int i = 0; row != NULL && i < schema->ncols; i++)
+            if (!PQgetisnull(r, 0, i) &&
+                (row[i] = sl_pstrndup(b->pool, PQgetvalue(r, 0, i),
+                                      (size_t)PQgetlength(r, 0, i))) == NULL) {
+                rc = SL_ENOMEM;
+                row = NULL;
+            }
+        PQclear(r);
+        if (row == NULL)
+            return read_abort(n, c, b, rc);
+    }
+    return read_end(n, c, r, b);
+}
+
+int
+run_pg_copy_out(struct run_node *n, PGconn *c, const char *sql)
+{
+    const struct run_schema *schema = NULL;
+    struct run_batch *b = NULL;
+    PGresult *r;
+    char *line, **row;
+    int len, rc;
+
+    if ((rc = prepare(n, c, sql, &schema)) != 0)
+        return rc;
+    run_node_watch(n, c);
+    r = PQexec(c, sl_psprintf(n->pool, "COPY (%s) TO STDOUT", sql));
     if (PQresultStatus(r) != PGRES_COPY_OUT) {
-        rc = run_node_fail(n, NULL, "%s", PQresultErrorMessage(r));
+        rc = run_pg_fail(n, c, r);
         PQclear(r);
         return rc;
     }
     PQclear(r);
     while ((len = PQgetCopyData(c, &line, 0)) > 0) {
-        char **row;
-
-        if (b == NULL &&
-            (b = run_batch_new(schema, n->job->batch_size)) == NULL) {
-            PQfreemem(line);
-            return SL_ENOMEM;
-        }
         if (line[len - 1] == '\n')
             len--;
-        row = run_batch_add_row(b);
-        rc = row == NULL ? SL_ENOMEM
-                         : run_copy_decode(b->pool, line, (size_t)len, row,
-                                           schema->ncols);
+        row = next_row(n, schema, &b, &rc);
+        if (row != NULL && run_copy_decode(b->pool, line, (size_t)len, row,
+                                           schema->ncols) != 0) {
+            rc = run_node_fail(n, NULL, "an unreadable row from COPY");
+            row = NULL;
+        }
         PQfreemem(line);
-        if (rc != 0) {
-            run_batch_free(b);
-            return run_node_fail(n, NULL, "an unreadable row from COPY");
-        }
-        if (b->nrows == n->job->batch_size) {
-            rc = run_emit(n, b);
-            b = NULL;
-            if (rc != 0)
-                return rc;
-        }
+        if (row == NULL)
+            return read_abort(n, c, b, rc);
     }
     r = PQgetResult(c);
-    if (len == -2 || PQresultStatus(r) != PGRES_COMMAND_OK) {
-        rc = run_cancelled(n->job)
-                 ? RUN_ECANCELLED
-                 : run_node_fail(n, NULL, "%s",
-                                 len == -2 ? PQerrorMessage(c)
-                                           : PQresultErrorMessage(r));
+    if (len == -2) {
         PQclear(r);
-        run_batch_free(b);
-        return rc;
+        r = NULL; /* the connection's error says why */
     }
-    PQclear(r);
-    while ((r = PQgetResult(c)) != NULL)
-        PQclear(r);
-    run_node_watch(n, NULL);
-    return b != NULL ? run_emit(n, b) : 0;
+    return read_end(n, c, r, b);
 }
 
 void
@@ -245,13 +276,8 @@ run_pg_close(PGconn **c, bool ok)
 {
     if (*c == NULL)
         return;
-    if (!ok && PQtransactionStatus(*c) == PQTRANS_ACTIVE) {
-        char err[256];
-        PGcancel *cancel = PQgetCancel(*c);
-
-        PQcancel(cancel, err, sizeof(err));
-        PQfreeCancel(cancel);
-    }
+    if (!ok && PQtransactionStatus(*c) == PQTRANS_ACTIVE)
+        cancel_query(*c);
     PQfinish(*c);
     *c = NULL;
 }

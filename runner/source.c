@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,13 +155,16 @@ org_role(struct run_node *n, char role[80], char pw[SL_SHA256_HEX_LEN])
  * the derived password (sent as a SCRAM verifier, never in clear), the
  * right to connect and to make temporary tables, USAGE and SELECT on its
  * three layer schemas (made if missing), SELECT on the tables the runner
- * makes there later, and those schemas as its search path. One
- * transaction; a concurrent runner doing the same makes it fail, and the
- * caller then tries again.
+ * makes there later, those schemas as its search path, and its limits
+ * (statement_timeout, temp_file_limit, work_mem) from the configuration.
+ * temp_file_limit can be set only by a superuser or a role granted SET
+ * on it (PostgreSQL 15). One transaction; a concurrent runner doing the
+ * same makes it fail, and the caller then tries again.
  */
 static int
 org_role_setup(struct run_node *n, PGconn *c, const char *role, const char *pw)
 {
+    const struct sl_conf *conf = n->job->conf;
     const char *r = run_quote(n->pool, c, role), *p[1] = {role};
     const char *db = NULL, *path = "", *verb;
     char *verifier = NULL, *lit = NULL;
@@ -207,7 +211,14 @@ org_role_setup(struct run_node *n, PGconn *c, const char *role, const char *pw)
                       s, s, r, s, r, s, r);
         path = sl_psprintf(n->pool, "%s%s%s", path, i ? ", " : "", s);
     }
-    sl_buf_printf(&b, "ALTER ROLE %s SET search_path = %s; COMMIT", r, path);
+    sl_buf_printf(&b,
+                  "ALTER ROLE %s SET search_path = %s; "
+                  "ALTER ROLE %s SET statement_timeout = %d; "
+                  "ALTER ROLE %s SET temp_file_limit = %d; "
+                  "ALTER ROLE %s SET work_mem = %d; COMMIT",
+                  r, path, r, conf->warehouse_statement_timeout_ms, r,
+                  conf->warehouse_temp_file_limit_mb * 1024, r,
+                  conf->warehouse_work_mem_mb * 1024);
     res = PQexec(c, b.data);
     rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : SL_EDB;
     if (rc != 0)
@@ -240,23 +251,68 @@ connect_as(struct run_node *n, const char *role, const char *pw)
     return PQconnectdbParams(keys, vals, 1);
 }
 
+/*
+ * Checks the session c of the organisation's role: *as_configured says
+ * whether it has the limits the configuration gives, as its role's
+ * settings (base units: ms, kB, kB); if not, the role is to be set up
+ * again. Fails n when the role may call set_config() (it must not: it
+ * could raise them). Returns 0, or < 0 with n failed.
+ */
+static int
+org_role_check(struct run_node *n, PGconn *c, bool *as_configured)
+{
+    const struct sl_conf *conf = n->job->conf;
+    PGresult *res =
+        PQexec(c, "SELECT (SELECT string_agg(setting, ',' ORDER BY name) "
+                  "FROM pg_settings WHERE name IN ('statement_timeout', "
+                  "'temp_file_limit', 'work_mem')), has_function_privilege("
+                  "'pg_catalog.set_config(text, text, boolean)', 'EXECUTE')");
+    char want[64];
+    int rc;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        rc = run_pg_fail(n, c, res);
+        PQclear(res);
+        return rc;
+    }
+    snprintf(want, sizeof(want), "%d,%d,%d",
+             conf->warehouse_statement_timeout_ms,
+             conf->warehouse_temp_file_limit_mb * 1024,
+             conf->warehouse_work_mem_mb * 1024);
+    *as_configured = strcmp(PQgetvalue(res, 0, 0), want) == 0;
+    if (*as_configured && PQgetvalue(res, 0, 1)[0] == 't')
+        rc = run_node_fail(n, "CONFIGURATION_ERROR",
+                           "every role may call set_config() in the "
+                           "warehouse, so SQL could raise its limits: the "
+                           "operator must revoke it (docs/operator-guide.md, "
+                           "PostgreSQL)");
+    else
+        rc = 0;
+    PQclear(res);
+    return rc;
+}
+
 int
 run_wh_open_org(struct run_node *n, PGconn **conn)
 {
     char role[80], pw[SL_SHA256_HEX_LEN];
-    PGconn *c, *admin = NULL;
+    PGconn *c = NULL, *admin = NULL;
+    bool in = false, ready = false;
     int rc = 0;
 
     *conn = NULL;
     if ((rc = org_role(n, role, pw)) != 0)
         return rc;
-    c = connect_as(n, role, pw);
-    /* The first time (or after secret_key changed): set the role up, as
-     * the runner, and try again. Two runners may race; one attempt more
-     * settles it. */
-    for (int attempt = 0;
-         attempt < 2 && (c == NULL || PQstatus(c) != CONNECTION_OK);
-         attempt++) {
+    /* The first time, after secret_key or the limits changed: set the
+     * role up, as the runner, and try again. Two runners may race; one
+     * attempt more settles it. */
+    for (int attempt = 0;; attempt++) {
+        c = connect_as(n, role, pw);
+        in = c != NULL && PQstatus(c) == CONNECTION_OK;
+        if (in && (rc = org_role_check(n, c, &ready)) != 0)
+            goto out;
+        if (ready || attempt == 2)
+            break;
         PQfinish(c);
         c = NULL;
         if ((rc = open_warehouse(n, &admin)) != 0)
@@ -266,23 +322,44 @@ run_wh_open_org(struct run_node *n, PGconn **conn)
         admin = NULL;
         if (rc == SL_ENOMEM)
             goto out;
-        c = connect_as(n, role, pw);
     }
-    if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+    if (!in) {
         sl_log_error(n->job->log, "warehouse role %s cannot log in: %s", role,
                      c ? PQerrorMessage(c) : "out of memory");
         rc = run_node_fail(n, "WAREHOUSE_UNAVAILABLE",
                            "the organization's warehouse role cannot log in");
         goto out;
     }
-    PQclear(PQexec(c, "SET statement_timeout = 0"));
+    if (!ready) {
+        rc = run_node_fail(n, "CONFIGURATION_ERROR",
+                           "the organization's warehouse role cannot be "
+                           "given its limits (the runner's log says why)");
+        goto out;
+    }
+    /* A setup that lost a race to another runner's is no failure. */
+    if ((rc = run_pg_timeout(n, c, 0)) != 0)
+        goto out;
     *conn = c;
     c = NULL;
-    rc = 0; /* a setup that lost a race to another runner's is no failure */
 out:
     PQfinish(c);
     explicit_bzero(pw, sizeof(pw));
     return rc;
+}
+
+int
+run_pg_timeout(struct run_node *n, PGconn *c, int cap_ms)
+{
+    int ms = run_time_left_ms(n->job);
+
+    if (run_deadline_passed(n->job))
+        return RUN_ECANCELLED;
+    if (cap_ms > 0 && cap_ms < ms)
+        ms = cap_ms;
+    /* INT_MAX: no deadline and no cap (PostgreSQL's 0). */
+    return run_pg_do(n, c,
+                     sl_psprintf(n->pool, "SET statement_timeout = %d",
+                                 ms == INT_MAX ? 0 : ms));
 }
 
 int
@@ -294,13 +371,15 @@ run_pg_open(struct run_node *n, PGconn **conn, bool *warehouse)
     struct sl_pgconn_report rep;
     json_t *settings;
     char port[16];
-    PGresult *res;
     int rc;
 
     *conn = NULL;
     *warehouse = id == NULL;
-    if (id == NULL)
-        return open_warehouse(n, conn);
+    if (id == NULL) {
+        if ((rc = open_warehouse(n, conn)) != 0)
+            return rc;
+        return run_pg_timeout(n, *conn, 0);
+    }
     if ((rc = load_connector(n, id, "postgresql", &settings)) != 0)
         return rc;
     sl_connector_pg(settings, port, &p);
@@ -310,10 +389,7 @@ run_pg_open(struct run_node *n, PGconn **conn, bool *warehouse)
     if (rc != 0)
         return run_node_fail(n, "CONNECTION_FAILED", "connector %s: %s", id,
                              rep.error);
-    /* Moving a table takes as long as it takes; cancel bounds it. */
-    res = PQexec(*conn, "SET statement_timeout = 0");
-    PQclear(res);
-    return 0;
+    return run_pg_timeout(n, *conn, 0);
 }
 
 /* mkdir -p of dir, which is under an existing root. */

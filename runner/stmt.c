@@ -3,6 +3,7 @@
  */
 #include "stmt.h"
 
+#include "bus.h"
 #include "sched.h"
 #include "scheduler.h"
 
@@ -25,33 +26,16 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
                           "WHERE id = $1::uuid AND deleted_at IS NULL",
                           true},
     /*
-     * Claims run $1 for runner $2: a pending run, or a running one whose
-     * runner stopped beating. Resets its steps, one per node of the
-     * pipeline version it runs. No row: not this runner's to run.
+     * Claims for runner $1 the run it should take now, across
+     * organisations, fairly (sql/012_fair_claim.sql): its pipeline, input
+     * parameters, definition, attempt, start (epoch seconds). No row:
+     * nothing may start.
      */
-    [RUN_ST_CLAIM] =
-        {"claim",
-         "WITH c AS (UPDATE runs r SET status = 'running', claimed_by = $2, "
-         "heartbeat_at = now(), started_at = coalesce(r.started_at, now()), "
-         "attempts = r.attempts + 1 "
-         "WHERE r.id = $1::uuid AND NOT r.cancel_requested "
-         "AND (r.status = 'pending' OR (r.status = 'running' "
-         "AND r.heartbeat_at < now() - run_stale_after())) "
-         "RETURNING r.*), "
-         "v AS (SELECT c.*, pv.definition FROM c JOIN pipeline_versions pv "
-         "ON pv.pipeline_id = c.pipeline_id "
-         "AND pv.version = c.pipeline_version), "
-         "s AS (INSERT INTO run_steps AS s (run_id, tenant_id, node_id, "
-         "module, position) SELECT v.id, v.tenant_id, n->>'id', "
-         "coalesce(n->>'module', ''), o - 1 FROM v, "
-         "jsonb_array_elements(v.definition->'nodes') WITH ORDINALITY "
-         "AS x(n, o) ON CONFLICT (run_id, node_id) DO UPDATE SET "
-         "status = 'pending', rows_input = 0, rows_output = 0, "
-         "rows_filtered = 0, memory_peak_kb = NULL, cpu_ms = NULL, "
-         "error_message = NULL, started_at = NULL, completed_at = NULL) "
-         "SELECT v.pipeline_id, v.input_params::text, v.definition::text, "
-         "v.attempts, extract(epoch FROM v.started_at)::float8 FROM v",
-         false},
+    [RUN_ST_CLAIM_NEXT] = {"claim_next",
+                           "SELECT run_id, run_tenant, run_pipeline, params, "
+                           "definition, attempt, started "
+                           "FROM run_claim_next($1)",
+                           false},
     /*
      * Ends run $1 of runner $2 with status $3 and writes its event $8
      * (outbox id $9) in the same statement; returns the outbox row.
@@ -98,12 +82,19 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
          "FROM jsonb_to_recordset($2::jsonb) AS x(ts float8, level text, "
          "node_id text, message text, metadata jsonb)",
          false},
-    /* Hands run $1 of runner $2 back (the runner is stopping). */
+    /* Hands run $1 of runner $2 back (the runner is stopping), with a
+     * request for it (outbox id $3), whose payload it returns. */
     [RUN_ST_RELEASE] =
         {"release",
-         "UPDATE runs SET status = 'pending', claimed_by = NULL, "
+         "WITH u AS (UPDATE runs SET status = 'pending', claimed_by = NULL, "
          "heartbeat_at = NULL WHERE id = $1::uuid "
-         "AND claimed_by = $2 AND status = 'running'",
+         "AND claimed_by = $2 AND status = 'running' "
+         "RETURNING id, tenant_id, pipeline_id), "
+         "o AS (INSERT INTO outbox (id, tenant_id, subject, payload) "
+         "SELECT $3::uuid, u.tenant_id, '" SL_SUBJ_RUN_REQUEST "', "
+         "jsonb_build_object('run_id', u.id, 'tenant_id', u.tenant_id, "
+         "'pipeline_id', u.pipeline_id, 'outbox_id', $3::uuid) FROM u "
+         "RETURNING payload::text) SELECT payload FROM o",
          false},
     [RUN_ST_HEARTBEAT] = {"heartbeat",
                           "SELECT id, cancel_requested FROM "

@@ -16,6 +16,7 @@
 #include "event.h"
 #include "json.h"
 #include "limits.h"
+#include "sched.h"
 #include "stmt.h"
 #include "uuid.h"
 #include "worker.h"
@@ -31,7 +32,6 @@
 /* Statements a run may be blocked on at once (one per node at most). */
 #define MAX_WATCH    64
 #define FINISH_TRIES 5
-#define MAX_REQUEST  4096
 
 /* What one worker thread holds. Members below "run" are under rn->mu. */
 struct run_slot {
@@ -43,7 +43,6 @@ struct run_slot {
 
     /* run */
     struct run_job *job; /* NULL when idle */
-    natsMsg *msg;
     char run_id[SL_UUID_LEN];
     char tenant_id[64];
     bool released; /* stopped by shutdown, to be handed back */
@@ -386,87 +385,79 @@ out:
     return rc;
 }
 
-/* Hands the slot's run back: pending again, for another runner. */
+/*
+ * The run's deadline, counted from now (its claim): its pipeline's
+ * configuration.timeout (seconds, seed 000), else run_timeout_seconds.
+ */
+static void
+set_deadline(struct run_job *job, json_t *def, const struct sl_conf *conf)
+{
+    json_int_t t =
+        sl_json_get_int(json_object_get(def, "configuration"), "timeout", 0);
+
+    job->timeout_s =
+        t >= 1 && t <= SL_RUN_TIMEOUT_CEIL ? (int)t : conf->run_timeout_seconds;
+    job->deadline_ms = now_ms() + job->timeout_s * 1000.0;
+    atomic_init(&job->timed_out, false);
+}
+
+/*
+ * Hands the slot's run back: pending again, with a new request (through
+ * the outbox, published at once if NATS takes it) for another runner.
+ */
 static void
 release(struct run_slot *s)
 {
-    const char *p[2] = {s->run_id, s->rn->instance};
+    char outbox[SL_UUID_LEN];
+    const char *p[3] = {s->run_id, s->rn->instance, outbox};
     PGresult *res = NULL;
 
-    if (sl_db_exec_scoped(&s->db, s->tenant_id, NULL, RUN_ST_RELEASE, 2, p,
-                          &res) == 0)
+    if (sl_uuid_v7(outbox) != 0 ||
+        sl_db_exec_scoped(&s->db, s->tenant_id, NULL, RUN_ST_RELEASE, 3, p,
+                          &res) != 0) {
+        sl_log_warn(s->rn->log, "run %s: cannot hand it back: %s", s->run_id,
+                    sl_db_error(&s->db));
+        return;
+    }
+    if (PQntuples(res) == 1) {
         sl_log_info(s->rn->log, "run %s: handed back", s->run_id);
+        sl_sched_publish_request(&s->db, s->rn->bus, RUN_ST_OUTBOX_SENT,
+                                 s->tenant_id, s->run_id, outbox,
+                                 PQgetvalue(res, 0, 0), s->rn->log);
+    }
     PQclear(res);
 }
 
-/* Reads a request: {"run_id", "tenant_id", ...}. 0 or SL_EINVAL. */
-static int
-parse_request(natsMsg *msg, char *run_id, char *tenant_id, size_t tsz)
-{
-    int len = natsMsg_GetDataLength(msg);
-    json_t *j;
-    const char *r, *t;
-    int rc = SL_EINVAL;
-
-    if (len <= 0 || len > MAX_REQUEST)
-        return SL_EINVAL;
-    j = json_loadb(natsMsg_GetData(msg), (size_t)len, 0, NULL);
-    r = sl_json_get_str(j, "run_id");
-    t = sl_json_get_str(j, "tenant_id");
-    if (r != NULL && sl_uuid_valid(r) && t != NULL && strlen(t) < tsz &&
-        strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(t)) {
-        memcpy(run_id, r, SL_UUID_LEN);
-        strcpy(tenant_id, t);
-        rc = 0;
-    }
-    json_decref(j);
-    return rc;
-}
-
+/*
+ * Carries a run the claim gave (res, taken: run_id, tenant, pipeline,
+ * params, definition, attempt, started) to its end, written with its
+ * event.
+ */
 static void
-handle(struct run_slot *s, natsMsg *msg)
+execute(struct run_slot *s, PGresult *res)
 {
     struct runner *rn = s->rn;
-    char run_id[SL_UUID_LEN], tenant[64];
-    const char *p[2];
-    PGresult *res = NULL;
+    const char *run_id = PQgetvalue(res, 0, 0), *tenant = PQgetvalue(res, 0, 1);
     struct run_job *job = NULL;
     sl_pool *pool = NULL;
     json_t *def = NULL, *steps = NULL;
     double started_epoch, started_mono;
     int rc;
 
-    if (parse_request(msg, run_id, tenant, sizeof(tenant)) != 0) {
-        sl_log_warn(rn->log, "a malformed run request was dropped");
-        natsMsg_Term(msg, NULL);
-        goto out;
-    }
-    p[0] = run_id;
-    p[1] = rn->instance;
-    rc = sl_db_exec_scoped(&s->db, tenant, NULL, RUN_ST_CLAIM, 2, p, &res);
-    if (rc != 0) {
-        sl_log_warn(rn->log, "run %s: cannot claim: %s", run_id,
-                    sl_db_error(&s->db));
-        natsMsg_NakWithDelay(msg, 2000, NULL);
-        goto out;
-    }
-    if (PQntuples(res) == 0) {
-        /* Done, cancelled, or another runner's: nothing to do. */
-        sl_log_debug(rn->log, "run %s: not claimable; request dropped", run_id);
-        natsMsg_Ack(msg, NULL);
-        goto out;
-    }
-    started_epoch = atof(PQgetvalue(res, 0, 4));
+    started_epoch = atof(PQgetvalue(res, 0, 6));
     started_mono = now_ms() - (epoch_s() - started_epoch) * 1000;
     if ((pool = sl_pool_create(0, 0)) == NULL ||
-        (job = sl_pcalloc(pool, sizeof(*job))) == NULL)
-        goto nomem;
+        (job = sl_pcalloc(pool, sizeof(*job))) == NULL) {
+        /* Left running: the sweep takes it back once its beats stop. */
+        sl_log_error(rn->log, "run %s: out of memory", run_id);
+        goto out;
+    }
     job->run_id = sl_pstrdup(pool, run_id);
     job->tenant_id = sl_pstrdup(pool, tenant);
-    job->pipeline_id = sl_pstrdup(pool, PQgetvalue(res, 0, 0));
+    job->pipeline_id = sl_pstrdup(pool, PQgetvalue(res, 0, 2));
     job->params =
-        sl_json_pool_own(pool, json_loads(PQgetvalue(res, 0, 1), 0, NULL));
-    def = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+        sl_json_pool_own(pool, json_loads(PQgetvalue(res, 0, 3), 0, NULL));
+    def = json_loads(PQgetvalue(res, 0, 4), 0, NULL);
     job->conf = rn->conf;
     job->db = &s->db;
     job->log = rn->log;
@@ -478,12 +469,12 @@ handle(struct run_slot *s, natsMsg *msg)
     if (job->batch_size < 1 || job->batch_size > RUN_BATCH_MAX)
         job->batch_size = RUN_BATCH_DEFAULT;
     atomic_init(&job->cancel, false);
+    set_deadline(job, def, rn->conf);
 
     pthread_mutex_lock(&rn->mu);
     s->job = job;
-    s->msg = msg;
-    memcpy(s->run_id, run_id, SL_UUID_LEN);
-    strcpy(s->tenant_id, tenant);
+    snprintf(s->run_id, sizeof(s->run_id), "%s", run_id);
+    snprintf(s->tenant_id, sizeof(s->tenant_id), "%s", tenant);
     s->released = false;
     s->logs = json_array();
     s->logs_dropped = 0;
@@ -491,10 +482,10 @@ handle(struct run_slot *s, natsMsg *msg)
     pthread_mutex_unlock(&rn->mu);
 
     sl_log_info(rn->log, "run %s: started (attempt %s)", run_id,
-                PQgetvalue(res, 0, 3));
+                PQgetvalue(res, 0, 5));
     publish_event(s, "pipeline.started",
                   json_pack("{s:s, s:i}", "status", "running", "attempt",
-                            atoi(PQgetvalue(res, 0, 3))));
+                            atoi(PQgetvalue(res, 0, 5))));
     if (def == NULL) {
         snprintf(job->error, sizeof(job->error),
                  "the pipeline's definition cannot be read");
@@ -504,7 +495,6 @@ handle(struct run_slot *s, natsMsg *msg)
     }
     if (job->end == RUN_END_CANCELLED && s->released) {
         release(s);
-        natsMsg_Nak(msg, NULL);
         goto done;
     }
     if (s->logs_dropped > 0)
@@ -535,24 +525,58 @@ handle(struct run_slot *s, natsMsg *msg)
     }
     sl_log_info(rn->log, "run %s: %s, %llu rows", run_id, end_name(job->end),
                 (unsigned long long)job->records);
-    natsMsg_Ack(msg, NULL);
 done:
     pthread_mutex_lock(&rn->mu);
     s->job = NULL;
-    s->msg = NULL;
     json_decref(s->logs);
     s->logs = NULL;
     pthread_mutex_unlock(&rn->mu);
-    goto out;
-nomem:
-    natsMsg_NakWithDelay(msg, 2000, NULL);
 out:
     json_decref(job ? job->result : NULL);
     json_decref(steps);
     json_decref(def);
     PQclear(res);
     sl_pool_destroy(pool);
-    natsMsg_Destroy(msg);
+}
+
+/*
+ * Answers a wake-up: msg (taken), a request from the work queue, or NULL
+ * when the slot's run just ended. Claims the run this runner should take
+ * now (not necessarily the one msg names: sql/012_fair_claim.sql), carries
+ * it out, and claims again, until nothing may start. msg is acknowledged
+ * once the claim was answered: a run it named and not taken now stays
+ * pending, for a later claim (or requested again when it waits long).
+ */
+static void
+claim_and_run(struct run_slot *s, natsMsg *msg)
+{
+    struct runner *rn = s->rn;
+    const char *p[1] = {rn->instance};
+
+    for (;;) {
+        PGresult *res = NULL;
+        int rc = sl_db_exec(&s->db, RUN_ST_CLAIM_NEXT, 1, p, &res);
+
+        if (msg != NULL) {
+            if (rc == 0)
+                natsMsg_Ack(msg, NULL);
+            else
+                natsMsg_NakWithDelay(msg, 2000, NULL);
+            natsMsg_Destroy(msg);
+            msg = NULL;
+        }
+        if (rc != 0) {
+            sl_log_warn(rn->log, "cannot claim a run: %s", sl_db_error(&s->db));
+            return;
+        }
+        if (PQntuples(res) == 0) {
+            PQclear(res);
+            return;
+        }
+        execute(s, res);
+        if (atomic_load(&rn->stopping))
+            return;
+    }
 }
 
 static void *
@@ -585,7 +609,7 @@ worker_main(void *arg)
             natsMsg_Destroy(msg);
             break;
         }
-        handle(s, msg);
+        claim_and_run(s, msg);
     }
     return NULL;
 }
@@ -608,7 +632,6 @@ beat_once(struct runner *rn)
         if (s->job == NULL)
             continue;
         w += sprintf(w, "%s%s", n++ ? "," : "", s->run_id);
-        natsMsg_InProgress(s->msg, NULL);
     }
     pthread_mutex_unlock(&rn->mu);
     *w++ = '}';
@@ -665,12 +688,30 @@ beat_once(struct runner *rn)
     }
 }
 
+/* Stops the runs past their deadline: they fail with PIPELINE_TIMEOUT. */
+static void
+check_deadlines(struct runner *rn)
+{
+    pthread_mutex_lock(&rn->mu);
+    for (int i = 0; i < rn->nslots; i++) {
+        struct run_slot *s = &rn->slots[i];
+
+        if (s->job == NULL || run_cancelled(s->job) ||
+            run_time_left_ms(s->job) > 0)
+            continue;
+        atomic_store(&s->job->timed_out, true);
+        cancel_locked(s, "past its deadline");
+    }
+    pthread_mutex_unlock(&rn->mu);
+}
+
 static void *
 beat_main(void *arg)
 {
     struct runner *rn = arg;
 
     while (!atomic_load(&rn->stopping) || run_workers_busy(rn) > 0) {
+        check_deadlines(rn);
         beat_once(rn);
         usleep(BEAT_MS * 1000);
     }

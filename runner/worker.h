@@ -2,14 +2,18 @@
  * worker.h: the threads of sluice-runner that execute runs.
  *
  * runner_concurrency workers each bind a pull subscription to the durable
- * consumer "runners" of the SLUICE_RUNS work queue and take one request at
- * a time. A request is claimed in PostgreSQL (lib/../sql/008_runner.sql),
- * in a transaction scoped to its organisation; a request whose run is not
- * claimable (done, cancelled, held by a live runner) is acknowledged and
- * dropped, so a redelivered or repeated request never runs a run twice.
+ * consumer "runners" of the SLUICE_RUNS work queue. A request there is a
+ * wake-up: a worker with its slot free takes one and asks PostgreSQL for
+ * the run it should execute now (run_claim_next(), sql/012_fair_claim.sql:
+ * the oldest waiting run of the organisation running the fewest, within
+ * its plan's concurrent runs), which need not be the run the request
+ * names, and acknowledges the request. A run already done, cancelled or
+ * held is never claimed, so a repeated request never runs a run twice.
  * The run is executed by the engine (engine.h); its end, its steps, its
  * logs and its terminal event (through the outbox) are written in one
- * transaction; only then is the request acknowledged.
+ * transaction. Then the worker claims again, before it waits for another
+ * request: a run held back by its organisation's cap is taken when one of
+ * that organisation's runs ends.
  *
  * A heartbeat thread beats once a second for every run in hand, tells the
  * work queue the request is still in progress, writes the logs gathered
@@ -18,9 +22,13 @@
  * immediate): the run's cancel flag is set and every PostgreSQL statement
  * it is blocked on is cancelled, so a run stops within about a second.
  *
+ * A run past its deadline (its pipeline's configuration.timeout, or
+ * run_timeout_seconds) is stopped the same way and fails with
+ * PIPELINE_TIMEOUT.
+ *
  * Stopping (SIGTERM) takes no new request, lets the runs in hand end for
  * up to runner_grace_seconds, then stops them and hands each back
- * (pending again, its request returned to the queue) for another runner.
+ * (pending again, with a new request) for another runner.
  */
 #ifndef RUN_WORKER_H
 #define RUN_WORKER_H

@@ -281,6 +281,14 @@ ALTER ROLE sluice_wh LOGIN NOSUPERUSER NOCREATEDB CREATEROLE NOBYPASSRLS
 SELECT 'CREATE DATABASE sluice_warehouse OWNER sluice_wh ENCODING ''UTF8'''
     WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'sluice_warehouse') \\gexec
 REVOKE ALL ON DATABASE sluice_warehouse FROM PUBLIC;
+-- The runner gives each organisation's role its temp_file_limit.
+GRANT SET ON PARAMETER temp_file_limit TO sluice_wh;
+SQL
+    # Nobody but the runner may change a setting in the warehouse, so that
+    # an organisation's SQL cannot raise its role's limits.
+    psql_super sluice_warehouse <<SQL >/dev/null
+REVOKE EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) TO sluice_wh;
 SQL
 }
 

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -650,6 +652,32 @@ it_await_run(struct it_client *c, const char *token, const char *id,
     it_assert_status(r, 200);
 }
 
+bool
+it_run_chain(struct it_client *c, const char *token, json_t *nodes,
+             struct it_resp *r)
+{
+    char *pid = it_pipeline(c, token, nodes, it_chain(nodes));
+    char *run = it_execute(c, token, pid);
+
+    it_await_run(c, token, run, "completed|failed", 30, r);
+    free(run);
+    free(pid);
+    return strcmp(it_str(r, "status"), "completed") == 0;
+}
+
+void
+it_run_chain_fails(struct it_client *c, const char *token, json_t *nodes,
+                   const char *what)
+{
+    struct it_resp r;
+
+    ck_assert_msg(!it_run_chain(c, token, nodes, &r), "%s", r.body);
+    ck_assert_msg(strstr(it_str(&r, "error_message"), what) != NULL, "%s",
+                  r.body);
+    it_resp_free(&r);
+}
+
+
 /* The settings of a connection to the warehouse database, as sluice_wh. */
 json_t *
 it_wh_settings(void)
@@ -704,6 +732,44 @@ it_slow_source(const char *conn, int seconds)
              seconds);
     return it_node("src", "extractor", "postgres",
                    json_pack("{s:s, s:s}", "connection_id", conn, "query", q));
+}
+
+pid_t
+it_second_runner(void)
+{
+    char bin[512], pidfile[512], log[512];
+    double end;
+    pid_t pid;
+
+    snprintf(bin, sizeof(bin), "%s/runner/sluice-runner",
+             it_env("abs_builddir"));
+    snprintf(pidfile, sizeof(pidfile), "%s/run/runner2.pid",
+             it_env("SLUICE_TEST_VAR"));
+    snprintf(log, sizeof(log), "%s/log/runner2.log", it_env("SLUICE_TEST_VAR"));
+    unlink(pidfile);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execl(bin, bin, "-c", it_env("SLUICE_TEST_CONF"), "--pid-file", pidfile,
+              (char *)NULL);
+        _exit(127);
+    }
+    end = it_now() + 10;
+    while (access(pidfile, F_OK) != 0) {
+        ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0,
+                      "the second runner exited; see %s", log);
+        ck_assert_msg(it_now() < end, "the second runner did not start; see %s",
+                      log);
+        usleep(50 * 1000);
+    }
+    return pid;
 }
 
 void

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <check.h>
 #include <jansson.h>
@@ -153,6 +154,14 @@ char *it_owner_value(const char *sql, const char *p1, const char *p2);
 void it_await_sql(const char *sql, const char *p1, const char *p2,
                   const char *want, double limit);
 
+/*
+ * Starts another sluice-runner on the stack's configuration (and this
+ * process's environment); it gets SIGTERM should the test process die
+ * first. Returns its pid once it has written its pid file; the caller
+ * stops it (SIGTERM, waitpid).
+ */
+pid_t it_second_runner(void);
+
 /* Runs the stack's control script (scripts/dev) on this test's stack:
  * verb (start, stop, ...) service; fails the test if it fails. */
 void it_stack(const char *verb, const char *service);
@@ -200,6 +209,18 @@ void it_await_run(struct it_client *c, const char *token, const char *id,
  * as sluice_wh: {host, port, database, ssl_mode, username, password} (a
  * new reference). */
 json_t *it_wh_settings(void);
+/*
+ * Makes a pipeline of nodes (a chain, taken) in token's organisation and
+ * runs it to its end (30 s at most); the run in *r, and whether it
+ * completed.
+ */
+bool it_run_chain(struct it_client *c, const char *token, json_t *nodes,
+                  struct it_resp *r);
+
+/* As it_run_chain(), for a run that must fail, its error_message saying
+ * what. */
+void it_run_chain_fails(struct it_client *c, const char *token, json_t *nodes,
+                        const char *what);
 
 /* A connector to the stack's own warehouse database, as sluice_wh;
  * returns its id (malloc'd). */

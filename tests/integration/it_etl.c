@@ -54,36 +54,6 @@ rows_of(const char *table, const char *cols)
     return it_wh(sql, NULL);
 }
 
-/*
- * Makes a pipeline of nodes (a chain, taken) in token's organisation and
- * runs it to its end; the run in *r, and whether it completed.
- */
-static bool
-run_chain(struct it_client *c, const char *token, json_t *nodes,
-          struct it_resp *r)
-{
-    char *pid = it_pipeline(c, token, nodes, it_chain(nodes));
-    char *run = it_execute(c, token, pid);
-
-    it_await_run(c, token, run, "completed|failed", 30, r);
-    free(run);
-    free(pid);
-    return strcmp(it_str(r, "status"), "completed") == 0;
-}
-
-/* As run_chain(), for a run that must fail saying what. */
-static void
-run_chain_fails(struct it_client *c, const char *token, json_t *nodes,
-                const char *what)
-{
-    struct it_resp r;
-
-    ck_assert_msg(!run_chain(c, token, nodes, &r), "%s", r.body);
-    ck_assert_msg(strstr(it_str(&r, "error_message"), what) != NULL, "%s",
-                  r.body);
-    it_resp_free(&r);
-}
-
 START_TEST(csv_to_postgres)
 {
     struct it_client c;
@@ -436,7 +406,7 @@ START_TEST(organisations_keep_to_their_own)
     free(pid);
     free(run);
     it_scale_up(org_b);
-    run_chain_fails(&c, token_b, nodes, "FILE_NOT_FOUND");
+    it_run_chain_fails(&c, token_b, nodes, "FILE_NOT_FOUND");
     free(conn_b);
     free(token);
     free(user);
@@ -486,7 +456,7 @@ START_TEST(sql_in_the_organisations_warehouse)
                           "params", "min", 5)),
         it_node("out", "loader", "postgres",
                 json_pack("{s:s, s:s}", "schema", "gold", "table", "totals")));
-    ck_assert_msg(run_chain(&c, token, nodes, &r), "%s", r.body);
+    ck_assert_msg(it_run_chain(&c, token, nodes, &r), "%s", r.body);
     ck_assert_int_eq(it_int(&r, "steps.1.rows_input"), 6);
     ck_assert_int_eq(it_int(&r, "steps.1.rows_output"), 2);
     it_resp_free(&r);
@@ -511,7 +481,7 @@ START_TEST(sql_in_the_organisations_warehouse)
                           "params", "n", 2)),
         it_node("out", "loader", "postgres",
                 json_pack("{s:s, s:s}", "schema", "bronze", "table", "big")));
-    ck_assert_msg(run_chain(&c, token, nodes, &r), "%s", r.body);
+    ck_assert_msg(it_run_chain(&c, token, nodes, &r), "%s", r.body);
     it_resp_free(&r);
     snprintf(sql, sizeof(sql),
              "SELECT string_agg(region || '=' || total, ',') FROM "
@@ -532,7 +502,7 @@ START_TEST(sql_in_the_organisations_warehouse)
                           "SELECT * FROM d")),
         it_node("out", "loader", "postgres",
                 json_pack("{s:s, s:s}", "schema", "bronze", "table", "gone")));
-    run_chain_fails(&c, token, nodes, "read-only");
+    it_run_chain_fails(&c, token, nodes, "read-only");
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM t_%s_gold.totals", org);
     v = it_wh(sql, NULL);
     ck_assert_str_eq(v, "2");
@@ -549,14 +519,14 @@ START_TEST(sql_in_the_organisations_warehouse)
         it_node(
             "out", "loader", "postgres",
             json_pack("{s:s, s:s}", "schema", "bronze", "table", "stolen")));
-    run_chain_fails(&c, token_b, nodes, "permission denied");
+    it_run_chain_fails(&c, token_b, nodes, "permission denied");
     nodes = json_pack("[o, o]",
                       it_node("in", "extractor", "postgres",
                               json_pack("{s:s}", "query", sql)),
                       it_node("out", "loader", "postgres",
                               json_pack("{s:s, s:s}", "schema", "bronze",
                                         "table", "stolen")));
-    run_chain_fails(&c, token_b, nodes, "permission denied");
+    it_run_chain_fails(&c, token_b, nodes, "permission denied");
     snprintf(sql, sizeof(sql), "SELECT to_regclass('t_%s_bronze.stolen')",
              org_b);
     v = it_wh(sql, NULL);

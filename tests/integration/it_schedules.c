@@ -7,12 +7,10 @@
  * two runners, only the one holding the scheduler's advisory lock fires,
  * and each firing still starts exactly one run.
  */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -271,49 +269,6 @@ START_TEST(what_cannot_be_computed_is_disabled)
 }
 END_TEST
 
-/*
- * Starts another sluice-runner on the stack's configuration; it gets
- * SIGTERM should this test process die first. Returns its pid once it has
- * written its pid file.
- */
-static pid_t
-second_runner(void)
-{
-    char bin[512], pidfile[512], log[512];
-    int64_t end;
-    pid_t pid;
-
-    snprintf(bin, sizeof(bin), "%s/runner/sluice-runner",
-             it_env("abs_builddir"));
-    snprintf(pidfile, sizeof(pidfile), "%s/run/runner2.pid",
-             it_env("SLUICE_TEST_VAR"));
-    snprintf(log, sizeof(log), "%s/log/runner2.log", it_env("SLUICE_TEST_VAR"));
-    unlink(pidfile);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execl(bin, bin, "-c", it_env("SLUICE_TEST_CONF"), "--pid-file", pidfile,
-              (char *)NULL);
-        _exit(127);
-    }
-    end = sl_clock_mono_us() + 10 * 1000000;
-    while (access(pidfile, F_OK) != 0) {
-        ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0,
-                      "the second runner exited; see %s", log);
-        ck_assert_msg(sl_clock_mono_us() < end,
-                      "the second runner did not start; see %s", log);
-        usleep(50 * 1000);
-    }
-    return pid;
-}
-
 START_TEST(two_runners_fire_each_item_once)
 {
     struct it_client c;
@@ -326,7 +281,7 @@ START_TEST(two_runners_fire_each_item_once)
     token = it_new_org(&c, &admin, &org);
     it_scale_up(org);
     pid = scheduled_pipeline(&c, token, "two_clocks", &tid);
-    runner2 = second_runner();
+    runner2 = it_second_runner();
 
     /* While someone else holds the scheduler's lock, neither runner fires
      * (waiting three ticks: what did not happen takes time to see). */

@@ -52,6 +52,11 @@ START_TEST(defaults)
     ck_assert_int_eq(c.password_cost, 17);
     ck_assert(c.runner_scheduler);
     ck_assert_str_eq(c.jwt_secret, "");
+    /* Runs and the warehouse are bounded by default. */
+    ck_assert_int_eq(c.run_timeout_seconds, 3600);
+    ck_assert_int_eq(c.warehouse_statement_timeout_ms, 1800000);
+    ck_assert_int_eq(c.warehouse_temp_file_limit_mb, 5120);
+    ck_assert_int_eq(c.warehouse_work_mem_mb, 64);
     sl_conf_free(&c);
 }
 END_TEST
@@ -137,6 +142,14 @@ START_TEST(bounds_checked)
     ck_assert_int_eq(sl_conf_load(&c, path, err, sizeof(err)), SL_EINVAL);
     unlink(path);
     write_file("log_level = loud\n");
+    ck_assert_int_eq(sl_conf_load(&c, path, err, sizeof(err)), SL_EINVAL);
+    unlink(path);
+    /* A run's deadline: at most SL_RUN_TIMEOUT_CEIL, never none. */
+    write_file("run_timeout_seconds = 604801\n");
+    ck_assert_int_eq(sl_conf_load(&c, path, err, sizeof(err)), SL_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "run_timeout_seconds"));
+    unlink(path);
+    write_file("run_timeout_seconds = 0\n");
     ck_assert_int_eq(sl_conf_load(&c, path, err, sizeof(err)), SL_EINVAL);
 }
 END_TEST
