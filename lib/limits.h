@@ -70,6 +70,9 @@
 #define SL_MAX_TZ_NAME 64
 #define SL_MAX_TZ_FILE (256 * 1024)
 
+/* A file path a pipeline node or a file connector gives (warehouse.h). */
+#define SL_MAX_FILE_PATH 1024
+
 /* Cron expressions, macros included. */
 #define SL_MAX_CRON_EXPR 256
 
