@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "warehouse.h"
+
 /* JSON text of schema fragments used by several modules. */
 #define CONNECTION_ID                                                          \
     "\"connection_id\": {\"type\": \"string\", \"title\": \"Connection\", "    \
@@ -22,7 +24,7 @@
 #define FILE_PATH                                                              \
     "\"path\": {\"type\": \"string\", \"title\": \"Path\", "                   \
     "\"description\": \"Relative to the connection's directory\", "            \
-    "\"minLength\": 1, \"maxLength\": 1024}"
+    "\"minLength\": 1, \"maxLength\": " SL_WH_PATH_MAX_TEXT "}"
 #define IDENT_PATTERN "^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 #define COLUMN_LIST(min)                                                       \
     "{\"type\": \"array\", \"minItems\": " #min ", \"maxItems\": 1000, "       \

@@ -4,12 +4,10 @@
  */
 #include "warehouse.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "err.h"
-#include "uuid.h"
 
 /* SQLSTATEs of a schema that another connection made meanwhile. */
 #define SQLSTATE_DUPLICATE_SCHEMA "42P06"
@@ -29,17 +27,24 @@ sl_wh_layer(const char *name)
     return NULL;
 }
 
+/* Whether t is an organisation's id as tenants.id allows: [a-z0-9_]. */
+static bool
+tenant_ok(const char *t)
+{
+    size_t n = t != NULL ? strlen(t) : 0;
+
+    return n >= 1 && n <= SL_WH_TENANT_MAX &&
+           strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
 const char *
 sl_wh_schema(sl_pool *p, const char *tenant, const char *layer)
 {
     const char *l = sl_wh_layer(layer);
-    char id[SL_UUID_LEN];
 
-    if (l == NULL || tenant == NULL || !sl_uuid_valid(tenant))
+    if (l == NULL || !tenant_ok(tenant))
         return NULL;
-    for (size_t i = 0; i < SL_UUID_LEN; i++)
-        id[i] = (char)tolower((unsigned char)tenant[i]);
-    return sl_psprintf(p, "t_%s_%s", id, l);
+    return sl_psprintf(p, "t_%s_%s", tenant, l);
 }
 
 int

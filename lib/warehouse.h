@@ -4,7 +4,7 @@
  * paths a pipeline node or a file connector may give.
  *
  * Each organisation has its own schemas in the warehouse database, one
- * per layer, named t_<organisation>_<layer> after its tenant id (a UUID).
+ * per layer, named t_<organisation>_<layer> after its tenant id.
  * Users only ever name the layer ("silver"); the API's catalog, the
  * pipeline validator and the runner turn it into the schema with
  * sl_wh_schema(), and make the schema with sl_wh_schema_create().
@@ -25,7 +25,11 @@
 
 #include <libpq-fe.h>
 
+#include "limits.h"
 #include "pool.h"
+
+/* The longest path, as JSON text for the schemas that bound it. */
+#define SL_WH_PATH_MAX_TEXT SL_LIMIT_TEXT(SL_MAX_FILE_PATH)
 
 /* The layer a node writes to or reads from when it names none. */
 #define SL_WH_LAYER_DEFAULT "bronze"
@@ -42,10 +46,16 @@ extern const size_t sl_wh_nlayers;
 const char *sl_wh_layer(const char *name);
 
 /*
- * The schema of layer for organisation tenant, t_<tenant>_<layer>, the
- * tenant id in lower case, in pool p. NULL when layer is not a layer,
- * tenant is not a UUID, or p is out of memory. The name is an identifier
- * still to be quoted (it holds '-').
+ * The longest organisation id a schema is named after: tenants.id is
+ * [a-z0-9_]{3,50}, so that t_<id>_silver fits PostgreSQL's 63 bytes.
+ */
+#define SL_WH_TENANT_MAX 50
+
+/*
+ * The schema of layer for organisation tenant, t_<tenant>_<layer>, in
+ * pool p. NULL when layer is not a layer, tenant is not an organisation's
+ * id (1 to SL_WH_TENANT_MAX characters of [a-z0-9_]: nothing to quote),
+ * or p is out of memory.
  */
 const char *sl_wh_schema(sl_pool *p, const char *tenant, const char *layer);
 
@@ -57,8 +67,7 @@ const char *sl_wh_schema(sl_pool *p, const char *tenant, const char *layer);
  * SL_EDB with the server's message (its first line) in err when err is
  * not NULL and errsz is not 0 (err is "" otherwise).
  */
-int sl_wh_schema_create(PGconn *c, const char *schema, char *err,
-                        size_t errsz);
+int sl_wh_schema_create(PGconn *c, const char *schema, char *err, size_t errsz);
 
 /*
  * Whether rel is a path a user may give, relative to a directory Sluice
