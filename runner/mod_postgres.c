@@ -98,7 +98,6 @@ extract_close(struct run_node *n, bool ok)
 
 const struct run_module_ops run_mod_pg_extract = {
     .type = SL_MODULE_EXTRACTOR,
-    .name = "postgres",
     .open = extract_open,
     .produce = extract_produce,
     .close = extract_close,
@@ -360,7 +359,6 @@ load_close(struct run_node *n, bool ok)
 
 const struct run_module_ops run_mod_pg_load = {
     .type = SL_MODULE_LOADER,
-    .name = "postgres",
     .open = load_open,
     .push = load_push,
     .finish = load_finish,
