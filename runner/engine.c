@@ -285,6 +285,22 @@ span_end(struct run_node *n, const struct span *s)
         n->rss_peak_kb = rss;
 }
 
+/*
+ * After n's code returned rc: unless rc is 0 or a cancel, or the failure
+ * is explained already (by n, or by a node n passed rows to, whose
+ * failure rc only carries up), n failed, with rc's text.
+ */
+static void
+blame(struct run_node *n, int rc)
+{
+    if (rc == 0 || rc == RUN_ECANCELLED || n->status == RUN_NODE_FAILED)
+        return;
+    for (int i = 0; i < n->job->nnodes; i++)
+        if (n->job->nodes[i].status == RUN_NODE_FAILED)
+            return;
+    run_node_fail(n, NULL, "%s", sl_strerror(rc));
+}
+
 static int
 call_push(struct run_node *n, struct run_batch *b)
 {
@@ -300,8 +316,7 @@ call_push(struct run_node *n, struct run_batch *b)
     span_begin(n, &s);
     rc = n->ops->push(n, b);
     span_end(n, &s);
-    if (rc != 0 && rc != RUN_ECANCELLED && n->status != RUN_NODE_FAILED)
-        run_node_fail(n, NULL, "%s", sl_strerror(rc));
+    blame(n, rc);
     return rc;
 }
 
@@ -451,8 +466,7 @@ call_stage(struct run_node *n, int (*fn)(struct run_node *))
     span_begin(n, &s);
     rc = fn(n);
     span_end(n, &s);
-    if (rc != 0 && rc != RUN_ECANCELLED && n->status != RUN_NODE_FAILED)
-        run_node_fail(n, NULL, "%s", sl_strerror(rc));
+    blame(n, rc);
     return rc;
 }
 
@@ -500,6 +514,8 @@ tally(struct run_job *job)
     for (int i = 0; i < job->nnodes; i++) {
         struct run_node *n = &job->nodes[i];
 
+        if (n->ops == NULL) /* not built: the definition was refused */
+            continue;
         if (n->ops->type == SL_MODULE_LOADER)
             job->records += n->rows_in;
         job->records_failed += n->rows_failed;
