@@ -155,6 +155,20 @@ runfix_entries(struct runfix *f, const char *rel_dir)
     return n;
 }
 
+void
+runfix_assert_file(struct runfix *f, const char *rel, const char *want)
+{
+    char *got = runfix_read(f, rel);
+
+    if (want == NULL)
+        ck_assert_msg(got == NULL, "%s was written: %s", rel, got);
+    else
+        ck_assert_msg(got != NULL && strcmp(got, want) == 0,
+                      "%s holds:\n%s\nnot:\n%s", rel, got ? got : "(none)",
+                      want);
+    free(got);
+}
+
 bool
 runfix_logged(const struct runfix *f, const char *part)
 {

@@ -59,6 +59,10 @@ void runfix_write(struct runfix *f, const char *rel, const char *text);
  * it), or NULL when there is no such file. */
 char *runfix_read(struct runfix *f, const char *rel);
 
+/* Asserts that rel in the organisation's directory holds exactly want
+ * (NULL: that there is no such file). */
+void runfix_assert_file(struct runfix *f, const char *rel, const char *want);
+
 /* Whether a line the run logged holds part in its message. */
 bool runfix_logged(const struct runfix *f, const char *part);
 

@@ -325,20 +325,6 @@ run(const char *text)
     return run_engine_execute(&fx.job, d);
 }
 
-static void
-assert_file(const char *rel, const char *want)
-{
-    char *got = runfix_read(&fx, rel);
-
-    if (want == NULL)
-        ck_assert_msg(got == NULL, "%s was written: %s", rel, got);
-    else
-        ck_assert_msg(got != NULL && strcmp(got, want) == 0,
-                      "%s holds:\n%s\nnot:\n%s", rel, got ? got : "(none)",
-                      want);
-    free(got);
-}
-
 /* The node with id in the finished job. */
 static struct run_node *
 node(const char *id)
@@ -370,7 +356,8 @@ START_TEST(a_run_moves_rows_through_its_graph)
     ck_assert_int_eq(run(PIPE_FILTER_SELECT), 0);
     ck_assert_msg(fx.job.end == RUN_END_COMPLETED, "%s", fx.job.error);
     ck_assert_str_eq(fx.job.error, "");
-    assert_file("out/big.csv", "customer,amount\nAnn,25.50\n,99.99\n");
+    runfix_assert_file(&fx, "out/big.csv",
+                       "customer,amount\nAnn,25.50\n,99.99\n");
     /* Figures: five rows read, two filtered by value and one more by the
      * unknown (NULL) amount, two loaded. */
     ck_assert_int_eq(fx.job.nnodes, 4);
@@ -398,7 +385,8 @@ START_TEST(small_batches_give_the_same_rows)
     fx.job.batch_size = 2;
     ck_assert_int_eq(run(PIPE_FILTER_SELECT), 0);
     ck_assert_msg(fx.job.end == RUN_END_COMPLETED, "%s", fx.job.error);
-    assert_file("out/big.csv", "customer,amount\nAnn,25.50\n,99.99\n");
+    runfix_assert_file(&fx, "out/big.csv",
+                       "customer,amount\nAnn,25.50\n,99.99\n");
 }
 END_TEST
 
@@ -417,9 +405,10 @@ START_TEST(one_source_feeds_two_loaders)
             "{\"source\": \"read\", \"target\": \"json\"}]}"),
         0);
     ck_assert_msg(fx.job.end == RUN_END_COMPLETED, "%s", fx.job.error);
-    assert_file("out/a.csv", "1,Ann\n2,\n");
-    assert_file("out/b.jsonl", "{\"id\":\"1\",\"customer\":\"Ann\"}\n"
-                               "{\"id\":\"2\",\"customer\":null}\n");
+    runfix_assert_file(&fx, "out/a.csv", "1,Ann\n2,\n");
+    runfix_assert_file(&fx, "out/b.jsonl",
+                       "{\"id\":\"1\",\"customer\":\"Ann\"}\n"
+                       "{\"id\":\"2\",\"customer\":null}\n");
     ck_assert_uint_eq(fx.job.records, 4); /* what every loader took */
 }
 END_TEST
@@ -447,7 +436,7 @@ START_TEST(a_failed_gate_commits_nothing)
     ck_assert_int_eq(node("gate")->status, RUN_NODE_FAILED);
     /* The loader had all the rows, and wrote none of them. */
     ck_assert_uint_eq(node("write")->rows_in, 5);
-    assert_file("out/kept.csv", "before\n");
+    runfix_assert_file(&fx, "out/kept.csv", "before\n");
     ck_assert_int_eq(runfix_entries(&fx, "out"), 1);
 }
 END_TEST
@@ -473,7 +462,7 @@ START_TEST(a_failing_node_names_itself)
                 fx.job.error &&
             strstr(fx.job.error, "amout") != NULL,
         "%s", fx.job.error);
-    assert_file("out/x.csv", NULL);
+    runfix_assert_file(&fx, "out/x.csv", NULL);
 
     /* A file that is not there. */
     ck_assert_int_eq(
@@ -493,7 +482,7 @@ START_TEST(a_cancelled_run_writes_nothing)
     ck_assert_int_eq(run(PIPE_FILTER_SELECT), 0);
     ck_assert_int_eq(fx.job.end, RUN_END_CANCELLED);
     ck_assert_str_eq(fx.job.error, "Cancelled");
-    assert_file("out/big.csv", NULL);
+    runfix_assert_file(&fx, "out/big.csv", NULL);
     ck_assert_int_eq(runfix_entries(&fx, "out"), 0);
 }
 END_TEST

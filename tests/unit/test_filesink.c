@@ -56,21 +56,6 @@ write_ok(struct run_node *n, struct run_filesink *f, const char *text)
     ck_assert_int_eq(run_filesink_write(n, f, text, strlen(text)), 0);
 }
 
-/* Asserts rel holds exactly want (NULL: does not exist). */
-static void
-assert_content(const char *rel, const char *want)
-{
-    char *got = runfix_read(&fx, rel);
-
-    if (want == NULL)
-        ck_assert_msg(got == NULL, "%s exists: %s", rel, got);
-    else
-        ck_assert_msg(got != NULL && strcmp(got, want) == 0,
-                      "%s holds \"%s\", not \"%s\"", rel, got ? got : "(none)",
-                      want);
-    free(got);
-}
-
 START_TEST(overwrite_shows_at_commit_only)
 {
     struct run_node *n = loader("out/people.csv", NULL);
@@ -84,18 +69,18 @@ START_TEST(overwrite_shows_at_commit_only)
     write_ok(n, &f, "id,name\n");
     write_ok(n, &f, "1,Ann\n");
     /* Until commit, readers see the old file; the new one is beside. */
-    assert_content("out/people.csv", "old content\n");
+    runfix_assert_file(&fx, "out/people.csv", "old content\n");
     ck_assert_int_eq(runfix_entries(&fx, "out"), 2);
     ck_assert_ptr_nonnull(strstr(f.tmp, "/out/people.csv.sluice-"));
     ck_assert_int_eq(run_filesink_commit(n, &f), 0);
-    assert_content("out/people.csv", "id,name\n1,Ann\n");
+    runfix_assert_file(&fx, "out/people.csv", "id,name\n1,Ann\n");
     ck_assert_int_eq(runfix_entries(&fx, "out"), 1);
     ck_assert_int_eq(stat(runfix_path(&fx, "out/people.csv"), &st), 0);
     ck_assert_int_eq(st.st_mode & 0777, 0640);
     /* Commit logged what it wrote, naming the path as given. */
     ck_assert(runfix_logged(&fx, "out/people.csv"));
     run_filesink_abort(&f); /* after commit: only releases */
-    assert_content("out/people.csv", "id,name\n1,Ann\n");
+    runfix_assert_file(&fx, "out/people.csv", "id,name\n1,Ann\n");
 }
 END_TEST
 
@@ -109,7 +94,7 @@ START_TEST(abort_leaves_the_target_as_it_was)
     open_ok(n, &f, &existing);
     write_ok(n, &f, "half a run\n");
     run_filesink_abort(&f);
-    assert_content("keep.csv", "precious\n");
+    runfix_assert_file(&fx, "keep.csv", "precious\n");
     ck_assert_int_eq(runfix_entries(&fx, ""), 1);
     /* A second abort, or an abort of a sink never opened, is harmless. */
     run_filesink_abort(&f);
@@ -121,7 +106,7 @@ START_TEST(abort_leaves_the_target_as_it_was)
     open_ok(n, &f, &existing);
     write_ok(n, &f, "x\n");
     run_filesink_abort(&f);
-    assert_content("new/never.csv", NULL);
+    runfix_assert_file(&fx, "new/never.csv", NULL);
     ck_assert_int_eq(runfix_entries(&fx, "new"), 0);
 }
 END_TEST
@@ -138,16 +123,16 @@ START_TEST(append_keeps_what_was_there)
     write_ok(n, &f, "{\"a\":1}\n");
     ck_assert_int_eq(run_filesink_commit(n, &f), 0);
     run_filesink_abort(&f);
-    assert_content("log.jsonl", "{\"a\":1}\n");
+    runfix_assert_file(&fx, "log.jsonl", "{\"a\":1}\n");
 
     n = loader("log.jsonl", "append");
     open_ok(n, &f, &existing);
     ck_assert(existing);
     write_ok(n, &f, "{\"a\":2}\n");
-    assert_content("log.jsonl", "{\"a\":1}\n");
+    runfix_assert_file(&fx, "log.jsonl", "{\"a\":1}\n");
     ck_assert_int_eq(run_filesink_commit(n, &f), 0);
     run_filesink_abort(&f);
-    assert_content("log.jsonl", "{\"a\":1}\n{\"a\":2}\n");
+    runfix_assert_file(&fx, "log.jsonl", "{\"a\":1}\n{\"a\":2}\n");
 }
 END_TEST
 
@@ -238,7 +223,7 @@ START_TEST(an_appended_target_that_is_a_link_is_not_followed)
     ck_assert_int_lt(run_filesink_open(n, &f, &existing), 0);
     ck_assert_str_eq(n->error_code, "IO_ERROR");
     run_filesink_abort(&f);
-    assert_content("real.csv", "secret\n");
+    runfix_assert_file(&fx, "real.csv", "secret\n");
     ck_assert_int_eq(runfix_entries(&fx, ""), 2);
 }
 END_TEST
