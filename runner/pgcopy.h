@@ -53,17 +53,20 @@ struct run_query {
 /*
  * Rewrites sql into q, taking each name's value from first (the run's
  * parameters), then from second (the node's "params"); either may be
- * NULL. Returns 0, or SL_ENOTFOUND with the missing name in *missing, or
- * SL_ETOOBIG / SL_ENOMEM.
+ * NULL. q's text and values are in p, or borrowed from first and second
+ * (string values), which must outlive q. Returns 0, or SL_ENOTFOUND with
+ * the missing name in *missing, or SL_ETOOBIG / SL_ENOMEM.
  */
 int run_query_bind(sl_pool *p, const char *sql, const json_t *first,
                    const json_t *second, struct run_query *q,
                    const char **missing);
 
 /*
- * Whether t is a type name safe to write into CREATE TABLE: one word,
- * optionally followed by "varying", "precision", "with time zone" or
- * "without time zone", a numeric modifier "(n)" or "(n,m)", and "[]".
+ * Whether t is a type name safe to write into CREATE TABLE, as the
+ * server's format_type() writes them: one word, optionally followed by
+ * "varying", "precision", "with time zone" or "without time zone" (before
+ * or after the modifier: "timestamp(3) with time zone"), a numeric
+ * modifier "(n)" or "(n,m)" (m may be negative), and "[]".
  */
 bool run_type_ok(const char *t);
 
