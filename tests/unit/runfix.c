@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "unit.h"
 
 /* Records a log line of the run. */
@@ -90,6 +91,57 @@ runfix_node(struct runfix *f, const char *id, json_t *config)
     ck_assert_ptr_nonnull(n->pool);
     ck_assert_int_eq(sl_pool_cleanup_add(f->job.pool, pool_destroy, n->pool),
                      0);
+    return n;
+}
+
+static int
+sink_push(struct run_node *n, struct run_batch *b)
+{
+    struct runfix_sink *s = n->state;
+
+    if (s->fail != 0) {
+        run_batch_free(b);
+        return s->fail == SL_ERR ? run_node_fail(n, "TEST", "refused")
+                                 : s->fail;
+    }
+    ck_assert_int_lt(s->nbatches, RUNFIX_MAX_BATCHES);
+    s->batches[s->nbatches++] = b;
+    return 0;
+}
+
+static const struct run_module_ops sink_ops = {
+    .type = SL_MODULE_LOADER,
+    .push = sink_push,
+};
+
+struct run_node *
+runfix_sink_node(struct runfix *f, const char *id, struct runfix_sink *s)
+{
+    struct run_node *n = runfix_node(f, id, NULL);
+
+    memset(s, 0, sizeof(*s));
+    n->ops = &sink_ops;
+    n->state = s;
+    return n;
+}
+
+void
+runfix_sink_free(struct runfix_sink *s)
+{
+    for (int i = 0; i < s->nbatches; i++)
+        run_batch_free(s->batches[i]);
+    s->nbatches = 0;
+}
+
+struct run_node *
+runfix_feeding(struct runfix *f, struct run_node **next, int nnext)
+{
+    struct run_node *n = runfix_node(f, "source", NULL);
+
+    n->next = next;
+    n->nnext = nnext;
+    for (int i = 0; i < nnext; i++)
+        next[i]->nprev++;
     return n;
 }
 

@@ -48,6 +48,28 @@ void runfix_free(struct runfix *f);
  */
 struct run_node *runfix_node(struct runfix *f, const char *id, json_t *config);
 
+/* What a sink node (runfix_sink_node()) was given. */
+#define RUNFIX_MAX_BATCHES 64
+struct runfix_sink {
+    struct run_batch *batches[RUNFIX_MAX_BATCHES]; /* kept, in order */
+    int nbatches;
+    int fail; /* 0, or what push returns instead (failing the node first
+                 when it is SL_ERR), the batch dropped */
+};
+
+/*
+ * A loader node of f's job that keeps each batch it is given in *s (made
+ * empty here), unless s->fail says otherwise. runfix_sink_free() releases
+ * the batches kept.
+ */
+struct run_node *runfix_sink_node(struct runfix *f, const char *id,
+                                  struct runfix_sink *s);
+void runfix_sink_free(struct runfix_sink *s);
+
+/* A node of f's job with the nnext nodes of next (borrowed) after it. */
+struct run_node *runfix_feeding(struct runfix *f, struct run_node **next,
+                                int nnext);
+
 /* The absolute path of rel in the organisation's directory (f's pool). */
 const char *runfix_path(struct runfix *f, const char *rel);
 

@@ -149,66 +149,6 @@ END_TEST
 
 /* --- run_emit between test nodes ----------------------------------------- */
 
-/* What a test node saw: each batch kept, unless it was told to fail. */
-struct seen {
-    struct run_batch *batches[8];
-    int nbatches;
-    int fail; /* 0, or the code push returns (failing the node first when
-                 it is SL_ERR) */
-};
-
-static int
-seen_push(struct run_node *n, struct run_batch *b)
-{
-    struct seen *s = n->state;
-
-    if (s->fail != 0) {
-        run_batch_free(b);
-        return s->fail == SL_ERR ? run_node_fail(n, "TEST", "refused")
-                                 : s->fail;
-    }
-    ck_assert_int_lt(s->nbatches, 8);
-    s->batches[s->nbatches++] = b;
-    return 0;
-}
-
-static const struct run_module_ops seen_ops = {
-    .type = SL_MODULE_LOADER,
-    .push = seen_push,
-};
-
-/* A node that keeps what it is given, in *s. */
-static struct run_node *
-seen_node(const char *id, struct seen *s)
-{
-    struct run_node *n = runfix_node(&fx, id, NULL);
-
-    memset(s, 0, sizeof(*s));
-    n->ops = &seen_ops;
-    n->state = s;
-    return n;
-}
-
-static void
-seen_free(struct seen *s)
-{
-    for (int i = 0; i < s->nbatches; i++)
-        run_batch_free(s->batches[i]);
-}
-
-/* A producer feeding the nodes given. */
-static struct run_node *
-producer(struct run_node **next, int nnext)
-{
-    struct run_node *n = runfix_node(&fx, "source", NULL);
-
-    n->next = next;
-    n->nnext = nnext;
-    for (int i = 0; i < nnext; i++)
-        next[i]->nprev++;
-    return n;
-}
-
 static struct run_batch *
 two_rows(void)
 {
@@ -221,9 +161,10 @@ two_rows(void)
 
 START_TEST(emit_gives_each_successor_its_own_batch)
 {
-    struct seen sa, sb;
-    struct run_node *next[2] = {seen_node("a", &sa), seen_node("b", &sb)};
-    struct run_node *src = producer(next, 2);
+    struct runfix_sink sa, sb;
+    struct run_node *next[2] = {runfix_sink_node(&fx, "a", &sa),
+                                runfix_sink_node(&fx, "b", &sb)};
+    struct run_node *src = runfix_feeding(&fx, next, 2);
     struct run_batch *b = two_rows();
 
     ck_assert_int_eq(run_emit(src, b), 0);
@@ -247,16 +188,16 @@ START_TEST(emit_gives_each_successor_its_own_batch)
     /* Nor does anything from a node without successors. */
     ck_assert_int_eq(run_emit(next[0], two_rows()), 0);
     ck_assert_uint_eq(next[0]->rows_out, 2);
-    seen_free(&sa);
-    seen_free(&sb);
+    runfix_sink_free(&sa);
+    runfix_sink_free(&sb);
 }
 END_TEST
 
 START_TEST(emit_stops_on_cancel)
 {
-    struct seen sa;
-    struct run_node *next[1] = {seen_node("a", &sa)};
-    struct run_node *src = producer(next, 1);
+    struct runfix_sink sa;
+    struct run_node *next[1] = {runfix_sink_node(&fx, "a", &sa)};
+    struct run_node *src = runfix_feeding(&fx, next, 1);
 
     atomic_store(&fx.job.cancel, true);
     ck_assert(run_cancelled(&fx.job));
@@ -268,9 +209,10 @@ END_TEST
 
 START_TEST(emit_passes_a_failure_up)
 {
-    struct seen sa, sb;
-    struct run_node *next[2] = {seen_node("a", &sa), seen_node("b", &sb)};
-    struct run_node *src = producer(next, 2);
+    struct runfix_sink sa, sb;
+    struct run_node *next[2] = {runfix_sink_node(&fx, "a", &sa),
+                                runfix_sink_node(&fx, "b", &sb)};
+    struct run_node *src = runfix_feeding(&fx, next, 2);
 
     /* The second successor (served first, with a copy) refuses: the
      * first never sees the batch, which is freed all the same. */
@@ -285,7 +227,7 @@ START_TEST(emit_passes_a_failure_up)
     ck_assert_int_eq(sb.nbatches, 0);
 
     /* A code without a message is the node's failure, named. */
-    next[1] = seen_node("c", &sb);
+    next[1] = runfix_sink_node(&fx, "c", &sb);
     sb.fail = SL_ENOMEM;
     ck_assert_int_eq(run_emit(src, two_rows()), SL_ENOMEM);
     ck_assert_int_eq(next[1]->status, RUN_NODE_FAILED);
