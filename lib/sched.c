@@ -45,17 +45,34 @@ struct firing {
     char quota_type[32];
 };
 
-/*
- * Writes into out the first time after now at which cron expression expr
- * fires in zone. Returns 0, or a code of sl_cron_next_in().
- */
+int
+sl_sched_next_time(const char *expr, const char *zone, int64_t now, char *out)
+{
+    int64_t t;
+    int rc = sl_cron_next_in(expr, zone, now, &t, NULL, 0);
+
+    return rc == SL_OK ? sl_clock_format(t, out) : rc;
+}
+
+int
+sl_sched_outcome_parse(const char *name, enum sl_sched_outcome *outcome,
+                       bool *reported)
+{
+    for (size_t i = 0;
+         name != NULL && i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
+        if (strcmp(name, outcomes[i].name) == 0) {
+            *outcome = outcomes[i].outcome;
+            *reported = outcomes[i].reported;
+            return SL_OK;
+        }
+    return SL_EDB;
+}
+
+/* The first time after now at which expr fires in zone, into out. */
 static int
 next_time(const char *expr, const char *zone, char *out)
 {
-    int64_t t;
-    int rc = sl_cron_next_in(expr, zone, sl_clock_now(), &t, NULL, 0);
-
-    return rc == SL_OK ? sl_clock_format(t, out) : rc;
+    return sl_sched_next_time(expr, zone, sl_clock_now(), out);
 }
 
 void
@@ -121,14 +138,8 @@ fire_one(struct sl_db *db, struct sl_bus *bus, const struct sl_sched_stmts *st,
     /* The claim stands even when no run starts: that firing is spent. */
     if ((rc = sl_db_commit(db)) != SL_OK)
         goto out;
-    rc = SL_EDB;
-    for (size_t i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++) {
-        if (strcmp(PQgetvalue(res, 0, FIRE_OUTCOME), outcomes[i].name) != 0)
-            continue;
-        f->it.outcome = outcomes[i].outcome;
-        f->reported = outcomes[i].reported;
-        rc = SL_OK;
-    }
+    rc = sl_sched_outcome_parse(PQgetvalue(res, 0, FIRE_OUTCOME),
+                                &f->it.outcome, &f->reported);
     if (rc != SL_OK || !f->reported)
         goto out;
     if ((v = sl_db_value(res, 0, FIRE_QUOTA)) != NULL) {
