@@ -22,13 +22,11 @@
 #include "json.h"
 #include "pgconn.h"
 #include "uuid.h"
+#include "warehouse.h"
 
 #define WAREHOUSE    "warehouse"
 #define MAX_TABLES_S "50" /* tables described per list */
 #define MAX_TREE     500
-
-static const char *const layers[] = {"bronze", "silver", "gold"};
-#define NLAYERS (sizeof(layers) / sizeof(layers[0]))
 
 /* A catalog opened for a request: a connection and how names map. */
 struct catalog {
@@ -51,17 +49,7 @@ catalog_close(struct catalog *cat)
 static const char *
 physical(struct api_req *r, const char *layer)
 {
-    return sl_psprintf(r->pool, "t_%s_%s", r->who.tenant_id, layer);
-}
-
-/* The layer a user-visible schema name means in the warehouse, or NULL. */
-static const char *
-layer_of(const char *name)
-{
-    for (size_t i = 0; i < NLAYERS; i++)
-        if (strcmp(name, layers[i]) == 0)
-            return layers[i];
-    return NULL;
+    return sl_wh_schema(r->pool, r->who.tenant_id, layer);
 }
 
 /*
@@ -93,19 +81,12 @@ warehouse_connect(struct api_req *r)
                   "The warehouse is unavailable; try again shortly", NULL);
         return NULL;
     }
-    for (size_t i = 0; i < NLAYERS; i++) {
-        const char *name = physical(r, layers[i]);
-        char *id = PQescapeIdentifier(c, name, strlen(name));
-        PGresult *res;
+    /* A schema that cannot be made now shows as empty. */
+    for (size_t i = 0; i < sl_wh_nlayers; i++) {
+        const char *name = physical(r, sl_wh_layers[i]);
 
-        if (id == NULL)
-            continue;
-        /* Two requests may race to create it: either way it exists. */
-        if (sl_pgconn_exec(
-                c, sl_psprintf(r->pool, "CREATE SCHEMA IF NOT EXISTS %s", id),
-                0, NULL, &res) == 0)
-            PQclear(res);
-        PQfreemem(id);
+        if (name != NULL)
+            (void)sl_wh_schema_create(c, name, NULL, 0);
     }
     return c;
 }
@@ -171,7 +152,7 @@ schema_of(struct api_req *r, struct catalog *cat, const char *schema)
 {
     if (!cat->warehouse)
         return schema;
-    if (layer_of(schema) == NULL) {
+    if (sl_wh_layer(schema) == NULL) {
         api_error(r, 404, "SCHEMA_NOT_FOUND",
                   "The warehouse has the schemas bronze, silver and gold",
                   json_pack("{s:s}", "schema", schema));
@@ -187,8 +168,8 @@ list_schemas(struct api_req *r, struct catalog *cat)
     json_t *out = json_array();
 
     if (cat->warehouse) {
-        for (size_t i = 0; i < NLAYERS; i++) {
-            const char *params[1] = {physical(r, layers[i])};
+        for (size_t i = 0; i < sl_wh_nlayers; i++) {
+            const char *params[1] = {physical(r, sl_wh_layers[i])};
             PGresult *res = NULL;
             int rc = sl_pgconn_exec(
                 cat->conn,
@@ -199,10 +180,11 @@ list_schemas(struct api_req *r, struct catalog *cat)
                 1, params, &res);
 
             json_array_append_new(
-                out, json_pack("{s:s, s:I}", "name", layers[i], "tables_count",
-                               rc == 0 && PQntuples(res) == 1
-                                   ? (json_int_t)atoll(PQgetvalue(res, 0, 0))
-                                   : 0));
+                out,
+                json_pack("{s:s, s:I}", "name", sl_wh_layers[i], "tables_count",
+                          rc == 0 && PQntuples(res) == 1
+                              ? (json_int_t)atoll(PQgetvalue(res, 0, 0))
+                              : 0));
             PQclear(res);
         }
         return out;

@@ -34,6 +34,7 @@
 #include "pgconn.h"
 #include "secretbox.h"
 #include "uuid.h"
+#include "warehouse.h"
 
 #define MASK            "********"
 #define MAX_TREE_TABLES 500
@@ -74,7 +75,8 @@ static const struct connector_type types[] = {
      "A directory of CSV and JSON-lines files under the operator's data "
      "directory",
      "{\"type\": \"object\", \"properties\": {"
-     "\"path\": {\"type\": \"string\", \"maxLength\": 1024, \"default\": \"\", "
+     "\"path\": {\"type\": \"string\", \"maxLength\": " SL_WH_PATH_MAX_TEXT
+     ", \"default\": \"\", "
      "\"description\": \"A directory relative to the data directory\"}, "
      "\"format\": {\"enum\": [\"csv\", \"jsonl\"]}}, "
      "\"additionalProperties\": false}"},
@@ -317,7 +319,7 @@ check_settings(struct api_check *c, const struct connector_type *t,
     } else {
         const char *p = sl_json_get_str(settings, "path");
 
-        if (p != NULL && (p[0] == '/' || strstr(p, "..") != NULL))
+        if (p != NULL && *p != '\0' && !sl_wh_path_ok(p))
             api_check_fail(c, "configuration.path",
                            "must be relative to the data directory, without "
                            "'..'");

@@ -20,6 +20,7 @@
 #include "jschema.h"
 #include "modules.h"
 #include "uuid.h"
+#include "warehouse.h"
 
 #define PATH_MAX_LEN  200
 #define FIELD_MAX_LEN (PATH_MAX_LEN + 64)
@@ -773,26 +774,6 @@ node_index(struct node_info *ni, size_t n, const char *id)
     return -1;
 }
 
-/* True when a relative path stays inside its directory. */
-static bool
-path_safe(const char *p)
-{
-    const char *seg = p;
-
-    if (*p == '/' || *p == '\0')
-        return false;
-    for (;;) {
-        const char *end = strchr(seg, '/');
-        size_t len = end ? (size_t)(end - seg) : strlen(seg);
-
-        if (len == 2 && seg[0] == '.' && seg[1] == '.')
-            return false;
-        if (end == NULL)
-            return true;
-        seg = end + 1;
-    }
-}
-
 /* Problems of a node config, as the schema validator reports them. */
 struct api_schema_errs {
     struct api_check *c;
@@ -889,16 +870,14 @@ check_node(struct api_check *c, size_t i, json_t *node, json_t *conns)
     }
     if (mod->conn == SL_CONN_POSTGRES && conn == NULL &&
         sl_json_get_str(config, "schema") != NULL &&
-        strcmp(sl_json_get_str(config, "schema"), "bronze") != 0 &&
-        strcmp(sl_json_get_str(config, "schema"), "silver") != 0 &&
-        strcmp(sl_json_get_str(config, "schema"), "gold") != 0) {
+        sl_wh_layer(sl_json_get_str(config, "schema")) == NULL) {
         snprintf(field, sizeof(field), "nodes[%zu].config.schema", i);
         api_check_fail(c, field,
                        "in the warehouse (no connection_id) must be bronze, "
                        "silver or gold");
     }
     if (mod->conn == SL_CONN_FILE && sl_json_get_str(config, "path") != NULL &&
-        !path_safe(sl_json_get_str(config, "path"))) {
+        !sl_wh_path_ok(sl_json_get_str(config, "path"))) {
         snprintf(field, sizeof(field), "nodes[%zu].config.path", i);
         api_check_fail(c, field,
                        "must be relative and stay inside its directory "

@@ -12,6 +12,7 @@
 #include "err.h"
 #include "json.h"
 #include "secretbox.h"
+#include "warehouse.h"
 
 const char *const sl_connector_secret_fields[] = {"password",
                                                   "connection_string"};
@@ -77,7 +78,7 @@ sl_connector_dir(sl_pool *p, const char *data_dir, const char *tenant,
 
     if (rel == NULL || *rel == '\0')
         return sl_psprintf(p, "%s/%s", data_dir, tenant);
-    if (rel[0] == '/' || strstr(rel, "..") != NULL)
+    if (!sl_wh_path_ok(rel))
         return NULL;
     return sl_psprintf(p, "%s/%s/%s", data_dir, tenant, rel);
 }

@@ -7,6 +7,10 @@
 #ifndef SL_LIMITS_H
 #define SL_LIMITS_H
 
+/* A limit that is a plain number, as a string literal (for JSON text). */
+#define SL_LIMIT_TEXT_(n) #n
+#define SL_LIMIT_TEXT(n)  SL_LIMIT_TEXT_(n)
+
 /* Request bodies: the hard ceiling (nginx enforces the configured limit). */
 #define SL_MAX_BODY_CEIL (64 * 1024 * 1024)
 
@@ -76,6 +80,12 @@
  */
 #define SL_MAX_TZ_NAME 64
 #define SL_MAX_TZ_FILE (256 * 1024)
+
+/*
+ * A file path a pipeline node or a file connector gives (warehouse.h). A
+ * plain number, as the JSON Schemas quote it with SL_LIMIT_TEXT().
+ */
+#define SL_MAX_FILE_PATH 1024
 
 /* Cron expressions, macros included. */
 #define SL_MAX_CRON_EXPR 256

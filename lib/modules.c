@@ -15,6 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "warehouse.h"
+
 /* JSON text of schema fragments used by several modules. */
 #define CONNECTION_ID                                                          \
     "\"connection_id\": {\"type\": \"string\", \"title\": \"Connection\", "    \
@@ -24,7 +26,7 @@
 #define FILE_PATH                                                              \
     "\"path\": {\"type\": \"string\", \"title\": \"Path\", "                   \
     "\"description\": \"Relative to the connection's directory\", "            \
-    "\"minLength\": 1, \"maxLength\": 1024}"
+    "\"minLength\": 1, \"maxLength\": " SL_WH_PATH_MAX_TEXT "}"
 #define IDENT_PATTERN "^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 #define COLUMN_LIST(min)                                                       \
     "{\"type\": \"array\", \"minItems\": " #min ", \"maxItems\": 1000, "       \
@@ -40,7 +42,7 @@
 
 const struct sl_module sl_modules[] = {
     /* Extractors */
-    {SL_MODULE_EXTRACTOR, "postgres", "PostgreSQL Extractor",
+    {SL_MOD_PG_EXTRACT, SL_MODULE_EXTRACTOR, "postgres", "PostgreSQL Extractor",
      "Extract rows from a PostgreSQL database with a query or a table",
      "database", "#336791", SL_CONN_POSTGRES,
      "{\"type\": \"object\", \"properties\": {" CONNECTION_ID ", "
@@ -54,7 +56,7 @@ const struct sl_module sl_modules[] = {
      "\"anyOf\": [{\"required\": [\"query\"]}, {\"required\": [\"table\"]}], "
      "\"additionalProperties\": false}",
      "{\"query\": \"SELECT * FROM table_name\"}"},
-    {SL_MODULE_EXTRACTOR, "csv", "CSV Extractor",
+    {SL_MOD_CSV_EXTRACT, SL_MODULE_EXTRACTOR, "csv", "CSV Extractor",
      "Read a CSV file (RFC 4180, UTF-8, with or without a header)", "file-csv",
      "#217346", SL_CONN_FILE,
      "{\"type\": \"object\", \"properties\": {" CONNECTION_ID ", " FILE_PATH
@@ -69,7 +71,7 @@ const struct sl_module sl_modules[] = {
             "\"null_string\": {\"type\": \"string\", \"maxLength\": 64}}, "
             "\"required\": [\"path\"], \"additionalProperties\": false}",
      "{\"delimiter\": \",\", \"header\": true}"},
-    {SL_MODULE_EXTRACTOR, "jsonl", "JSON Lines Extractor",
+    {SL_MOD_JSONL_EXTRACT, SL_MODULE_EXTRACTOR, "jsonl", "JSON Lines Extractor",
      "Read a file of one JSON object per line", "file-code", "#F7DF1E",
      SL_CONN_FILE,
      "{\"type\": \"object\", \"properties\": {" CONNECTION_ID ", " FILE_PATH
@@ -77,7 +79,7 @@ const struct sl_module sl_modules[] = {
      "{}"},
 
     /* Transformers */
-    {SL_MODULE_TRANSFORMER, "sql", "SQL Transform",
+    {SL_MOD_SQL, SL_MODULE_TRANSFORMER, "sql", "SQL Transform",
      "Run a query in the organization's warehouse; the node's input is the "
      "relation \"input\"",
      "code", "#6366F1", SL_CONN_NONE,
@@ -87,7 +89,7 @@ const struct sl_module sl_modules[] = {
      "\"maxLength\": 65536}, " PARAMS "}, "
      "\"required\": [\"query\"], \"additionalProperties\": false}",
      "{\"query\": \"SELECT * FROM input\"}"},
-    {SL_MODULE_TRANSFORMER, "cleaner", "Data Cleaner",
+    {SL_MOD_CLEANER, SL_MODULE_TRANSFORMER, "cleaner", "Data Cleaner",
      "Remove duplicates, trim text and drop rows with missing values", "broom",
      "#10B981", SL_CONN_NONE,
      "{\"type\": \"object\", \"properties\": {"
@@ -101,7 +103,7 @@ const struct sl_module sl_modules[] = {
                    "false}}, "
                    "\"required\": [], \"additionalProperties\": false}",
      "{\"remove_duplicates\": true, \"trim\": true}"},
-    {SL_MODULE_TRANSFORMER, "filter", "Filter",
+    {SL_MOD_FILTER, SL_MODULE_TRANSFORMER, "filter", "Filter",
      "Keep the rows an expression holds for (comparisons, and/or/not, "
      "is null)",
      "filter", "#F59E0B", SL_CONN_NONE,
@@ -110,13 +112,13 @@ const struct sl_module sl_modules[] = {
      "\"minLength\": 1, \"maxLength\": 4096}}, "
      "\"required\": [\"expression\"], \"additionalProperties\": false}",
      "{\"expression\": \"amount > 0\"}"},
-    {SL_MODULE_TRANSFORMER, "select", "Select Columns",
+    {SL_MOD_SELECT, SL_MODULE_TRANSFORMER, "select", "Select Columns",
      "Keep only the named columns, in that order", "columns", "#0EA5E9",
      SL_CONN_NONE,
      "{\"type\": \"object\", \"properties\": {\"columns\": " COLUMN_LIST(
          1) "}, \"required\": [\"columns\"], \"additionalProperties\": false}",
      "{\"columns\": []}"},
-    {SL_MODULE_TRANSFORMER, "rename", "Rename Columns",
+    {SL_MOD_RENAME, SL_MODULE_TRANSFORMER, "rename", "Rename Columns",
      "Rename columns: {\"mapping\": {\"old\": \"new\"}}", "pen", "#8B5CF6",
      SL_CONN_NONE,
      "{\"type\": \"object\", \"properties\": {\"mapping\": {\"type\": "
@@ -125,7 +127,7 @@ const struct sl_module sl_modules[] = {
      "\"" IDENT_PATTERN "\"}}}, "
      "\"required\": [\"mapping\"], \"additionalProperties\": false}",
      "{\"mapping\": {}}"},
-    {SL_MODULE_TRANSFORMER, "cast", "Cast Types",
+    {SL_MOD_CAST, SL_MODULE_TRANSFORMER, "cast", "Cast Types",
      "Convert columns to types: {\"columns\": {\"age\": \"integer\"}}",
      "exchange", "#EC4899", SL_CONN_NONE,
      "{\"type\": \"object\", \"properties\": {\"columns\": {\"type\": "
@@ -135,7 +137,7 @@ const struct sl_module sl_modules[] = {
      "\"default\": \"fail\"}}, "
      "\"required\": [\"columns\"], \"additionalProperties\": false}",
      "{\"columns\": {}, \"on_error\": \"fail\"}"},
-    {SL_MODULE_TRANSFORMER, "pii_mask", "PII Masking",
+    {SL_MOD_PII_MASK, SL_MODULE_TRANSFORMER, "pii_mask", "PII Masking",
      "Mask, hash or redact personal data in the named (or detected) columns",
      "shield", "#EF4444", SL_CONN_NONE,
      "{\"type\": \"object\", \"properties\": {"
@@ -149,7 +151,7 @@ const struct sl_module sl_modules[] = {
      "{\"method\": \"mask\", \"detect\": true}"},
 
     /* Quality gates */
-    {SL_MODULE_QUALITY, "quality_gate", "Quality Gate",
+    {SL_MOD_QUALITY_GATE, SL_MODULE_QUALITY, "quality_gate", "Quality Gate",
      "Check rules on the rows passing through; below a threshold the run "
      "fails with QUALITY_CHECK_FAILED",
      "check-circle", "#14B8A6", SL_CONN_NONE,
@@ -171,7 +173,7 @@ const struct sl_module sl_modules[] = {
      "{\"rules\": [], \"fail_run\": true}"},
 
     /* Loaders */
-    {SL_MODULE_LOADER, "postgres", "PostgreSQL Loader",
+    {SL_MOD_PG_LOAD, SL_MODULE_LOADER, "postgres", "PostgreSQL Loader",
      "Write rows to a PostgreSQL table (append, replace or upsert), in one "
      "transaction",
      "database", "#336791", SL_CONN_POSTGRES,
@@ -185,8 +187,8 @@ const struct sl_module sl_modules[] = {
             "\"create_table\": {\"type\": \"boolean\", \"default\": true}}, "
             "\"required\": [\"table\"], \"additionalProperties\": false}",
      "{\"mode\": \"append\", \"create_table\": true}"},
-    {SL_MODULE_LOADER, "csv", "CSV Loader", "Write rows to a CSV file",
-     "file-csv", "#217346", SL_CONN_FILE,
+    {SL_MOD_CSV_LOAD, SL_MODULE_LOADER, "csv", "CSV Loader",
+     "Write rows to a CSV file", "file-csv", "#217346", SL_CONN_FILE,
      "{\"type\": \"object\", \"properties\": {" CONNECTION_ID ", " FILE_PATH
      ", "
      "\"delimiter\": {\"type\": \"string\", \"minLength\": 1, "
@@ -196,7 +198,7 @@ const struct sl_module sl_modules[] = {
      "\"default\": \"overwrite\"}}, "
      "\"required\": [\"path\"], \"additionalProperties\": false}",
      "{\"delimiter\": \",\", \"header\": true, \"mode\": \"overwrite\"}"},
-    {SL_MODULE_LOADER, "jsonl", "JSON Lines Loader",
+    {SL_MOD_JSONL_LOAD, SL_MODULE_LOADER, "jsonl", "JSON Lines Loader",
      "Write rows as one JSON object per line", "file-code", "#F7DF1E",
      SL_CONN_FILE,
      "{\"type\": \"object\", \"properties\": {" CONNECTION_ID ", " FILE_PATH
@@ -208,6 +210,10 @@ const struct sl_module sl_modules[] = {
 };
 
 const size_t sl_nmodules = sizeof(sl_modules) / sizeof(sl_modules[0]);
+
+/* One entry per id; test_modules checks that each is at its id's place. */
+_Static_assert(sizeof(sl_modules) / sizeof(sl_modules[0]) == SL_MOD_COUNT_,
+               "sl_modules has an entry for each enum sl_module_id");
 
 static const char *const type_names[SL_MODULE_TYPE_COUNT_] = {
     [SL_MODULE_EXTRACTOR] = "extractor",

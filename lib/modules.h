@@ -3,9 +3,12 @@
  *
  * A pipeline node names a module (an extractor, transformer, quality gate
  * or loader) and gives it a config that must satisfy the module's JSON
- * Schema. This table is the one list: the API serves it at /modules and
- * validates pipelines against it, and the runner executes exactly these
- * modules by name.
+ * Schema. sl_modules is the one list: the API serves it at /modules and
+ * validates pipelines against it, and the runner finds a node's module in
+ * it and takes the module's operations by its id (runner/engine.c's
+ * table, indexed by enum sl_module_id). Adding a module is an id here, an
+ * entry in lib/modules.c and an implementation in the runner; test_modules
+ * fails while one of the three is missing.
  */
 #ifndef SL_MODULES_H
 #define SL_MODULES_H
@@ -29,7 +32,27 @@ enum sl_module_conn {
     SL_CONN_FILE,     /* a file connector, or the data directory */
 };
 
+/* Every module, by what it is: the index of its entry in sl_modules. */
+enum sl_module_id {
+    SL_MOD_PG_EXTRACT,
+    SL_MOD_CSV_EXTRACT,
+    SL_MOD_JSONL_EXTRACT,
+    SL_MOD_SQL,
+    SL_MOD_CLEANER,
+    SL_MOD_FILTER,
+    SL_MOD_SELECT,
+    SL_MOD_RENAME,
+    SL_MOD_CAST,
+    SL_MOD_PII_MASK,
+    SL_MOD_QUALITY_GATE,
+    SL_MOD_PG_LOAD,
+    SL_MOD_CSV_LOAD,
+    SL_MOD_JSONL_LOAD,
+    SL_MOD_COUNT_
+};
+
 struct sl_module {
+    enum sl_module_id id; /* its index in sl_modules */
     enum sl_module_type type;
     const char *name; /* "postgres" */
     const char *display_name;
@@ -41,6 +64,7 @@ struct sl_module {
     const char *defaults; /* a JSON object: the config a new node starts with */
 };
 
+/* The modules, sl_modules[id] for each id: sl_nmodules is SL_MOD_COUNT_. */
 extern const struct sl_module sl_modules[];
 extern const size_t sl_nmodules;
 

@@ -46,21 +46,18 @@ struct firing {
     char reason[512];
 };
 
-/*
- * Writes into out the first time after now at which cron expression expr
- * fires in zone. Returns 0, or a code of sl_cron_next_in() with why (whysz
- * bytes) saying, for people, what is wrong.
- */
-static int
-next_time(const char *expr, const char *zone, char *out, char *why,
-          size_t whysz)
+int
+sl_sched_next_time(const char *expr, const char *zone, int64_t now, char *out,
+                   char *why, size_t whysz)
 {
     char err[256] = "";
     int64_t t;
-    int rc = sl_cron_next_in(expr, zone, sl_clock_now(), &t, err, sizeof(err));
+    int rc = sl_cron_next_in(expr, zone, now, &t, err, sizeof(err));
 
     if (rc == SL_OK)
         return sl_clock_format(t, out);
+    if (why == NULL || whysz == 0)
+        return rc;
     if (rc == SL_EPARSE)
         snprintf(why, whysz, "the cron expression \"%s\" is not valid: %s",
                  expr, err[0] ? err : "it does not parse");
@@ -69,6 +66,20 @@ next_time(const char *expr, const char *zone, char *out, char *why,
     else
         snprintf(why, whysz, "the cron expression \"%s\" never fires", expr);
     return rc;
+}
+
+int
+sl_sched_outcome_parse(const char *name, enum sl_sched_outcome *outcome,
+                       bool *reported)
+{
+    for (size_t i = 0;
+         name != NULL && i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
+        if (strcmp(name, outcomes[i].name) == 0) {
+            *outcome = outcomes[i].outcome;
+            *reported = outcomes[i].reported;
+            return SL_OK;
+        }
+    return SL_EDB;
 }
 
 /*
@@ -134,9 +145,9 @@ fire_one(struct sl_db *db, struct sl_bus *bus, const struct sl_sched_stmts *st,
     int rc;
 
     f->reported = true;
-    if (next_time(PQgetvalue(due, row, DUE_CRON),
-                  PQgetvalue(due, row, DUE_ZONE), f->next, f->reason,
-                  sizeof(f->reason)) != SL_OK)
+    if (sl_sched_next_time(PQgetvalue(due, row, DUE_CRON),
+                           PQgetvalue(due, row, DUE_ZONE), sl_clock_now(),
+                           f->next, f->reason, sizeof(f->reason)) != SL_OK)
         return disable_one(db, st, PQgetvalue(due, row, DUE_AT), f);
     f->it.next_run = f->next;
     if (sl_uuid_v7(f->run_id) != SL_OK || sl_uuid_v7(f->outbox_id) != SL_OK)
@@ -156,14 +167,8 @@ fire_one(struct sl_db *db, struct sl_bus *bus, const struct sl_sched_stmts *st,
     /* The claim stands even when no run starts: that firing is spent. */
     if ((rc = sl_db_commit(db)) != SL_OK)
         goto out;
-    rc = SL_EDB;
-    for (size_t i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++) {
-        if (strcmp(PQgetvalue(res, 0, FIRE_OUTCOME), outcomes[i].name) != 0)
-            continue;
-        f->it.outcome = outcomes[i].outcome;
-        f->reported = outcomes[i].reported;
-        rc = SL_OK;
-    }
+    rc = sl_sched_outcome_parse(PQgetvalue(res, 0, FIRE_OUTCOME),
+                                &f->it.outcome, &f->reported);
     if (rc != SL_OK || !f->reported)
         goto out;
     if ((v = sl_db_value(res, 0, FIRE_QUOTA)) != NULL) {

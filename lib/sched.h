@@ -29,6 +29,9 @@
 #ifndef SL_SCHED_H
 #define SL_SCHED_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "bus.h"
 #include "db.h"
 #include "log.h"
@@ -67,6 +70,26 @@ enum sl_sched_outcome {
     SL_SCHED_INVALID,  /* its next time cannot be computed: disabled */
     SL_SCHED_ERROR,    /* the database failed for this item; see log */
 };
+
+/*
+ * What scheduler_fire() answered, name ("fired", "quota", "inactive", or
+ * "taken": another scheduler fired the item first), as an outcome and
+ * whether the caller hears of it (not of "taken"). Returns 0, or SL_EDB
+ * for a name this file does not know (outcome and reported untouched).
+ */
+int sl_sched_outcome_parse(const char *name, enum sl_sched_outcome *outcome,
+                           bool *reported);
+
+/*
+ * Writes into out (SL_RFC3339_MAX bytes) the first time strictly after
+ * now (UTC seconds) at which cron expression expr fires in the IANA zone
+ * zone: the next_run_at a firing moves an item on to. Returns 0, or a
+ * code of sl_cron_next_in() (SL_EPARSE, SL_EINVAL, SL_ENOTFOUND) with,
+ * when why is not NULL, a sentence for people saying what is wrong in
+ * why (whysz bytes): the reason an item is disabled with.
+ */
+int sl_sched_next_time(const char *expr, const char *zone, int64_t now,
+                       char *out, char *why, size_t whysz);
 
 /*
  * One item and what became of it, for the caller's report. Every string

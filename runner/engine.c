@@ -28,25 +28,30 @@ extern const struct run_module_ops run_mod_pg_extract, run_mod_csv_extract,
     run_mod_select, run_mod_rename, run_mod_cast, run_mod_pii_mask,
     run_mod_quality_gate, run_mod_pg_load, run_mod_csv_load, run_mod_jsonl_load;
 
-/* Every module the runner carries; lib/modules.c lists the same. */
-static const struct run_module_ops *const module_table[] = {
-    &run_mod_pg_extract, &run_mod_csv_extract,  &run_mod_jsonl_extract,
-    &run_mod_sql,        &run_mod_cleaner,      &run_mod_filter,
-    &run_mod_select,     &run_mod_rename,       &run_mod_cast,
-    &run_mod_pii_mask,   &run_mod_quality_gate, &run_mod_pg_load,
-    &run_mod_csv_load,   &run_mod_jsonl_load,
+/* The operations of each module of lib/modules.c, by its id. */
+static const struct run_module_ops *const module_table[SL_MOD_COUNT_] = {
+    [SL_MOD_PG_EXTRACT] = &run_mod_pg_extract,
+    [SL_MOD_CSV_EXTRACT] = &run_mod_csv_extract,
+    [SL_MOD_JSONL_EXTRACT] = &run_mod_jsonl_extract,
+    [SL_MOD_SQL] = &run_mod_sql,
+    [SL_MOD_CLEANER] = &run_mod_cleaner,
+    [SL_MOD_FILTER] = &run_mod_filter,
+    [SL_MOD_SELECT] = &run_mod_select,
+    [SL_MOD_RENAME] = &run_mod_rename,
+    [SL_MOD_CAST] = &run_mod_cast,
+    [SL_MOD_PII_MASK] = &run_mod_pii_mask,
+    [SL_MOD_QUALITY_GATE] = &run_mod_quality_gate,
+    [SL_MOD_PG_LOAD] = &run_mod_pg_load,
+    [SL_MOD_CSV_LOAD] = &run_mod_csv_load,
+    [SL_MOD_JSONL_LOAD] = &run_mod_jsonl_load,
 };
 
 const struct run_module_ops *
-run_module_ops(enum sl_module_type type, const char *name)
+run_module_ops(const struct sl_module *m)
 {
-    if (name == NULL)
-        return NULL;
-    for (size_t i = 0; i < sizeof(module_table) / sizeof(module_table[0]); i++)
-        if (module_table[i]->type == type &&
-            strcmp(module_table[i]->name, name) == 0)
-            return module_table[i];
-    return NULL;
+    return m != NULL && m->id >= 0 && m->id < SL_MOD_COUNT_
+               ? module_table[m->id]
+               : NULL;
 }
 
 /* --- batches and schemas ----------------------------------------------------
@@ -301,6 +306,22 @@ span_end(struct run_node *n, const struct span *s)
         n->rss_peak_kb = rss;
 }
 
+/*
+ * After n's code returned rc: unless rc is 0 or a cancel, or the failure
+ * is explained already (by n, or by a node n passed rows to, whose
+ * failure rc only carries up), n failed, with rc's text.
+ */
+static void
+blame(struct run_node *n, int rc)
+{
+    if (rc == 0 || rc == RUN_ECANCELLED || n->status == RUN_NODE_FAILED)
+        return;
+    for (int i = 0; i < n->job->nnodes; i++)
+        if (n->job->nodes[i].status == RUN_NODE_FAILED)
+            return;
+    run_node_fail(n, NULL, "%s", sl_strerror(rc));
+}
+
 static int
 call_push(struct run_node *n, struct run_batch *b)
 {
@@ -316,8 +337,7 @@ call_push(struct run_node *n, struct run_batch *b)
     span_begin(n, &s);
     rc = n->ops->push(n, b);
     span_end(n, &s);
-    if (rc != 0 && rc != RUN_ECANCELLED && n->status != RUN_NODE_FAILED)
-        run_node_fail(n, NULL, "%s", sl_strerror(rc));
+    blame(n, rc);
     return rc;
 }
 
@@ -424,7 +444,8 @@ build(struct run_job *job, json_t *definition)
         n->module = sl_json_get_str(v, "module");
         n->config = json_object_get(v, "config");
         n->position = (int)i;
-        n->ops = run_module_ops(sl_module_type_parse(type), n->module);
+        n->ops = run_module_ops(
+            sl_module_find(sl_module_type_parse(type), n->module));
         if (n->id == NULL)
             return setup_fail(job, "%s", "a node has no id");
         if (n->ops == NULL)
@@ -485,8 +506,7 @@ call_stage(struct run_node *n, int (*fn)(struct run_node *))
     span_begin(n, &s);
     rc = fn(n);
     span_end(n, &s);
-    if (rc != 0 && rc != RUN_ECANCELLED && n->status != RUN_NODE_FAILED)
-        run_node_fail(n, NULL, "%s", sl_strerror(rc));
+    blame(n, rc);
     return rc;
 }
 
@@ -543,6 +563,8 @@ tally(struct run_job *job)
     for (int i = 0; i < job->nnodes; i++) {
         struct run_node *n = &job->nodes[i];
 
+        if (n->ops == NULL) /* not built: the definition was refused */
+            continue;
         if (n->ops->type == SL_MODULE_LOADER)
             job->records += n->rows_in;
         job->records_failed += n->rows_failed;

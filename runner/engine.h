@@ -87,9 +87,14 @@ struct run_batch {
 struct run_job;
 struct run_node;
 
+/*
+ * What a module does, in the runner. Which module it is, its name and its
+ * config's schema are its entry in lib/modules.c; run_module_ops() pairs
+ * the two. type is the entry's type again, for the engine's stages
+ * (test_modules checks that they agree).
+ */
 struct run_module_ops {
     enum sl_module_type type;
-    const char *name;
     int (*open)(struct run_node *n);
     int (*produce)(struct run_node *n); /* extractors only */
     int (*push)(struct run_node *n, struct run_batch *b);
@@ -324,8 +329,10 @@ struct run_schema *run_schema_copy(sl_pool *p, const struct run_schema *s);
 /* --- the module table ------------------------------------------------------
  */
 
-/* The ops of a module, or NULL: one file per module, listed in engine.c. */
-const struct run_module_ops *run_module_ops(enum sl_module_type type,
-                                            const char *name);
+/*
+ * The operations of m, an entry of lib/modules.c's sl_modules (one file
+ * per module here), or NULL when m is NULL.
+ */
+const struct run_module_ops *run_module_ops(const struct sl_module *m);
 
 #endif

@@ -340,7 +340,6 @@ cast_push(struct run_node *n, struct run_batch *b)
 
 const struct run_module_ops run_mod_cast = {
     .type = SL_MODULE_TRANSFORMER,
-    .name = "cast",
     .open = cast_open,
     .push = cast_push,
 };

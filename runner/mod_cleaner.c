@@ -182,7 +182,6 @@ cleaner_close(struct run_node *n, bool ok)
 
 const struct run_module_ops run_mod_cleaner = {
     .type = SL_MODULE_TRANSFORMER,
-    .name = "cleaner",
     .open = cleaner_open,
     .push = cleaner_push,
     .finish = cleaner_finish,

@@ -201,7 +201,6 @@ in_close(struct run_node *n, bool ok)
 
 const struct run_module_ops run_mod_csv_extract = {
     .type = SL_MODULE_EXTRACTOR,
-    .name = "csv",
     .open = in_open,
     .produce = in_produce,
     .close = in_close,
@@ -287,7 +286,6 @@ out_close(struct run_node *n, bool ok)
 
 const struct run_module_ops run_mod_csv_load = {
     .type = SL_MODULE_LOADER,
-    .name = "csv",
     .open = out_open,
     .push = out_push,
     .commit = out_commit,

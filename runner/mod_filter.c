@@ -83,7 +83,6 @@ filter_finish(struct run_node *n)
 
 const struct run_module_ops run_mod_filter = {
     .type = SL_MODULE_TRANSFORMER,
-    .name = "filter",
     .open = filter_open,
     .push = filter_push,
     .finish = filter_finish,

@@ -214,7 +214,6 @@ in_close(struct run_node *n, bool ok)
 
 const struct run_module_ops run_mod_jsonl_extract = {
     .type = SL_MODULE_EXTRACTOR,
-    .name = "jsonl",
     .open = in_open,
     .produce = in_produce,
     .close = in_close,
@@ -301,7 +300,6 @@ out_close(struct run_node *n, bool ok)
 
 const struct run_module_ops run_mod_jsonl_load = {
     .type = SL_MODULE_LOADER,
-    .name = "jsonl",
     .open = out_open,
     .push = out_push,
     .commit = out_commit,

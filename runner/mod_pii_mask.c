@@ -287,7 +287,6 @@ pii_finish(struct run_node *n)
 
 const struct run_module_ops run_mod_pii_mask = {
     .type = SL_MODULE_TRANSFORMER,
-    .name = "pii_mask",
     .open = pii_open,
     .push = pii_push,
     .finish = pii_finish,

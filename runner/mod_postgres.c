@@ -30,6 +30,7 @@
 
 #include "json.h"
 #include "pgcopy.h"
+#include "warehouse.h"
 
 /* --- extract -------------------------------------------------------------- */
 
@@ -104,7 +105,6 @@ extract_close(struct run_node *n, bool ok)
 
 const struct run_module_ops run_mod_pg_extract = {
     .type = SL_MODULE_EXTRACTOR,
-    .name = "postgres",
     .open = extract_open,
     .produce = extract_produce,
     .close = extract_close,
@@ -152,11 +152,13 @@ load_open(struct run_node *n)
                               sl_json_get_str(n->config, "table"));
     if (l->target == NULL)
         return SL_ENOMEM;
-    if (l->warehouse &&
-        (rc = run_pg_do(n, l->c,
-                        sl_psprintf(n->pool, "CREATE SCHEMA IF NOT EXISTS %s",
-                                    run_quote(n->pool, l->c, l->schema)))) != 0)
-        return rc;
+    if (l->warehouse) {
+        char err[256];
+
+        if ((rc = sl_wh_schema_create(l->c, l->schema, err, sizeof(err))) != 0)
+            return run_node_fail(n, NULL, "%s",
+                                 rc == SL_EDB ? err : sl_strerror(rc));
+    }
     return run_pg_do(n, l->c, "BEGIN");
 }
 
@@ -364,7 +366,6 @@ load_close(struct run_node *n, bool ok)
 
 const struct run_module_ops run_mod_pg_load = {
     .type = SL_MODULE_LOADER,
-    .name = "postgres",
     .open = load_open,
     .push = load_push,
     .finish = load_finish,

@@ -298,7 +298,6 @@ gate_close(struct run_node *n, bool ok)
 
 const struct run_module_ops run_mod_quality_gate = {
     .type = SL_MODULE_QUALITY,
-    .name = "quality_gate",
     .open = gate_open,
     .push = gate_push,
     .finish = gate_finish,

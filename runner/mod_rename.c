@@ -69,7 +69,6 @@ rename_push(struct run_node *n, struct run_batch *b)
 
 const struct run_module_ops run_mod_rename = {
     .type = SL_MODULE_TRANSFORMER,
-    .name = "rename",
     .open = rename_open,
     .push = rename_push,
 };

@@ -86,7 +86,6 @@ select_push(struct run_node *n, struct run_batch *b)
 
 const struct run_module_ops run_mod_select = {
     .type = SL_MODULE_TRANSFORMER,
-    .name = "select",
     .open = select_open,
     .push = select_push,
 };

@@ -143,7 +143,6 @@ sql_close(struct run_node *n, bool ok)
 
 const struct run_module_ops run_mod_sql = {
     .type = SL_MODULE_TRANSFORMER,
-    .name = "sql",
     .open = sql_open,
     .push = sql_push,
     .finish = sql_finish,

@@ -25,7 +25,8 @@ static const char *
 unescape(const char *s, const char *end, char **w)
 {
     static const char simple[] = "b\bf\fn\nr\rt\tv\v";
-    const char *m = strchr(simple, *s);
+    /* strchr() finds a NUL too: the terminator, past which is nothing. */
+    const char *m = *s != '\0' ? strchr(simple, *s) : NULL;
     int v;
 
     if (m != NULL && ((m - simple) % 2) == 0) {
@@ -136,12 +137,25 @@ run_copy_encode(struct sl_buf *out, char *const *row, int ncols)
 /* --- names and types -------------------------------------------------------
  */
 
-bool
-run_type_ok(const char *t)
+/* Past one of the words that may follow a type's name ("character
+ * varying", "timestamp(3) with time zone"), or s when none does. */
+static const char *
+type_tail(const char *s)
 {
     static const char *const tails[] = {
         " varying", " precision", " with time zone", " without time zone"};
+
+    for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++)
+        if (strncmp(s, tails[i], strlen(tails[i])) == 0)
+            return s + strlen(tails[i]);
+    return s;
+}
+
+bool
+run_type_ok(const char *t)
+{
     const char *s = t;
+    bool tailed;
 
     if (!isalpha((unsigned char)*s) && *s != '_')
         return false;
@@ -149,11 +163,8 @@ run_type_ok(const char *t)
         s++;
     if (s - t > 63)
         return false;
-    for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++)
-        if (strncmp(s, tails[i], strlen(tails[i])) == 0) {
-            s += strlen(tails[i]);
-            break;
-        }
+    tailed = type_tail(s) != s;
+    s = type_tail(s);
     if (*s == '(') {
         s++;
         if (!isdigit((unsigned char)*s))
@@ -162,14 +173,18 @@ run_type_ok(const char *t)
             s++;
         if (*s == ',') {
             s++;
-            if (!isdigit((unsigned char)*s) && *s != '-')
+            if (*s == '-')
+                s++;
+            if (!isdigit((unsigned char)*s))
                 return false;
-            s++;
             while (isdigit((unsigned char)*s))
                 s++;
         }
         if (*s++ != ')')
             return false;
+        /* The words may follow the modifier instead, once. */
+        if (!tailed)
+            s = type_tail(s);
     }
     if (strcmp(s, "[]") == 0)
         return true;

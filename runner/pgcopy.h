@@ -36,9 +36,11 @@ int run_copy_decode(sl_pool *p, const char *line, size_t len, char **row,
 int run_copy_encode(struct sl_buf *out, char *const *row, int ncols);
 
 /*
- * Whether t is a type name safe to write into CREATE TABLE: one word,
- * optionally followed by "varying", "precision", "with time zone" or
- * "without time zone", a numeric modifier "(n)" or "(n,m)", and "[]".
+ * Whether t is a type name safe to write into CREATE TABLE, as the
+ * server's format_type() writes them: one word, optionally followed by
+ * "varying", "precision", "with time zone" or "without time zone" (before
+ * or after the modifier: "timestamp(3) with time zone"), a numeric
+ * modifier "(n)" or "(n,m)" (m may be negative), and "[]".
  */
 bool run_type_ok(const char *t);
 

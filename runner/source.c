@@ -28,17 +28,19 @@
 #include "pgcopy.h"
 #include "stmt.h"
 #include "uuid.h"
-
-static const char *const layers[] = {"bronze", "silver", "gold"};
+#include "warehouse.h"
 
 const char *
 run_wh_schema(struct run_node *n, const char *layer)
 {
+    const char *s;
+
     if (layer == NULL)
-        layer = layers[0];
-    for (size_t i = 0; i < sizeof(layers) / sizeof(layers[0]); i++)
-        if (strcmp(layer, layers[i]) == 0)
-            return sl_psprintf(n->pool, "t_%s_%s", n->job->tenant_id, layer);
+        layer = SL_WH_LAYER_DEFAULT;
+    if ((s = sl_wh_schema(n->pool, n->job->tenant_id, layer)) != NULL)
+        return s;
+    if (sl_wh_layer(layer) != NULL) /* out of memory */
+        return NULL;
     run_node_fail(n, "VALIDATION_ERROR",
                   "schema \"%.63s\": the warehouse has the layers bronze, "
                   "silver and gold",
@@ -154,7 +156,7 @@ org_role(struct run_node *n, char role[80], char pw[SL_SHA256_HEX_LEN])
  * Creates or updates the organisation's role, as the runner: LOGIN with
  * the derived password (sent as a SCRAM verifier, never in clear), the
  * right to connect and to make temporary tables, USAGE and SELECT on its
- * three layer schemas (made if missing), SELECT on the tables the runner
+ * layer schemas (made first if missing), SELECT on the tables the runner
  * makes there later, those schemas as its search path, and its limits
  * (statement_timeout, temp_file_limit, work_mem) from the configuration.
  * temp_file_limit can be set only by a superuser or a role granted SET
@@ -197,18 +199,28 @@ org_role_setup(struct run_node *n, PGconn *c, const char *role, const char *pw)
                   "CONNECTION LIMIT 32 PASSWORD %s; "
                   "GRANT CONNECT, TEMPORARY ON DATABASE %s TO %s; ",
                   verb, r, lit, db, r);
-    for (size_t i = 0; i < sizeof(layers) / sizeof(layers[0]); i++) {
-        const char *s = run_quote(
-            n->pool, c,
-            sl_psprintf(n->pool, "t_%s_%s", n->job->tenant_id, layers[i]));
+    for (size_t i = 0; i < sl_wh_nlayers; i++) {
+        const char *name =
+            sl_wh_schema(n->pool, n->job->tenant_id, sl_wh_layers[i]);
+        const char *s = name ? run_quote(n->pool, c, name) : NULL;
+        char err[256];
 
+        /* Each schema is made first, on its own (a runner racing to make
+         * it is no failure); the transaction grants. */
+        if (s == NULL ||
+            (rc = sl_wh_schema_create(c, name, err, sizeof(err))) != 0) {
+            if (s != NULL)
+                sl_log_warn(n->job->log, "warehouse schema %s: %s", name, err);
+            rc = s == NULL ? SL_ENOMEM : rc;
+            sl_buf_free(&b);
+            goto out;
+        }
         sl_buf_printf(&b,
-                      "CREATE SCHEMA IF NOT EXISTS %s; "
                       "GRANT USAGE ON SCHEMA %s TO %s; "
                       "GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s; "
                       "ALTER DEFAULT PRIVILEGES IN SCHEMA %s "
                       "GRANT SELECT ON TABLES TO %s; ",
-                      s, s, r, s, r, s, r);
+                      s, r, s, r, s, r);
         path = sl_psprintf(n->pool, "%s%s%s", path, i ? ", " : "", s);
     }
     sl_buf_printf(&b,
@@ -429,8 +441,7 @@ run_file_path(struct run_node *n, const char *rel, bool for_write)
     char real_base[PATH_MAX], real[PATH_MAX], *full, *slash;
     json_t *settings = NULL;
 
-    if (rel == NULL || *rel == '\0' || rel[0] == '/' ||
-        strstr(rel, "..") != NULL) {
+    if (!sl_wh_path_ok(rel)) {
         run_node_fail(n, "VALIDATION_ERROR",
                       "path must be relative and may not contain \"..\"");
         return NULL;

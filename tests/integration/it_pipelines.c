@@ -221,6 +221,27 @@ assert_invalid(struct it_client *c, const char *token, json_t *body,
     it_resp_free(&r);
 }
 
+/*
+ * Asserts that the seed 004 graph, with member key of node's config set
+ * to value, is refused naming nodes[node].config.key.
+ */
+static void
+assert_invalid_config(struct it_client *c, const char *token, int node,
+                      const char *key, const char *value,
+                      const char *reason_part)
+{
+    json_t *g = graph_004();
+    char field[64];
+
+    json_object_set_new(
+        json_object_get(json_array_get(json_object_get(g, "nodes"), node),
+                        "config"),
+        key, json_string(value));
+    snprintf(field, sizeof(field), "nodes[%d].config.%s", node, key);
+    assert_invalid(c, token, json_pack("{s:s, s:o}", "name", key, "config", g),
+                   field, reason_part);
+}
+
 /* A copy of the seed 004 graph with one change made by fn. */
 static json_t *
 graph_with(void (*fn)(json_t *g))
@@ -343,17 +364,11 @@ START_TEST(validation_names_every_problem)
             "at most 200 nodes");
     }
     /* The warehouse has three layers, and no other organisation's. */
-    {
-        json_t *g = graph_004();
-
-        json_object_set_new(
-            json_object_get(json_array_get(json_object_get(g, "nodes"), 2),
-                            "config"),
-            "schema", json_string("t_other_gold"));
-        assert_invalid(&c, token,
-                       json_pack("{s:s, s:o}", "name", "schema", "config", g),
-                       "nodes[2].config.schema", "bronze, silver or gold");
-    }
+    assert_invalid_config(&c, token, 2, "schema", "t_other_gold",
+                          "bronze, silver or gold");
+    /* A file path is refused where the runner would refuse it: any "..",
+     * even inside a name (lib/warehouse.c, one rule for both). */
+    assert_invalid_config(&c, token, 0, "path", "in/a..b.csv", "no '..'");
     /* A connector that does not exist in this organisation. */
     {
         json_t *g = graph_004();

@@ -1,12 +1,15 @@
 /*
  * test_modules.c: the module table is well formed — every schema is a
  * schema the validator fully understands, every defaults object satisfies
- * its schema, names are unique per type, and the lookups work.
+ * its schema, names are unique per type, and the lookups work — and it is
+ * the runner's list too: every module it lists has runner operations of
+ * its type, and the runner has no module it does not list.
  */
 #include <string.h>
 
 #include <jansson.h>
 
+#include "engine.h"
 #include "err.h"
 #include "jschema.h"
 #include "modules.h"
@@ -98,6 +101,43 @@ START_TEST(a_bad_config_is_caught)
 }
 END_TEST
 
+START_TEST(every_listed_module_runs)
+{
+    const struct run_module_ops *seen[SL_MOD_COUNT_];
+
+    ck_assert_uint_eq(sl_nmodules, SL_MOD_COUNT_);
+    for (size_t i = 0; i < sl_nmodules; i++) {
+        const struct sl_module *m = &sl_modules[i];
+        const struct run_module_ops *ops = run_module_ops(m);
+        json_t *schema = json_loads(m->schema, 0, NULL);
+
+        /* Each entry sits at its id, so the runner's table, indexed by
+         * id, pairs the right operations with it. */
+        ck_assert_uint_eq(m->id, i);
+        ck_assert_ptr_nonnull(m->name);
+        ck_assert_msg(json_is_object(schema), "%s: no schema", m->name);
+        json_decref(schema);
+        ck_assert_msg(ops != NULL, "%s %s: no runner operations",
+                      sl_module_type_name(m->type), m->name);
+        ck_assert_msg(ops->type == m->type, "%s: runs as a %s", m->name,
+                      sl_module_type_name(ops->type));
+        ck_assert_msg(ops->open != NULL, "%s: no open", m->name);
+        if (m->type == SL_MODULE_EXTRACTOR)
+            ck_assert_msg(ops->produce != NULL && ops->push == NULL,
+                          "%s: an extractor produces", m->name);
+        else
+            ck_assert_msg(ops->push != NULL && ops->produce == NULL,
+                          "%s: a %s takes batches", m->name,
+                          sl_module_type_name(m->type));
+        for (size_t j = 0; j < i; j++)
+            ck_assert_msg(seen[j] != ops, "%s shares %s's operations", m->name,
+                          sl_modules[j].name);
+        seen[i] = ops;
+    }
+    ck_assert_ptr_null(run_module_ops(NULL));
+}
+END_TEST
+
 static Suite *
 modules_suite(void)
 {
@@ -108,6 +148,7 @@ modules_suite(void)
     tcase_add_test(tc, every_schema_says_what_is_required);
     tcase_add_test(tc, names_and_lookups);
     tcase_add_test(tc, a_bad_config_is_caught);
+    tcase_add_test(tc, every_listed_module_runs);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -74,6 +74,22 @@ START_TEST(names_become_numbers)
 }
 END_TEST
 
+/* The run's parameters come before the node's. */
+START_TEST(the_runs_parameters_come_first)
+{
+    json_t *node = json_pack("{s:s, s:s}", "x", "node", "only", "mine");
+    struct run_query q;
+    const char *missing;
+
+    ck_assert_int_eq(
+        run_query_bind(pool, ":x, :only", params, node, &q, &missing), 0);
+    ck_assert_str_eq(q.text, "$1, $2");
+    ck_assert_str_eq(q.values[0], "5");
+    ck_assert_str_eq(q.values[1], "mine");
+    json_decref(node);
+}
+END_TEST
+
 START_TEST(literals_keep_their_text)
 {
     static const char *const same[] = {
@@ -177,6 +193,7 @@ sqltext_suite(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, names_become_numbers);
+    tcase_add_test(tc, the_runs_parameters_come_first);
     tcase_add_test(tc, literals_keep_their_text);
     tcase_add_test(tc, one_statement);
     tcase_add_test(tc, missing_and_bounds);
