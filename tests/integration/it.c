@@ -482,15 +482,21 @@ it_graph(void)
                      "source", "in", "target", "out");
 }
 
-void
-it_owner_sql(const char *sql, const char *p1)
+char *
+it_owner(const char *sql, const char *p1)
 {
     char err[256] = "";
     char *v = it_sql("SLUICE_TEST_OWNER_DB_URL", sql, p1, NULL, NULL, err,
                      sizeof(err));
 
-    ck_assert_msg(v != NULL, "%s", err);
-    free(v);
+    ck_assert_msg(v != NULL, "%s: %s", sql, err);
+    return v;
+}
+
+void
+it_owner_sql(const char *sql, const char *p1)
+{
+    free(it_owner(sql, p1));
 }
 
 void
@@ -625,16 +631,35 @@ it_await_run(struct it_client *c, const char *token, const char *id,
     it_assert_status(r, 200);
 }
 
+/* A connector of type postgresql (ssl_mode disable); returns its id. */
+char *
+it_pg_connector(struct it_client *c, const char *token, const char *host,
+                int port, const char *database, const char *username,
+                const char *password)
+{
+    struct it_resp r;
+    char *id;
+
+    it_call(c, "POST", "/api/v1/connectors", token,
+            json_pack("{s:s, s:s, s:{s:s, s:i, s:s, s:s, s:s, s:s}}", "name",
+                      it_unique(), "type", "postgresql", "config", "host", host,
+                      "port", port, "database", database, "ssl_mode", "disable",
+                      "username", username, "password", password),
+            &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_str(&r, "id"));
+    it_resp_free(&r);
+    return id;
+}
+
 /* A connector to the stack's own warehouse database, as sluice_wh. */
 char *
 it_wh_connector(struct it_client *c, const char *token)
 {
-    char path[512], password[128], port[16];
+    char path[512], password[128];
     const char *url = it_env("SLUICE_TEST_WH_DB_URL"), *p;
-    struct it_resp r;
     size_t n;
     FILE *f;
-    char *id;
 
     snprintf(path, sizeof(path), "%s/secrets/pg_wh", it_env("SLUICE_TEST_VAR"));
     f = fopen(path, "r");
@@ -645,19 +670,8 @@ it_wh_connector(struct it_client *c, const char *token)
     password[strcspn(password, "\r\n")] = '\0';
     p = strstr(url, "port=");
     ck_assert_ptr_nonnull(p);
-    snprintf(port, sizeof(port), "%.*s", (int)strcspn(p + 5, " "), p + 5);
-    it_call(c, "POST", "/api/v1/connectors", token,
-            json_pack("{s:s, s:s, s:{s:s, s:I, s:s, s:s, s:s, s:s}}", "name",
-                      it_unique(), "type", "postgresql", "config", "host",
-                      it_env("SLUICE_TEST_BIND"), "port",
-                      (json_int_t)atoi(port), "database", "sluice_warehouse",
-                      "ssl_mode", "disable", "username", "sluice_wh",
-                      "password", password),
-            &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_str(&r, "id"));
-    it_resp_free(&r);
-    return id;
+    return it_pg_connector(c, token, it_env("SLUICE_TEST_BIND"), atoi(p + 5),
+                           "sluice_warehouse", "sluice_wh", password);
 }
 
 /* A source that sends 20000 rows, then stalls for s seconds, then more. */
@@ -672,6 +686,32 @@ it_slow_source(const char *conn, int seconds)
              seconds);
     return it_node("src", "extractor", "postgres",
                    json_pack("{s:s, s:s}", "connection_id", conn, "query", q));
+}
+
+void
+it_await_wh(const char *sql, double limit, const char *what)
+{
+    double end = it_now() + limit;
+
+    for (;;) {
+        char *v = it_wh(sql, NULL);
+        bool yes = strcmp(v, "t") == 0;
+
+        free(v);
+        if (yes)
+            return;
+        ck_assert_msg(it_now() < end, "%s: not within %.0f s", what, limit);
+        usleep(20 * 1000);
+    }
+}
+
+void
+it_await_loading(double limit)
+{
+    it_await_wh("SELECT count(*) > 0 FROM pg_stat_activity WHERE "
+                "application_name = 'sluice-runner' AND state = 'active' "
+                "AND query LIKE 'COPY %FROM STDIN'",
+                limit, "a load starts");
 }
 
 void

@@ -144,6 +144,10 @@ const char *it_admin_header(void);
  * if it fails. */
 void it_owner_sql(const char *sql, const char *p1);
 
+/* As it_owner_sql(), and returns the first value (malloc'd; "" for no
+ * row). */
+char *it_owner(const char *sql, const char *p1);
+
 /* Runs the stack's control script (scripts/dev) on this test's stack:
  * verb (start, stop, ...) service; fails the test if it fails. */
 void it_stack(const char *verb, const char *service);
@@ -191,8 +195,22 @@ void it_await_run(struct it_client *c, const char *token, const char *id,
  * returns its id (malloc'd). */
 char *it_wh_connector(struct it_client *c, const char *token);
 
+/* A postgresql connector (ssl_mode disable) to database on host:port as
+ * username; returns its id (malloc'd). */
+char *it_pg_connector(struct it_client *c, const char *token, const char *host,
+                      int port, const char *database, const char *username,
+                      const char *password);
+
 /* A postgres extractor node "src" reading 30000 rows through connector
  * conn, stalling for seconds after the first 20000. */
 json_t *it_slow_source(const char *conn, int seconds);
+
+/* Waits until the warehouse shows a COPY into a table being written;
+ * fails the test after limit seconds. */
+void it_await_loading(double limit);
+
+/* Waits until sql, on the warehouse, answers "t"; fails the test, saying
+ * what was awaited, after limit seconds. */
+void it_await_wh(const char *sql, double limit, const char *what);
 
 #endif

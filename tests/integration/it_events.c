@@ -718,18 +718,6 @@ START_TEST(failed_and_cancelled_runs_told_once)
 }
 END_TEST
 
-/* The first value of sql (one parameter) as the owner, malloc'd. */
-static char *
-owner(const char *sql, const char *p1)
-{
-    char err[256] = "";
-    char *v = it_sql("SLUICE_TEST_OWNER_DB_URL", sql, p1, NULL, NULL, err,
-                     sizeof(err));
-
-    ck_assert_msg(v != NULL, "%s: %s", sql, err);
-    return v;
-}
-
 START_TEST(nats_down_the_run_happens_once)
 {
     struct it_client c;
@@ -754,10 +742,10 @@ START_TEST(nats_down_the_run_happens_once)
 
     it_stack("stop", "nats");
     run = execute_with(&c, token, pid, json_object());
-    v = owner("SELECT status || '/' || (SELECT count(*) FROM outbox WHERE "
-              "sent_at IS NULL AND payload->>'run_id' = $1::text) FROM runs "
-              "WHERE id = $1::uuid",
-              run);
+    v = it_owner("SELECT status || '/' || (SELECT count(*) FROM outbox WHERE "
+                 "sent_at IS NULL AND payload->>'run_id' = $1::text) FROM runs "
+                 "WHERE id = $1::uuid",
+                 run);
     /* Pending, its request kept for the relay. */
     ck_assert_str_eq(v, "pending/1");
     free(v);
@@ -768,9 +756,9 @@ START_TEST(nats_down_the_run_happens_once)
     ck_assert_int_eq(it_int(&r, "records_processed"), 5000);
     it_resp_free(&r);
     /* Once: one run, started once, its rows once. */
-    v = owner("SELECT count(*) || '/' || max(attempts) FROM runs "
-              "WHERE pipeline_id = $1",
-              pid);
+    v = it_owner("SELECT count(*) || '/' || max(attempts) FROM runs "
+                 "WHERE pipeline_id = $1",
+                 pid);
     ck_assert_msg(strcmp(v, "1/1") == 0, "runs/attempts: %s", v);
     free(v);
     snprintf(sql, sizeof(sql),
@@ -785,10 +773,11 @@ START_TEST(nats_down_the_run_happens_once)
         double end = it_now() + 30;
 
         for (;;) {
-            v = owner("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND "
-                      "(payload->>'run_id' = $1 OR "
-                      "payload->'data'->>'run_id' = $1)",
-                      run);
+            v = it_owner(
+                "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND "
+                "(payload->>'run_id' = $1 OR "
+                "payload->'data'->>'run_id' = $1)",
+                run);
             if (strcmp(v, "0") == 0)
                 break;
             free(v);
@@ -802,9 +791,9 @@ START_TEST(nats_down_the_run_happens_once)
     ck_assert_uint_eq(stored_of(org, "pipeline.completed"), 1);
     /* A late duplicate of the request would be claimed by nobody; the
      * run log says the run started once. */
-    v = owner("SELECT count(*) FROM run_logs WHERE run_id = $1::uuid AND "
-              "message = 'Run completed'",
-              run);
+    v = it_owner("SELECT count(*) FROM run_logs WHERE run_id = $1::uuid AND "
+                 "message = 'Run completed'",
+                 run);
     ck_assert_str_eq(v, "1");
     free(v);
 
