@@ -36,6 +36,34 @@ flush(struct run_node *n, struct run_filesink *f)
     return 0;
 }
 
+/* Syncs the directory of path, so that a rename in it is durable. */
+static int
+sync_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    int fd, rc;
+
+    if (slash == NULL || (size_t)(slash - path) >= sizeof(dir))
+        return 0;
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return SL_EIO;
+    rc = fsync(fd) == 0 ? 0 : SL_EIO;
+    close(fd);
+    return rc;
+}
+
+int
+run_file_replace(const char *tmp, const char *path)
+{
+    if (rename(tmp, path) != 0)
+        return SL_EIO;
+    return sync_dir(path);
+}
+
 int
 run_filesink_open(struct run_node *n, struct run_filesink *f, bool *existing)
 {
@@ -64,6 +92,10 @@ run_filesink_open(struct run_node *n, struct run_filesink *f, bool *existing)
                              strerror(errno));
     }
     fchmod(f->fd, 0640);
+    n->part.kind = RUN_PART_FILE;
+    run_part_gid(n, n->part.gid);
+    n->part.path = f->path;
+    n->part.tmp = f->tmp;
     if (!append)
         return 0;
     in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -98,7 +130,7 @@ run_filesink_write(struct run_node *n, struct run_filesink *f, const void *data,
 }
 
 int
-run_filesink_commit(struct run_node *n, struct run_filesink *f)
+run_filesink_prepare(struct run_node *n, struct run_filesink *f)
 {
     int rc = flush(n, f);
 
@@ -110,26 +142,37 @@ run_filesink_commit(struct run_node *n, struct run_filesink *f)
                              strerror(errno));
     }
     f->fd = -1;
-    if (rename(f->tmp, f->path) != 0)
-        return run_node_fail(n, "IO_ERROR", "cannot replace %s: %s", f->path,
-                             strerror(errno));
-    f->tmp = NULL;
     run_node_log(n, "INFO", NULL, "Wrote %llu rows to %s",
                  (unsigned long long)n->rows_in,
                  sl_json_get_str(n->config, "path"));
     return 0;
 }
 
+int
+run_filesink_commit(struct run_node *n, struct run_filesink *f)
+{
+    if (f->tmp == NULL)
+        return 0;
+    if (run_file_replace(f->tmp, f->path) != 0 && access(f->tmp, F_OK) == 0)
+        return run_node_fail(n, "IO_ERROR", "cannot replace %s: %s", f->path,
+                             strerror(errno));
+    f->tmp = NULL;
+    n->part.resolved = true;
+    return 0;
+}
+
 void
-run_filesink_abort(struct run_filesink *f)
+run_filesink_close(struct run_node *n, struct run_filesink *f, bool ok)
 {
     if (f->path == NULL)
         return;
     if (f->fd >= 0)
         close(f->fd);
     f->fd = -1;
-    if (f->tmp != NULL)
-        unlink(f->tmp);
-    f->tmp = NULL;
+    /* Decided committed but not renamed: the sweep renames it. */
+    if (!ok && f->tmp != NULL && (unlink(f->tmp) == 0 || errno == ENOENT))
+        f->tmp = NULL;
+    if (f->tmp == NULL)
+        n->part.resolved = true;
     sl_buf_free(&f->buf);
 }

@@ -8,11 +8,11 @@
  * on sluice.ping.runner, executes runs on runner_concurrency threads
  * (worker.h), relays the outbox rows left unsent and requests again the
  * runs whose request NATS lost (relay.h), takes back the runs of runners
- * that stopped beating (sql/008_runner.sql), and fires the schedules that
- * are due, one runner at a time (scheduler.h). Its identity, the
- * claimed_by of its runs, is a random id made at start (two containers
- * may share a hostname and a pid); the log says it beside the hostname
- * and pid. On
+ * that stopped beating (sql/008_runner.sql), ends what runners left
+ * prepared (commit.h), and fires the schedules that are due, one runner
+ * at a time (scheduler.h). Its identity, the claimed_by of its runs, is
+ * a random id made at start (two containers may share a hostname and a
+ * pid); the log says it beside the hostname and pid. On
  * SIGTERM or SIGINT it lets the runs in hand finish, up to
  * runner_grace_seconds, hands back the rest, and exits.
  */
@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "bus.h"
+#include "commit.h"
 #include "daemon.h"
 #include "db.h"
 #include "err.h"
@@ -75,6 +76,7 @@ tick(struct run_ctx *ctx)
         atomic_store(&ctx->runner.ready, true);
     }
     sweep(ctx);
+    run_commit_sweep(&ctx->db, &ctx->d.conf, &ctx->d.log);
     if (ctx->d.conf.runner_scheduler)
         run_schedule(&ctx->db, &ctx->bus, &ctx->d.log);
     if (ctx->streams_ok && run_relay(&ctx->db, &ctx->bus, &ctx->d.log) >= 0)

@@ -10,7 +10,7 @@
  *
  * Writing: a header line (unless header is false), then each row; NULL as
  * an empty unquoted field. The file is replaced (or, with mode append,
- * extended) all at once, at commit (filesink.h).
+ * extended) all at once, after the run's decision (filesink.h).
  */
 #include "config.h"
 
@@ -266,6 +266,14 @@ out_push(struct run_node *n, struct run_batch *b)
 }
 
 static int
+out_prepare(struct run_node *n)
+{
+    struct csv_out *x = n->state;
+
+    return run_filesink_prepare(n, &x->sink);
+}
+
+static int
 out_commit(struct run_node *n)
 {
     struct csv_out *x = n->state;
@@ -278,11 +286,10 @@ out_close(struct run_node *n, bool ok)
 {
     struct csv_out *x = n->state;
 
-    (void)ok;
     if (x == NULL)
         return;
     sl_buf_free(&x->line);
-    run_filesink_abort(&x->sink);
+    run_filesink_close(n, &x->sink, ok);
 }
 
 const struct run_module_ops run_mod_csv_load = {
@@ -290,6 +297,7 @@ const struct run_module_ops run_mod_csv_load = {
     .name = "csv",
     .open = out_open,
     .push = out_push,
+    .prepare = out_prepare,
     .commit = out_commit,
     .close = out_close,
 };

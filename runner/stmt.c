@@ -47,8 +47,11 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
          "v.attempts, extract(epoch FROM v.started_at)::float8 FROM v",
          false},
     /*
-     * Ends run $1 of runner $2 with status $3 and writes its event $8
-     * (outbox id $9) in the same statement; returns the outbox row.
+     * Ends run $1 of runner $2, attempt $10, with status $3 and writes its
+     * event $8 (outbox id $9) in the same statement; returns the outbox
+     * row. A completed run's commit_attempt is the decision to commit
+     * that attempt's loads (sql/011_commit.sql). No row: the run is no
+     * longer that attempt's, and nothing of it may be committed.
      */
     [RUN_ST_FINISH] =
         {"finish",
@@ -56,8 +59,10 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
          "cancelled_at = CASE WHEN $3 = 'cancelled' THEN now() END, "
          "error_message = $4, result_data = $5::jsonb, "
          "records_processed = $6::bigint, records_failed = $7::bigint, "
-         "heartbeat_at = now() "
+         "heartbeat_at = now(), "
+         "commit_attempt = CASE WHEN $3 = 'completed' THEN r.attempts END "
          "WHERE r.id = $1::uuid AND r.claimed_by = $2 "
+         "AND r.attempts = $10::integer "
          "AND r.status = 'running' RETURNING r.*), "
          "o AS (INSERT INTO outbox (id, tenant_id, subject, payload) "
          "SELECT $9::uuid, u.tenant_id, 'sluice.event.' || u.tenant_id || "
@@ -91,12 +96,14 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
          "FROM jsonb_to_recordset($2::jsonb) AS x(ts float8, level text, "
          "node_id text, message text, metadata jsonb)",
          false},
-    /* Hands run $1 of runner $2 back (the runner is stopping). */
+    /* Hands run $1 of runner $2, attempt $3, back (the runner is stopping
+     * or lost touch). */
     [RUN_ST_RELEASE] =
         {"release",
          "UPDATE runs SET status = 'pending', claimed_by = NULL, "
          "heartbeat_at = NULL WHERE id = $1::uuid "
-         "AND claimed_by = $2 AND status = 'running'",
+         "AND claimed_by = $2 AND attempts = $3::integer "
+         "AND status = 'running'",
          false},
     [RUN_ST_HEARTBEAT] = {"heartbeat",
                           "SELECT id, cancel_requested FROM "
@@ -121,4 +128,48 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
                              false},
     [RUN_ST_SCHED_DUE] = {"sched_due", SL_SCHED_SQL_DUE, true},
     [RUN_ST_SCHED_FIRE] = {"sched_fire", SL_SCHED_SQL_FIRE, false},
+    /*
+     * What became of run $1 for runner $2, attempt $3, after an answer
+     * was lost: its status, whether it is still that attempt's, whether
+     * that attempt's loads were decided committed.
+     */
+    [RUN_ST_FATE] = {"fate",
+                     "SELECT status, coalesce(claimed_by = $2 AND attempts = "
+                     "$3::integer, false), coalesce(commit_attempt = "
+                     "$3::integer, false) FROM runs WHERE id = $1::uuid",
+                     true},
+    /*
+     * Records the participants $4 ([{gid, node_id, kind, connector_id,
+     * path, tmp_path}]) of run $1, runner $2, attempt $3, while it is
+     * still that attempt's; returns a row for each recorded.
+     */
+    [RUN_ST_ENLIST] =
+        {"enlist",
+         "INSERT INTO run_prepared (gid, run_id, tenant_id, attempt, runner, "
+         "node_id, kind, connector_id, path, tmp_path) "
+         "SELECT x.gid, r.id, r.tenant_id, r.attempts, r.claimed_by, "
+         "x.node_id, x.kind, x.connector_id, x.path, x.tmp_path "
+         "FROM runs r, jsonb_to_recordset($4::jsonb) AS x(gid text, "
+         "node_id text, kind text, connector_id uuid, path text, "
+         "tmp_path text) "
+         "WHERE r.id = $1::uuid AND r.claimed_by = $2 "
+         "AND r.attempts = $3::integer AND r.status = 'running' "
+         "RETURNING gid",
+         false},
+    /* Forgets the participants $1 (text[]): they are ended. */
+    [RUN_ST_PART_DONE] = {"part_done",
+                          "DELETE FROM run_prepared WHERE gid = "
+                          "ANY ($1::text[])",
+                          false},
+    /* Participants a runner left, whose fate is known (sql/011). */
+    [RUN_ST_PART_DUE] = {"part_due",
+                         "SELECT gid, tenant_id, run_id, kind, connector_id, "
+                         "path, tmp_path, action FROM run_prepared_due("
+                         "50, $1::interval)",
+                         true},
+    /* In a participant's organisation: its connector, even deleted. */
+    [RUN_ST_PART_CONNECTOR] = {"part_connector",
+                               "SELECT type, config::text, secret FROM "
+                               "connectors WHERE id = $1::uuid",
+                               true},
 };

@@ -7,9 +7,18 @@
  * in a transaction scoped to its organisation; a request whose run is not
  * claimable (done, cancelled, held by a live runner) is acknowledged and
  * dropped, so a redelivered or repeated request never runs a run twice.
- * The run is executed by the engine (engine.h); its end, its steps, its
- * logs and its terminal event (through the outbox) are written in one
- * transaction; only then is the request acknowledged.
+ * The run is executed by the engine (engine.h) up to its decision: a
+ * completed run's loaders are prepared. Its end, its steps, its logs and
+ * its terminal event (through the outbox) are then written in one
+ * transaction, which only succeeds while the run is still this attempt's
+ * (claimed_by and attempts) and which, for a completed run, is the
+ * decision to commit its loads (commit.h); only after it are they
+ * committed. Writing the end is retried, with backoff, until it is
+ * written or the run is known to be another's (its loads are then
+ * rolled back); only then is the request acknowledged. A run whose end
+ * could not be written is never acknowledged: it is handed back when
+ * possible and its request returned to the queue (or the sweep of stale
+ * runs takes it).
  *
  * A heartbeat thread beats once a second for every run in hand, tells the
  * work queue the request is still in progress, writes the logs gathered
@@ -17,6 +26,16 @@
  * cancel_requested; the core NATS message sluice.run.cancel.<id> makes it
  * immediate): the run's cancel flag is set and every PostgreSQL statement
  * it is blocked on is cancelled, so a run stops within about a second.
+ * A watchdog stops every run in hand when no heartbeat has succeeded for
+ * RUN_BEAT_LOST_MS, well before run_stale_after() (15 s) lets another
+ * runner claim them: they are not recorded and nothing of them is
+ * committed; each is handed back if the database lets it, else left for
+ * the sweep.
+ *
+ * The environment variable SLUICE_RUNNER_FAULT, a test hook, makes the
+ * runner _exit() at a point of the commit protocol: "after_prepare" (a
+ * completed run's loaders are prepared, its end not yet written) or
+ * "after_decision" (its end is written, nothing committed yet).
  *
  * Stopping (SIGTERM) takes no new request, lets the runs in hand end for
  * up to runner_grace_seconds, then stops them and hands each back
@@ -34,6 +53,9 @@
 #include "db.h"
 #include "log.h"
 
+/* How long heartbeats may fail before the runs in hand are stopped. */
+#define RUN_BEAT_LOST_MS 5000
+
 struct run_slot;
 
 struct runner {
@@ -41,6 +63,7 @@ struct runner {
     struct sl_logger *log;      /* borrowed */
     struct sl_bus *bus;         /* borrowed */
     const char *instance;       /* claimed_by of this runner's runs */
+    const char *fault;          /* SLUICE_RUNNER_FAULT, or NULL */
 
     pthread_mutex_t mu; /* guards the slots' runs */
     atomic_bool stopping;
@@ -51,6 +74,9 @@ struct runner {
     pthread_t beat;
     bool beat_started;
     struct sl_db beat_db;
+    atomic_llong beat_ok_ms; /* monotonic: the last heartbeat that held */
+    pthread_t watchdog;
+    bool watchdog_started;
     natsSubscription *cancel_sub;
 };
 
