@@ -126,18 +126,25 @@ out:
 }
 
 /*
- * Ends a file participant: renames tmp over path (commit) or removes it.
- * Returns 0 when ended, or SL_EIO.
+ * Ends a file participant: renames tmp over path (commit) or removes it,
+ * under the target's lock. Returns 0 when ended, SL_ECONFLICT when a
+ * writer holds the lock (it finishes the rename itself, or a later sweep
+ * does), or SL_EIO.
  */
 static int
 end_file(const char *path, const char *tmp, bool commit)
 {
+    int lock = run_file_lock(NULL, path), rc = 0;
+
+    if (lock < 0)
+        return lock;
     /* No temporary file: renamed or removed before. */
-    if (access(tmp, F_OK) != 0)
-        return 0;
-    return commit ? run_file_replace(tmp, path)
-           : unlink(tmp) == 0 || errno == ENOENT ? 0
-                                                 : SL_EIO;
+    if (access(tmp, F_OK) == 0)
+        rc = commit                                ? run_file_replace(tmp, path)
+             : unlink(tmp) == 0 || errno == ENOENT ? 0
+                                                   : SL_EIO;
+    close(lock);
+    return rc;
 }
 
 int
@@ -165,6 +172,8 @@ run_commit_sweep(struct sl_db *db, const struct sl_conf *conf,
 
         if (strcmp(kind, "file") == 0) {
             rc = end_file(PQgetvalue(res, i, 5), PQgetvalue(res, i, 6), commit);
+            if (rc == SL_ECONFLICT)
+                continue;
             if (rc != 0)
                 snprintf(err, sizeof(err), "%s", strerror(errno));
         } else {

@@ -16,7 +16,8 @@
  *
  * A prepared transaction can only be ended by its own user in its own
  * database: the sweep connects to the warehouse as the runner does, and
- * to a connector's database with the connector's credentials.
+ * to a connector's database with the connector's credentials. A file is
+ * renamed under the lock its writers take (filesink.h).
  */
 #ifndef RUN_COMMIT_H
 #define RUN_COMMIT_H

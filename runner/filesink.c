@@ -1,5 +1,6 @@
 /*
- * filesink.c: all-or-nothing output files (see filesink.h).
+ * filesink.c: all-or-nothing output files, one writer at a time (see
+ * filesink.h).
  */
 #include "config.h"
 
@@ -8,14 +9,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "filesink.h"
 #include "json.h"
+#include "stmt.h"
 
-#define SINK_CHUNK (256 * 1024)
+#define SINK_CHUNK   (256 * 1024)
+#define LOCK_POLL_MS 50
 
 static int
 flush(struct run_node *n, struct run_filesink *f)
@@ -34,6 +38,39 @@ flush(struct run_node *n, struct run_filesink *f)
     }
     sl_buf_reset(&f->buf);
     return 0;
+}
+
+int
+run_file_lock(struct run_node *n, const char *path)
+{
+    char lock[4096];
+    bool said = false;
+    int fd;
+
+    if (snprintf(lock, sizeof(lock), "%s%s", path, RUN_FILE_LOCK_SUFFIX) >=
+        (int)sizeof(lock))
+        return SL_EIO;
+    fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return SL_EIO;
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno != EWOULDBLOCK || n == NULL || run_cancelled(n->job)) {
+            int e = errno;
+
+            close(fd);
+            return e != EWOULDBLOCK ? SL_EIO
+                   : n == NULL      ? SL_ECONFLICT
+                                    : RUN_ECANCELLED;
+        }
+        if (!said)
+            run_node_log(n, "INFO", NULL, "Waiting for another run writing %s",
+                         sl_json_get_str(n->config, "path"));
+        said = true;
+        usleep(LOCK_POLL_MS * 1000);
+    }
+    return fd;
 }
 
 /* Syncs the directory of path, so that a rename in it is durable. */
@@ -64,6 +101,52 @@ run_file_replace(const char *tmp, const char *path)
     return sync_dir(path);
 }
 
+/*
+ * Under the target's lock: renames the temporary files that runs decided
+ * to commit but did not rename (their runner died), oldest decision
+ * first, and forgets them. Returns 0, or fails n.
+ */
+static int
+finish_left_renames(struct run_node *n, const char *path)
+{
+    struct run_job *job = n->job;
+    const char *p[1] = {path};
+    PGresult *res = NULL;
+    int rc;
+
+    rc = sl_db_exec_scoped(job->db, job->tenant_id, NULL, RUN_ST_PART_FILE, 1,
+                           p, &res);
+    if (rc != 0)
+        return run_node_fail(n, NULL, "cannot read what other runs left in %s",
+                             sl_json_get_str(n->config, "path"));
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+        const char *tmp = PQgetvalue(res, i, 1);
+        char arr[96];
+        const char *q[1] = {arr};
+        PGresult *r2 = NULL;
+
+        if (access(tmp, F_OK) == 0) {
+            if (run_file_replace(tmp, path) != 0) {
+                rc = run_node_fail(n, "IO_ERROR",
+                                   "cannot finish an earlier run's write of "
+                                   "%s: %s",
+                                   sl_json_get_str(n->config, "path"),
+                                   strerror(errno));
+                break;
+            }
+            run_node_log(n, "INFO", NULL,
+                         "Finished an earlier run's write of %s first",
+                         sl_json_get_str(n->config, "path"));
+        }
+        snprintf(arr, sizeof(arr), "{%s}", PQgetvalue(res, i, 0));
+        if (sl_db_exec_scoped(job->db, job->tenant_id, NULL, RUN_ST_PART_DONE,
+                              1, q, &r2) == 0)
+            PQclear(r2);
+    }
+    PQclear(res);
+    return rc;
+}
+
 int
 run_filesink_open(struct run_node *n, struct run_filesink *f, bool *existing)
 {
@@ -77,11 +160,21 @@ run_filesink_open(struct run_node *n, struct run_filesink *f, bool *existing)
 
     memset(f, 0, sizeof(*f));
     f->fd = -1;
+    f->lock_fd = -1;
     *existing = false;
     if (path == NULL)
         return SL_ERR;
     f->path = path;
     sl_buf_init(&f->buf, SINK_CHUNK + RUN_MAX_VALUE_BYTES);
+    f->lock_fd = run_file_lock(n, path);
+    if (f->lock_fd == RUN_ECANCELLED)
+        return RUN_ECANCELLED;
+    if (f->lock_fd < 0)
+        return run_node_fail(n, "IO_ERROR", "cannot lock %s: %s",
+                             sl_json_get_str(n->config, "path"),
+                             strerror(errno));
+    if ((rc = finish_left_renames(n, path)) != 0)
+        return rc;
     f->tmp = sl_psprintf(n->pool, "%s.sluice-XXXXXX", path);
     if (f->tmp == NULL)
         return SL_ENOMEM;
@@ -174,5 +267,8 @@ run_filesink_close(struct run_node *n, struct run_filesink *f, bool ok)
         f->tmp = NULL;
     if (f->tmp == NULL)
         n->part.resolved = true;
+    if (f->lock_fd >= 0)
+        close(f->lock_fd);
+    f->lock_fd = -1;
     sl_buf_free(&f->buf);
 }

@@ -167,6 +167,15 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
                          "path, tmp_path, action FROM run_prepared_due("
                          "50, $1::interval)",
                          true},
+    /* In a run's organisation: the temporary files decided committed but
+     * not yet renamed over target $1. */
+    [RUN_ST_PART_FILE] = {"part_file",
+                          "SELECT p.gid, p.tmp_path FROM run_prepared p "
+                          "JOIN runs r ON r.id = p.run_id "
+                          "WHERE p.kind = 'file' AND p.path = $1 "
+                          "AND r.commit_attempt = p.attempt "
+                          "ORDER BY r.completed_at",
+                          true},
     /* In a participant's organisation: its connector, even deleted. */
     [RUN_ST_PART_CONNECTOR] = {"part_connector",
                                "SELECT type, config::text, secret FROM "

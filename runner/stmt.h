@@ -28,6 +28,7 @@ enum run_stmt {
     RUN_ST_ENLIST,
     RUN_ST_PART_DONE,
     RUN_ST_PART_DUE,
+    RUN_ST_PART_FILE,
     RUN_ST_PART_CONNECTOR,
     RUN_ST_COUNT_,
 };

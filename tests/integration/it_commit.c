@@ -4,8 +4,8 @@
  * commit time; a runner cut off from the state database mid-run, and at
  * the moment it records the run's end; the state database refusing the
  * end for a while; runners killed after preparing and after deciding
- * (the SLUICE_RUNNER_FAULT test hook), whose leftovers the sweep ends; a
- * target that cannot prepare; the runner's random id.
+ * (the SLUICE_RUNNER_FAULT test hook), whose leftovers the sweep ends;
+ * two runs appending to one CSV file at once; the runner's random id.
  *
  * Some scenarios need a second runner, "a", besides the stack's own: it
  * logs in to the state database as a role of its own (sluice_cut, a
@@ -607,6 +607,50 @@ START_TEST(killed_after_prepare)
 }
 END_TEST
 
+/* Two runs append to one CSV file at the same time: both runs' rows are
+ * there, under one header. */
+START_TEST(two_runs_append_to_one_file)
+{
+    struct it_client c;
+    char *org, *token, *conn, *runs[2], q[256];
+
+    setup();
+    it_client_init(&c);
+    token = scaled_org(&c, &org);
+    conn = it_wh_connector(&c, token);
+    for (int i = 0; i < 2; i++) {
+        json_t *nodes;
+
+        /* Each reads for a while, so that the two overlap. */
+        snprintf(q, sizeof(q),
+                 "SELECT %d AS run, g AS n FROM pg_sleep(2), "
+                 "generate_series(1, 50) g",
+                 i + 1);
+        nodes = json_pack(
+            "[o, o]",
+            it_node("src", "extractor", "postgres",
+                    json_pack("{s:s, s:s}", "connection_id", conn, "query", q)),
+            it_node("out", "loader", "csv",
+                    json_pack("{s:s, s:s}", "path", "shared.csv", "mode",
+                              "append")));
+        runs[i] = start_chain(&c, token, nodes);
+    }
+    for (int i = 0; i < 2; i++) {
+        await_end(&c, token, runs[i], "completed", 40);
+        free(runs[i]);
+    }
+    ck_assert_int_eq(it_sh("f='%s/%s/shared.csv'; test \"$(wc -l <\"$f\")\" "
+                           "= 101 && test \"$(grep -c '^1,' \"$f\")\" = 50 && "
+                           "test \"$(grep -c '^2,' \"$f\")\" = 50 && "
+                           "test \"$(grep -c '^run,n' \"$f\")\" = 1",
+                           it_env("SLUICE_TEST_DATA_DIR"), org),
+                     0);
+    free(conn);
+    free(token);
+    free(org);
+}
+END_TEST
+
 /* A second PostgreSQL server, without prepared transactions. */
 static char lr_dir[256];
 static int lr_port;
@@ -788,6 +832,7 @@ commit_suite(void)
     tcase_add_test(tc, second_loader_fails_at_commit);
     tcase_add_test(tc, last_resource);
     tcase_add_test(tc, runner_id_is_random);
+    tcase_add_test(tc, two_runs_append_to_one_file);
     tcase_add_test(tc, end_refused_for_a_while);
     tcase_add_test(tc, killed_after_decision);
     tcase_add_test(tc, killed_after_prepare);
