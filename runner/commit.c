@@ -171,6 +171,14 @@ run_commit_sweep(struct sl_db *db, const struct sl_conf *conf,
         PGconn *c = NULL;
 
         if (strcmp(kind, "file") == 0) {
+            if (!run_file_part_ok(conf->data_dir, tenant, PQgetvalue(res, i, 5),
+                                  PQgetvalue(res, i, 6))) {
+                sl_log_error(log,
+                             "run %s: part %s names a file this runner "
+                             "does not write; left alone",
+                             PQgetvalue(res, i, 2), gid);
+                continue;
+            }
             rc = end_file(PQgetvalue(res, i, 5), PQgetvalue(res, i, 6), commit);
             if (rc == SL_ECONFLICT)
                 continue;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,33 @@ run_file_replace(const char *tmp, const char *path)
     return sync_dir(path);
 }
 
+bool
+run_file_part_ok(const char *data_dir, const char *tenant, const char *path,
+                 const char *tmp)
+{
+    char root[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t plen = strlen(path), rlen;
+
+    /* tmp: path, ".sluice-" and mkstemp's six characters. */
+    if (strncmp(tmp, path, plen) != 0 || strlen(tmp) != plen + 14 ||
+        strncmp(tmp + plen, ".sluice-", 8) != 0 ||
+        strchr(tmp + plen, '/') != NULL || slash == NULL ||
+        (size_t)(slash - path) >= sizeof(dir) ||
+        snprintf(root, sizeof(root), "%s/%s", data_dir, tenant) >=
+            (int)sizeof(root) ||
+        realpath(root, real) == NULL)
+        return false;
+    memcpy(root, real, sizeof(root));
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    if (realpath(dir, real) == NULL)
+        return false;
+    rlen = strlen(root);
+    return strncmp(real, root, rlen) == 0 &&
+           (real[rlen] == '/' || real[rlen] == '\0');
+}
+
 /*
  * Under the target's lock: renames the temporary files that runs decided
  * to commit but did not rename (their runner died), oldest decision
@@ -125,6 +153,13 @@ finish_left_renames(struct run_node *n, const char *path)
         const char *q[1] = {arr};
         PGresult *r2 = NULL;
 
+        if (!run_file_part_ok(job->conf->data_dir, job->tenant_id, path, tmp)) {
+            rc = run_node_fail(n, NULL,
+                               "a recorded part of %s is not one "
+                               "this runner writes",
+                               sl_json_get_str(n->config, "path"));
+            break;
+        }
         if (access(tmp, F_OK) == 0) {
             if (run_file_replace(tmp, path) != 0) {
                 rc = run_node_fail(n, "IO_ERROR",

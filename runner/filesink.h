@@ -81,4 +81,13 @@ int run_file_lock(struct run_node *n, const char *path);
  * (errno says why). */
 int run_file_replace(const char *tmp, const char *path);
 
+/*
+ * Whether path and tmp, a file part read back from the state database,
+ * are what a sink of tenant makes: path inside data_dir/<tenant>/ (real
+ * paths compared), tmp the temporary file beside it. A runner renames or
+ * removes nothing else.
+ */
+bool run_file_part_ok(const char *data_dir, const char *tenant,
+                      const char *path, const char *tmp);
+
 #endif
