@@ -254,6 +254,35 @@ run_node_log(struct run_node *n, const char *level, json_t *meta,
 }
 
 void
+run_node_warn(struct run_node *n, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    run_node_log(n, "WARNING", NULL, "%s", msg);
+    if (n->job->warnings == NULL)
+        n->job->warnings = json_array();
+    json_array_append_new(n->job->warnings, json_pack("{s:s, s:s}", "node_id",
+                                                      n->id, "message", msg));
+}
+
+void
+run_part_gid(const struct run_node *n, char out[64])
+{
+    char hex[33];
+    int k = 0;
+
+    for (const char *c = n->job->run_id; *c != '\0' && k < 32; c++)
+        if (*c != '-')
+            hex[k++] = *c;
+    hex[k] = '\0';
+    snprintf(out, 64, "sluice_%s_%d_%d", hex, n->job->attempt, n->position);
+}
+
+void
 run_node_watch(struct run_node *n, PGconn *c)
 {
     const struct run_hooks *h = &n->job->hooks;
@@ -576,20 +605,64 @@ tally(struct run_job *job)
     job->result = json_pack("{s:I, s:I, s:o}", "records_processed",
                             (json_int_t)job->records, "records_failed",
                             (json_int_t)job->records_failed, "nodes", nodes);
+    if (job->result != NULL && job->warnings != NULL)
+        json_object_set(job->result, "warnings", job->warnings);
+}
+
+/*
+ * Records the loaders' participants (the hook enlist), then prepares each
+ * loader. Returns 0 or the first failure.
+ */
+static int
+prepare_all(struct run_job *job)
+{
+    const struct run_hooks *h = &job->hooks;
+    int rc = 0, nparts = 0;
+
+    for (int i = 0; i < job->nnodes; i++)
+        nparts += job->nodes[i].part.kind != RUN_PART_NONE;
+    if (nparts > 0 && h->enlist != NULL && (rc = h->enlist(h->arg, job)) != 0)
+        return rc;
+    for (int i = 0; i < job->nnodes && rc == 0; i++) {
+        struct run_node *n = &job->nodes[i];
+
+        if (n->ops->type != SL_MODULE_LOADER)
+            continue;
+        rc = call_stage(n, n->ops->prepare);
+        if (rc == 0 && n->part.kind != RUN_PART_NONE)
+            n->part.prepared = true;
+    }
+    return rc;
+}
+
+/* Closes the open nodes, last first; ok false undoes what each did. */
+static void
+close_all(struct run_job *job, bool ok)
+{
+    for (int i = job->opened - 1; i >= 0; i--) {
+        struct run_node *n = &job->nodes[i];
+
+        if (n->ops->close != NULL)
+            n->ops->close(n, ok);
+        run_node_watch(n, NULL);
+    }
+    job->opened = 0;
 }
 
 int
 run_engine_execute(struct run_job *job, json_t *definition)
 {
-    int rc, opened = 0;
+    int rc;
 
     job->end = RUN_END_FAILED;
     job->error[0] = '\0';
+    job->opened = 0;
     rc = build(job, definition);
     if (rc != 0)
         goto out;
-    for (; opened < job->nnodes && rc == 0; opened++)
-        rc = call_stage(&job->nodes[opened], job->nodes[opened].ops->open);
+    for (; job->opened < job->nnodes && rc == 0; job->opened++)
+        rc = call_stage(&job->nodes[job->opened],
+                        job->nodes[job->opened].ops->open);
     for (int i = 0; i < job->nnodes && rc == 0; i++)
         if (job->nodes[i].ops->type == SL_MODULE_EXTRACTOR)
             rc = call_stage(&job->nodes[i], job->nodes[i].ops->produce);
@@ -598,24 +671,62 @@ run_engine_execute(struct run_job *job, json_t *definition)
             rc = call_stage(&job->nodes[i], job->nodes[i].ops->finish);
     if (rc == 0 && (run_cancelled(job) || run_deadline_passed(job)))
         rc = RUN_ECANCELLED;
-    /* Loaders commit only when everything before them held, in time. */
-    for (int i = 0; i < job->nnodes && rc == 0; i++)
-        if (job->nodes[i].ops->type == SL_MODULE_LOADER)
-            rc = call_stage(&job->nodes[i], job->nodes[i].ops->commit);
+    /* Loaders prepare only when everything before them held, in time. */
+    if (rc == 0)
+        rc = prepare_all(job);
+    if (rc == RUN_ELOST) /* the hook that said so knows why */
+        rc = RUN_ECANCELLED;
     conclude(job, rc);
-    for (int i = opened - 1; i >= 0; i--) {
-        struct run_node *n = &job->nodes[i];
-
-        if (n->ops->close != NULL)
-            n->ops->close(n, job->end == RUN_END_COMPLETED);
-        run_node_watch(n, NULL);
-    }
+    if (job->end != RUN_END_COMPLETED)
+        close_all(job, false);
     rc = 0;
 out:
     if (rc == SL_EINVAL) /* a definition this runner cannot run */
         rc = 0;
     if (rc == 0)
         tally(job);
+    return rc;
+}
+
+int
+run_engine_commit_last(struct run_job *job)
+{
+    int rc = 0;
+
+    for (int i = 0; i < job->nnodes && rc == 0; i++) {
+        struct run_node *n = &job->nodes[i];
+
+        if (!n->part.last_resource || n->part.committed ||
+            n->ops->commit == NULL)
+            continue;
+        rc = call_stage(n, n->ops->commit);
+        n->part.committed = rc == 0;
+    }
+    if (rc != 0)
+        conclude(job, rc);
+    return rc;
+}
+
+void
+run_engine_settle(struct run_job *job, bool commit)
+{
+    for (int i = 0; commit && i < job->nnodes; i++) {
+        struct run_node *n = &job->nodes[i];
+
+        if (n->ops->type != SL_MODULE_LOADER || n->ops->commit == NULL ||
+            n->part.committed || i >= job->opened)
+            continue;
+        n->error[0] = '\0';
+        if (n->ops->commit(n) != 0)
+            sl_log_error(job->log,
+                         "run %s: node %s: its output is decided committed "
+                         "but could not be made visible now (%s); the sweep "
+                         "will finish it",
+                         job->run_id, n->id, n->error);
+        else
+            n->part.committed = true;
+    }
+    close_all(job, commit);
     for (int i = 0; job->nodes != NULL && i < job->nnodes; i++) {
         json_decref(job->nodes[i].result);
         job->nodes[i].result = NULL;
@@ -623,5 +734,6 @@ out:
         job->nodes[i].pool = NULL;
         job->nodes[i].state = NULL;
     }
-    return rc;
+    json_decref(job->warnings);
+    job->warnings = NULL;
 }

@@ -18,9 +18,20 @@
  *             what it keeps with run_emit() (or nothing, for a loader).
  *   finish    every non-extractor, in dependency order, once all its input
  *             has arrived: flush what was held back, deliver verdicts.
- *   commit    loaders, when every node finished well: make the output
- *             durable. Until then nothing a run wrote is visible.
- *   close     every node, always; with ok false, undo (roll back).
+ *   prepare   loaders, when every node finished well: make the output
+ *             durable but not yet visible (PREPARE TRANSACTION; a synced
+ *             temporary file). Before the first prepare, the engine asks
+ *             the hook enlist to record every loader's participant (what
+ *             it prepares, and where) for the sweep (commit.h).
+ *   -         the caller decides: it records the run's end, with the
+ *             decision to commit, in the state database, fenced by the
+ *             claim (run_engine_commit_last() commits a loader that
+ *             cannot prepare, within that decision).
+ *   commit    loaders, after the decision to commit (run_engine_settle()):
+ *             make the output visible (COMMIT PREPARED; a rename). Until
+ *             then nothing a run wrote is visible.
+ *   close     every node, always; with ok false, undo (roll back, also a
+ *             prepared transaction).
  *
  * Each callback returns 0 or a negative SL_E* code; on failure the node
  * says why with run_node_fail() (a message for the run's error_message,
@@ -53,6 +64,8 @@
 
 /* A run that was cancelled: returned by run_emit() and passed up. */
 #define RUN_ECANCELLED (-100)
+/* The run is no longer this attempt's: nothing of it may be committed. */
+#define RUN_ELOST (-101)
 
 /* Bounds on what a run's data may make the runner hold. */
 #define RUN_MAX_COLUMNS     1600 /* PostgreSQL's own limit */
@@ -99,8 +112,32 @@ struct run_module_ops {
     int (*produce)(struct run_node *n); /* extractors only */
     int (*push)(struct run_node *n, struct run_batch *b);
     int (*finish)(struct run_node *n);          /* may be NULL */
+    int (*prepare)(struct run_node *n);         /* loaders; may be NULL */
     int (*commit)(struct run_node *n);          /* loaders; may be NULL */
     void (*close)(struct run_node *n, bool ok); /* may be NULL */
+};
+
+/*
+ * What a loader makes durable before the decision, and where: its
+ * participant in the run's commit (sql/011_commit.sql). The loader's open
+ * fills it; kind RUN_PART_NONE takes no part. gid names the run, the
+ * attempt and the node (run_part_gid()); a postgres target prepares a
+ * transaction of that name, a file target is recorded under it.
+ */
+enum run_part_kind { RUN_PART_NONE, RUN_PART_POSTGRES, RUN_PART_FILE };
+
+struct run_part {
+    enum run_part_kind kind;
+    char gid[64];
+    const char *connector_id; /* postgres: NULL for the warehouse */
+    const char *path, *tmp;   /* file: the target, the temporary file */
+    /* A postgres target whose server refuses PREPARE TRANSACTION: it
+     * commits in one phase, within the decision (the "last resource"),
+     * and is not recorded. */
+    bool last_resource;
+    bool prepared;  /* its prepare succeeded */
+    bool committed; /* by run_engine_commit_last(), or the settle */
+    bool resolved;  /* committed or undone: the record may go */
 };
 
 struct run_node {
@@ -133,6 +170,7 @@ struct run_node {
     /* Extractors: the bytes of the values they emitted, as text (NULLs
      * count none): what the run read. */
     uint64_t bytes_read;
+    struct run_part part; /* loaders: see above */
 };
 
 enum { RUN_NODE_PENDING, RUN_NODE_RUNNING, RUN_NODE_DONE, RUN_NODE_FAILED };
@@ -149,6 +187,13 @@ struct run_hooks {
     void (*progress)(void *arg, struct run_node *n);
     /* n now blocks on c (NULL: no more), which a cancel should interrupt. */
     void (*watch)(void *arg, struct run_node *n, PGconn *c);
+    /*
+     * Records the participants of the job's loaders (those whose part.kind
+     * is not RUN_PART_NONE) before any prepares. Returns 0, RUN_ELOST when
+     * the run is no longer this attempt's, or another code (the run then
+     * fails). NULL: nothing is recorded.
+     */
+    int (*enlist)(void *arg, struct run_job *job);
     void *arg;
 };
 
@@ -161,6 +206,7 @@ enum run_end { RUN_END_COMPLETED, RUN_END_FAILED, RUN_END_CANCELLED };
  */
 struct run_job {
     const char *run_id, *tenant_id, *pipeline_id;
+    int attempt;    /* the claim's: 1 for the first */
     json_t *params; /* the run's merged parameters (an object) */
     const struct sl_conf *conf;
     struct sl_db *db; /* the runner's, for this thread; borrowed */
@@ -181,18 +227,46 @@ struct run_job {
     const char *error_code; /* static, or NULL */
     char error[1024];       /* "" when completed */
     json_t *result;         /* result_data: an object, owned by the job */
+    json_t *warnings;       /* result_data.warnings, or NULL; the engine's */
     uint64_t records, records_failed;
+    int opened; /* nodes opened and not yet closed */
 };
 
 /*
  * Runs definition (a pipeline version: {"nodes": [...], "edges": [...]})
- * as the header comment describes. Returns 0 when the run was carried out
- * to an end, which job->end says (a failed run is an end, not an error),
- * or SL_ENOMEM / SL_EINVAL when it could not be set up (job->error says
- * why). The nodes stay in job->nodes, their figures filled, until the
- * job's pool goes.
+ * as the header comment describes, up to the decision. Returns 0 when
+ * the run was carried out to an end, which job->end says (a failed run is
+ * an end, not an error), or SL_ENOMEM / SL_EINVAL when it could not be
+ * set up (job->error says why). A completed run's loaders are prepared
+ * and its nodes open; any other run's nodes are closed, everything
+ * undone. Either way run_engine_settle() must follow. The nodes stay in
+ * job->nodes, their figures filled, until the job's pool goes.
  */
 int run_engine_execute(struct run_job *job, json_t *definition);
+
+/*
+ * Commits the loaders that could not prepare (part.last_resource), in
+ * one phase, one after another: the caller does this within its decision,
+ * after every other loader prepared and before the decision is made
+ * durable. Returns 0, or the first failure: the run is then failed
+ * (job->end, job->error) and nothing further may be committed.
+ */
+int run_engine_commit_last(struct run_job *job);
+
+/*
+ * Ends a run executed by run_engine_execute(): with commit (the decision
+ * is recorded), every prepared loader commits; otherwise each undoes
+ * what it prepared. Every node is then closed and its memory released. A
+ * loader that cannot end its participant now (its database away) leaves
+ * part.resolved false: the sweep (commit.h) ends it. Failures are logged.
+ */
+void run_engine_settle(struct run_job *job, bool commit);
+
+/*
+ * The gid of loader n's participant: sluice_<run id's 32 hex digits>_
+ * <attempt>_<node position>, in out.
+ */
+void run_part_gid(const struct run_node *n, char out[64]);
 
 /* --- for modules ---------------------------------------------------------- */
 
@@ -215,6 +289,11 @@ int run_node_fail(struct run_node *n, const char *code, const char *fmt, ...)
  * is "DEBUG", "INFO", "WARNING" or "ERROR"; meta may be NULL (stolen). */
 void run_node_log(struct run_node *n, const char *level, json_t *meta,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* A warning of the run: a WARNING line of n's, and an entry of
+ * result_data.warnings ({"node_id", "message"}). */
+void run_node_warn(struct run_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* v without the blanks around it: moves the start, cuts the end in place. */
 char *run_trim(char *v);

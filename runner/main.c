@@ -8,8 +8,11 @@
  * on sluice.ping.runner, executes runs on runner_concurrency threads
  * (worker.h), relays the outbox rows left unsent and requests again the
  * runs whose request NATS lost (relay.h), takes back the runs of runners
- * that stopped beating (sql/008_runner.sql), and fires the schedules that
- * are due, one runner at a time (scheduler.h). On
+ * that stopped beating (sql/008_runner.sql), ends what runners left
+ * prepared (commit.h), and fires the schedules that are due, one runner
+ * at a time (scheduler.h). Its identity, the claimed_by of its runs, is
+ * a random id made at start (two containers may share a hostname and a
+ * pid); the log says it beside the hostname and pid. On
  * SIGTERM or SIGINT it lets the runs in hand finish, up to
  * runner_grace_seconds, hands back the rest, and exits.
  */
@@ -22,6 +25,7 @@
 
 #include "bus.h"
 #include "clock.h"
+#include "commit.h"
 #include "daemon.h"
 #include "db.h"
 #include "err.h"
@@ -29,6 +33,7 @@
 #include "relay.h"
 #include "scheduler.h"
 #include "stmt.h"
+#include "uuid.h"
 #include "worker.h"
 
 /* How often the runner checks its connections, in seconds. */
@@ -40,6 +45,7 @@ struct run_ctx {
     struct sl_bus bus;
     struct sl_liveness live;
     struct runner runner;
+    char id[SL_UUID_LEN]; /* this runner's identity: claimed_by */
     bool streams_ok;
     int64_t reconciled_us; /* when run_reconcile() last ran (monotonic) */
 };
@@ -73,6 +79,7 @@ tick(struct run_ctx *ctx)
         atomic_store(&ctx->runner.ready, true);
     }
     sweep(ctx);
+    run_commit_sweep(&ctx->db, &ctx->d.conf, &ctx->d.log);
     if (ctx->d.conf.runner_scheduler)
         run_schedule(&ctx->db, &ctx->bus, &ctx->d.log);
     if (ctx->streams_ok)
@@ -118,15 +125,19 @@ main(int argc, char **argv)
         sl_liveness_start(&ctx.live, &ctx.bus, &ctx.d.log, SL_SUBJ_PING_RUNNER,
                           "runners", NULL, NULL) != SL_OK)
         return 1;
+    if (sl_uuid_v4(ctx.id) != SL_OK) {
+        sl_log_error(&ctx.d.log, "cannot make the runner's id");
+        return 1;
+    }
     if (run_workers_start(&ctx.runner, &ctx.d.conf, &ctx.d.log, &ctx.bus,
-                          ctx.live.instance) != SL_OK) {
+                          ctx.id) != SL_OK) {
         sl_log_error(&ctx.d.log, "cannot start the workers");
         return 1;
     }
     sl_daemon_write_pid(&ctx.d);
     tick(&ctx);
-    sl_log_info(&ctx.d.log, "sluice-runner %s started as %s", PACKAGE_VERSION,
-                ctx.live.instance);
+    sl_log_info(&ctx.d.log, "sluice-runner %s started as %s (%s)",
+                PACKAGE_VERSION, ctx.id, ctx.live.instance);
 
     for (;;) {
         sig = sigtimedwait(&set, NULL, &wait);

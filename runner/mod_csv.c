@@ -10,7 +10,7 @@
  *
  * Writing: a header line (unless header is false), then each row; NULL as
  * an empty unquoted field. The file is replaced (or, with mode append,
- * extended) all at once, at commit (filesink.h).
+ * extended) all at once, after the run's decision (filesink.h).
  */
 #include "config.h"
 
@@ -265,6 +265,14 @@ out_push(struct run_node *n, struct run_batch *b)
 }
 
 static int
+out_prepare(struct run_node *n)
+{
+    struct csv_out *x = n->state;
+
+    return run_filesink_prepare(n, &x->sink);
+}
+
+static int
 out_commit(struct run_node *n)
 {
     struct csv_out *x = n->state;
@@ -277,17 +285,17 @@ out_close(struct run_node *n, bool ok)
 {
     struct csv_out *x = n->state;
 
-    (void)ok;
     if (x == NULL)
         return;
     sl_buf_free(&x->line);
-    run_filesink_abort(&x->sink);
+    run_filesink_close(n, &x->sink, ok);
 }
 
 const struct run_module_ops run_mod_csv_load = {
     .type = SL_MODULE_LOADER,
     .open = out_open,
     .push = out_push,
+    .prepare = out_prepare,
     .commit = out_commit,
     .close = out_close,
 };

@@ -285,6 +285,12 @@ out_push(struct run_node *n, struct run_batch *b)
 }
 
 static int
+out_prepare(struct run_node *n)
+{
+    return run_filesink_prepare(n, n->state);
+}
+
+static int
 out_commit(struct run_node *n)
 {
     return run_filesink_commit(n, n->state);
@@ -293,15 +299,15 @@ out_commit(struct run_node *n)
 static void
 out_close(struct run_node *n, bool ok)
 {
-    (void)ok;
     if (n->state != NULL)
-        run_filesink_abort(n->state);
+        run_filesink_close(n, n->state, ok);
 }
 
 const struct run_module_ops run_mod_jsonl_load = {
     .type = SL_MODULE_LOADER,
     .open = out_open,
     .push = out_push,
+    .prepare = out_prepare,
     .commit = out_commit,
     .close = out_close,
 };

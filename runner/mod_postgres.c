@@ -10,10 +10,20 @@
  * committed only when the whole run succeeded (engine.h), so a failed or
  * cancelled run leaves the table as it was. append copies into the table;
  * replace empties it first (TRUNCATE, in the same transaction); upsert
- * copies into a temporary table and merges with INSERT ... ON CONFLICT
- * on key_columns, the last row of a key winning. With create_table (the
+ * copies into a staging table and merges with INSERT ... ON CONFLICT on
+ * key_columns, the last row of a key winning. With create_table (the
  * default) a missing table is created with the columns and types of the
  * first batch, and key_columns as its primary key.
+ *
+ * The transaction takes part in the run's two-phase commit (commit.h):
+ * prepare is PREPARE TRANSACTION '<gid>', commit is COMMIT PREPARED, and
+ * close without the decision ROLLBACK PREPARED. A prepared transaction
+ * may not have touched temporary tables, so upsert's staging table is an
+ * unlogged table beside the target, made and dropped in the transaction
+ * (nobody else ever sees it). A server that refuses PREPARE
+ * (max_prepared_transactions = 0) cannot take part: its transaction is
+ * committed in one phase, last, within the decision (the "last
+ * resource"), and the run warns that it did so.
  *
  * Without connection_id both work in the organisation's warehouse: the
  * loader in its layer schemas (schema: bronze, silver or gold), the
@@ -28,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commit.h"
 #include "json.h"
 #include "pgcopy.h"
 #include "warehouse.h"
@@ -118,11 +129,30 @@ struct pg_load {
     bool warehouse;
     const char *schema; /* physical, or NULL: the search path */
     const char *target; /* quoted, qualified */
+    const char *stage;  /* upsert's staging table, quoted, qualified */
     const char *mode;
     const struct run_schema *cols; /* of the first batch */
     const char *col_list;          /* quoted, comma-separated */
     struct run_copy_in in;
+    bool prepare_sent; /* PREPARE TRANSACTION went out, whatever came back */
 };
+
+/*
+ * Whether the server of c takes prepared transactions: 1, 0, or fails n
+ * (< 0).
+ */
+static int
+takes_prepared(struct run_node *n, PGconn *c)
+{
+    PGresult *r = PQexec(c, "SELECT current_setting("
+                            "'max_prepared_transactions')::integer > 0");
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+                 ? PQgetvalue(r, 0, 0)[0] == 't'
+                 : run_node_fail(n, NULL, "%s", PQresultErrorMessage(r));
+
+    PQclear(r);
+    return rc;
+}
 
 static int
 load_open(struct run_node *n)
@@ -143,6 +173,21 @@ load_open(struct run_node *n)
                              "mode upsert needs key_columns");
     if ((rc = run_pg_open(n, &l->c, &l->warehouse)) != 0)
         return rc;
+    if ((rc = takes_prepared(n, l->c)) < 0)
+        return rc;
+    run_part_gid(n, n->part.gid);
+    if (rc == 1) {
+        n->part.kind = RUN_PART_POSTGRES;
+        n->part.connector_id = sl_json_get_str(n->config, "connection_id");
+    } else {
+        n->part.last_resource = true;
+        run_node_warn(n,
+                      "the server of table %.63s does not take prepared "
+                      "transactions (max_prepared_transactions = 0): its "
+                      "rows are committed on their own, last, and could "
+                      "stay committed while the run is not recorded",
+                      sl_json_get_str(n->config, "table"));
+    }
     l->schema = l->warehouse
                     ? run_wh_schema(n, sl_json_get_str(n->config, "schema"))
                     : sl_json_get_str(n->config, "schema");
@@ -240,13 +285,16 @@ load_begin(struct run_node *n, struct pg_load *l, const struct run_schema *s)
                         sl_psprintf(n->pool, "TRUNCATE %s", l->target))) != 0)
         return rc;
     if (upsert) {
-        into = "sluice_stage";
+        l->stage = run_qualified(n->pool, l->c, l->schema,
+                                 sl_psprintf(n->pool, "%s_stage", n->part.gid));
+        if (l->stage == NULL)
+            return SL_ENOMEM;
+        into = l->stage;
         rc = run_pg_do(n, l->c,
                        sl_psprintf(n->pool,
-                                   "CREATE TEMPORARY TABLE sluice_stage "
-                                   "ON COMMIT DROP AS SELECT %s FROM %s "
-                                   "WITH NO DATA",
-                                   l->col_list, l->target));
+                                   "CREATE UNLOGGED TABLE %s AS SELECT %s "
+                                   "FROM %s WITH NO DATA",
+                                   l->stage, l->col_list, l->target));
         if (rc != 0)
             return rc;
     }
@@ -311,8 +359,9 @@ load_finish(struct run_node *n)
         sl_buf_init(&b, 4 * 1024 * 1024);
         sl_buf_printf(&b,
                       "INSERT INTO %s (%s) SELECT DISTINCT ON (%s) %s FROM "
-                      "sluice_stage ORDER BY %s, ctid DESC ON CONFLICT (%s) ",
-                      l->target, l->col_list, keys, l->col_list, keys, keys);
+                      "%s ORDER BY %s, ctid DESC ON CONFLICT (%s) ",
+                      l->target, l->col_list, keys, l->col_list, l->stage, keys,
+                      keys);
         for (int i = 0; i < l->cols->ncols; i++) {
             const char *c = l->cols->cols[i].name;
             json_t *k;
@@ -333,6 +382,9 @@ load_finish(struct run_node *n)
         text = sl_buf_take(&b);
         rc = text ? run_pg_do(n, l->c, text) : SL_ENOMEM;
         free(text);
+        if (rc == 0)
+            rc = run_pg_do(n, l->c,
+                           sl_psprintf(n->pool, "DROP TABLE %s", l->stage));
     }
     run_node_watch(n, NULL);
     if (rc == 0)
@@ -345,22 +397,62 @@ load_finish(struct run_node *n)
     return rc;
 }
 
+/* PREPARE TRANSACTION, unless the server cannot: then nothing yet. */
+static int
+load_prepare(struct run_node *n)
+{
+    struct pg_load *l = n->state;
+
+    if (n->part.last_resource)
+        return 0;
+    l->prepare_sent = true;
+    return run_pg_do(
+        n, l->c, sl_psprintf(n->pool, "PREPARE TRANSACTION '%s'", n->part.gid));
+}
+
+/* After the decision: COMMIT PREPARED, or the last resource's COMMIT. */
 static int
 load_commit(struct run_node *n)
 {
     struct pg_load *l = n->state;
+    char err[256];
 
-    return run_pg_do(n, l->c, "COMMIT");
+    if (n->part.last_resource)
+        return run_pg_do(n, l->c, "COMMIT");
+    if (run_pg_end_prepared(l->c, n->part.gid, true, err, sizeof(err)) != 0)
+        return run_node_fail(n, NULL, "%s", err);
+    n->part.resolved = true;
+    return 0;
 }
 
+/*
+ * Without the decision, a prepared transaction is rolled back; anything
+ * else ends with the connection. The participant is resolved when it is
+ * known that nothing of it is left prepared.
+ */
 static void
 load_close(struct run_node *n, bool ok)
 {
     struct pg_load *l = n->state;
+    char err[256];
 
     if (l == NULL)
         return;
     run_copy_in_free(&l->in);
+    if (!ok && n->part.prepared && !n->part.committed) {
+        if (run_pg_end_prepared(l->c, n->part.gid, false, err, sizeof(err)) ==
+            0)
+            n->part.resolved = true;
+        else
+            sl_log_warn(n->job->log,
+                        "run %s: node %s: cannot roll back %s now (%s); the "
+                        "sweep will",
+                        n->job->run_id, n->id, n->part.gid, err);
+    } else if (!ok && (!l->prepare_sent ||
+                       (l->c != NULL && PQstatus(l->c) == CONNECTION_OK))) {
+        /* Never prepared: the transaction dies with the connection. */
+        n->part.resolved = true;
+    }
     run_pg_close(&l->c, ok);
 }
 
@@ -369,6 +461,7 @@ const struct run_module_ops run_mod_pg_load = {
     .open = load_open,
     .push = load_push,
     .finish = load_finish,
+    .prepare = load_prepare,
     .commit = load_commit,
     .close = load_close,
 };

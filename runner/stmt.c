@@ -37,8 +37,11 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
                            "FROM run_claim_next($1)",
                            false},
     /*
-     * Ends run $1 of runner $2 with status $3 and writes its event $8
-     * (outbox id $9) in the same statement; returns the outbox row.
+     * Ends run $1 of runner $2, attempt $10, with status $3 and writes its
+     * event $8 (outbox id $9) in the same statement; returns the outbox
+     * row. A completed run's commit_attempt is the decision to commit
+     * that attempt's loads (sql/011_commit.sql). No row: the run is no
+     * longer that attempt's, and nothing of it may be committed.
      */
     [RUN_ST_FINISH] =
         {"finish",
@@ -46,8 +49,10 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
          "cancelled_at = CASE WHEN $3 = 'cancelled' THEN now() END, "
          "error_message = $4, result_data = $5::jsonb, "
          "records_processed = $6::bigint, records_failed = $7::bigint, "
-         "heartbeat_at = now() "
+         "heartbeat_at = now(), "
+         "commit_attempt = CASE WHEN $3 = 'completed' THEN r.attempts END "
          "WHERE r.id = $1::uuid AND r.claimed_by = $2 "
+         "AND r.attempts = $10::integer "
          "AND r.status = 'running' RETURNING r.*), "
          "o AS (INSERT INTO outbox (id, tenant_id, subject, payload) "
          "SELECT $9::uuid, u.tenant_id, 'sluice.event.' || u.tenant_id || "
@@ -82,18 +87,20 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
          "FROM jsonb_to_recordset($2::jsonb) AS x(ts float8, level text, "
          "node_id text, message text, metadata jsonb)",
          false},
-    /* Hands run $1 of runner $2 back (the runner is stopping), with a
-     * request for it (outbox id $3), whose payload it returns. */
+    /* Hands run $1 of runner $2, attempt $3, back (the runner is stopping
+     * or lost touch), with a request for it (outbox id $4), whose payload
+     * it returns; no row when the run is no longer that attempt's. */
     [RUN_ST_RELEASE] =
         {"release",
          "WITH u AS (UPDATE runs SET status = 'pending', claimed_by = NULL, "
          "heartbeat_at = NULL WHERE id = $1::uuid "
-         "AND claimed_by = $2 AND status = 'running' "
+         "AND claimed_by = $2 AND attempts = $3::integer "
+         "AND status = 'running' "
          "RETURNING id, tenant_id, pipeline_id), "
          "o AS (INSERT INTO outbox (id, tenant_id, subject, payload) "
-         "SELECT $3::uuid, u.tenant_id, '" SL_SUBJ_RUN_REQUEST "', "
+         "SELECT $4::uuid, u.tenant_id, '" SL_SUBJ_RUN_REQUEST "', "
          "jsonb_build_object('run_id', u.id, 'tenant_id', u.tenant_id, "
-         "'pipeline_id', u.pipeline_id, 'outbox_id', $3::uuid) FROM u "
+         "'pipeline_id', u.pipeline_id, 'outbox_id', $4::uuid) FROM u "
          "RETURNING payload::text) SELECT payload FROM o",
          false},
     [RUN_ST_HEARTBEAT] = {"heartbeat",
@@ -120,4 +127,57 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
     [RUN_ST_SCHED_DUE] = {"sched_due", SL_SCHED_SQL_DUE, true},
     [RUN_ST_SCHED_FIRE] = {"sched_fire", SL_SCHED_SQL_FIRE, false},
     [RUN_ST_SCHED_DISABLE] = {"sched_disable", SL_SCHED_SQL_DISABLE, false},
+    /*
+     * What became of run $1 for runner $2, attempt $3, after an answer
+     * was lost: its status, whether it is still that attempt's, whether
+     * that attempt's loads were decided committed.
+     */
+    [RUN_ST_FATE] = {"fate",
+                     "SELECT status, coalesce(claimed_by = $2 AND attempts = "
+                     "$3::integer, false), coalesce(commit_attempt = "
+                     "$3::integer, false) FROM runs WHERE id = $1::uuid",
+                     true},
+    /*
+     * Records the participants $4 ([{gid, node_id, kind, connector_id,
+     * path, tmp_path}]) of run $1, runner $2, attempt $3, while it is
+     * still that attempt's; returns a row for each recorded.
+     */
+    [RUN_ST_ENLIST] =
+        {"enlist",
+         "INSERT INTO run_prepared (gid, run_id, tenant_id, attempt, runner, "
+         "node_id, kind, connector_id, path, tmp_path) "
+         "SELECT x.gid, r.id, r.tenant_id, r.attempts, r.claimed_by, "
+         "x.node_id, x.kind, x.connector_id, x.path, x.tmp_path "
+         "FROM runs r, jsonb_to_recordset($4::jsonb) AS x(gid text, "
+         "node_id text, kind text, connector_id uuid, path text, "
+         "tmp_path text) "
+         "WHERE r.id = $1::uuid AND r.claimed_by = $2 "
+         "AND r.attempts = $3::integer AND r.status = 'running' "
+         "RETURNING gid",
+         false},
+    /* Forgets the participants $1 (text[]): they are ended. */
+    [RUN_ST_PART_DONE] = {"part_done",
+                          "DELETE FROM run_prepared WHERE gid = "
+                          "ANY ($1::text[])",
+                          false},
+    /* Participants a runner left, whose fate is known (sql/011). */
+    [RUN_ST_PART_DUE] = {"part_due",
+                         "SELECT gid, tenant_id, run_id, kind, connector_id, "
+                         "path, tmp_path, action FROM run_prepared_due("
+                         "50, $1::interval)",
+                         true},
+    /* In a run's organisation: the temporary files decided committed but
+     * not yet renamed over target $1. */
+    [RUN_ST_PART_FILE] = {"part_file",
+                          "SELECT p.gid, p.tmp_path FROM run_prepared p "
+                          "JOIN runs r ON r.id = p.run_id "
+                          "WHERE p.kind = 'file' AND p.path = $1 "
+                          "AND r.commit_attempt = p.attempt "
+                          "ORDER BY r.completed_at",
+                          true},
+    /* In a participant's organisation: its connector, even deleted. */
+    [RUN_ST_PART_CONNECTOR] = {"part_connector",
+                               "SELECT type, config::text, secret FROM "
+                               "connectors WHERE id = $1::uuid",
+                               true},
 };

@@ -30,8 +30,12 @@
 /* Log lines a run keeps; more are counted, not kept. */
 #define MAX_LOG_LINES 2000
 /* Statements a run may be blocked on at once (one per node at most). */
-#define MAX_WATCH    64
-#define FINISH_TRIES 5
+#define MAX_WATCH 64
+/* Writing a run's end is tried again after these, doubling. */
+#define RETRY_MIN_MS 250
+#define RETRY_MAX_MS 5000
+/* How often the watchdog looks at the heartbeat. */
+#define WATCHDOG_MS 250
 
 /* What one worker thread holds. Members below "run" are under rn->mu. */
 struct run_slot {
@@ -45,7 +49,11 @@ struct run_slot {
     struct run_job *job; /* NULL when idle */
     char run_id[SL_UUID_LEN];
     char tenant_id[64];
+    char attempt[16];
     bool released; /* stopped by shutdown, to be handed back */
+    bool lost;     /* stopped because heartbeats failed: may be another's */
+    bool gone;     /* known to be another's (or ended by another) */
+    bool enlisted; /* its participants are recorded (commit.h) */
     json_t *logs;  /* lines not yet written */
     long logs_dropped;
     double progress_at; /* when run.progress was last published */
@@ -312,10 +320,122 @@ end_name(enum run_end e)
                                     : "failed";
 }
 
+/* Whether the slot's run is to be given up: its heartbeats failed, or the
+ * runner is stopping and the grace is over. */
+static bool
+giving_up(struct run_slot *s)
+{
+    bool out;
+
+    pthread_mutex_lock(&s->rn->mu);
+    out = s->lost || (s->released && run_cancelled(s->job));
+    pthread_mutex_unlock(&s->rn->mu);
+    return out;
+}
+
+/* Sleeps ms unless the run is given up meanwhile; false if it is. */
+static bool
+nap(struct run_slot *s, int ms)
+{
+    for (int t = 0; t < ms; t += 50) {
+        if (giving_up(s))
+            return false;
+        usleep(50 * 1000);
+    }
+    return !giving_up(s);
+}
+
+/* The next wait of a retry: doubled, up to RETRY_MAX_MS. */
+static int
+backoff(int ms)
+{
+    return ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : ms * 2;
+}
+
+/* Whether a failure of the state database may pass if tried again. */
+static bool
+transient(int rc)
+{
+    return rc == SL_EDBCONN || rc == SL_ETIMEDOUT;
+}
+
+/*
+ * The engine's enlist: records the participants of the job's loaders
+ * (sql/011_commit.sql) while the run is still this attempt's, trying
+ * again while the database is away. Returns 0, RUN_ELOST (the run is
+ * another's, or given up), or the database's refusal.
+ */
+static int
+hook_enlist(void *arg, struct run_job *job)
+{
+    static const char *const kinds[] = {
+        [RUN_PART_POSTGRES] = "postgres", [RUN_PART_FILE] = "file"};
+    struct run_slot *s = arg;
+    json_t *parts = json_array();
+    char *text;
+    const char *p[4];
+    int want = 0, rc, wait = RETRY_MIN_MS;
+
+    for (int i = 0; i < job->nnodes; i++) {
+        struct run_part *pt = &job->nodes[i].part;
+
+        if (pt->kind == RUN_PART_NONE)
+            continue;
+        json_array_append_new(
+            parts, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?}", "gid",
+                             pt->gid, "node_id", job->nodes[i].id, "kind",
+                             kinds[pt->kind], "connector_id", pt->connector_id,
+                             "path", pt->path, "tmp_path", pt->tmp));
+        want++;
+    }
+    text = json_dumps(parts, JSON_COMPACT);
+    json_decref(parts);
+    if (text == NULL)
+        return SL_ENOMEM;
+    p[0] = s->run_id;
+    p[1] = s->rn->instance;
+    p[2] = s->attempt;
+    p[3] = text;
+    for (;;) {
+        PGresult *res = NULL;
+
+        rc = sl_db_exec_scoped(&s->db, s->tenant_id, NULL, RUN_ST_ENLIST, 4, p,
+                               &res);
+        if (rc == 0) {
+            rc = PQntuples(res) == want ? 0 : RUN_ELOST;
+            PQclear(res);
+            break;
+        }
+        sl_log_warn(s->rn->log, "run %s: cannot record what it prepares: %s",
+                    s->run_id, sl_db_error(&s->db));
+        if (!transient(rc))
+            break;
+        if (!nap(s, wait)) {
+            rc = RUN_ELOST;
+            break;
+        }
+        wait = backoff(wait);
+    }
+    free(text);
+    if (rc == 0)
+        s->enlisted = true;
+    else if (rc == RUN_ELOST && !giving_up(s))
+        s->gone = true;
+    return rc;
+}
+
+/* A finish() whose run failed within the decision: record it again. */
+#define FINISH_AGAIN (-102)
+
 /*
  * Writes the run's end, steps, remaining logs and terminal event in one
- * transaction, then publishes the event. Returns 0, or a code when the
- * database would not take it (the caller tries again).
+ * transaction, fenced by the claim; for a completed run, that is the
+ * decision to commit, and the loaders that cannot prepare commit within
+ * it. Then publishes the event. Returns 0; RUN_ELOST when the run is no
+ * longer this attempt's; FINISH_AGAIN when a loader failed to commit
+ * within the decision (the run is failed now); or a code when the
+ * database would not take it, which may leave it unknown whether the end
+ * was written (fate() tells).
  */
 static int
 finish(struct run_slot *s, json_t *steps, json_t *lines)
@@ -326,7 +446,7 @@ finish(struct run_slot *s, json_t *steps, json_t *lines)
     char *steps_text = json_dumps(steps, JSON_COMPACT);
     char *result = json_dumps(job->result ? job->result : json_null(),
                               JSON_COMPACT | JSON_ENCODE_ANY);
-    const char *p[9];
+    const char *p[10];
     PGresult *res = NULL;
     int rc;
 
@@ -357,18 +477,25 @@ finish(struct run_slot *s, json_t *steps, json_t *lines)
     p[6] = failed;
     p[7] = type;
     p[8] = outbox;
-    if ((rc = sl_db_exec(&s->db, RUN_ST_FINISH, 9, p, &res)) != 0)
+    p[9] = s->attempt;
+    if ((rc = sl_db_exec(&s->db, RUN_ST_FINISH, 10, p, &res)) != 0)
         goto rollback;
-    if ((rc = sl_db_commit(&s->db)) != 0)
-        goto out;
     if (PQntuples(res) == 0) {
         /* Taken back meanwhile (a sweep thought this runner dead). */
-        sl_log_warn(s->rn->log, "run %s: no longer ours; its end is dropped",
-                    s->run_id);
-    } else if (sl_bus_publish(s->rn->bus, PQgetvalue(res, 0, 0),
-                              PQgetvalue(res, 0, 1),
-                              strlen(PQgetvalue(res, 0, 1)), outbox,
-                              PUBLISH_WAIT_MS, NULL) == 0) {
+        rc = RUN_ELOST;
+        goto rollback;
+    }
+    /* The run's row is locked until the commit: nobody can take it while
+     * the loaders that cannot prepare commit. */
+    if (job->end == RUN_END_COMPLETED && run_engine_commit_last(job) != 0) {
+        rc = FINISH_AGAIN;
+        goto rollback;
+    }
+    if ((rc = sl_db_commit(&s->db)) != 0)
+        goto out;
+    if (sl_bus_publish(s->rn->bus, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+                       strlen(PQgetvalue(res, 0, 1)), outbox, PUBLISH_WAIT_MS,
+                       NULL) == 0) {
         PGresult *r2 = NULL;
         const char *q[1] = {outbox};
 
@@ -383,6 +510,210 @@ out:
     free(steps_text);
     free(result);
     return rc;
+}
+
+/*
+ * After an answer of the database was lost: whether the run's end, as
+ * this attempt wanted it, was written (0), the run is another's or ended
+ * otherwise (RUN_ELOST), it is still this attempt's and unended (1), or
+ * it cannot be told now (< 0).
+ */
+static int
+fate(struct run_slot *s)
+{
+    const char *p[3] = {s->run_id, s->rn->instance, s->attempt};
+    PGresult *res = NULL;
+    int rc;
+
+    rc = sl_db_exec_scoped(&s->db, s->tenant_id, NULL, RUN_ST_FATE, 3, p, &res);
+    if (rc != 0)
+        return rc;
+    if (PQntuples(res) == 0 || PQgetvalue(res, 0, 1)[0] != 't')
+        rc = RUN_ELOST;
+    else if (strcmp(PQgetvalue(res, 0, 0), "running") == 0)
+        rc = 1;
+    else if (PQgetvalue(res, 0, 2)[0] == 't' ||
+             s->job->end != RUN_END_COMPLETED)
+        rc = 0;
+    else
+        rc = RUN_ELOST; /* ended by another (a sweep), not as completed */
+    PQclear(res);
+    return rc;
+}
+
+/*
+ * Writes the run's end (finish()), trying again with backoff until it is
+ * written or the run is known to be another's. Returns 0 (written),
+ * RUN_ELOST (another's: nothing of it may be committed), or
+ * RUN_ECANCELLED (given up: heartbeats failed or the runner stops; it is
+ * unknown whether the run is still this attempt's, and it was not
+ * written).
+ */
+static int
+record_end(struct run_slot *s, double started_epoch, double started_mono)
+{
+    struct runner *rn = s->rn;
+    int rc, wait = RETRY_MIN_MS, tries = 0;
+
+    for (;;) {
+        json_t *steps, *lines;
+
+        /* An answer may have been lost: was the end written after all? */
+        if (tries > 0 && ((rc = fate(s)) == 0 || rc == RUN_ELOST))
+            return rc;
+        tries++;
+        steps = steps_json(s->job, started_epoch, started_mono);
+        lines = take_logs(s);
+        rc = finish(s, steps, lines);
+        json_decref(steps);
+        if (rc == 0 || rc == RUN_ELOST) {
+            json_decref(lines);
+            return rc;
+        }
+        /* Put the lines back for the next try. */
+        pthread_mutex_lock(&rn->mu);
+        if (lines != NULL)
+            json_array_extend(lines, s->logs), json_decref(s->logs),
+                s->logs = lines;
+        pthread_mutex_unlock(&rn->mu);
+        if (rc == FINISH_AGAIN) {
+            sl_log_warn(rn->log, "run %s: failed within its decision: %s",
+                        s->run_id, s->job->error);
+            hook_log(s, "ERROR", NULL, NULL, s->job->error);
+            tries = 0; /* nothing was written */
+            continue;
+        }
+        /* Said at the first failures, then every minute or so. */
+        if (tries <= 3 || tries % 12 == 0)
+            sl_log_warn(rn->log, "run %s: cannot record its end (try %d): %s",
+                        s->run_id, tries, sl_db_error(&s->db));
+        if (!nap(s, wait))
+            return RUN_ECANCELLED;
+        wait = backoff(wait);
+    }
+}
+
+/*
+ * Hands the slot's run back, if it is still this attempt's: pending again,
+ * with a new request (through the outbox, published at once if NATS
+ * takes it) for another runner.
+ */
+static void
+release(struct run_slot *s)
+{
+    char outbox[SL_UUID_LEN];
+    const char *p[4] = {s->run_id, s->rn->instance, s->attempt, outbox};
+    PGresult *res = NULL;
+
+    if (sl_uuid_v7(outbox) != 0 ||
+        sl_db_exec_scoped(&s->db, s->tenant_id, NULL, RUN_ST_RELEASE, 4, p,
+                          &res) != 0) {
+        sl_log_warn(s->rn->log, "run %s: cannot hand it back: %s", s->run_id,
+                    sl_db_error(&s->db));
+        return;
+    }
+    if (PQntuples(res) == 1) {
+        sl_log_info(s->rn->log, "run %s: handed back", s->run_id);
+        sl_sched_publish_request(&s->db, s->rn->bus, RUN_ST_OUTBOX_SENT,
+                                 s->tenant_id, s->run_id, outbox,
+                                 PQgetvalue(res, 0, 0), s->rn->log);
+    }
+    PQclear(res);
+}
+
+/*
+ * Forgets the participants of the slot's run that are ended (engine.h:
+ * part.resolved); best effort: the sweep forgets the others.
+ */
+static void
+forget_parts(struct run_slot *s)
+{
+    struct run_job *job = s->job;
+    char arr[64 * 70 + 3], *w = arr;
+    const char *p[1] = {arr};
+    PGresult *res = NULL;
+    int n = 0;
+
+    if (!s->enlisted)
+        return;
+    *w++ = '{';
+    for (int i = 0; i < job->nnodes && i < 64; i++) {
+        const struct run_part *pt = &job->nodes[i].part;
+
+        if (pt->kind != RUN_PART_NONE && pt->resolved)
+            w += sprintf(w, "%s%s", n++ ? "," : "", pt->gid);
+    }
+    *w++ = '}';
+    *w = '\0';
+    if (n > 0 && sl_db_exec_scoped(&s->db, s->tenant_id, NULL, RUN_ST_PART_DONE,
+                                   1, p, &res) == 0)
+        PQclear(res);
+}
+
+/* SLUICE_RUNNER_FAULT (worker.h): exits here if it names this point. */
+static void
+fault_point(struct run_slot *s, const char *point)
+{
+    if (s->rn->fault == NULL || strcmp(s->rn->fault, point) != 0)
+        return;
+    sl_log_warn(s->rn->log,
+                "run %s: SLUICE_RUNNER_FAULT=%s: exiting (a test hook)",
+                s->run_id, point);
+    _exit(70);
+}
+
+/*
+ * Ends the slot's executed run: records it and commits its loads, or
+ * gives it up and hands it back (pending again, with a new request) when
+ * it is still this attempt's.
+ */
+static void
+conclude_run(struct run_slot *s, double started_epoch, double started_mono)
+{
+    struct runner *rn = s->rn;
+    struct run_job *job = s->job;
+    bool lost, released;
+    int rc;
+
+    pthread_mutex_lock(&rn->mu);
+    lost = s->lost;
+    released = s->released && job->end == RUN_END_CANCELLED;
+    pthread_mutex_unlock(&rn->mu);
+    if (lost || released || s->gone) {
+        rc = s->gone ? RUN_ELOST : RUN_ECANCELLED;
+    } else {
+        if (s->logs_dropped > 0)
+            hook_log(s, "WARNING", NULL, NULL, "more log lines were dropped");
+        if (job->end == RUN_END_COMPLETED && job->nnodes > 0)
+            publish_progress(s, &job->nodes[job->nnodes - 1], true);
+        hook_log(
+            s, job->end == RUN_END_COMPLETED ? "INFO" : "ERROR", NULL,
+            json_pack("{s:I}", "records_processed", (json_int_t)job->records),
+            job->end == RUN_END_COMPLETED ? "Run completed" : job->error);
+        if (job->end == RUN_END_COMPLETED && s->enlisted)
+            fault_point(s, "after_prepare");
+        rc = record_end(s, started_epoch, started_mono);
+    }
+    if (rc == 0 && job->end == RUN_END_COMPLETED)
+        fault_point(s, "after_decision");
+    run_engine_settle(job, rc == 0 && job->end == RUN_END_COMPLETED);
+    forget_parts(s);
+    if (rc == 0) {
+        sl_log_info(rn->log, "run %s: %s, %llu rows", s->run_id,
+                    end_name(job->end), (unsigned long long)job->records);
+    } else if (rc == RUN_ELOST) {
+        sl_log_warn(rn->log,
+                    "run %s: no longer this runner's; its end is dropped "
+                    "and its loads rolled back",
+                    s->run_id);
+    } else {
+        if (lost)
+            sl_log_warn(rn->log,
+                        "run %s: given up (its heartbeats failed); nothing "
+                        "of it is committed",
+                        s->run_id);
+        release(s);
+    }
 }
 
 /*
@@ -402,36 +733,9 @@ set_deadline(struct run_job *job, json_t *def, const struct sl_conf *conf)
 }
 
 /*
- * Hands the slot's run back: pending again, with a new request (through
- * the outbox, published at once if NATS takes it) for another runner.
- */
-static void
-release(struct run_slot *s)
-{
-    char outbox[SL_UUID_LEN];
-    const char *p[3] = {s->run_id, s->rn->instance, outbox};
-    PGresult *res = NULL;
-
-    if (sl_uuid_v7(outbox) != 0 ||
-        sl_db_exec_scoped(&s->db, s->tenant_id, NULL, RUN_ST_RELEASE, 3, p,
-                          &res) != 0) {
-        sl_log_warn(s->rn->log, "run %s: cannot hand it back: %s", s->run_id,
-                    sl_db_error(&s->db));
-        return;
-    }
-    if (PQntuples(res) == 1) {
-        sl_log_info(s->rn->log, "run %s: handed back", s->run_id);
-        sl_sched_publish_request(&s->db, s->rn->bus, RUN_ST_OUTBOX_SENT,
-                                 s->tenant_id, s->run_id, outbox,
-                                 PQgetvalue(res, 0, 0), s->rn->log);
-    }
-    PQclear(res);
-}
-
-/*
  * Carries a run the claim gave (res, taken: run_id, tenant, pipeline,
  * params, definition, attempt, started) to its end, written with its
- * event.
+ * event and its loads committed, or given up and handed back.
  */
 static void
 execute(struct run_slot *s, PGresult *res)
@@ -440,9 +744,8 @@ execute(struct run_slot *s, PGresult *res)
     const char *run_id = PQgetvalue(res, 0, 0), *tenant = PQgetvalue(res, 0, 1);
     struct run_job *job = NULL;
     sl_pool *pool = NULL;
-    json_t *def = NULL, *steps = NULL;
+    json_t *def = NULL;
     double started_epoch, started_mono;
-    int rc;
 
     started_epoch = atof(PQgetvalue(res, 0, 6));
     started_mono = now_ms() - (epoch_s() - started_epoch) * 1000;
@@ -455,6 +758,7 @@ execute(struct run_slot *s, PGresult *res)
     job->run_id = sl_pstrdup(pool, run_id);
     job->tenant_id = sl_pstrdup(pool, tenant);
     job->pipeline_id = sl_pstrdup(pool, PQgetvalue(res, 0, 2));
+    job->attempt = atoi(PQgetvalue(res, 0, 5));
     job->params =
         sl_json_pool_own(pool, json_loads(PQgetvalue(res, 0, 3), 0, NULL));
     def = json_loads(PQgetvalue(res, 0, 4), 0, NULL);
@@ -462,7 +766,8 @@ execute(struct run_slot *s, PGresult *res)
     job->db = &s->db;
     job->log = rn->log;
     job->pool = pool;
-    job->hooks = (struct run_hooks){hook_log, hook_progress, hook_watch, s};
+    job->hooks =
+        (struct run_hooks){hook_log, hook_progress, hook_watch, hook_enlist, s};
     job->batch_size = (size_t)sl_json_get_int(
         json_object_get(def, "configuration"), "batch_size",
         sl_json_get_int(job->params, "batch_size", RUN_BATCH_DEFAULT));
@@ -475,17 +780,20 @@ execute(struct run_slot *s, PGresult *res)
     s->job = job;
     snprintf(s->run_id, sizeof(s->run_id), "%s", run_id);
     snprintf(s->tenant_id, sizeof(s->tenant_id), "%s", tenant);
+    snprintf(s->attempt, sizeof(s->attempt), "%d", job->attempt);
     s->released = false;
+    s->lost = false;
+    s->gone = false;
+    s->enlisted = false;
     s->logs = json_array();
     s->logs_dropped = 0;
     s->progress_at = 0;
     pthread_mutex_unlock(&rn->mu);
 
-    sl_log_info(rn->log, "run %s: started (attempt %s)", run_id,
-                PQgetvalue(res, 0, 5));
-    publish_event(s, "pipeline.started",
-                  json_pack("{s:s, s:i}", "status", "running", "attempt",
-                            atoi(PQgetvalue(res, 0, 5))));
+    sl_log_info(rn->log, "run %s: started (attempt %d)", run_id, job->attempt);
+    publish_event(
+        s, "pipeline.started",
+        json_pack("{s:s, s:i}", "status", "running", "attempt", job->attempt));
     if (def == NULL) {
         snprintf(job->error, sizeof(job->error),
                  "the pipeline's definition cannot be read");
@@ -493,39 +801,7 @@ execute(struct run_slot *s, PGresult *res)
     } else if (run_engine_execute(job, def) != 0) {
         job->end = RUN_END_FAILED;
     }
-    if (job->end == RUN_END_CANCELLED && s->released) {
-        release(s);
-        goto done;
-    }
-    if (s->logs_dropped > 0)
-        hook_log(s, "WARNING", NULL, NULL, "more log lines were dropped");
-    if (job->end == RUN_END_COMPLETED && job->nnodes > 0)
-        publish_progress(s, &job->nodes[job->nnodes - 1], true);
-    hook_log(s, job->end == RUN_END_COMPLETED ? "INFO" : "ERROR", NULL,
-             json_pack("{s:I}", "records_processed", (json_int_t)job->records),
-             job->end == RUN_END_COMPLETED ? "Run completed" : job->error);
-    steps = steps_json(job, started_epoch, started_mono);
-    for (int i = 0; i < FINISH_TRIES; i++) {
-        json_t *lines = take_logs(s);
-
-        rc = finish(s, steps, lines);
-        if (rc == 0) {
-            json_decref(lines);
-            break;
-        }
-        /* Put the lines back for the next try. */
-        pthread_mutex_lock(&rn->mu);
-        if (lines != NULL)
-            json_array_extend(lines, s->logs), json_decref(s->logs),
-                s->logs = lines;
-        pthread_mutex_unlock(&rn->mu);
-        sl_log_warn(rn->log, "run %s: cannot record its end: %s", run_id,
-                    sl_db_error(&s->db));
-        sleep(1);
-    }
-    sl_log_info(rn->log, "run %s: %s, %llu rows", run_id, end_name(job->end),
-                (unsigned long long)job->records);
-done:
+    conclude_run(s, started_epoch, started_mono);
     pthread_mutex_lock(&rn->mu);
     s->job = NULL;
     json_decref(s->logs);
@@ -533,7 +809,6 @@ done:
     pthread_mutex_unlock(&rn->mu);
 out:
     json_decref(job ? job->result : NULL);
-    json_decref(steps);
     json_decref(def);
     PQclear(res);
     sl_pool_destroy(pool);
@@ -636,12 +911,16 @@ beat_once(struct runner *rn)
     pthread_mutex_unlock(&rn->mu);
     *w++ = '}';
     *w = '\0';
-    if (n == 0)
+    if (n == 0) {
+        /* Nothing held, nothing to lose. */
+        atomic_store(&rn->beat_ok_ms, (long long)now_ms());
         return;
+    }
     if (sl_db_exec(&rn->beat_db, RUN_ST_HEARTBEAT, 2, p, &res) != 0) {
         sl_log_warn(rn->log, "heartbeat: %s", sl_db_error(&rn->beat_db));
         return;
     }
+    atomic_store(&rn->beat_ok_ms, (long long)now_ms());
     pthread_mutex_lock(&rn->mu);
     for (int i = 0; i < rn->nslots; i++) {
         struct run_slot *s = &rn->slots[i];
@@ -718,6 +997,37 @@ beat_main(void *arg)
     return NULL;
 }
 
+/*
+ * Stops every run in hand when no heartbeat has held for RUN_BEAT_LOST_MS
+ * (worker.h): its own thread, since a heartbeat may hang as long as the
+ * database connection does.
+ */
+static void *
+watchdog_main(void *arg)
+{
+    struct runner *rn = arg;
+
+    while (!atomic_load(&rn->stopping) || run_workers_busy(rn) > 0) {
+        double silent = now_ms() - (double)atomic_load(&rn->beat_ok_ms);
+
+        usleep(WATCHDOG_MS * 1000);
+        if (silent < RUN_BEAT_LOST_MS)
+            continue;
+        pthread_mutex_lock(&rn->mu);
+        for (int i = 0; i < rn->nslots; i++) {
+            struct run_slot *s = &rn->slots[i];
+
+            if (s->job == NULL || s->lost)
+                continue;
+            s->lost = true;
+            cancel_locked(s, "its heartbeats have failed for 5 s: another "
+                             "runner may take it");
+        }
+        pthread_mutex_unlock(&rn->mu);
+    }
+    return NULL;
+}
+
 /* sluice.run.cancel.<id>: stops that run at once if it is here. */
 static void
 on_cancel(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *arg)
@@ -762,8 +1072,10 @@ run_workers_start(struct runner *rn, const struct sl_conf *conf,
     rn->log = log;
     rn->bus = bus;
     rn->instance = instance;
+    rn->fault = getenv("SLUICE_RUNNER_FAULT");
     pthread_mutex_init(&rn->mu, NULL);
     atomic_init(&rn->stopping, false);
+    atomic_init(&rn->beat_ok_ms, (long long)now_ms());
     rn->nslots = conf->runner_concurrency;
     rn->slots = calloc((size_t)rn->nslots, sizeof(*rn->slots));
     if (rn->slots == NULL ||
@@ -786,6 +1098,9 @@ run_workers_start(struct runner *rn, const struct sl_conf *conf,
     if (pthread_create(&rn->beat, NULL, beat_main, rn) != 0)
         return SL_EIO;
     rn->beat_started = true;
+    if (pthread_create(&rn->watchdog, NULL, watchdog_main, rn) != 0)
+        return SL_EIO;
+    rn->watchdog_started = true;
     sl_bus_subscribe(bus, SL_SUBJ_RUN_CANCEL_PREFIX "*", NULL, on_cancel, rn,
                      &rn->cancel_sub);
     return 0;
@@ -822,6 +1137,8 @@ run_workers_stop(struct runner *rn, int grace_seconds)
     }
     if (rn->beat_started)
         pthread_join(rn->beat, NULL);
+    if (rn->watchdog_started)
+        pthread_join(rn->watchdog, NULL);
     if (rn->cancel_sub != NULL) {
         natsSubscription_Unsubscribe(rn->cancel_sub);
         natsSubscription_Destroy(rn->cancel_sub);

@@ -217,6 +217,8 @@ pg_init() {
         echo "port = $SLUICE_PG_PORT"
         echo "unix_socket_directories = '$PGRUN'"
         echo "max_connections = 300"
+        # Runs commit their loads with two-phase commit (operator guide).
+        echo "max_prepared_transactions = 100"
         echo "shared_buffers = 128MB"
         echo "password_encryption = 'scram-sha-256'"
         echo "log_line_prefix = '%m [%p] %q%u@%d '"

@@ -677,6 +677,26 @@ it_run_chain_fails(struct it_client *c, const char *token, json_t *nodes,
     it_resp_free(&r);
 }
 
+/* A connector of type postgresql (ssl_mode disable); returns its id. */
+char *
+it_pg_connector(struct it_client *c, const char *token, const char *host,
+                int port, const char *database, const char *username,
+                const char *password)
+{
+    struct it_resp r;
+    char *id;
+
+    it_call(c, "POST", "/api/v1/connectors", token,
+            json_pack("{s:s, s:s, s:{s:s, s:i, s:s, s:s, s:s, s:s}}", "name",
+                      it_unique(), "type", "postgresql", "config", "host", host,
+                      "port", port, "database", database, "ssl_mode", "disable",
+                      "username", username, "password", password),
+            &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_str(&r, "id"));
+    it_resp_free(&r);
+    return id;
+}
 
 /* The settings of a connection to the warehouse database, as sluice_wh. */
 json_t *
@@ -770,6 +790,32 @@ it_second_runner(void)
         usleep(50 * 1000);
     }
     return pid;
+}
+
+void
+it_await_wh(const char *sql, double limit, const char *what)
+{
+    double end = it_now() + limit;
+
+    for (;;) {
+        char *v = it_wh(sql, NULL);
+        bool yes = strcmp(v, "t") == 0;
+
+        free(v);
+        if (yes)
+            return;
+        ck_assert_msg(it_now() < end, "%s: not within %.0f s", what, limit);
+        usleep(20 * 1000);
+    }
+}
+
+void
+it_await_loading(double limit)
+{
+    it_await_wh("SELECT count(*) > 0 FROM pg_stat_activity WHERE "
+                "application_name = 'sluice-runner' AND state = 'active' "
+                "AND query LIKE 'COPY %FROM STDIN'",
+                limit, "a load starts");
 }
 
 void

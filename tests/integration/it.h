@@ -226,8 +226,22 @@ void it_run_chain_fails(struct it_client *c, const char *token, json_t *nodes,
  * returns its id (malloc'd). */
 char *it_wh_connector(struct it_client *c, const char *token);
 
+/* A postgresql connector (ssl_mode disable) to database on host:port as
+ * username; returns its id (malloc'd). */
+char *it_pg_connector(struct it_client *c, const char *token, const char *host,
+                      int port, const char *database, const char *username,
+                      const char *password);
+
 /* A postgres extractor node "src" reading 30000 rows through connector
  * conn, stalling for seconds after the first 20000. */
 json_t *it_slow_source(const char *conn, int seconds);
+
+/* Waits until the warehouse shows a COPY into a table being written;
+ * fails the test after limit seconds. */
+void it_await_loading(double limit);
+
+/* Waits until sql, on the warehouse, answers "t"; fails the test, saying
+ * what was awaited, after limit seconds. */
+void it_await_wh(const char *sql, double limit, const char *what);
 
 #endif

@@ -19,28 +19,6 @@
 #include "it.h"
 #include "unit.h"
 
-/* Waits until the warehouse shows a COPY into a table being written. */
-static void
-await_loading(double limit)
-{
-    double end = it_now() + limit;
-
-    for (;;) {
-        char *v =
-            it_wh("SELECT count(*) FROM pg_stat_activity WHERE "
-                  "application_name = 'sluice-runner' AND state = 'active' "
-                  "AND query LIKE 'COPY %FROM STDIN'",
-                  NULL);
-        bool busy = atoi(v) > 0;
-
-        free(v);
-        if (busy)
-            return;
-        ck_assert_msg(it_now() < end, "no load started in %.0f s", limit);
-        usleep(20 * 1000);
-    }
-}
-
 /* Rows of a warehouse table as "a|b|c;...", in the order of its id. */
 static char *
 rows_of(const char *table, const char *cols)
@@ -265,7 +243,7 @@ START_TEST(cancel_mid_run_leaves_nothing)
     run = it_execute(&c, token, pid);
     it_await_run(&c, token, run, "running", 20, &r);
     it_resp_free(&r);
-    await_loading(20);
+    it_await_loading(20);
     snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", run);
     t0 = it_now();
     it_call(&c, "POST", path, token, json_object(), &r);
@@ -307,7 +285,7 @@ START_TEST(runner_killed_mid_run)
                               json_pack("{s:s}", "table", "survivor")));
     pid = it_pipeline(&c, token, nodes, it_chain(nodes));
     run = it_execute(&c, token, pid);
-    await_loading(20);
+    it_await_loading(20);
     ck_assert_int_eq(it_sh("kill -KILL $(cat '%s/run/runner.pid')",
                            it_env("SLUICE_TEST_VAR")),
                      0);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "filesink.h"
 #include "unit.h"
 
 /* Records a log line of the run. */
@@ -198,6 +199,15 @@ runfix_read(struct runfix *f, const char *rel)
     return text;
 }
 
+/* Whether s ends with suffix. */
+static bool
+has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
 int
 runfix_entries(struct runfix *f, const char *rel_dir)
 {
@@ -207,7 +217,8 @@ runfix_entries(struct runfix *f, const char *rel_dir)
 
     ck_assert_ptr_nonnull(d);
     while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+            !has_suffix(e->d_name, RUN_FILE_LOCK_SUFFIX))
             n++;
     closedir(d);
     return n;

@@ -249,13 +249,16 @@ static const char orders_csv[] = "id,customer,amount,status\n"
                                  "4,,99.99,paid\n"
                                  "5,Eve,,paid\n";
 
-/* Runs text, a pipeline version's definition, as a new job of fx;
- * returns what run_engine_execute() returned. */
+/* Runs text, a pipeline version's definition, as a new job of fx, and
+ * settles it as the worker does once the run's end is recorded (its
+ * loads committed when it completed); returns what run_engine_execute()
+ * returned. */
 static int
 run(const char *text)
 {
     json_error_t e;
     json_t *d = json_loads(text, 0, &e);
+    int rc;
 
     ck_assert_msg(d != NULL, "%s", e.text);
     json_decref(definition);
@@ -267,7 +270,9 @@ run(const char *text)
     fx.job.nnodes = 0;
     fx.job.records = fx.job.records_failed = 0;
     fx.job.error_code = NULL;
-    return run_engine_execute(&fx.job, d);
+    rc = run_engine_execute(&fx.job, d);
+    run_engine_settle(&fx.job, rc == 0 && fx.job.end == RUN_END_COMPLETED);
+    return rc;
 }
 
 /* The node with id in the finished job. */

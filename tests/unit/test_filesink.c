@@ -1,9 +1,11 @@
 /*
  * test_filesink.c: a loader's file, all or nothing: nothing shows at the
- * target before commit, commit replaces it whole (or, appending, keeps
- * what it held ahead of the new rows), abort leaves it as it was and no
- * temporary file behind, and paths that would leave the organisation's
- * directory are refused before anything is written.
+ * target before commit, commit (after prepare) replaces it whole (or,
+ * appending, keeps what it held ahead of the new rows), closing without
+ * the decision leaves it as it was and no temporary file behind, writers
+ * of one target take turns through its lock file, and paths that would
+ * leave the organisation's directory are refused before anything is
+ * written.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -56,6 +58,14 @@ write_ok(struct run_node *n, struct run_filesink *f, const char *text)
     ck_assert_int_eq(run_filesink_write(n, f, text, strlen(text)), 0);
 }
 
+/* Prepares and commits f, as a run decided to commit does. */
+static void
+commit_ok(struct run_node *n, struct run_filesink *f)
+{
+    ck_assert_int_eq(run_filesink_prepare(n, f), 0);
+    ck_assert_int_eq(run_filesink_commit(n, f), 0);
+}
+
 START_TEST(overwrite_shows_at_commit_only)
 {
     struct run_node *n = loader("out/people.csv", NULL);
@@ -72,14 +82,18 @@ START_TEST(overwrite_shows_at_commit_only)
     runfix_assert_file(&fx, "out/people.csv", "old content\n");
     ck_assert_int_eq(runfix_entries(&fx, "out"), 2);
     ck_assert_ptr_nonnull(strstr(f.tmp, "/out/people.csv.sluice-"));
-    ck_assert_int_eq(run_filesink_commit(n, &f), 0);
+    /* Writers of the target take turns through its lock file, which
+     * stays (runfix_entries() does not count it). */
+    ck_assert_int_eq(run_file_lock(NULL, runfix_path(&fx, "out/people.csv")),
+                     SL_ECONFLICT);
+    commit_ok(n, &f);
     runfix_assert_file(&fx, "out/people.csv", "id,name\n1,Ann\n");
     ck_assert_int_eq(runfix_entries(&fx, "out"), 1);
     ck_assert_int_eq(stat(runfix_path(&fx, "out/people.csv"), &st), 0);
     ck_assert_int_eq(st.st_mode & 0777, 0640);
     /* Commit logged what it wrote, naming the path as given. */
     ck_assert(runfix_logged(&fx, "out/people.csv"));
-    run_filesink_abort(&f); /* after commit: only releases */
+    run_filesink_close(n, &f, true); /* after commit: only releases */
     runfix_assert_file(&fx, "out/people.csv", "id,name\n1,Ann\n");
 }
 END_TEST
@@ -93,19 +107,19 @@ START_TEST(abort_leaves_the_target_as_it_was)
     runfix_write(&fx, "keep.csv", "precious\n");
     open_ok(n, &f, &existing);
     write_ok(n, &f, "half a run\n");
-    run_filesink_abort(&f);
+    run_filesink_close(n, &f, false);
     runfix_assert_file(&fx, "keep.csv", "precious\n");
     ck_assert_int_eq(runfix_entries(&fx, ""), 1);
     /* A second abort, or an abort of a sink never opened, is harmless. */
-    run_filesink_abort(&f);
+    run_filesink_close(n, &f, false);
     memset(&f, 0, sizeof(f));
-    run_filesink_abort(&f);
+    run_filesink_close(n, &f, false);
 
     /* A file that did not exist still does not. */
     n = loader("new/never.csv", NULL);
     open_ok(n, &f, &existing);
     write_ok(n, &f, "x\n");
-    run_filesink_abort(&f);
+    run_filesink_close(n, &f, false);
     runfix_assert_file(&fx, "new/never.csv", NULL);
     ck_assert_int_eq(runfix_entries(&fx, "new"), 0);
 }
@@ -121,8 +135,8 @@ START_TEST(append_keeps_what_was_there)
     open_ok(n, &f, &existing);
     ck_assert(!existing);
     write_ok(n, &f, "{\"a\":1}\n");
-    ck_assert_int_eq(run_filesink_commit(n, &f), 0);
-    run_filesink_abort(&f);
+    commit_ok(n, &f);
+    run_filesink_close(n, &f, true);
     runfix_assert_file(&fx, "log.jsonl", "{\"a\":1}\n");
 
     n = loader("log.jsonl", "append");
@@ -130,8 +144,8 @@ START_TEST(append_keeps_what_was_there)
     ck_assert(existing);
     write_ok(n, &f, "{\"a\":2}\n");
     runfix_assert_file(&fx, "log.jsonl", "{\"a\":1}\n");
-    ck_assert_int_eq(run_filesink_commit(n, &f), 0);
-    run_filesink_abort(&f);
+    commit_ok(n, &f);
+    run_filesink_close(n, &f, true);
     runfix_assert_file(&fx, "log.jsonl", "{\"a\":1}\n{\"a\":2}\n");
 }
 END_TEST
@@ -151,8 +165,8 @@ START_TEST(large_output_is_whole)
     open_ok(n, &f, &existing);
     for (size_t i = 0; i < lines; i++)
         write_ok(n, &f, text);
-    ck_assert_int_eq(run_filesink_commit(n, &f), 0);
-    run_filesink_abort(&f);
+    commit_ok(n, &f);
+    run_filesink_close(n, &f, true);
     got = runfix_read(&fx, "big.txt");
     ck_assert_uint_eq(strlen(got), line * lines);
     ck_assert_int_eq(got[line * lines - 1], '\n');
@@ -163,8 +177,8 @@ START_TEST(large_output_is_whole)
     open_ok(n, &f, &existing);
     ck_assert(existing);
     write_ok(n, &f, "end\n");
-    ck_assert_int_eq(run_filesink_commit(n, &f), 0);
-    run_filesink_abort(&f);
+    commit_ok(n, &f);
+    run_filesink_close(n, &f, true);
     got = runfix_read(&fx, "big.txt");
     ck_assert_uint_eq(strlen(got), line * lines + 4);
     ck_assert_str_eq(got + line * lines, "end\n");
@@ -185,7 +199,7 @@ START_TEST(paths_that_leave_are_refused)
         ck_assert_int_lt(run_filesink_open(n, &f, &existing), 0);
         ck_assert_int_eq(n->status, RUN_NODE_FAILED);
         ck_assert_str_eq(n->error_code, "VALIDATION_ERROR");
-        run_filesink_abort(&f);
+        run_filesink_close(n, &f, false);
     }
     ck_assert_int_eq(runfix_entries(&fx, ""), 0);
 }
@@ -204,7 +218,7 @@ START_TEST(a_link_out_of_the_directory_is_refused)
     ck_assert_int_lt(run_filesink_open(n, &f, &existing), 0);
     ck_assert_str_eq(n->error_code, "VALIDATION_ERROR");
     ck_assert_ptr_nonnull(strstr(n->error, "cannot write there"));
-    run_filesink_abort(&f);
+    run_filesink_close(n, &f, false);
     ck_assert_int_eq(rmdir(outside), 0); /* nothing was written in it */
 }
 END_TEST
@@ -222,7 +236,7 @@ START_TEST(an_appended_target_that_is_a_link_is_not_followed)
         symlink(runfix_path(&fx, "real.csv"), runfix_path(&fx, "link.csv")), 0);
     ck_assert_int_lt(run_filesink_open(n, &f, &existing), 0);
     ck_assert_str_eq(n->error_code, "IO_ERROR");
-    run_filesink_abort(&f);
+    run_filesink_close(n, &f, false);
     runfix_assert_file(&fx, "real.csv", "secret\n");
     ck_assert_int_eq(runfix_entries(&fx, ""), 2);
 }
