@@ -482,7 +482,8 @@ START_TEST(end_refused_for_a_while)
     it_owner_sql(
         "CREATE OR REPLACE FUNCTION it_refuse_end() RETURNS trigger "
         "LANGUAGE plpgsql SECURITY DEFINER AS $f$ BEGIN "
-        "IF NEW.status <> 'running' AND EXISTS (SELECT FROM it_refuse_end r "
+        "IF OLD.status = 'running' AND NEW.status <> 'running' AND "
+        "EXISTS (SELECT FROM it_refuse_end r "
         "WHERE r.pipeline_id = NEW.pipeline_id) THEN "
         "RAISE EXCEPTION 'it_commit: not now'; END IF; RETURN NEW; END $f$",
         NULL);
