@@ -331,7 +331,7 @@ int api_reply_list_stmt_as(struct api_req *r, const struct api_page *pg,
                            const char *member, enum api_stmt id, int n,
                            const char **params);
 
-/* --- authn.c ---------------------------------------------------------------
+/* --- authenticate.c ------------------------------------------------------
  */
 
 /*
@@ -477,7 +477,7 @@ struct sl_pgconn_opts;
 void api_connector_pg(struct api_req *r, json_t *settings,
                       struct sl_pgconn_params *p, struct sl_pgconn_opts *o);
 
-/* Handler helpers of auth.c used by users.c. */
+/* Handler helpers of sessions.c used by users.c. */
 int api_password_check(struct api_check *c, const char *field,
                        const char *password, const char *username);
 json_t *api_user_json(const PGresult *res, int row);

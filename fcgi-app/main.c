@@ -38,7 +38,7 @@
 #include "err.h"
 #include "log.h"
 #include "authcache.h"
-#include "server.h"
+#include "worker.h"
 
 #define MAX_WORKERS         256
 #define SD_LISTEN_FDS_START 3

@@ -3,7 +3,7 @@
  *
  * Deleting a project is soft and takes its pipelines with it; each is
  * marked as deleted with the project, so that restoring the project
- * (admin.c) brings back exactly those. Names are unique in an
+ * (deletions.c) brings back exactly those. Names are unique in an
  * organisation among projects not deleted.
  */
 #include "config.h"

@@ -28,9 +28,10 @@
 #include "api.h"
 #include "clock.h"
 #include "crypto.h"
+#include "dispatch.h"
 #include "err.h"
 #include "json.h"
-#include "server.h"
+#include "worker.h"
 
 /* FastCGI connections one worker holds at most. */
 #define WORKER_MAX_CONNS 64

@@ -1,5 +1,5 @@
 /*
- * admin.c: an organisation admin's view of what was deleted (seed 002):
+ * deletions.c: an organisation admin's view of what was deleted (seed 002):
  * list, statistics, restore, purge, and the audit log that records each
  * delete, restore and purge with who and when.
  *

@@ -1,5 +1,5 @@
 /*
- * authn.c: who is calling, and may they.
+ * authenticate.c: who is calling, and may they.
  *
  * Three credentials (DESIGN.md, Identity):
  *   Authorization: Bearer <access token>  a user, in one organisation;

@@ -1,5 +1,5 @@
 /*
- * auth.c: registration, login, token refresh, logout and "who am I".
+ * sessions.c: registration, login, token refresh, logout and "who am I".
  *
  * A login opens a session: the family of refresh tokens rotated from that
  * login. Refresh tokens are opaque ("rt_" and 43 base64url characters),

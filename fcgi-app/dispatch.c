@@ -1,5 +1,5 @@
 /*
- * server.c: serving one FastCGI request, from nginx's parameters to the
+ * dispatch.c: serving one FastCGI request, from nginx's parameters to the
  * bytes of the response.
  *
  * The order is fixed: bound the request line, find the route (404, 405),
@@ -16,12 +16,12 @@
 
 #include "api.h"
 #include "clock.h"
+#include "dispatch.h"
 #include "err.h"
 #include "form.h"
 #include "json.h"
 #include "limits.h"
 #include "router.h"
-#include "server.h"
 #include "uuid.h"
 
 static const char *

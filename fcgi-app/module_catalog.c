@@ -1,5 +1,5 @@
 /*
- * modules_api.c: GET /modules and /modules/{type}/{name}/schema (seed
+ * module_catalog.c: GET /modules and /modules/{type}/{name}/schema (seed
  * 004), served from lib/modules.c's table: the list the runner runs.
  */
 #include "config.h"
