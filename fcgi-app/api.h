@@ -4,10 +4,19 @@
  * One struct api_ctx per worker process holds the connections and the
  * per-request pool. One struct api_req per request holds what nginx sent,
  * the route that matched, who is calling, and the response being built.
- * Handlers are `static int h(struct api_req *r)` in one file per resource;
- * routes.c lists them all. A handler returns 0 when it has set a response
- * (success or error) and a negative code otherwise, which the dispatcher
- * turns into a 500.
+ * Handlers are `int api_h_x(struct api_req *r)` in one file per resource;
+ * routes.c lists them all.
+ *
+ * One way to say "I answered". A handler, and every function that may set
+ * the response, returns one of:
+ *   0             nothing was answered: the caller goes on;
+ *   API_ANSWERED  the response is set (a success or an error): the caller
+ *                 unwinds, returning it, up to the dispatcher;
+ *   SL_E* (< 0)   it failed and answered nothing: the dispatcher answers
+ *                 503 (SL_EDBCONN), 504 (SL_ETIMEDOUT) or 500, and logs.
+ * A handler always answers: one that returns 0 is a bug, logged and
+ * answered 500. Nothing else means "answered", and nobody reads
+ * r->status to find out.
  */
 #ifndef API_H
 #define API_H
@@ -31,6 +40,16 @@
 
 #define API_VERSION    PACKAGE_VERSION
 #define API_MAX_PARAMS 8
+
+/*
+ * "The response is set": what api_reply(), api_error() and every function
+ * that answers return. A negative value far below every SL_E* of err.h, so
+ * that `rc < 0` still means "stop here" and it is never taken for one.
+ */
+#define API_ANSWERED (-1000)
+
+/* Marks a function that may answer: its result must be passed on. */
+#define API_ANSWERS __attribute__((warn_unused_result))
 
 struct api_ctx {
     const struct sl_conf *conf; /* read-only, owned by main */
@@ -168,42 +187,50 @@ const char *api_json_text(struct api_req *r, const json_t *j);
 const char *api_query(struct api_req *r, const char *name);
 
 /*
- * The body as a JSON object. An empty body counts as {} when allow_empty.
- * On failure the 400 response is already set and -1 returned.
+ * The body as a JSON object (owned by the pool) in *out. An empty body
+ * counts as {} when allow_empty. Returns 0; API_ANSWERED with the 400 or
+ * 415 set when the body is not one.
  */
-int api_body_object(struct api_req *r, bool allow_empty, json_t **out);
+int api_body_object(struct api_req *r, bool allow_empty,
+                    json_t **out) API_ANSWERS;
 
 /*
  * The body as form fields (application/x-www-form-urlencoded), as a JSON
- * object of strings. On failure the 400 response is set and -1 returned.
+ * object of strings owned by the pool. Returns 0; API_ANSWERED with the
+ * 400 set when it is malformed; SL_ENOMEM.
  */
-int api_body_form(struct api_req *r, json_t **out);
+int api_body_form(struct api_req *r, json_t **out) API_ANSWERS;
 
-/* Sets a JSON response; body is taken. Returns 0. */
-int api_reply(struct api_req *r, int status, json_t *body);
+/*
+ * Sets a JSON response; body is taken. Returns API_ANSWERED, so that a
+ * handler ends with `return api_reply(...)` (out of memory, the response
+ * set is a fixed 500).
+ */
+int api_reply(struct api_req *r, int status, json_t *body) API_ANSWERS;
 
-/* Sets a JSON response from text that is JSON already (copied). */
-int api_reply_raw(struct api_req *r, int status, const char *json);
+/* As api_reply(), from text that is JSON already (copied). */
+int api_reply_raw(struct api_req *r, int status, const char *json) API_ANSWERS;
 
-/* Sets a response without a body (204). Returns 0. */
-int api_reply_empty(struct api_req *r, int status);
+/* Sets a response without a body (204). Returns API_ANSWERED. */
+int api_reply_empty(struct api_req *r, int status) API_ANSWERS;
 
 /*
  * Sets the error response of DESIGN.md; details (taken) may be NULL.
- * Returns 0, so that handlers can `return api_error(...)`.
+ * Returns API_ANSWERED, so that handlers can `return api_error(...)`.
  */
 int api_error(struct api_req *r, int status, const char *code,
-              const char *message, json_t *details);
+              const char *message, json_t *details) API_ANSWERS;
 
 /* As api_error(), the message formatted. */
 int api_errorf(struct api_req *r, int status, const char *code, const char *fmt,
-               ...) __attribute__((format(printf, 4, 5)));
+               ...) __attribute__((format(printf, 4, 5))) API_ANSWERS;
 
 /*
- * Answers for a failed database call: 503 when the database is
+ * Answers for a failed database call rc: 503 when the database is
  * unreachable, 504 on a statement timeout, 500 otherwise (logged).
+ * Returns API_ANSWERED.
  */
-int api_db_error(struct api_req *r, int rc);
+int api_db_error(struct api_req *r, int rc) API_ANSWERS;
 
 /* Adds a response header line ("Allow: GET, POST"). */
 void api_add_header(struct api_req *r, const char *fmt, ...)
@@ -240,11 +267,11 @@ const char *api_check_str(struct api_check *c, json_t *obj, const char *field,
 /*
  * Checks a cron expression and an IANA time zone, recording a problem
  * with cron_field or tz_field; *next gets the first run after now (UTC
- * seconds). Returns 0 when both are valid, -1 otherwise.
+ * seconds). Returns whether both are valid.
  */
-int api_check_cron(struct api_check *c, const char *cron_field,
-                   const char *tz_field, const char *expr, const char *zone,
-                   int64_t *next);
+bool api_check_cron(struct api_check *c, const char *cron_field,
+                    const char *tz_field, const char *expr, const char *zone,
+                    int64_t *next);
 
 /* Tags of pipelines, projects and connectors. */
 #define API_MAX_TAGS    50
@@ -259,9 +286,9 @@ json_t *api_check_tags(struct api_check *c, json_t *obj);
 
 /*
  * When problems were recorded: sets the 422 VALIDATION_ERROR response
- * naming them and returns -1. Otherwise returns 0.
+ * naming them and returns API_ANSWERED. Otherwise returns 0.
  */
-int api_check_done(struct api_check *c);
+int api_check_done(struct api_check *c) API_ANSWERS;
 
 /*
  * The query parameter name as a time (RFC 3339 or a date), in the form
@@ -282,28 +309,30 @@ struct api_page {
 
 /*
  * Reads skip/limit, offset/limit or page/page_size from the query string.
- * On a bad value the 422 response is set and -1 returned.
+ * Returns 0; API_ANSWERED with the 422 set on a bad value.
  */
-int api_page_parse(struct api_req *r, struct api_page *pg);
+int api_page_parse(struct api_req *r, struct api_page *pg) API_ANSWERS;
 
 /*
  * Answers a list: {"items", "total", "skip", "offset", "limit"} (and page,
  * page_size, total_pages when page-based), with seed 004's X-Total-Count,
- * X-Page, X-Page-Size and X-Total-Pages headers. items is taken.
+ * X-Page, X-Page-Size and X-Total-Pages headers. items is taken. Returns
+ * API_ANSWERED.
  */
 int api_reply_list(struct api_req *r, const struct api_page *pg, json_t *items,
-                   long total);
+                   long total) API_ANSWERS;
 
 /*
  * As api_reply_list(), the items being column col of every row of res,
  * each JSON text already (a statement's json_build_object()): they are
  * copied as they are, never parsed. They are the array member, "items"
  * unless a resource's seed names it otherwise; member is a name written
- * in the code, put in the body as it is (never escaped).
+ * in the code, put in the body as it is (never escaped). Returns
+ * API_ANSWERED, or SL_ENOMEM (nothing answered).
  */
 int api_reply_list_rows(struct api_req *r, const struct api_page *pg,
                         const char *member, const PGresult *res, int col,
-                        long total);
+                        long total) API_ANSWERS;
 
 /*
  * The total of a list whose statement id gives count(*) OVER () in column
@@ -318,10 +347,12 @@ int api_list_total(struct api_req *r, enum api_stmt id, int n,
 /*
  * Answers a list from statement id, whose last two of n parameters are
  * LIMIT and OFFSET (filled here from pg; params[0..n-3] are the filters)
- * and whose rows are (JSON item, count(*) OVER ()). Returns 0.
+ * and whose rows are (JSON item, count(*) OVER ()). Returns API_ANSWERED
+ * (the list, or the database's error), or SL_ENOMEM.
  */
 int api_reply_list_stmt(struct api_req *r, const struct api_page *pg,
-                        enum api_stmt id, int n, const char **params);
+                        enum api_stmt id, int n,
+                        const char **params) API_ANSWERS;
 
 /*
  * As api_reply_list_stmt(), the items under member instead of "items"
@@ -329,24 +360,28 @@ int api_reply_list_stmt(struct api_req *r, const struct api_page *pg,
  */
 int api_reply_list_stmt_as(struct api_req *r, const struct api_page *pg,
                            const char *member, enum api_stmt id, int n,
-                           const char **params);
+                           const char **params) API_ANSWERS;
 
 /* --- authenticate.c ------------------------------------------------------
  */
 
 /*
  * Authenticates the caller as the route requires and checks the role.
- * Returns 0, or -1 with the 401/403 response set.
+ * Returns 0; API_ANSWERED with the 401 or 403 set (or the database's
+ * error).
  */
-int api_authenticate(struct api_req *r);
+int api_authenticate(struct api_req *r) API_ANSWERS;
 
 /*
  * Checks a {tenant_id} path parameter against the caller's tenant
- * (seed 003). Returns 0, or -1 with the 403 response set.
+ * (seed 003). Returns 0, or API_ANSWERED with the 403 set.
  */
-int api_check_tenant_param(struct api_req *r);
+int api_check_tenant_param(struct api_req *r) API_ANSWERS;
 
-/* The tenant in an API key sk_<tenant>_<32 alnum>, copied into out. */
+/*
+ * The tenant in an API key sk_<tenant>_<32 alnum>, copied into out.
+ * Returns 0 or SL_EINVAL.
+ */
 int api_key_tenant(const char *key, char *out, size_t outsz);
 
 /* Whether the request carries the operator's X-Admin-Key (compared in
@@ -408,9 +443,9 @@ void api_tenant_slug_retry(const char *name, char *out, size_t outsz);
 /*
  * Whether the caller may make an organisation (onboarding, registering
  * with organization_name): when self_onboarding is off, only with the
- * admin key (tenants.c). Returns 0, or -1 with the 403 response set.
+ * admin key (tenants.c). Returns 0, or API_ANSWERED with the 403 set.
  */
-int api_onboarding_allowed(struct api_req *r);
+int api_onboarding_allowed(struct api_req *r) API_ANSWERS;
 
 /*
  * Says that user's (and/or tenant's) standing changed: cached token checks
@@ -429,8 +464,11 @@ int api_user_insert(struct api_req *r, const char *uid, const char *username,
                     const char *email, const char *full_name, const char *hash,
                     const char *org, const char *role, const char **created_at);
 
-/* Answers a unique violation on users with 409, naming the taken field. */
-int api_duplicate_user(struct api_req *r);
+/*
+ * Answers a unique violation on users with 409, naming the taken field.
+ * Returns API_ANSWERED.
+ */
+int api_duplicate_user(struct api_req *r) API_ANSWERS;
 
 /*
  * A pipeline reference, a UUID or a slug, as statement parameters
@@ -464,8 +502,8 @@ int api_connector_create_in(struct api_req *r, struct api_check *c,
                             const char *field, const char *id, const char *name,
                             const char *description, json_t *settings);
 
-/* Answers for a failure of api_connector_load(). Returns 0. */
-int api_connector_error(struct api_req *r, const char *id, int rc);
+/* Answers for a failure of api_connector_load(). Returns API_ANSWERED. */
+int api_connector_error(struct api_req *r, const char *id, int rc) API_ANSWERS;
 
 struct sl_pgconn_params;
 struct sl_pgconn_opts;
@@ -477,9 +515,12 @@ struct sl_pgconn_opts;
 void api_connector_pg(struct api_req *r, json_t *settings,
                       struct sl_pgconn_params *p, struct sl_pgconn_opts *o);
 
-/* Handler helpers of sessions.c used by users.c. */
-int api_password_check(struct api_check *c, const char *field,
-                       const char *password, const char *username);
+/*
+ * Handler helpers of sessions.c used by users.c. api_password_check()
+ * records in c why password may not be used, and returns whether it may.
+ */
+bool api_password_check(struct api_check *c, const char *field,
+                        const char *password, const char *username);
 json_t *api_user_json(const PGresult *res, int row);
 
 #endif

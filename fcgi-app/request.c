@@ -79,33 +79,31 @@ api_body_object(struct api_req *r, bool allow_empty, json_t **out)
             *out = sl_json_pool_own(r->pool, json_object());
             return 0;
         }
-        api_error(r, 400, "VALIDATION_ERROR", "A JSON body is required",
-                  json_pack("{s:s, s:s}", "field", "body", "reason",
-                            "the request has no body"));
-        return -1;
+        return api_error(r, 400, "VALIDATION_ERROR", "A JSON body is required",
+                         json_pack("{s:s, s:s}", "field", "body", "reason",
+                                   "the request has no body"));
     }
     if (r->content_type != NULL && !content_type_is(r, "application/json") &&
         strstr(r->content_type, "json") == NULL) {
-        api_errorf(r, 415, "UNSUPPORTED_MEDIA_TYPE",
-                   "Expected Content-Type application/json, not %.100s",
-                   r->content_type);
-        return -1;
+        return api_errorf(r, 415, "UNSUPPORTED_MEDIA_TYPE",
+                          "Expected Content-Type application/json, not %.100s",
+                          r->content_type);
     }
     rc = sl_json_parse(r->body, r->body_len, r->ctx->conf->max_json_depth, &j,
                        err, sizeof(err));
     if (rc != SL_OK) {
-        api_error(r, 400, "VALIDATION_ERROR",
-                  rc == SL_ETOOBIG ? "The JSON body nests too deeply"
-                                   : "The body is not valid JSON",
-                  json_pack("{s:s, s:s}", "field", "body", "reason", err));
-        return -1;
+        return api_error(
+            r, 400, "VALIDATION_ERROR",
+            rc == SL_ETOOBIG ? "The JSON body nests too deeply"
+                             : "The body is not valid JSON",
+            json_pack("{s:s, s:s}", "field", "body", "reason", err));
     }
     if (!json_is_object(j)) {
         json_decref(j);
-        api_error(r, 400, "VALIDATION_ERROR", "The body must be a JSON object",
-                  json_pack("{s:s, s:s}", "field", "body", "reason",
-                            "expected an object"));
-        return -1;
+        return api_error(r, 400, "VALIDATION_ERROR",
+                         "The body must be a JSON object",
+                         json_pack("{s:s, s:s}", "field", "body", "reason",
+                                   "expected an object"));
     }
     *out = sl_json_pool_own(r->pool, j);
     return 0;
@@ -121,26 +119,26 @@ api_body_form(struct api_req *r, json_t **out)
     *out = NULL;
     pairs = sl_palloc(r->pool, sizeof(*pairs) * SL_MAX_FORM_PARAMS);
     if (pairs == NULL)
-        return -1;
+        return SL_ENOMEM;
     n = api_form_parse(r->pool, r->body ? r->body : "", r->body_len, pairs,
                        SL_MAX_FORM_PARAMS);
-    if (n < 0) {
-        api_error(r, 400, "VALIDATION_ERROR", "The form body is malformed",
-                  json_pack("{s:s, s:s}", "field", "body", "reason",
-                            n == -2 ? "too many fields"
-                                    : "malformed percent-encoding"));
-        return -1;
-    }
+    if (n == SL_ENOMEM)
+        return n;
+    if (n < 0)
+        return api_error(
+            r, 400, "VALIDATION_ERROR", "The form body is malformed",
+            json_pack("{s:s, s:s}", "field", "body", "reason",
+                      n == SL_ETOOBIG ? "too many fields"
+                                      : "malformed percent-encoding"));
     obj = sl_json_pool_own(r->pool, json_object());
     for (int i = 0; i < n; i++) {
         json_t *v = json_string(pairs[i].value);
 
-        if (v == NULL) {
-            api_error(r, 400, "VALIDATION_ERROR", "The form body is not UTF-8",
-                      json_pack("{s:s, s:s}", "field", pairs[i].name, "reason",
-                                "not valid UTF-8"));
-            return -1;
-        }
+        if (v == NULL)
+            return api_error(r, 400, "VALIDATION_ERROR",
+                             "The form body is not UTF-8",
+                             json_pack("{s:s, s:s}", "field", pairs[i].name,
+                                       "reason", "not valid UTF-8"));
         /* The first occurrence wins, as for query strings. */
         if (json_object_get(obj, pairs[i].name) == NULL)
             json_object_set_new(obj, pairs[i].name, v);
@@ -164,7 +162,7 @@ api_reply(struct api_req *r, int status, json_t *body)
         r->status = 500;
         r->resp_body = "{\"error\":{\"code\":\"INTERNAL_ERROR\"}}";
         r->resp_len = strlen(r->resp_body);
-        return 0;
+        return API_ANSWERED;
     }
     r->resp_len = strlen(text);
     r->resp_body = sl_pstrndup(r->pool, text, r->resp_len);
@@ -174,7 +172,7 @@ api_reply(struct api_req *r, int status, json_t *body)
         r->resp_body = "{\"error\":{\"code\":\"INTERNAL_ERROR\"}}";
         r->resp_len = strlen(r->resp_body);
     }
-    return 0;
+    return API_ANSWERED;
 }
 
 int
@@ -189,7 +187,7 @@ api_reply_raw(struct api_req *r, int status, const char *json)
         r->resp_body = "{\"error\":{\"code\":\"INTERNAL_ERROR\"}}";
         r->resp_len = strlen(r->resp_body);
     }
-    return 0;
+    return API_ANSWERED;
 }
 
 int
@@ -199,7 +197,7 @@ api_reply_empty(struct api_req *r, int status)
     r->resp_type = NULL;
     r->resp_body = NULL;
     r->resp_len = 0;
-    return 0;
+    return API_ANSWERED;
 }
 
 int
@@ -334,7 +332,7 @@ api_check_str(struct api_check *c, json_t *obj, const char *field, int flags,
     return s;
 }
 
-int
+bool
 api_check_cron(struct api_check *c, const char *cron_field,
                const char *tz_field, const char *expr, const char *zone,
                int64_t *next)
@@ -344,7 +342,7 @@ api_check_cron(struct api_check *c, const char *cron_field,
     switch (
         sl_cron_next_in(expr, zone, sl_clock_now(), next, err, sizeof(err))) {
     case SL_OK:
-        return 0;
+        return true;
     case SL_EPARSE:
         api_check_fail(c, cron_field, "is not a valid cron expression: %s",
                        err);
@@ -358,7 +356,7 @@ api_check_cron(struct api_check *c, const char *cron_field,
     default:
         api_check_fail(c, cron_field, "'%s' never fires", expr);
     }
-    return -1;
+    return false;
 }
 
 json_t *
@@ -400,17 +398,17 @@ api_check_done(struct api_check *c)
              json_string_value(json_object_get(first, "field")),
              json_string_value(json_object_get(first, "reason")),
              n > 1 ? " (see details.errors for more)" : "");
-    api_error(c->r, 422, "VALIDATION_ERROR", msg,
-              json_pack("{s:O, s:O, s:O}", "field",
-                        json_object_get(first, "field"), "reason",
-                        json_object_get(first, "reason"), "errors", c->errors));
-    return -1;
+    return api_error(c->r, 422, "VALIDATION_ERROR", msg,
+                     json_pack("{s:O, s:O, s:O}", "field",
+                               json_object_get(first, "field"), "reason",
+                               json_object_get(first, "reason"), "errors",
+                               c->errors));
 }
 
 /* --- lists -----------------------------------------------------------------
  */
 
-/* Parses a non-negative decimal no larger than max. */
+/* Parses a non-negative decimal no larger than max: 0 or SL_EINVAL. */
 static int
 parse_count(const char *s, long max, long *out)
 {
@@ -418,10 +416,10 @@ parse_count(const char *s, long max, long *out)
     long v;
 
     if (s == NULL || *s == '\0' || !isdigit((unsigned char)*s))
-        return -1;
+        return SL_EINVAL;
     v = strtol(s, &end, 10);
     if (*end != '\0' || v < 0 || v > max)
-        return -1;
+        return SL_EINVAL;
     *out = v;
     return 0;
 }
@@ -534,7 +532,7 @@ api_reply_list_rows(struct api_req *r, const struct api_page *pg,
     r->resp_type = "application/json";
     r->resp_body = body;
     r->resp_len = strlen(body);
-    return 0;
+    return API_ANSWERED;
 }
 
 int

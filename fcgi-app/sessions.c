@@ -32,7 +32,7 @@
 
 /* --- helpers shared with users.c ----------------------------------------- */
 
-int
+bool
 api_password_check(struct api_check *c, const char *field, const char *password,
                    const char *username)
 {
@@ -42,7 +42,7 @@ api_password_check(struct api_check *c, const char *field, const char *password,
     if (n < SL_MIN_PASSWORD || n > SL_MAX_PASSWORD) {
         api_check_fail(c, field, "must be %d to %d characters", SL_MIN_PASSWORD,
                        SL_MAX_PASSWORD);
-        return -1;
+        return false;
     }
     for (const char *p = password; *p != '\0'; p++) {
         lower |= islower((unsigned char)*p) != 0;
@@ -53,14 +53,14 @@ api_password_check(struct api_check *c, const char *field, const char *password,
         api_check_fail(c, field,
                        "must contain a lower-case letter, an "
                        "upper-case letter and a digit");
-        return -1;
+        return false;
     }
     if (username != NULL && strlen(username) >= 3 &&
         strcasestr(password, username) != NULL) {
         api_check_fail(c, field, "must not contain the username");
-        return -1;
+        return false;
     }
-    return 0;
+    return true;
 }
 
 /* A user from the USER_COLS columns of stmt.c, starting at column 0. */
@@ -137,8 +137,8 @@ api_h_register(struct api_req *r)
     PGresult *res;
     int rc;
 
-    if (api_body_object(r, false, &body) != 0)
-        return 0;
+    if ((rc = api_body_object(r, false, &body)) != 0)
+        return rc;
     api_check_init(&c, r);
     username = api_check_str(&c, body, "username", API_REQUIRED, 3, 50);
     if (username != NULL && !api_username_valid(username))
@@ -153,9 +153,9 @@ api_h_register(struct api_req *r)
         api_password_check(&c, "password", password, username);
     full_name = api_check_str(&c, body, "full_name", 0, 0, 200);
     org_name = api_check_str(&c, body, "organization_name", 0, 1, 200);
-    if (api_check_done(&c) != 0 ||
-        (org_name != NULL && api_onboarding_allowed(r) != 0))
-        return 0;
+    if ((rc = api_check_done(&c)) != 0 ||
+        (org_name != NULL && (rc = api_onboarding_allowed(r)) != 0))
+        return rc;
 
     if (sl_password_hash(password, conf->password_cost, hash) != SL_OK ||
         sl_uuid_v7(uid) != SL_OK)
@@ -298,7 +298,7 @@ rehash(struct api_req *r, const char *uid, const char *stored,
                     uid, sl_strerror(rc));
 }
 
-static int
+static int API_ANSWERS
 login_failed(struct api_req *r)
 {
     return api_error(r, 401, "AUTHENTICATION_FAILED",
@@ -322,16 +322,16 @@ api_h_login(struct api_req *r)
                 strncasecmp(r->content_type,
                             "application/x-www-form-urlencoded", 33) == 0;
 
-    if ((form ? api_body_form(r, &body) : api_body_object(r, false, &body)) !=
-        0)
-        return 0;
+    rc = form ? api_body_form(r, &body) : api_body_object(r, false, &body);
+    if (rc != 0)
+        return rc;
     api_check_init(&c, r);
     login = api_check_str(&c, body, "username", API_REQUIRED, 1, 254);
     password =
         api_check_str(&c, body, "password", API_REQUIRED, 1, SL_MAX_PASSWORD);
     want_org = api_check_str(&c, body, "organization_id", 0, 1, 64);
-    if (api_check_done(&c) != 0)
-        return 0;
+    if ((rc = api_check_done(&c)) != 0)
+        return rc;
 
     params[0] = login;
     rc = api_exec(r, ST_LOGIN_LOOKUP, 1, params, &res);
@@ -438,12 +438,12 @@ api_h_refresh(struct api_req *r)
     PGresult *res;
     int rc;
 
-    if (api_body_object(r, false, &body) != 0)
-        return 0;
+    if ((rc = api_body_object(r, false, &body)) != 0)
+        return rc;
     api_check_init(&c, r);
     token = api_check_str(&c, body, "refresh_token", API_REQUIRED, 1, 256);
-    if (api_check_done(&c) != 0)
-        return 0;
+    if ((rc = api_check_done(&c)) != 0)
+        return rc;
 
     sl_sha256_hex(token, strlen(token), hash);
     params[0] = hash;
