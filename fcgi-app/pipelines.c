@@ -274,9 +274,10 @@ apply_configuration(struct api_check *c, struct pipeline *pl, json_t *conf)
 
 /*
  * Applies a request body to pl: every member it names. creating requires
- * name and a graph. Problems are recorded in c.
+ * name and a graph. Problems are recorded in c. Returns 0 (whether or not
+ * problems were recorded) or SL_ENOMEM.
  */
-static void
+static int
 pipeline_apply(struct api_check *c, struct pipeline *pl, json_t *body,
                bool creating)
 {
@@ -372,11 +373,11 @@ pipeline_apply(struct api_check *c, struct pipeline *pl, json_t *body,
 
     json_array_clear(pl->inline_conns);
     g = api_graph_from_body_inline(c, body, &nodes, &edges, pl->inline_conns);
-    if (g == 1) {
+    if (g == SL_OK) {
         size_t i;
 
-        pl->nodes = own(c->r, nodes);
-        pl->edges = own(c->r, edges);
+        pl->nodes = nodes;
+        pl->edges = edges;
         /* Each inline connection names its node by index, until the
          * graph is sorted: hold the node itself instead. */
         json_array_foreach(pl->inline_conns, i, v)
@@ -385,13 +386,14 @@ pipeline_apply(struct api_check *c, struct pipeline *pl, json_t *body,
                 v, "node",
                 json_array_get(nodes, (size_t)sl_json_get_int(v, "node", -1)));
         }
-    } else if (g == 0 && creating) {
+    } else if (g == SL_ENOTFOUND && creating) {
         api_check_fail(c, "nodes",
                        "is required: give the graph as config.nodes/edges, "
                        "sources/transformations/targets, "
                        "source_type/target_type with configuration, or "
                        "steps");
     }
+    return g == SL_ENOMEM ? g : 0;
 }
 
 /* --- validation against the database and the clock ------------------------
@@ -531,11 +533,12 @@ pipeline_check(struct api_req *r, struct api_check *c, struct pipeline *pl,
 
     if (pl->name == NULL)
         api_check_fail(c, "name", "is required");
-    if ((rc = make_connectors(r, c, pl)) != SL_OK)
+    if ((rc = make_connectors(r, c, pl)) != SL_OK ||
+        (rc = api_graph_validate(c, pl->nodes, pl->edges, warnings, conns,
+                                 &sorted)) != SL_OK)
         return rc;
-    api_graph_validate(c, pl->nodes, pl->edges, warnings, conns, &sorted);
     if (sorted != NULL)
-        pl->nodes = own(r, sorted);
+        pl->nodes = sorted;
     check_schedule(c, pl);
     if (pl->project_id != NULL) {
         const char *params[1] = {pl->project_id};
@@ -659,8 +662,8 @@ api_h_pipelines_create(struct api_req *r)
         return rc;
     api_check_init(&c, r);
     pipeline_defaults(r, &pl);
-    pipeline_apply(&c, &pl, body, true);
-    if ((rc = api_check_done(&c)) != 0)
+    if ((rc = pipeline_apply(&c, &pl, body, true)) != 0 ||
+        (rc = api_check_done(&c)) != 0)
         return rc;
     warnings = own(r, json_array());
     if ((rc = pipeline_insert(r, &pl, warnings, &text)) != 0)
@@ -749,8 +752,8 @@ api_h_pipelines_update(struct api_req *r)
         (rc = lock_pipeline(r, &pl)) != 0)
         return rc;
     api_check_init(&c, r);
-    pipeline_apply(&c, &pl, body, false);
-    if ((rc = pipeline_check(r, &c, &pl, warnings)) != SL_OK)
+    if ((rc = pipeline_apply(&c, &pl, body, false)) != SL_OK ||
+        (rc = pipeline_check(r, &c, &pl, warnings)) != SL_OK)
         goto failed;
     if (json_array_size(c.errors) > 0) {
         sl_db_rollback(db);
@@ -815,8 +818,8 @@ api_h_pipelines_validate(struct api_req *r)
         return rc;
     api_check_init(&c, r);
     /* A body is a proposed change: validated, not stored. */
-    pipeline_apply(&c, &pl, body, false);
-    rc = pipeline_check(r, &c, &pl, warnings);
+    if ((rc = pipeline_apply(&c, &pl, body, false)) == SL_OK)
+        rc = pipeline_check(r, &c, &pl, warnings);
     sl_db_rollback(db);
     if (rc != SL_OK)
         return api_db_error(r, rc);
