@@ -21,6 +21,7 @@
 #include "jschema.h"
 #include "modules.h"
 #include "pool.h"
+#include "sqltext.h"
 #include "uuid.h"
 #include "warehouse.h"
 
@@ -433,105 +434,6 @@ module_of_type(struct api_check *c, const char *field, const char *type)
     return m;
 }
 
-static bool
-ident_char(char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch >= '0' && ch <= '9') || ch == '_';
-}
-
-/*
- * Where the token starting at s ends, when it is one a placeholder cannot
- * be in: a comment, a quoted identifier, a string literal or a dollar
- * quote; NULL otherwise. start is the query's first character.
- */
-static const char *
-skip_quoted(const char *start, const char *s)
-{
-    const char *e;
-
-    if (s[0] == '-' && s[1] == '-')
-        return s + strcspn(s, "\n");
-    if (s[0] == '/' && s[1] == '*') {
-        e = strstr(s + 2, "*/");
-        return e ? e + 2 : s + strlen(s);
-    }
-    if (*s == '\'' || *s == '"') {
-        /* E'...' takes backslash escapes; every quote form doubles. */
-        bool backslash = *s == '\'' && s > start &&
-                         (s[-1] == 'E' || s[-1] == 'e') &&
-                         (s - 1 == start || !ident_char(s[-2]));
-
-        for (e = s + 1; *e != '\0'; e++) {
-            if (backslash && *e == '\\' && e[1] != '\0')
-                e++;
-            else if (*e == *s && e[1] == *s)
-                e++;
-            else if (*e == *s)
-                return e + 1;
-        }
-        return e;
-    }
-    if (*s == '$' && (s == start || !ident_char(s[-1]))) {
-        size_t tag;
-
-        for (e = s + 1; ident_char(*e); e++)
-            ;
-        if (*e != '$' || (e > s + 1 && s[1] >= '0' && s[1] <= '9'))
-            return NULL;
-        tag = (size_t)(e - s) + 1;
-        for (e++; (e = strchr(e, '$')) != NULL; e++)
-            if (strncmp(e, s, tag) == 0)
-                return e + tag;
-        return s + strlen(s);
-    }
-    return NULL;
-}
-
-/*
- * Seed 001's SQL, with every string literal that is one placeholder and
- * nothing else, '${name}', made the bare placeholder ${name}: seed 001
- * pastes the value into the text, where Sluice binds it as a parameter,
- * and the literal's value is the parameter's. Placeholders inside longer
- * literals, prefixed ones (E'', X'', U&''...), identifiers, comments and
- * dollar quotes are left alone.
- * Returns the text in pool p, or NULL out of memory.
- */
-static const char *
-seed001_sql(sl_pool *p, const char *sql)
-{
-    char *out = sl_palloc(p, strlen(sql) + 1), *w = out;
-    const char *s = sql;
-
-    if (out == NULL)
-        return NULL;
-    while (*s != '\0') {
-        const char *next = skip_quoted(sql, s);
-
-        if (next != NULL && *s == '\'' && s[1] == '$' && s[2] == '{' &&
-            !(s > sql && (ident_char(s[-1]) || s[-1] == '&'))) {
-            const char *e = s + 3;
-
-            while (ident_char(*e))
-                e++;
-            if (e > s + 3 && !(s[3] >= '0' && s[3] <= '9') && e[0] == '}' &&
-                e[1] == '\'' && next == e + 2) {
-                memcpy(w, s + 1, (size_t)(e - s));
-                w += e - s;
-                s = next;
-                continue;
-            }
-        }
-        if (next == NULL)
-            next = s + 1;
-        memcpy(w, s, (size_t)(next - s));
-        w += next - s;
-        s = next;
-    }
-    *w = '\0';
-    return out;
-}
-
 /* Reads seed 001's source, target and transformation. Returns 0 or
  * SL_ENOMEM. */
 static int
@@ -561,7 +463,8 @@ from_source_target(struct api_check *c, json_t *body, json_t *nodes,
         if (sql == NULL)
             sql = json_object_get(xform, "query");
         if (json_is_string(sql)) {
-            query = seed001_sql(c->r->pool, json_string_value(sql));
+            query =
+                sl_sql_unquote_placeholders(c->r->pool, json_string_value(sql));
             if (query == NULL) {
                 json_decref(src_conf);
                 return SL_ENOMEM;
