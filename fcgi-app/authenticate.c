@@ -18,12 +18,16 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api.h"
+#include "authcache.h"
+#include "authenticate.h"
+#include "check.h"
 #include "clock.h"
 #include "crypto.h"
 #include "err.h"
 #include "json.h"
 #include "limits.h"
+#include "request.h"
+#include "router.h"
 #include "token.h"
 
 /* Answers 401 with code and message. Returns API_ANSWERED. */

@@ -16,11 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "connectors.h"
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
 #include "pgconn.h"
+#include "request.h"
 #include "uuid.h"
 #include "warehouse.h"
 

@@ -23,15 +23,18 @@
 
 #include <openssl/crypto.h>
 
-#include "api.h"
+#include "check.h"
 #include "clock.h"
 #include "connector.h"
+#include "connectors.h"
 #include "err.h"
 #include "handlers.h"
 #include "jschema.h"
 #include "json.h"
 #include "limits.h"
+#include "list.h"
 #include "pgconn.h"
+#include "request.h"
 #include "secretbox.h"
 #include "uuid.h"
 #include "warehouse.h"

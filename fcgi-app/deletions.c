@@ -14,11 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "check.h"
 #include "clock.h"
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
+#include "list.h"
+#include "request.h"
 #include "uuid.h"
 
 /* Entity types as the seed names them (plural) and as rows do. */

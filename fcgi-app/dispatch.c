@@ -14,13 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "authenticate.h"
 #include "clock.h"
 #include "dispatch.h"
 #include "err.h"
 #include "form.h"
 #include "json.h"
 #include "limits.h"
+#include "request.h"
 #include "router.h"
 #include "uuid.h"
 

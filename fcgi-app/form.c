@@ -5,7 +5,6 @@
 
 #include <string.h>
 
-#include "api.h"
 #include "err.h"
 
 static int

@@ -11,7 +11,11 @@
 
 #include "pool.h"
 
-struct api_param;
+/* A name and its value: a path or query parameter, a form field. */
+struct api_param {
+    const char *name;
+    const char *value;
+};
 
 /*
  * Decodes n bytes of s (%XX escapes, and '+' as a space when plus_space)

@@ -15,10 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "err.h"
 #include "graph.h"
-#include "json.h"
 #include "jschema.h"
+#include "json.h"
 #include "modules.h"
 #include "pool.h"
 #include "sqltext.h"

@@ -23,7 +23,7 @@
 
 #include <jansson.h>
 
-#include "api.h"
+#include "check.h"
 
 /* Bounds on a graph. */
 #define API_GRAPH_MAX_NODES 200

@@ -32,12 +32,12 @@
 
 #include <fcgiapp.h>
 
+#include "authcache.h"
 #include "clock.h"
 #include "conf.h"
 #include "daemon.h"
 #include "err.h"
 #include "log.h"
-#include "authcache.h"
 #include "worker.h"
 
 #define MAX_WORKERS         256

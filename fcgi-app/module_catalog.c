@@ -6,10 +6,10 @@
 
 #include <string.h>
 
-#include "api.h"
 #include "handlers.h"
 #include "json.h"
 #include "modules.h"
+#include "request.h"
 
 int
 api_h_modules_list(struct api_req *r)

@@ -16,13 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "check.h"
 #include "clock.h"
+#include "connectors.h"
 #include "err.h"
 #include "graph.h"
 #include "handlers.h"
 #include "json.h"
 #include "limits.h"
+#include "list.h"
+#include "pipelines.h"
+#include "request.h"
 #include "uuid.h"
 
 #define MAX_RULES     200

@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "check.h"
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
+#include "list.h"
+#include "request.h"
 #include "uuid.h"
 
 static int API_ANSWERS

@@ -17,13 +17,17 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "authenticate.h"
 #include "bus.h"
+#include "check.h"
 #include "clock.h"
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
 #include "limits.h"
+#include "list.h"
+#include "pipelines.h"
+#include "request.h"
 #include "sched.h"
 #include "uuid.h"
 

@@ -11,12 +11,12 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "api.h"
+#include "authenticate.h"
+#include "check.h"
 #include "clock.h"
 #include "crypto.h"
 #include "err.h"
@@ -25,105 +25,16 @@
 #include "limits.h"
 #include "password.h"
 #include "permissions.h"
+#include "request.h"
+#include "tenants.h"
 #include "token.h"
+#include "users.h"
 #include "uuid.h"
 
 #define REFRESH_TOKEN_BYTES 32
 
-/* --- helpers shared with users.c ----------------------------------------- */
-
-bool
-api_password_check(struct api_check *c, const char *field, const char *password,
-                   const char *username)
-{
-    size_t n = strlen(password);
-    bool lower = false, upper = false, digit = false;
-
-    if (n < SL_MIN_PASSWORD || n > SL_MAX_PASSWORD) {
-        api_check_fail(c, field, "must be %d to %d characters", SL_MIN_PASSWORD,
-                       SL_MAX_PASSWORD);
-        return false;
-    }
-    for (const char *p = password; *p != '\0'; p++) {
-        lower |= islower((unsigned char)*p) != 0;
-        upper |= isupper((unsigned char)*p) != 0;
-        digit |= isdigit((unsigned char)*p) != 0;
-    }
-    if (!lower || !upper || !digit) {
-        api_check_fail(c, field,
-                       "must contain a lower-case letter, an "
-                       "upper-case letter and a digit");
-        return false;
-    }
-    if (username != NULL && strlen(username) >= 3 &&
-        strcasestr(password, username) != NULL) {
-        api_check_fail(c, field, "must not contain the username");
-        return false;
-    }
-    return true;
-}
-
-/* A user from the USER_COLS columns of stmt.c, starting at column 0. */
-json_t *
-api_user_json(const PGresult *res, int row)
-{
-    const char *role = sl_db_value(res, row, 4);
-
-    return json_pack(
-        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-        api_col_str(res, row, 0), "username", api_col_str(res, row, 1), "email",
-        api_col_str(res, row, 2), "full_name", api_col_str(res, row, 3), "role",
-        api_col_str(res, row, 4), "is_active", api_col_bool(res, row, 5),
-        "created_at", api_col_str(res, row, 6), "last_login",
-        api_col_str(res, row, 7), "permissions",
-        api_permissions(sl_role_parse(role)));
-}
-
-bool
-api_username_valid(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n < 3 || n > 50)
-        return false;
-    for (; *s != '\0'; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.' && *s != '-')
-            return false;
-    return true;
-}
-
 /* --- POST /auth/register ---------------------------------------------------
  */
-
-int
-api_user_insert(struct api_req *r, const char *uid, const char *username,
-                const char *email, const char *full_name, const char *hash,
-                const char *org, const char *role, const char **created_at)
-{
-    const char *up[5] = {uid, username, email, full_name, hash};
-    const char *mp[3] = {org, uid, role};
-    PGresult *res;
-    int rc;
-
-    rc = api_exec(r, ST_USER_INSERT, 5, up, &res);
-    if (rc != SL_OK)
-        return rc;
-    *created_at = PQgetvalue(res, 0, 0);
-    return api_exec(r, ST_MEMBERSHIP_INSERT, 3, mp, &res);
-}
-
-int
-api_duplicate_user(struct api_req *r)
-{
-    const char *constraint = sl_db_constraint(&r->ctx->db);
-    const char *field =
-        strstr(constraint, "email") != NULL ? "email" : "username";
-
-    return api_error(
-        r, 409, "DUPLICATE_RESOURCE",
-        sl_psprintf(r->pool, "A user with this %s already exists", field),
-        json_pack("{s:s, s:s}", "field", field, "reason", "already taken"));
-}
 
 int
 api_h_register(struct api_req *r)

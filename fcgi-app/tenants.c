@@ -17,13 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "authenticate.h"
+#include "check.h"
 #include "clock.h"
 #include "crypto.h"
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
 #include "plan.h"
+#include "request.h"
+#include "tenants.h"
 
 /* The tables of a tenant's state, as bootstrap reports them. */
 static const char *const tenant_tables[] = {

@@ -10,11 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "check.h"
 #include "clock.h"
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
+#include "list.h"
+#include "pipelines.h"
+#include "request.h"
 #include "uuid.h"
 
 int

@@ -9,19 +9,73 @@
  * neither pull other people's accounts in nor learn anything about them.
  * DELETE deactivates the membership; nothing is erased. An organisation
  * always keeps at least one active admin.
+ *
+ * Also how a user account is written and shown, which registration
+ * (sessions.c) shares (users.h).
  */
 #include "config.h"
 
-#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "authenticate.h"
+#include "check.h"
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
+#include "list.h"
 #include "password.h"
+#include "permissions.h"
+#include "request.h"
+#include "users.h"
 #include "uuid.h"
+
+/* A user from the USER_COLS columns of stmt.c, starting at column 0. */
+json_t *
+api_user_json(const PGresult *res, int row)
+{
+    const char *role = sl_db_value(res, row, 4);
+
+    return json_pack(
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+        api_col_str(res, row, 0), "username", api_col_str(res, row, 1), "email",
+        api_col_str(res, row, 2), "full_name", api_col_str(res, row, 3), "role",
+        api_col_str(res, row, 4), "is_active", api_col_bool(res, row, 5),
+        "created_at", api_col_str(res, row, 6), "last_login",
+        api_col_str(res, row, 7), "permissions",
+        api_permissions(sl_role_parse(role)));
+}
+
+int
+api_user_insert(struct api_req *r, const char *uid, const char *username,
+                const char *email, const char *full_name, const char *hash,
+                const char *org, const char *role, const char **created_at)
+{
+    const char *up[5] = {uid, username, email, full_name, hash};
+    const char *mp[3] = {org, uid, role};
+    PGresult *res;
+    int rc;
+
+    rc = api_exec(r, ST_USER_INSERT, 5, up, &res);
+    if (rc != SL_OK)
+        return rc;
+    *created_at = PQgetvalue(res, 0, 0);
+    return api_exec(r, ST_MEMBERSHIP_INSERT, 3, mp, &res);
+}
+
+int
+api_duplicate_user(struct api_req *r)
+{
+    const char *constraint = sl_db_constraint(&r->ctx->db);
+    const char *field =
+        strstr(constraint, "email") != NULL ? "email" : "username";
+
+    return api_error(
+        r, 409, "DUPLICATE_RESOURCE",
+        sl_psprintf(r->pool, "A user with this %s already exists", field),
+        json_pack("{s:s, s:s}", "field", field, "reason", "already taken"));
+}
 
 /* Answers with the member id as this organisation sees them. */
 static int API_ANSWERS

@@ -22,7 +22,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "authenticate.h"
 #include "buf.h"
 #include "clock.h"
 #include "cron.h"

@@ -1,5 +1,5 @@
 /*
- * test_dispatch.c: the one rule for what a handler returns (api.h), as
+ * test_dispatch.c: the one rule for what a handler returns (request.h), as
  * the dispatcher applies it: API_ANSWERED keeps the response the handler
  * set; a negative SL_E* is answered 503, 504 or 500 and logged; 0, or
  * any other value, answered nothing and is a bug, logged and answered
@@ -12,9 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "check.h"
 #include "dispatch.h"
 #include "err.h"
+#include "list.h"
+#include "request.h"
+#include "router.h"
 #include "unit.h"
 
 static struct sl_conf conf;

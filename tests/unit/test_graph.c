@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "api.h"
+#include "check.h"
 #include "err.h"
 #include "graph.h"
 #include "json.h"

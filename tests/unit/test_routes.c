@@ -10,9 +10,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api.h"
+#include "authenticate.h"
 #include "err.h"
 #include "form.h"
+#include "request.h"
 #include "router.h"
 #include "unit.h"
 
