@@ -16,11 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "connectors.h"
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
 #include "pgconn.h"
+#include "request.h"
 #include "uuid.h"
 #include "warehouse.h"
 
@@ -54,10 +55,11 @@ physical(struct api_req *r, const char *layer)
 
 /*
  * Connects to the warehouse and makes sure the tenant's layer schemas
- * exist. Returns the connection, or NULL with the 503 set.
+ * exist. Returns 0 with the connection in *conn, or API_ANSWERED with the
+ * 503 set.
  */
-static PGconn *
-warehouse_connect(struct api_req *r)
+static int API_ANSWERS
+warehouse_connect(struct api_req *r, PGconn **conn)
 {
     const struct sl_conf *conf = r->ctx->conf;
     char timeout[16], options[64];
@@ -77,9 +79,9 @@ warehouse_connect(struct api_req *r)
                      c ? PQerrorMessage(c) : "out of memory");
         PQfinish(c);
         api_add_header(r, "Retry-After: 5");
-        api_error(r, 503, "SERVICE_UNAVAILABLE",
-                  "The warehouse is unavailable; try again shortly", NULL);
-        return NULL;
+        return api_error(r, 503, "SERVICE_UNAVAILABLE",
+                         "The warehouse is unavailable; try again shortly",
+                         NULL);
     }
     /* A schema that cannot be made now shows as empty. */
     for (size_t i = 0; i < sl_wh_nlayers; i++) {
@@ -88,14 +90,16 @@ warehouse_connect(struct api_req *r)
         if (name != NULL)
             (void)sl_wh_schema_create(c, name, NULL, 0);
     }
-    return c;
+    *conn = c;
+    return 0;
 }
 
 /*
- * Opens the catalog of the route's {catalog}. Returns 0, or -1 with the
- * response set.
+ * Opens the catalog name. Returns 0 with cat's connection open (the
+ * caller closes it with catalog_close()), or API_ANSWERED with the 404,
+ * 502, 503 or the database's error set (and no connection).
  */
-static int
+static int API_ANSWERS
 catalog_open(struct api_req *r, const char *name, struct catalog *cat)
 {
     const char *params[1] = {name};
@@ -111,54 +115,47 @@ catalog_open(struct api_req *r, const char *name, struct catalog *cat)
     cat->name = name;
     if (strcmp(name, WAREHOUSE) == 0) {
         cat->warehouse = true;
-        cat->conn = warehouse_connect(r);
-        return cat->conn ? 0 : -1;
+        return warehouse_connect(r, &cat->conn);
     }
     rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
                          ST_CONNECTOR_CATALOGS, 1, params, &res);
-    if (rc != SL_OK) {
-        api_db_error(r, rc);
-        return -1;
-    }
-    if (PQntuples(res) == 0) {
-        api_error(r, 404, "CATALOG_NOT_FOUND",
-                  "No such catalog: give \"warehouse\" or a postgresql "
-                  "connector's name or id",
-                  json_pack("{s:s}", "catalog", name));
-        return -1;
-    }
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    if (PQntuples(res) == 0)
+        return api_error(r, 404, "CATALOG_NOT_FOUND",
+                         "No such catalog: give \"warehouse\" or a "
+                         "postgresql connector's name or id",
+                         json_pack("{s:s}", "catalog", name));
     cat->connector_id = PQgetvalue(res, 0, 0);
     cat->created_at = PQgetvalue(res, 0, 2);
     rc = api_connector_load(r, cat->connector_id, false, &type, &s, NULL);
-    if (rc != 0) {
-        api_connector_error(r, cat->connector_id, rc);
-        return -1;
-    }
+    if (rc != 0)
+        return api_connector_error(r, cat->connector_id, rc);
     api_connector_pg(r, s, &p, &o);
-    if (sl_pgconn_open(&p, &o, &cat->conn, &rep) != 0) {
-        api_error(r, 502, "CONNECTOR_ERROR", rep.error,
-                  json_pack("{s:s}", "catalog", name));
-        return -1;
-    }
+    if (sl_pgconn_open(&p, &o, &cat->conn, &rep) != 0)
+        return api_error(r, 502, "CONNECTOR_ERROR", rep.error,
+                         json_pack("{s:s}", "catalog", name));
     return 0;
 }
 
 /*
- * The physical schema the route's {schema} names in cat, or NULL with
- * the 404 set.
+ * The physical schema that schema, as the route names it, is in cat, in
+ * *phys. Returns 0, or API_ANSWERED with the 404 set.
  */
-static const char *
-schema_of(struct api_req *r, struct catalog *cat, const char *schema)
+static int API_ANSWERS
+schema_of(struct api_req *r, struct catalog *cat, const char *schema,
+          const char **phys)
 {
+    *phys = schema;
     if (!cat->warehouse)
-        return schema;
-    if (sl_wh_layer(schema) == NULL) {
-        api_error(r, 404, "SCHEMA_NOT_FOUND",
-                  "The warehouse has the schemas bronze, silver and gold",
-                  json_pack("{s:s}", "schema", schema));
-        return NULL;
-    }
-    return physical(r, schema);
+        return 0;
+    if (sl_wh_layer(schema) == NULL)
+        return api_error(r, 404, "SCHEMA_NOT_FOUND",
+                         "The warehouse has the schemas bronze, silver and "
+                         "gold",
+                         json_pack("{s:s}", "schema", schema));
+    *phys = physical(r, schema);
+    return *phys != NULL ? 0 : SL_ENOMEM;
 }
 
 /* Schemas with their table counts: [{"name", "tables_count"}]. */
@@ -244,8 +241,8 @@ table_extras(PGconn *c, const char *schema, const char *table, json_t *out)
     PQclear(res);
 }
 
-/* Answers for a failed introspection call. */
-static int
+/* Answers for a failed introspection call. Returns API_ANSWERED. */
+static int API_ANSWERS
 introspection_error(struct api_req *r, int rc, const char *schema,
                     const char *table)
 {
@@ -273,8 +270,8 @@ api_h_catalogs_list(struct api_req *r)
     int rc;
 
     sl_json_pool_own(r->pool, list);
-    if (catalog_open(r, WAREHOUSE, &wh) != 0)
-        return 0;
+    if ((rc = catalog_open(r, WAREHOUSE, &wh)) != 0)
+        return rc;
     json_array_append_new(list,
                           json_pack("{s:s, s:s, s:s, s:o}", "name", WAREHOUSE,
                                     "type", "postgresql", "provider", "sluice",
@@ -304,9 +301,10 @@ api_h_catalog_schemas(struct api_req *r)
 {
     struct catalog cat;
     json_t *schemas;
+    int rc;
 
-    if (catalog_open(r, api_param(r, "catalog"), &cat) != 0)
-        return 0;
+    if ((rc = catalog_open(r, api_param(r, "catalog"), &cat)) != 0)
+        return rc;
     schemas = list_schemas(r, &cat);
     catalog_close(&cat);
     return api_reply(
@@ -321,11 +319,12 @@ api_h_catalog_tables(struct api_req *r)
     struct catalog cat;
     json_t *tables = json_array();
     PGresult *res;
+    int rc;
 
     sl_json_pool_own(r->pool, tables);
-    if (catalog_open(r, api_param(r, "catalog"), &cat) != 0)
-        return 0;
-    if ((phys = schema_of(r, &cat, schema)) == NULL)
+    if ((rc = catalog_open(r, api_param(r, "catalog"), &cat)) != 0)
+        return rc;
+    if ((rc = schema_of(r, &cat, schema, &phys)) != 0)
         goto out;
     params[0] = phys;
     if (sl_pgconn_exec(
@@ -335,8 +334,8 @@ api_h_catalog_tables(struct api_req *r)
             "AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
             "AND NOT c.relispartition ORDER BY 1 LIMIT " MAX_TABLES_S,
             1, params, &res) != 0) {
-        api_error(r, 502, "CONNECTOR_ERROR", "The catalog could not be read",
-                  NULL);
+        rc = api_error(r, 502, "CONNECTOR_ERROR",
+                       "The catalog could not be read", NULL);
         goto out;
     }
     for (int i = 0; i < PQntuples(res); i++) {
@@ -352,12 +351,13 @@ api_h_catalog_tables(struct api_req *r)
         json_array_append_new(tables, t);
     }
     PQclear(res);
-    api_reply(r, 200,
-              json_pack("{s:s, s:s, s:O, s:O}", "catalog", cat.name, "schema",
-                        schema, "tables", tables, "items", tables));
+    rc = api_reply(r, 200,
+                   json_pack("{s:s, s:s, s:O, s:O}", "catalog", cat.name,
+                             "schema", schema, "tables", tables, "items",
+                             tables));
 out:
     catalog_close(&cat);
-    return 0;
+    return rc;
 }
 
 int
@@ -369,22 +369,22 @@ api_h_catalog_table_schema(struct api_req *r)
     json_t *t = NULL;
     int rc;
 
-    if (catalog_open(r, api_param(r, "catalog"), &cat) != 0)
-        return 0;
-    if ((phys = schema_of(r, &cat, schema)) == NULL)
+    if ((rc = catalog_open(r, api_param(r, "catalog"), &cat)) != 0)
+        return rc;
+    if ((rc = schema_of(r, &cat, schema, &phys)) != 0)
         goto out;
     rc = sl_pgconn_table(cat.conn, phys, table, &t);
     if (rc != 0) {
-        introspection_error(r, rc, schema, table);
+        rc = introspection_error(r, rc, schema, table);
         goto out;
     }
     table_extras(cat.conn, phys, table, t);
     json_object_set_new(t, "schema", json_string(schema));
     json_object_set_new(t, "catalog", json_string(cat.name));
-    api_reply(r, 200, t);
+    rc = api_reply(r, 200, t);
 out:
     catalog_close(&cat);
-    return 0;
+    return rc;
 }
 
 int
@@ -397,14 +397,14 @@ api_h_catalog_table_stats(struct api_req *r)
     size_t i;
     int rc;
 
-    if (catalog_open(r, api_param(r, "catalog"), &cat) != 0)
-        return 0;
-    if ((phys = schema_of(r, &cat, schema)) == NULL)
+    if ((rc = catalog_open(r, api_param(r, "catalog"), &cat)) != 0)
+        return rc;
+    if ((rc = schema_of(r, &cat, schema, &phys)) != 0)
         goto out;
     if ((rc = sl_pgconn_table(cat.conn, phys, table, &t)) != 0 ||
         (rc = sl_pgconn_column_stats(cat.conn, phys, table, &stats)) != 0) {
         json_decref(t);
-        introspection_error(r, rc, schema, table);
+        rc = introspection_error(r, rc, schema, table);
         goto out;
     }
     table_extras(cat.conn, phys, table, t);
@@ -418,19 +418,19 @@ api_h_catalog_table_stats(struct api_req *r)
         json_object_set_new(
             by_col, json_string_value(json_object_get(col, "name")), one);
     }
-    api_reply(r, 200,
-              json_pack("{s:s, s:s, s:s, s:O?, s:O?, s:O?, s:O?, s:o, s:O?}",
-                        "catalog", cat.name, "schema", schema, "table_name",
-                        table, "row_count", json_object_get(stats, "row_count"),
-                        "size_bytes", json_object_get(t, "size_bytes"),
-                        "partition_count",
-                        json_object_get(t, "partition_count"), "last_updated",
-                        json_object_get(t, "last_updated"), "column_stats",
-                        by_col, "truncated",
-                        json_object_get(stats, "truncated")));
+    rc = api_reply(
+        r, 200,
+        json_pack("{s:s, s:s, s:s, s:O?, s:O?, s:O?, s:O?, s:o, s:O?}",
+                  "catalog", cat.name, "schema", schema, "table_name", table,
+                  "row_count", json_object_get(stats, "row_count"),
+                  "size_bytes", json_object_get(t, "size_bytes"),
+                  "partition_count", json_object_get(t, "partition_count"),
+                  "last_updated", json_object_get(t, "last_updated"),
+                  "column_stats", by_col, "truncated",
+                  json_object_get(stats, "truncated")));
     json_decref(t);
     json_decref(stats);
 out:
     catalog_close(&cat);
-    return 0;
+    return rc;
 }

@@ -23,15 +23,18 @@
 
 #include <openssl/crypto.h>
 
-#include "api.h"
+#include "check.h"
 #include "clock.h"
 #include "connector.h"
+#include "connectors.h"
 #include "err.h"
 #include "handlers.h"
 #include "jschema.h"
 #include "json.h"
 #include "limits.h"
+#include "list.h"
 #include "pgconn.h"
+#include "request.h"
 #include "secretbox.h"
 #include "uuid.h"
 #include "warehouse.h"
@@ -196,9 +199,8 @@ on_schema_error(void *arg, const char *path, const char *reason)
  * change to any of them is a move. A connection string names all of
  * them, so a new one replaces what the old one gave.
  */
-static const char *const destination[] = {"host",     "port",
-                                          "database", "username",
-                                          "ssl_mode", "connection_string"};
+static const char *const destination[] = {
+    "host", "port", "database", "username", "ssl_mode", "connection_string"};
 #define NDESTINATION (sizeof(destination) / sizeof(destination[0]))
 
 /* Whether v, given for key, is the mask of a secret: "keep it as it is". */
@@ -383,7 +385,7 @@ unseal_settings(struct api_req *r, const char *id, const char *sealed,
                                sealed, settings);
 }
 
-static int
+static int API_ANSWERS
 no_key(struct api_req *r)
 {
     return api_error(r, 422, "VALIDATION_ERROR",
@@ -393,24 +395,25 @@ no_key(struct api_req *r)
                                "reason", "no secret_key is configured"));
 }
 
-static int
+static int API_ANSWERS
 connector_not_found(struct api_req *r, const char *id)
 {
     return api_error(r, 404, "CONNECTOR_NOT_FOUND", "No such connector",
                      json_pack("{s:s}", "connector_id", id ? id : ""));
 }
 
-static const char *
-connector_param(struct api_req *r)
+/*
+ * The route's {id} in *id, lower-cased. Returns 0, or API_ANSWERED with
+ * the 404 set when it is not a connector id.
+ */
+static int API_ANSWERS
+connector_param(struct api_req *r, const char **id)
 {
-    const char *id = api_param_uuid(r, "id");
-
-    if (id == NULL)
-        connector_not_found(r, api_param(r, "id"));
-    return id;
+    *id = api_param_uuid(r, "id");
+    return *id != NULL ? 0 : connector_not_found(r, api_param(r, "id"));
 }
 
-static int
+static int API_ANSWERS
 duplicate(struct api_req *r, const char *name)
 {
     return api_error(
@@ -430,8 +433,8 @@ api_h_connectors_create(struct api_req *r)
     PGresult *res;
     int rc;
 
-    if (api_body_object(r, false, &body) != 0)
-        return 0;
+    if ((rc = api_body_object(r, false, &body)) != 0)
+        return rc;
     api_check_init(&c, r);
     name = api_check_str(&c, body, "name", API_REQUIRED, 1, 200);
     desc = api_check_str(&c, body, "description", 0, 0, 2000);
@@ -451,8 +454,8 @@ api_h_connectors_create(struct api_req *r)
     settings = sl_json_pool_own(r->pool, merge_settings(&c, body, empty));
     if (t != NULL)
         check_settings(&c, t, settings, r->ctx->conf->data_dir);
-    if (api_check_done(&c) != 0)
-        return 0;
+    if ((rc = api_check_done(&c)) != 0)
+        return rc;
     if (sl_uuid_v4(id) != SL_OK)
         return SL_ECRYPTO;
     rc = seal_settings(r, id, settings, &clear, &sealed);
@@ -534,9 +537,10 @@ api_h_connectors_list(struct api_req *r)
 {
     const char *type = api_query(r, "type"), *params[3];
     struct api_page pg;
+    int rc;
 
-    if (api_page_parse(r, &pg) != 0)
-        return 0;
+    if ((rc = api_page_parse(r, &pg)) != 0)
+        return rc;
     if (type != NULL && type_find(type) == NULL)
         return api_error(r, 422, "VALIDATION_ERROR",
                          "type must be postgresql or file",
@@ -549,12 +553,12 @@ api_h_connectors_list(struct api_req *r)
 int
 api_h_connectors_get(struct api_req *r)
 {
-    const char *id = connector_param(r);
+    const char *id;
     PGresult *res;
     int rc;
 
-    if (id == NULL)
-        return 0;
+    if ((rc = connector_param(r, &id)) != 0)
+        return rc;
     rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_CONNECTOR_GET,
                          1, &id, &res);
     if (rc != SL_OK)
@@ -619,7 +623,7 @@ int
 api_h_connectors_update(struct api_req *r)
 {
     struct sl_db *db = &r->ctx->db;
-    const char *id = connector_param(r), *params[7], *name, *desc, *tags;
+    const char *id, *params[7], *name, *desc, *tags;
     const char *clear, *sealed, *old_name;
     const struct connector_type *t;
     struct api_check c;
@@ -627,8 +631,9 @@ api_h_connectors_update(struct api_req *r)
     PGresult *res;
     int rc;
 
-    if (id == NULL || api_body_object(r, false, &body) != 0)
-        return 0;
+    if ((rc = connector_param(r, &id)) != 0 ||
+        (rc = api_body_object(r, false, &body)) != 0)
+        return rc;
     if ((rc = sl_db_begin(db, r->who.tenant_id, r->who.user_id)) != SL_OK)
         return api_db_error(r, rc);
     rc = load_connector(r, id, true, &t, &settings, &old_name);
@@ -648,9 +653,9 @@ api_h_connectors_update(struct api_req *r)
     tags = tags_v ? api_json_text(r, tags_v) : NULL;
     merged = sl_json_pool_own(r->pool, merge_settings(&c, body, settings));
     check_settings(&c, t, merged, r->ctx->conf->data_dir);
-    if (api_check_done(&c) != 0) {
+    if ((rc = api_check_done(&c)) != 0) {
         sl_db_rollback(db);
-        return 0;
+        return rc;
     }
     rc = seal_settings(r, id, merged, &clear, &sealed);
     if (rc == SL_EINVAL) {
@@ -699,12 +704,12 @@ failed:
 int
 api_h_connectors_delete(struct api_req *r)
 {
-    const char *id = connector_param(r), *params[2];
+    const char *id, *params[2];
     PGresult *res;
     int rc;
 
-    if (id == NULL)
-        return 0;
+    if ((rc = connector_param(r, &id)) != 0)
+        return rc;
     params[0] = id;
     params[1] = r->who.key_id;
     rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
@@ -781,7 +786,7 @@ test_file(struct api_req *r, json_t *settings, json_t *result)
 int
 api_h_connectors_test(struct api_req *r)
 {
-    const char *id = connector_param(r), *params[3];
+    const char *id, *params[3];
     const struct connector_type *t;
     char tested_at[SL_RFC3339_MAX];
     json_t *settings, *result = json_object(), *details;
@@ -790,8 +795,8 @@ api_h_connectors_test(struct api_req *r)
     int rc;
 
     sl_json_pool_own(r->pool, result);
-    if (id == NULL)
-        return 0;
+    if ((rc = connector_param(r, &id)) != 0)
+        return rc;
     rc = load_connector(r, id, false, &t, &settings, NULL);
     if (rc != SL_OK)
         return api_connector_error(r, id, rc);
@@ -844,8 +849,8 @@ api_h_connectors_test(struct api_req *r)
     return api_reply(r, 200, json_incref(result));
 }
 
-/* Lists a file connector's files as its "schema". */
-static int
+/* Answers with a file connector's files as its "schema". */
+static int API_ANSWERS
 file_schema(struct api_req *r, json_t *settings)
 {
     const char *dir = file_dir(r, settings);
@@ -874,30 +879,29 @@ file_schema(struct api_req *r, json_t *settings)
 }
 
 /*
- * Connects to a postgresql connector for introspection. Returns the
- * connection (the caller PQfinish()es it), or NULL with the response set.
+ * Connects to a postgresql connector for introspection. Returns 0 with
+ * the connection in *conn (the caller PQfinish()es it), or API_ANSWERED
+ * with the 502 set.
  */
-static PGconn *
-connect_for_schema(struct api_req *r, json_t *settings)
+static int API_ANSWERS
+connect_for_schema(struct api_req *r, json_t *settings, PGconn **conn)
 {
     struct sl_pgconn_params p;
     struct sl_pgconn_opts o;
     struct sl_pgconn_report rep;
-    PGconn *conn = NULL;
 
+    *conn = NULL;
     api_connector_pg(r, settings, &p, &o);
-    if (sl_pgconn_open(&p, &o, &conn, &rep) != 0) {
-        api_error(r, 502, "CONNECTOR_ERROR", rep.error, NULL);
-        return NULL;
-    }
-    return conn;
+    if (sl_pgconn_open(&p, &o, conn, &rep) != 0)
+        return api_error(r, 502, "CONNECTOR_ERROR", rep.error, NULL);
+    return 0;
 }
 
 /*
  * Answers for an introspection that failed with rc (lib/pgconn.h): the
  * server answered past Sluice's bounds, or what says what was asked.
  */
-static int
+static int API_ANSWERS
 introspection_failed(struct api_req *r, int rc, const char *what)
 {
     if (rc == SL_ETOOBIG)
@@ -912,21 +916,21 @@ introspection_failed(struct api_req *r, int rc, const char *what)
 int
 api_h_connectors_schema(struct api_req *r)
 {
-    const char *id = connector_param(r);
+    const char *id;
     const struct connector_type *t;
     json_t *settings, *tree = NULL;
     PGconn *conn;
     int rc;
 
-    if (id == NULL)
-        return 0;
+    if ((rc = connector_param(r, &id)) != 0)
+        return rc;
     rc = load_connector(r, id, false, &t, &settings, NULL);
     if (rc != SL_OK)
         return api_connector_error(r, id, rc);
     if (strcmp(t->type, "file") == 0)
         return file_schema(r, settings);
-    if ((conn = connect_for_schema(r, settings)) == NULL)
-        return 0;
+    if ((rc = connect_for_schema(r, settings, &conn)) != 0)
+        return rc;
     rc = sl_pgconn_schema_tree(conn, MAX_TREE_TABLES, &tree);
     PQfinish(conn);
     if (rc != 0)
@@ -938,15 +942,15 @@ api_h_connectors_schema(struct api_req *r)
 int
 api_h_connectors_table(struct api_req *r)
 {
-    const char *id = connector_param(r), *name = api_param(r, "table");
+    const char *id, *name = api_param(r, "table");
     const char *schema = "public", *table = name, *dot;
     const struct connector_type *t;
     json_t *settings, *out = NULL;
     PGconn *conn;
     int rc;
 
-    if (id == NULL)
-        return 0;
+    if ((rc = connector_param(r, &id)) != 0)
+        return rc;
     rc = load_connector(r, id, false, &t, &settings, NULL);
     if (rc != SL_OK)
         return api_connector_error(r, id, rc);
@@ -960,8 +964,8 @@ api_h_connectors_table(struct api_req *r)
     } else if (sl_json_get_str(settings, "schema") != NULL) {
         schema = sl_json_get_str(settings, "schema");
     }
-    if ((conn = connect_for_schema(r, settings)) == NULL)
-        return 0;
+    if ((rc = connect_for_schema(r, settings, &conn)) != 0)
+        return rc;
     rc = sl_pgconn_table(conn, schema, table, &out);
     PQfinish(conn);
     if (rc == SL_ENOTFOUND)

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "api.h"
+#include "err.h"
 
 static int
 hexval(char c)
@@ -31,17 +31,17 @@ api_url_decode(const char *s, size_t n, char *out, bool plus_space)
             int hi, lo;
 
             if (i + 2 >= n)
-                return -1;
+                return SL_EPARSE;
             hi = hexval(s[i + 1]);
             lo = hexval(s[i + 2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-                return -1;
+                return SL_EPARSE;
             out[o++] = (char)(hi << 4 | lo);
             i += 2;
         } else if (c == '+' && plus_space) {
             out[o++] = ' ';
         } else if (c == '\0') {
-            return -1;
+            return SL_EPARSE;
         } else {
             out[o++] = c;
         }
@@ -65,19 +65,19 @@ api_form_parse(sl_pool *pool, const char *s, size_t n, struct api_param *out,
             end++;
         if (end > i) {
             if (count == max)
-                return -2;
+                return SL_ETOOBIG;
             eq = i;
             while (eq < end && s[eq] != '=')
                 eq++;
             name = sl_palloc(pool, eq - i + 1);
             value = sl_palloc(pool, eq < end ? end - eq : 1);
             if (name == NULL || value == NULL)
-                return -3;
+                return SL_ENOMEM;
             if (api_url_decode(s + i, eq - i, name, true) < 0)
-                return -1;
+                return SL_EPARSE;
             if (eq < end) {
                 if (api_url_decode(s + eq + 1, end - eq - 1, value, true) < 0)
-                    return -1;
+                    return SL_EPARSE;
             } else {
                 value[0] = '\0';
             }

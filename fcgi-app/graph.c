@@ -15,10 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
+#include "err.h"
 #include "graph.h"
-#include "json.h"
 #include "jschema.h"
+#include "json.h"
 #include "modules.h"
+#include "pool.h"
+#include "sqltext.h"
 #include "uuid.h"
 #include "warehouse.h"
 
@@ -431,119 +435,19 @@ module_of_type(struct api_check *c, const char *field, const char *type)
     return m;
 }
 
-static bool
-ident_char(char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch >= '0' && ch <= '9') || ch == '_';
-}
-
-/*
- * Where the token starting at s ends, when it is one a placeholder cannot
- * be in: a comment, a quoted identifier, a string literal or a dollar
- * quote; NULL otherwise. start is the query's first character.
- */
-static const char *
-skip_quoted(const char *start, const char *s)
-{
-    const char *e;
-
-    if (s[0] == '-' && s[1] == '-')
-        return s + strcspn(s, "\n");
-    if (s[0] == '/' && s[1] == '*') {
-        e = strstr(s + 2, "*/");
-        return e ? e + 2 : s + strlen(s);
-    }
-    if (*s == '\'' || *s == '"') {
-        /* E'...' takes backslash escapes; every quote form doubles. */
-        bool backslash = *s == '\'' && s > start &&
-                         (s[-1] == 'E' || s[-1] == 'e') &&
-                         (s - 1 == start || !ident_char(s[-2]));
-
-        for (e = s + 1; *e != '\0'; e++) {
-            if (backslash && *e == '\\' && e[1] != '\0')
-                e++;
-            else if (*e == *s && e[1] == *s)
-                e++;
-            else if (*e == *s)
-                return e + 1;
-        }
-        return e;
-    }
-    if (*s == '$' && (s == start || !ident_char(s[-1]))) {
-        size_t tag;
-
-        for (e = s + 1; ident_char(*e); e++)
-            ;
-        if (*e != '$' || (e > s + 1 && s[1] >= '0' && s[1] <= '9'))
-            return NULL;
-        tag = (size_t)(e - s) + 1;
-        for (e++; (e = strchr(e, '$')) != NULL; e++)
-            if (strncmp(e, s, tag) == 0)
-                return e + tag;
-        return s + strlen(s);
-    }
-    return NULL;
-}
-
-/*
- * Seed 001's SQL, with every string literal that is one placeholder and
- * nothing else, '${name}', made the bare placeholder ${name}: seed 001
- * pastes the value into the text, where Sluice binds it as a parameter,
- * and the literal's value is the parameter's. Placeholders inside longer
- * literals, prefixed ones (E'', X'', U&''...), identifiers, comments and
- * dollar quotes are left alone.
- * Returns a new JSON string, or NULL out of memory.
- */
-static json_t *
-seed001_sql(const char *sql)
-{
-    char *out = malloc(strlen(sql) + 1), *w = out;
-    const char *s = sql;
-    json_t *j;
-
-    if (out == NULL)
-        return NULL;
-    while (*s != '\0') {
-        const char *next = skip_quoted(sql, s);
-
-        if (next != NULL && *s == '\'' && s[1] == '$' && s[2] == '{' &&
-            !(s > sql && (ident_char(s[-1]) || s[-1] == '&'))) {
-            const char *e = s + 3;
-
-            while (ident_char(*e))
-                e++;
-            if (e > s + 3 && !(s[3] >= '0' && s[3] <= '9') && e[0] == '}' &&
-                e[1] == '\'' && next == e + 2) {
-                memcpy(w, s + 1, (size_t)(e - s));
-                w += e - s;
-                s = next;
-                continue;
-            }
-        }
-        if (next == NULL)
-            next = s + 1;
-        memcpy(w, s, (size_t)(next - s));
-        w += next - s;
-        s = next;
-    }
-    *w = '\0';
-    j = json_string(out);
-    free(out);
-    return j;
-}
-
-static void
+/* Reads seed 001's source, target and transformation. Returns 0 or
+ * SL_ENOMEM. */
+static int
 from_source_target(struct api_check *c, json_t *body, json_t *nodes,
                    json_t *edges, json_t *inline_conns)
 {
     json_t *conf = json_object_get(body, "configuration");
     json_t *src_conf, *dst_conf, *xform, *src, *dst;
-    const char *sm, *dm;
+    const char *sm, *dm, *query;
 
     if (conf != NULL && !json_is_object(conf)) {
         api_check_fail(c, "configuration", "must be an object");
-        return;
+        return 0;
     }
     sm = module_of_type(c, "source_type", sl_json_get_str(body, "source_type"));
     dm = module_of_type(c, "target_type", sl_json_get_str(body, "target_type"));
@@ -559,10 +463,15 @@ from_source_target(struct api_check *c, json_t *body, json_t *nodes,
 
         if (sql == NULL)
             sql = json_object_get(xform, "query");
-        if (json_is_string(sql))
-            json_object_set_new(src_conf, "query",
-                                seed001_sql(json_string_value(sql)));
-        else if (sql != NULL)
+        if (json_is_string(sql)) {
+            query =
+                sl_sql_unquote_placeholders(c->r->pool, json_string_value(sql));
+            if (query == NULL) {
+                json_decref(src_conf);
+                return SL_ENOMEM;
+            }
+            json_object_set_new(src_conf, "query", json_string(query));
+        } else if (sql != NULL)
             json_object_set(src_conf, "query", sql);
         if (params != NULL)
             json_object_set(src_conf, "params", params);
@@ -581,6 +490,7 @@ from_source_target(struct api_check *c, json_t *body, json_t *nodes,
     add_edge(edges, src, dst);
     json_decref(src_conf);
     json_decref(dst_conf);
+    return 0;
 }
 
 /* --- seed 000: ordered steps ------------------------------------------- */
@@ -595,7 +505,8 @@ step_cmp(const void *a, const void *b)
     return ox < oy ? -1 : ox > oy;
 }
 
-static void
+/* Reads seed 000's steps. Returns 0 or SL_ENOMEM. */
+static int
 from_steps(struct api_check *c, json_t *steps, json_t *nodes, json_t *edges)
 {
     char path[PATH_MAX_LEN];
@@ -604,17 +515,17 @@ from_steps(struct api_check *c, json_t *steps, json_t *nodes, json_t *edges)
 
     if (!json_is_array(steps)) {
         api_check_fail(c, "steps", "must be an array of steps");
-        return;
+        return 0;
     }
     n = json_array_size(steps);
     if (n > API_GRAPH_MAX_NODES) {
         api_check_fail(c, "steps", "must have at most %d steps",
                        API_GRAPH_MAX_NODES);
-        return;
+        return 0;
     }
-    sorted = calloc(n ? n : 1, sizeof(*sorted));
+    sorted = sl_pcalloc(c->r->pool, (n ? n : 1) * sizeof(*sorted));
     if (sorted == NULL)
-        return;
+        return SL_ENOMEM;
     json_array_foreach(steps, i, raw) sorted[i] = raw;
     /* qsort is not stable: order ties keep the array order through the
      * index, which the comparison does not see; steps without an order
@@ -650,7 +561,7 @@ from_steps(struct api_check *c, json_t *steps, json_t *nodes, json_t *edges)
             add_edge(edges, json_array_get(nodes, json_array_size(nodes) - 2),
                      json_array_get(nodes, json_array_size(nodes) - 1));
     }
-    free(sorted);
+    return 0;
 }
 
 /*
@@ -702,6 +613,7 @@ int
 api_graph_from_body_inline(struct api_check *c, json_t *body, json_t **nodes,
                            json_t **edges, json_t *inline_conns)
 {
+    sl_pool *pool = c->r->pool;
     json_t *config = json_object_get(body, "config");
     json_t *configuration = json_object_get(body, "configuration");
     bool g004 =
@@ -716,21 +628,24 @@ api_graph_from_body_inline(struct api_check *c, json_t *body, json_t **nodes,
                  (json_object_get(configuration, "source") != NULL ||
                   json_object_get(configuration, "target") != NULL));
     bool g000 = json_object_get(body, "steps") != NULL;
+    int rc = 0;
 
     *nodes = *edges = NULL;
     if (g004 + g002 + g001 + g000 == 0)
-        return 0;
+        return SL_ENOTFOUND;
     if (!sizes_ok(c, body, config))
-        return -1;
+        return SL_EINVAL;
     if (g004 + g002 + g001 + g000 > 1) {
         api_check_fail(c, "nodes",
                        "give the graph in one form: nodes/edges, "
                        "sources/transformations/targets, "
                        "source_type/target_type, or steps");
-        return -1;
+        return SL_EINVAL;
     }
-    *nodes = json_array();
-    *edges = json_array();
+    *nodes = sl_json_pool_own(pool, json_array());
+    *edges = sl_json_pool_own(pool, json_array());
+    if (*nodes == NULL || *edges == NULL)
+        return SL_ENOMEM;
     if (g004 && json_object_get(body, "nodes") != NULL)
         from_nodes(c, "", json_object_get(body, "nodes"),
                    json_object_get(body, "edges"), *nodes, *edges);
@@ -740,10 +655,10 @@ api_graph_from_body_inline(struct api_check *c, json_t *body, json_t **nodes,
     else if (g002)
         from_lists(c, body, *nodes, *edges, inline_conns);
     else if (g001)
-        from_source_target(c, body, *nodes, *edges, inline_conns);
+        rc = from_source_target(c, body, *nodes, *edges, inline_conns);
     else
-        from_steps(c, json_object_get(body, "steps"), *nodes, *edges);
-    return 1;
+        rc = from_steps(c, json_object_get(body, "steps"), *nodes, *edges);
+    return rc;
 }
 
 /* --- validation --------------------------------------------------------- */
@@ -752,7 +667,9 @@ struct node_info {
     const char *id;
     const struct sl_module *mod;
     int indeg, outdeg;
-    int comp; /* union-find parent */
+    int comp;    /* union-find parent */
+    int waiting; /* topo_sort(): inputs not placed yet */
+    bool placed; /* topo_sort(): in order[] */
 };
 
 static int
@@ -911,43 +828,40 @@ static size_t
 topo_sort(struct node_info *ni, size_t n, const int *esrc, const int *edst,
           size_t ne, int *order)
 {
-    int *indeg = calloc(n ? n : 1, sizeof(int));
-    bool *done = calloc(n ? n : 1, sizeof(bool));
     size_t placed = 0;
 
-    if (indeg == NULL || done == NULL)
-        goto out;
+    for (size_t i = 0; i < n; i++) {
+        ni[i].waiting = 0;
+        ni[i].placed = false;
+    }
     for (size_t e = 0; e < ne; e++)
-        indeg[edst[e]]++;
+        ni[edst[e]].waiting++;
     while (placed < n) {
         size_t i;
 
         for (i = 0; i < n; i++)
-            if (!done[i] && indeg[i] == 0)
+            if (!ni[i].placed && ni[i].waiting == 0)
                 break;
         if (i == n)
             break;
-        done[i] = true;
+        ni[i].placed = true;
         order[placed++] = (int)i;
         for (size_t e = 0; e < ne; e++)
             if (esrc[e] == (int)i)
-                indeg[edst[e]]--;
+                ni[edst[e]].waiting--;
     }
-out:
-    (void)ni;
-    free(indeg);
-    free(done);
     return placed;
 }
 
-void
+int
 api_graph_validate(struct api_check *c, json_t *nodes, json_t *edges,
                    json_t *warnings, json_t *conns, json_t **sorted)
 {
+    sl_pool *pool = c->r->pool;
     size_t n = json_array_size(nodes), ne = json_array_size(edges), i;
     size_t nvalid_edges = 0, placed;
-    struct node_info *ni = NULL;
-    int *esrc = NULL, *edst = NULL, *order = NULL;
+    struct node_info *ni;
+    int *esrc, *edst, *order;
     char field[FIELD_MAX_LEN];
     bool has_loader = false;
     json_t *node, *edge;
@@ -955,24 +869,24 @@ api_graph_validate(struct api_check *c, json_t *nodes, json_t *edges,
     *sorted = NULL;
     if (n == 0) {
         api_check_fail(c, "nodes", "a pipeline needs at least one node");
-        return;
+        return 0;
     }
     if (n > API_GRAPH_MAX_NODES) {
         api_check_fail(c, "nodes", "must have at most %d nodes",
                        API_GRAPH_MAX_NODES);
-        return;
+        return 0;
     }
     if (ne > API_GRAPH_MAX_EDGES) {
         api_check_fail(c, "edges", "must have at most %d edges",
                        API_GRAPH_MAX_EDGES);
-        return;
+        return 0;
     }
-    ni = calloc(n, sizeof(*ni));
-    esrc = calloc(ne ? ne : 1, sizeof(int));
-    edst = calloc(ne ? ne : 1, sizeof(int));
-    order = calloc(n, sizeof(int));
+    ni = sl_pcalloc(pool, n * sizeof(*ni));
+    esrc = sl_pcalloc(pool, (ne ? ne : 1) * sizeof(int));
+    edst = sl_pcalloc(pool, (ne ? ne : 1) * sizeof(int));
+    order = sl_pcalloc(pool, n * sizeof(int));
     if (ni == NULL || esrc == NULL || edst == NULL || order == NULL)
-        goto out;
+        return SL_ENOMEM;
 
     json_array_foreach(nodes, i, node)
     {
@@ -1034,23 +948,21 @@ api_graph_validate(struct api_check *c, json_t *nodes, json_t *edges,
     if (placed < n) {
         char cycle[160] = "";
         size_t len = 0;
-        bool *in = calloc(n, sizeof(bool));
 
-        for (size_t k = 0; k < placed && in != NULL; k++)
-            in[order[k]] = true;
         /* Names the nodes left over (those on or after a cycle), as many
          * as fit; node ids are at most 64 characters. */
-        for (size_t k = 0; k < n && in != NULL; k++) {
-            if (in[k] || ni[k].id == NULL ||
+        for (size_t k = 0; k < n; k++) {
+            if (ni[k].placed || ni[k].id == NULL ||
                 len + strlen(ni[k].id) + 5 >= sizeof(cycle))
                 continue;
             len += (size_t)snprintf(cycle + len, sizeof(cycle) - len,
                                     "%s'%.64s'", len ? ", " : "", ni[k].id);
         }
-        free(in);
         api_check_fail(c, "edges", "the graph has a cycle through %s", cycle);
     } else {
-        *sorted = json_array();
+        *sorted = sl_json_pool_own(pool, json_array());
+        if (*sorted == NULL)
+            return SL_ENOMEM;
         for (size_t k = 0; k < n; k++)
             json_array_append(*sorted, json_array_get(nodes, order[k]));
     }
@@ -1084,9 +996,5 @@ api_graph_validate(struct api_check *c, json_t *nodes, json_t *edges,
     }
     if (!has_loader)
         warn(warnings, "The pipeline has no loader: its rows are not kept");
-out:
-    free(ni);
-    free(esrc);
-    free(edst);
-    free(order);
+    return 0;
 }

@@ -13,24 +13,28 @@
  *     that is a whole quoted literal, becomes the parameter ${name});
  *   - seed 000: ordered steps (chained by their order).
  * Problems are recorded in a struct api_check, each with the path of the
- * member at fault ("sources[0].type", "nodes[2].config.table").
+ * member at fault ("sources[0].type", "nodes[2].config.table"). What these
+ * functions make lives in the pool of the check's request (c->r->pool):
+ * the JSON they return is registered on it, and nothing is the caller's
+ * to free.
  */
 #ifndef API_GRAPH_H
 #define API_GRAPH_H
 
 #include <jansson.h>
 
-#include "api.h"
+#include "check.h"
 
 /* Bounds on a graph. */
 #define API_GRAPH_MAX_NODES 200
 #define API_GRAPH_MAX_EDGES 1000
 
 /*
- * Reads the graph a request body gives, in whichever shape. Returns 1 and
- * new references in *nodes and *edges when the body gives one (problems,
- * if any, recorded in c), 0 when it gives none, -1 when it mixes shapes
- * (recorded in c). Connection settings given inline by a seed 001 or 002
+ * Reads the graph a request body gives, in whichever shape. Returns 0
+ * with *nodes and *edges (owned by the pool) when the body gives one
+ * (problems, if any, recorded in c); SL_ENOTFOUND when it gives none;
+ * SL_EINVAL when it mixes shapes or is too big (recorded in c); or
+ * SL_ENOMEM. Connection settings given inline by a seed 001 or 002
  * source or target (host, port, database, username, password,
  * connection_string, ssl_mode) are refused: they belong in a connector.
  */
@@ -59,10 +63,11 @@ int api_graph_from_body_inline(struct api_check *c, json_t *body,
  * Errors go to c; warnings (strings) are appended to warnings. Each
  * connection_id a node names is appended to conns as {"id", "kind"
  * ("postgresql" | "file"), "field"}, for the caller to check against the
- * database. When the graph is acyclic, *sorted receives a new reference
- * to the nodes in dependency order (stable), else NULL.
+ * database. When the graph is acyclic, *sorted receives the nodes in
+ * dependency order (stable; an array owned by the pool), else NULL.
+ * Returns 0 (whether or not problems were recorded) or SL_ENOMEM.
  */
-void api_graph_validate(struct api_check *c, json_t *nodes, json_t *edges,
-                        json_t *warnings, json_t *conns, json_t **sorted);
+int api_graph_validate(struct api_check *c, json_t *nodes, json_t *edges,
+                       json_t *warnings, json_t *conns, json_t **sorted);
 
 #endif

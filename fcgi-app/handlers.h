@@ -11,7 +11,7 @@ struct api_req;
 int api_h_health(struct api_req *r);
 int api_h_health_detailed(struct api_req *r);
 
-/* auth.c */
+/* sessions.c */
 int api_h_register(struct api_req *r);
 int api_h_login(struct api_req *r);
 int api_h_refresh(struct api_req *r);
@@ -69,11 +69,11 @@ int api_h_projects_get(struct api_req *r);
 int api_h_projects_update(struct api_req *r);
 int api_h_projects_delete(struct api_req *r);
 
-/* modules_api.c */
+/* module_catalog.c */
 int api_h_modules_list(struct api_req *r);
 int api_h_modules_schema(struct api_req *r);
 
-/* admin.c */
+/* deletions.c */
 int api_h_admin_deleted_list(struct api_req *r);
 int api_h_admin_deletion_stats(struct api_req *r);
 int api_h_admin_cleanup(struct api_req *r);

@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
 #include "clock.h"
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
+#include "request.h"
 
 /* The outbox is degraded when a row has waited longer than this, in
  * seconds (the relay takes rows two seconds old, every two seconds). */

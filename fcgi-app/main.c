@@ -32,13 +32,13 @@
 
 #include <fcgiapp.h>
 
+#include "authcache.h"
 #include "clock.h"
 #include "conf.h"
 #include "daemon.h"
 #include "err.h"
 #include "log.h"
-#include "authcache.h"
-#include "server.h"
+#include "worker.h"
 
 #define MAX_WORKERS         256
 #define SD_LISTEN_FDS_START 3
@@ -61,18 +61,18 @@ struct master {
     int64_t next_spawn_us;
 };
 
-/* Checks what the API cannot run without. Returns 0 or -1 (logged). */
+/* Checks what the API cannot run without. Returns 0 or SL_EINVAL (logged). */
 static int
 conf_check(const struct sl_conf *conf, struct sl_logger *log)
 {
     if (strlen(conf->jwt_secret) < 32) {
         sl_log_error(log, "jwt_secret must be at least 32 bytes (set "
                           "jwt_secret_file or SLUICE_JWT_SECRET)");
-        return -1;
+        return SL_EINVAL;
     }
     if (conf->admin_key[0] != '\0' && strlen(conf->admin_key) < 16) {
         sl_log_error(log, "admin_key must be at least 16 characters");
-        return -1;
+        return SL_EINVAL;
     }
     if (conf->admin_key[0] == '\0')
         sl_log_warn(log, "no admin_key: the /admin endpoints are disabled");
@@ -180,6 +180,7 @@ open_listener(struct master *m)
     return m->listen_fd;
 }
 
+/* Forks worker w. Returns 0, or SL_EIO (logged) when fork() fails. */
 static int
 spawn(struct master *m, struct worker *w)
 {
@@ -187,7 +188,7 @@ spawn(struct master *m, struct worker *w)
 
     if (pid < 0) {
         sl_log_error(&m->d.log, "fork failed: %s", strerror(errno));
-        return -1;
+        return SL_EIO;
     }
     if (pid == 0) {
         sigset_t none;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "permissions.h"
+#include "router.h"
 
 /* Routes of one permission: methods (one or several, space-separated) and
  * a route pattern. */

@@ -17,7 +17,8 @@
 
 #include <jansson.h>
 
-#include "api.h"
+#include "role.h"
+#include "router.h"
 
 /*
  * True when permission perm covers route rt. Routes of API_AUTH_NONE and

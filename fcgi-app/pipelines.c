@@ -16,13 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "check.h"
 #include "clock.h"
+#include "connectors.h"
 #include "err.h"
 #include "graph.h"
 #include "handlers.h"
 #include "json.h"
 #include "limits.h"
+#include "list.h"
+#include "pipelines.h"
+#include "request.h"
 #include "uuid.h"
 
 #define MAX_RULES     200
@@ -79,18 +83,17 @@ slug_valid(const char *s)
 /*
  * The {id} of the route as statement parameters: params[0] the id when
  * it is a UUID (lower-cased), params[1] the slug otherwise. Returns 0, or
- * -1 with the 404 set when it can be neither.
+ * API_ANSWERED with the 404 set when it can be neither.
  */
-static int
+static int API_ANSWERS
 pipeline_ref(struct api_req *r, const char *params[2])
 {
     const char *id = api_param(r, "id");
 
     if (api_pipeline_ref(r, id, params))
         return 0;
-    api_error(r, 404, "PIPELINE_NOT_FOUND", "No such pipeline",
-              json_pack("{s:s}", "pipeline_id", id ? id : ""));
-    return -1;
+    return api_error(r, 404, "PIPELINE_NOT_FOUND", "No such pipeline",
+                     json_pack("{s:s}", "pipeline_id", id ? id : ""));
 }
 
 bool
@@ -112,7 +115,7 @@ api_pipeline_ref(struct api_req *r, const char *ref, const char *params[2])
     return false;
 }
 
-static int
+static int API_ANSWERS
 not_found(struct api_req *r)
 {
     return api_error(r, 404, "PIPELINE_NOT_FOUND", "No such pipeline",
@@ -275,9 +278,10 @@ apply_configuration(struct api_check *c, struct pipeline *pl, json_t *conf)
 
 /*
  * Applies a request body to pl: every member it names. creating requires
- * name and a graph. Problems are recorded in c.
+ * name and a graph. Problems are recorded in c. Returns 0 (whether or not
+ * problems were recorded) or SL_ENOMEM.
  */
-static void
+static int
 pipeline_apply(struct api_check *c, struct pipeline *pl, json_t *body,
                bool creating)
 {
@@ -373,11 +377,11 @@ pipeline_apply(struct api_check *c, struct pipeline *pl, json_t *body,
 
     json_array_clear(pl->inline_conns);
     g = api_graph_from_body_inline(c, body, &nodes, &edges, pl->inline_conns);
-    if (g == 1) {
+    if (g == SL_OK) {
         size_t i;
 
-        pl->nodes = own(c->r, nodes);
-        pl->edges = own(c->r, edges);
+        pl->nodes = nodes;
+        pl->edges = edges;
         /* Each inline connection names its node by index, until the
          * graph is sorted: hold the node itself instead. */
         json_array_foreach(pl->inline_conns, i, v)
@@ -386,13 +390,14 @@ pipeline_apply(struct api_check *c, struct pipeline *pl, json_t *body,
                 v, "node",
                 json_array_get(nodes, (size_t)sl_json_get_int(v, "node", -1)));
         }
-    } else if (g == 0 && creating) {
+    } else if (g == SL_ENOTFOUND && creating) {
         api_check_fail(c, "nodes",
                        "is required: give the graph as config.nodes/edges, "
                        "sources/transformations/targets, "
                        "source_type/target_type with configuration, or "
                        "steps");
     }
+    return g == SL_ENOMEM ? g : 0;
 }
 
 /* --- validation against the database and the clock ------------------------
@@ -407,7 +412,7 @@ check_schedule(struct api_check *c, struct pipeline *pl)
     pl->next_run[0] = '\0';
     if (pl->cron != NULL &&
         api_check_cron(c, "schedule", "schedule.timezone", pl->cron, pl->tz,
-                       &next) == 0 &&
+                       &next) &&
         pl->enabled)
         sl_clock_format(next, pl->next_run);
 }
@@ -532,11 +537,12 @@ pipeline_check(struct api_req *r, struct api_check *c, struct pipeline *pl,
 
     if (pl->name == NULL)
         api_check_fail(c, "name", "is required");
-    if ((rc = make_connectors(r, c, pl)) != SL_OK)
+    if ((rc = make_connectors(r, c, pl)) != SL_OK ||
+        (rc = api_graph_validate(c, pl->nodes, pl->edges, warnings, conns,
+                                 &sorted)) != SL_OK)
         return rc;
-    api_graph_validate(c, pl->nodes, pl->edges, warnings, conns, &sorted);
     if (sorted != NULL)
-        pl->nodes = own(r, sorted);
+        pl->nodes = sorted;
     check_schedule(c, pl);
     if (pl->project_id != NULL) {
         const char *params[1] = {pl->project_id};
@@ -580,24 +586,16 @@ pipeline_params(struct api_req *r, const struct pipeline *pl,
     params[11] = pl->next_run[0] ? pl->next_run : NULL;
 }
 
-/* Answers 422 for an invalid pipeline. */
-static int
-reply_invalid(struct api_check *c)
-{
-    api_check_done(c);
-    return 0;
-}
-
 /* --- handlers ---------------------------------------------------------------
  */
 
 /*
  * Inserts pl in a transaction of its own. A slug that was derived from
  * the name and is taken gets a random suffix, up to SLUG_ATTEMPTS times.
- * Returns 0 with the stored document in *doc (pool text), or -1 with the
- * response set.
+ * Returns 0 with the stored document in *doc (pool text); API_ANSWERED
+ * with the 409, the 422 or the database's error set; SL_ECRYPTO.
  */
-static int
+static int API_ANSWERS
 pipeline_insert(struct api_req *r, struct pipeline *pl, json_t *warnings,
                 const char **doc)
 {
@@ -624,8 +622,7 @@ pipeline_insert(struct api_req *r, struct pipeline *pl, json_t *warnings,
             goto failed;
         if (json_array_size(c.errors) > 0) {
             sl_db_rollback(db);
-            reply_invalid(&c);
-            return -1;
+            return api_check_done(&c);
         }
         pipeline_params(r, pl, params);
         rc = api_exec(r, ST_PIPELINE_INSERT, 16, params, &res);
@@ -636,13 +633,11 @@ pipeline_insert(struct api_req *r, struct pipeline *pl, json_t *warnings,
         sl_db_rollback(db);
         if (rc != SL_ECONFLICT)
             goto failed;
-        if (pl->slug_given || attempt + 1 >= SLUG_ATTEMPTS) {
-            api_error(
+        if (pl->slug_given || attempt + 1 >= SLUG_ATTEMPTS)
+            return api_error(
                 r, 409, "DUPLICATE_RESOURCE",
                 "Another pipeline of this organization has this slug",
                 json_pack("{s:s, s:s}", "field", "slug", "slug", pl->slug));
-            return -1;
-        }
         {
             char suffix[7];
 
@@ -655,8 +650,7 @@ pipeline_insert(struct api_req *r, struct pipeline *pl, json_t *warnings,
     }
 failed:
     sl_db_rollback(db);
-    api_db_error(r, rc);
-    return -1;
+    return api_db_error(r, rc);
 }
 
 int
@@ -665,18 +659,19 @@ api_h_pipelines_create(struct api_req *r)
     struct pipeline pl;
     struct api_check c;
     json_t *body, *warnings, *doc;
-    const char *text;
+    const char *text = NULL;
+    int rc;
 
-    if (api_body_object(r, false, &body) != 0)
-        return 0;
+    if ((rc = api_body_object(r, false, &body)) != 0)
+        return rc;
     api_check_init(&c, r);
     pipeline_defaults(r, &pl);
-    pipeline_apply(&c, &pl, body, true);
-    if (api_check_done(&c) != 0)
-        return 0;
+    if ((rc = pipeline_apply(&c, &pl, body, true)) != 0 ||
+        (rc = api_check_done(&c)) != 0)
+        return rc;
     warnings = own(r, json_array());
-    if (pipeline_insert(r, &pl, warnings, &text) != 0)
-        return 0;
+    if ((rc = pipeline_insert(r, &pl, warnings, &text)) != 0)
+        return rc;
     doc = json_loads(text, 0, NULL);
     if (doc == NULL)
         return api_reply_raw(r, 201, text);
@@ -701,8 +696,8 @@ api_h_pipelines_get(struct api_req *r)
     PGresult *res;
     int rc;
 
-    if (pipeline_ref(r, params) != 0)
-        return 0;
+    if ((rc = pipeline_ref(r, params)) != 0)
+        return rc;
     rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_PIPELINE_GET,
                          2, params, &res);
     if (rc != SL_OK)
@@ -714,9 +709,10 @@ api_h_pipelines_get(struct api_req *r)
 
 /*
  * Opens a transaction and locks the pipeline of the route, reading it
- * into pl. Returns 0, or -1 with the response set (and no transaction).
+ * into pl. Returns 0 with the transaction open, or API_ANSWERED with the
+ * response set (and no transaction).
  */
-static int
+static int API_ANSWERS
 lock_pipeline(struct api_req *r, struct pipeline *pl)
 {
     struct sl_db *db = &r->ctx->db;
@@ -725,24 +721,21 @@ lock_pipeline(struct api_req *r, struct pipeline *pl)
     json_t *doc;
     int rc;
 
-    if (pipeline_ref(r, params) != 0)
-        return -1;
+    if ((rc = pipeline_ref(r, params)) != 0)
+        return rc;
     if ((rc = sl_db_begin(db, r->who.tenant_id, r->who.user_id)) != SL_OK ||
         (rc = api_exec(r, ST_PIPELINE_LOCK, 2, params, &res)) != SL_OK) {
         sl_db_rollback(db);
-        api_db_error(r, rc);
-        return -1;
+        return api_db_error(r, rc);
     }
     if (PQntuples(res) == 0) {
         sl_db_rollback(db);
-        not_found(r);
-        return -1;
+        return not_found(r);
     }
     doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     if (doc == NULL) {
         sl_db_rollback(db);
-        api_error(r, 500, "INTERNAL_ERROR", "Unreadable pipeline", NULL);
-        return -1;
+        return api_error(r, 500, "INTERNAL_ERROR", "Unreadable pipeline", NULL);
     }
     pipeline_from_doc(r, pl, doc);
     return 0;
@@ -759,17 +752,16 @@ api_h_pipelines_update(struct api_req *r)
     PGresult *res;
     int rc;
 
-    if (api_body_object(r, false, &body) != 0)
-        return 0;
-    if (lock_pipeline(r, &pl) != 0)
-        return 0;
+    if ((rc = api_body_object(r, false, &body)) != 0 ||
+        (rc = lock_pipeline(r, &pl)) != 0)
+        return rc;
     api_check_init(&c, r);
-    pipeline_apply(&c, &pl, body, false);
-    if ((rc = pipeline_check(r, &c, &pl, warnings)) != SL_OK)
+    if ((rc = pipeline_apply(&c, &pl, body, false)) != SL_OK ||
+        (rc = pipeline_check(r, &c, &pl, warnings)) != SL_OK)
         goto failed;
     if (json_array_size(c.errors) > 0) {
         sl_db_rollback(db);
-        return reply_invalid(&c);
+        return api_check_done(&c);
     }
     pipeline_params(r, &pl, params);
     rc = api_exec(r, ST_PIPELINE_UPDATE, 16, params, &res);
@@ -825,14 +817,13 @@ api_h_pipelines_validate(struct api_req *r)
     json_t *body, *warnings = own(r, json_array());
     int rc;
 
-    if (api_body_object(r, true, &body) != 0)
-        return 0;
-    if (lock_pipeline(r, &pl) != 0)
-        return 0;
+    if ((rc = api_body_object(r, true, &body)) != 0 ||
+        (rc = lock_pipeline(r, &pl)) != 0)
+        return rc;
     api_check_init(&c, r);
     /* A body is a proposed change: validated, not stored. */
-    pipeline_apply(&c, &pl, body, false);
-    rc = pipeline_check(r, &c, &pl, warnings);
+    if ((rc = pipeline_apply(&c, &pl, body, false)) == SL_OK)
+        rc = pipeline_check(r, &c, &pl, warnings);
     sl_db_rollback(db);
     if (rc != SL_OK)
         return api_db_error(r, rc);
@@ -859,8 +850,8 @@ change_status(struct api_req *r, const char *const *from, const char *to,
     PGresult *res;
     int rc;
 
-    if (lock_pipeline(r, &pl) != 0)
-        return 0;
+    if ((rc = lock_pipeline(r, &pl)) != 0)
+        return rc;
     if (from != NULL) {
         bool ok = false;
 
@@ -882,7 +873,7 @@ change_status(struct api_req *r, const char *const *from, const char *to,
             goto failed;
         if (json_array_size(c.errors) > 0) {
             sl_db_rollback(db);
-            return reply_invalid(&c);
+            return api_check_done(&c);
         }
     }
     params[0] = pl.id;
@@ -938,8 +929,8 @@ api_h_pipelines_delete(struct api_req *r)
     PGresult *res;
     int rc;
 
-    if (pipeline_ref(r, params) != 0)
-        return 0;
+    if ((rc = pipeline_ref(r, params)) != 0)
+        return rc;
     params[2] = r->who.key_id;
     rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
                          ST_PIPELINE_DELETE, 3, params, &res);
@@ -997,9 +988,10 @@ api_h_pipelines_list(struct api_req *r)
     struct api_page pg;
     struct api_check c;
     const char *params[8];
+    int rc;
 
-    if (api_page_parse(r, &pg) != 0)
-        return 0;
+    if ((rc = api_page_parse(r, &pg)) != 0)
+        return rc;
     api_check_init(&c, r);
     if (status != NULL) {
         size_t i;
@@ -1041,8 +1033,8 @@ api_h_pipelines_list(struct api_req *r)
         order = "desc";
     else
         api_check_fail(&c, "order", "must be asc or desc");
-    if (api_check_done(&c) != 0)
-        return 0;
+    if ((rc = api_check_done(&c)) != 0)
+        return rc;
 
     params[0] = status;
     params[1] = project;
@@ -1061,8 +1053,9 @@ api_h_pipelines_versions(struct api_req *r)
     PGresult *res;
     int rc;
 
-    if (pipeline_ref(r, params) != 0 || api_page_parse(r, &pg) != 0)
-        return 0;
+    if ((rc = pipeline_ref(r, params)) != 0 ||
+        (rc = api_page_parse(r, &pg)) != 0)
+        return rc;
     rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_PIPELINE_GET,
                          2, params, &res);
     if (rc != SL_OK)
@@ -1081,8 +1074,8 @@ api_h_pipelines_version_get(struct api_req *r)
     PGresult *res;
     int rc;
 
-    if (pipeline_ref(r, params) != 0)
-        return 0;
+    if ((rc = pipeline_ref(r, params)) != 0)
+        return rc;
     v = n ? strtol(n, &end, 10) : 0;
     if (n == NULL || *n == '\0' || *end != '\0' || v < 1 || v > 1000000000)
         return api_error(r, 404, "VERSION_NOT_FOUND", "No such version",

@@ -3,7 +3,7 @@
  *
  * Deleting a project is soft and takes its pipelines with it; each is
  * marked as deleted with the project, so that restoring the project
- * (admin.c) brings back exactly those. Names are unique in an
+ * (deletions.c) brings back exactly those. Names are unique in an
  * organisation among projects not deleted.
  */
 #include "config.h"
@@ -12,34 +12,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "check.h"
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
+#include "list.h"
+#include "request.h"
 #include "uuid.h"
 
-static int
+static int API_ANSWERS
 project_not_found(struct api_req *r, const char *id)
 {
     return api_error(r, 404, "PROJECT_NOT_FOUND", "No such project",
                      json_pack("{s:s}", "project_id", id ? id : ""));
 }
 
-static const char *
-project_param(struct api_req *r)
+/*
+ * The route's {id} in *id, lower-cased. Returns 0, or API_ANSWERED with
+ * the 404 set when it is not a project id.
+ */
+static int API_ANSWERS
+project_param(struct api_req *r, const char **id)
 {
-    const char *id = api_param_uuid(r, "id");
-
-    if (id == NULL)
-        project_not_found(r, api_param(r, "id"));
-    return id;
+    *id = api_param_uuid(r, "id");
+    return *id != NULL ? 0 : project_not_found(r, api_param(r, "id"));
 }
 
 /*
  * Reads name, description, settings and tags from body into params[1..4]
- * (NULL when absent). Returns 0, or -1 with the 422 set.
+ * (NULL when absent). Returns 0, or API_ANSWERED with the 422 set.
  */
-static int
+static int API_ANSWERS
 project_fields(struct api_req *r, json_t *body, bool creating,
                const char *params[5])
 {
@@ -64,7 +67,7 @@ project_fields(struct api_req *r, json_t *body, bool creating,
     return api_check_done(&c);
 }
 
-static int
+static int API_ANSWERS
 duplicate(struct api_req *r, const char *name)
 {
     return api_error(
@@ -82,10 +85,9 @@ api_h_projects_create(struct api_req *r)
     PGresult *res;
     int rc;
 
-    if (api_body_object(r, false, &body) != 0)
-        return 0;
-    if (project_fields(r, body, true, params) != 0)
-        return 0;
+    if ((rc = api_body_object(r, false, &body)) != 0 ||
+        (rc = project_fields(r, body, true, params)) != 0)
+        return rc;
     if (sl_uuid_v4(id) != SL_OK)
         return SL_ECRYPTO;
     params[0] = id;
@@ -110,9 +112,10 @@ api_h_projects_list(struct api_req *r)
 {
     struct api_page pg;
     const char *params[3];
+    int rc;
 
-    if (api_page_parse(r, &pg) != 0)
-        return 0;
+    if ((rc = api_page_parse(r, &pg)) != 0)
+        return rc;
     params[0] = api_like_escape(r, api_query(r, "search"));
     return api_reply_list_stmt(r, &pg, ST_PROJECT_LIST, 3, params);
 }
@@ -120,12 +123,12 @@ api_h_projects_list(struct api_req *r)
 int
 api_h_projects_get(struct api_req *r)
 {
-    const char *id = project_param(r);
+    const char *id;
     PGresult *res;
     int rc;
 
-    if (id == NULL)
-        return 0;
+    if ((rc = project_param(r, &id)) != 0)
+        return rc;
     rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_PROJECT_GET, 1,
                          &id, &res);
     if (rc != SL_OK)
@@ -138,15 +141,15 @@ api_h_projects_get(struct api_req *r)
 int
 api_h_projects_update(struct api_req *r)
 {
-    const char *id = project_param(r), *params[5];
+    const char *id, *params[5];
     json_t *body;
     PGresult *res;
     int rc;
 
-    if (id == NULL || api_body_object(r, false, &body) != 0)
-        return 0;
-    if (project_fields(r, body, false, params) != 0)
-        return 0;
+    if ((rc = project_param(r, &id)) != 0 ||
+        (rc = api_body_object(r, false, &body)) != 0 ||
+        (rc = project_fields(r, body, false, params)) != 0)
+        return rc;
     params[0] = id;
     rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_PROJECT_UPDATE,
                          5, params, &res);
@@ -162,12 +165,12 @@ api_h_projects_update(struct api_req *r)
 int
 api_h_projects_delete(struct api_req *r)
 {
-    const char *id = project_param(r), *params[2];
+    const char *id, *params[2];
     PGresult *res;
     int rc;
 
-    if (id == NULL)
-        return 0;
+    if ((rc = project_param(r, &id)) != 0)
+        return rc;
     params[0] = id;
     params[1] = r->who.key_id;
     rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_PROJECT_DELETE,

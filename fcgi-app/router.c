@@ -13,8 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api.h"
 #include "form.h"
+#include "request.h"
 
 /* Length of the segment starting at s (up to '/' or the end). */
 static size_t

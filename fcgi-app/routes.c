@@ -9,8 +9,8 @@
  */
 #include "config.h"
 
-#include "api.h"
 #include "handlers.h"
+#include "router.h"
 
 #define ROUTE(m, p, h, ...)                                                    \
     {                                                                          \

@@ -17,13 +17,17 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "authenticate.h"
 #include "bus.h"
+#include "check.h"
 #include "clock.h"
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
 #include "limits.h"
+#include "list.h"
+#include "pipelines.h"
+#include "request.h"
 #include "sched.h"
 #include "uuid.h"
 
@@ -64,14 +68,14 @@ alias_find(const struct alias *table, size_t n, const char *s)
     return NULL;
 }
 
-static int
+static int API_ANSWERS
 pipeline_not_found(struct api_req *r, const char *ref)
 {
     return api_error(r, 404, "PIPELINE_NOT_FOUND", "No such pipeline",
                      json_pack("{s:s}", "pipeline_id", ref ? ref : ""));
 }
 
-static int
+static int API_ANSWERS
 run_not_found(struct api_req *r)
 {
     const char *id = api_param(r, "run_id");
@@ -82,33 +86,29 @@ run_not_found(struct api_req *r)
 
 /*
  * The id of the pipeline the route names in {id}, resolved (a slug
- * becomes its id), or NULL with the 404 set. Returns "" when the route
- * names no pipeline.
+ * becomes its id), in *id; NULL when the route names no pipeline.
+ * Returns 0, or API_ANSWERED with the 404 or the database's error set.
  */
-static const char *
-route_pipeline(struct api_req *r)
+static int API_ANSWERS
+route_pipeline(struct api_req *r, const char **id)
 {
     const char *ref = api_param(r, "id"), *params[2];
     PGresult *res;
     int rc;
 
+    *id = NULL;
     if (ref == NULL)
-        return "";
-    if (!api_pipeline_ref(r, ref, params)) {
-        pipeline_not_found(r, ref);
-        return NULL;
-    }
+        return 0;
+    if (!api_pipeline_ref(r, ref, params))
+        return pipeline_not_found(r, ref);
     rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_PIPELINE_ID, 2,
                          params, &res);
-    if (rc != SL_OK) {
-        api_db_error(r, rc);
-        return NULL;
-    }
-    if (PQntuples(res) == 0) {
-        pipeline_not_found(r, ref);
-        return NULL;
-    }
-    return PQgetvalue(res, 0, 0);
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    if (PQntuples(res) == 0)
+        return pipeline_not_found(r, ref);
+    *id = PQgetvalue(res, 0, 0);
+    return 0;
 }
 
 /*
@@ -199,10 +199,10 @@ publish_request(struct api_req *r, const char *outbox_id, const char *run_id,
  * transaction: runs a day, runs a month, runs at once. The rules are
  * run_quota_check() (sql/009_scheduler_fire.sql), which the scheduler
  * shares; this says them to the client. Returns 0 when a run may start;
- * 1 when a quota is spent or the subscription is not active, with the 429
- * or 403 set; or a database code.
+ * API_ANSWERED when a quota is spent or the subscription is not active,
+ * with the 429 or 403 set; or a database code.
  */
-static int
+static int API_ANSWERS
 check_quota(struct api_req *r)
 {
     static const struct {
@@ -222,15 +222,13 @@ check_quota(struct api_req *r)
     if ((spent = sl_db_value(res, 0, 0)) == NULL)
         return 0;
     status = PQgetvalue(res, 0, 1);
-    if (strcmp(spent, "subscription") == 0) {
-        api_error(r, 403, "SUBSCRIPTION_INACTIVE",
-                  sl_psprintf(r->pool,
-                              "The organization's subscription is %s: "
-                              "no run can start",
-                              status),
-                  json_pack("{s:s}", "subscription_status", status));
-        return 1;
-    }
+    if (strcmp(spent, "subscription") == 0)
+        return api_error(r, 403, "SUBSCRIPTION_INACTIVE",
+                         sl_psprintf(r->pool,
+                                     "The organization's subscription is %s: "
+                                     "no run can start",
+                                     status),
+                         json_pack("{s:s}", "subscription_status", status));
     for (size_t i = 0; i < sizeof(quotas) / sizeof(quotas[0]); i++)
         if (strcmp(spent, quotas[i].type) == 0)
             what = quotas[i].what;
@@ -238,19 +236,18 @@ check_quota(struct api_req *r)
     limit = strtol(PQgetvalue(res, 0, 3), NULL, 10);
     reset = sl_db_value(res, 0, 4);
     api_add_header(r, "Retry-After: %d", reset ? 3600 : 30);
-    api_error(r, 429, "QUOTA_EXCEEDED",
-              sl_psprintf(r->pool,
-                          "%s exceeded: %ld of %ld used; the run was "
-                          "not started",
-                          what, used, limit),
-              json_pack("{s:s, s:I, s:I, s:s?}", "quota_type", spent,
-                        "current_usage", (json_int_t)used, "limit",
-                        (json_int_t)limit, "reset_at", reset));
-    return 1;
+    return api_error(r, 429, "QUOTA_EXCEEDED",
+                     sl_psprintf(r->pool,
+                                 "%s exceeded: %ld of %ld used; the run was "
+                                 "not started",
+                                 what, used, limit),
+                     json_pack("{s:s, s:I, s:I, s:s?}", "quota_type", spent,
+                               "current_usage", (json_int_t)used, "limit",
+                               (json_int_t)limit, "reset_at", reset));
 }
 
 /* An Idempotency-Key already used to start another pipeline's run. */
-static int
+static int API_ANSWERS
 idempotency_conflict(struct api_req *r)
 {
     return api_error(r, 422, "VALIDATION_ERROR",
@@ -260,7 +257,7 @@ idempotency_conflict(struct api_req *r)
 }
 
 /* The 202 answer: the run, with seed 001's message. */
-static int
+static int API_ANSWERS
 reply_started(struct api_req *r, int status, const char *doc)
 {
     json_t *run = json_loads(doc, 0, NULL);
@@ -278,7 +275,7 @@ reply_started(struct api_req *r, int status, const char *doc)
  * Starts a run of the pipeline ref (id or slug) with body's parameters.
  * trigger_type and original (a run being retried, or NULL) describe it.
  */
-static int
+static int API_ANSWERS
 start_run(struct api_req *r, const char *ref, json_t *body,
           const char *trigger_type, const char *original, json_t *fixed_params)
 {
@@ -326,16 +323,16 @@ start_run(struct api_req *r, const char *ref, json_t *body,
     }
     if ((rc = check_quota(r)) != 0) {
         sl_db_rollback(db);
-        return rc > 0 ? 0 : api_db_error(r, rc);
+        return rc == API_ANSWERED ? rc : api_db_error(r, rc);
     }
     api_check_init(&c, r);
     input = fixed_params ? json_incref(fixed_params)
                          : run_params(&c, body, PQgetvalue(res, 0, 3));
     by = run_trigger_by(&c, body);
     sl_json_pool_own(r->pool, input);
-    if (api_check_done(&c) != 0) {
+    if ((rc = api_check_done(&c)) != 0) {
         sl_db_rollback(db);
-        return 0;
+        return rc;
     }
     if (sl_uuid_v7(run_id) != SL_OK || sl_uuid_v7(outbox_id) != SL_OK) {
         sl_db_rollback(db);
@@ -387,13 +384,14 @@ api_h_runs_start(struct api_req *r)
     const char *ref = api_param(r, "id");
     const char *trigger = r->who.kind == API_PRINCIPAL_KEY ? "api" : "manual";
     json_t *body;
+    int rc;
 
     if (ref == NULL)
         ref = api_param(r, "pipeline_id");
-    if (api_param(r, "tenant_id") != NULL && api_check_tenant_param(r) != 0)
-        return 0;
-    if (api_body_object(r, true, &body) != 0)
-        return 0;
+    if ((api_param(r, "tenant_id") != NULL &&
+         (rc = api_check_tenant_param(r)) != 0) ||
+        (rc = api_body_object(r, true, &body)) != 0)
+        return rc;
     if (ref == NULL) {
         /* POST /pipelines/execute names the pipeline in the body. */
         ref = sl_json_get_str(body, "pipeline_id");
@@ -411,7 +409,7 @@ api_h_runs_list(struct api_req *r)
 {
     static const char *const triggers[] = {"manual", "api", "schedule", "retry",
                                            "trigger"};
-    const char *pipeline = route_pipeline(r), *params[7];
+    const char *pipeline, *params[7];
     const char *status = api_query(r, "status");
     const char *trigger = api_query(r, "trigger_type");
     struct api_page pg;
@@ -419,10 +417,11 @@ api_h_runs_list(struct api_req *r)
     PGresult *res;
     int rc;
 
-    if (pipeline == NULL || api_page_parse(r, &pg) != 0)
-        return 0;
+    if ((rc = route_pipeline(r, &pipeline)) != 0 ||
+        (rc = api_page_parse(r, &pg)) != 0)
+        return rc;
     api_check_init(&c, r);
-    params[0] = *pipeline ? pipeline : NULL;
+    params[0] = pipeline;
     if (params[0] == NULL && api_query(r, "pipeline_id") != NULL) {
         const char *q = api_query(r, "pipeline_id"), *pp[2];
 
@@ -463,53 +462,48 @@ api_h_runs_list(struct api_req *r)
         r, &c, api_query(r, "from_date") ? "from_date" : "start_date");
     params[4] =
         api_query_time(r, &c, api_query(r, "to_date") ? "to_date" : "end_date");
-    if (api_check_done(&c) != 0)
-        return 0;
+    if ((rc = api_check_done(&c)) != 0)
+        return rc;
     return api_reply_list_stmt(r, &pg, ST_RUN_LIST, 7, params);
 }
 
-/* The {run_id} of the route, and the pipeline the path names (or NULL). */
-static int
+/*
+ * The {run_id} of the route in params[0], and the pipeline the path names
+ * (or NULL) in params[1]. Returns 0, or API_ANSWERED with the 404 or the
+ * database's error set.
+ */
+static int API_ANSWERS
 run_ref(struct api_req *r, const char *params[2])
 {
-    const char *pipeline = route_pipeline(r);
+    int rc = route_pipeline(r, &params[1]);
 
-    if (pipeline == NULL)
-        return -1;
+    if (rc != 0)
+        return rc;
     params[0] = api_param_uuid(r, "run_id");
-    params[1] = *pipeline ? pipeline : NULL;
-    if (params[0] == NULL) {
-        run_not_found(r);
-        return -1;
-    }
-    return 0;
+    return params[0] != NULL ? 0 : run_not_found(r);
 }
 
 /*
  * Runs statement id on the run the route names, in a transaction of its
  * own, with params (filled here) the run and the pipeline the path names
- * or NULL. Returns 0 with *res holding the run's row (in the pool), or -1
- * with the answer set: 404 when the run is not the organisation's (or
- * not that pipeline's), or the database's error.
+ * or NULL. Returns 0 with *res holding the run's row (in the pool), or
+ * API_ANSWERED with the answer set: 404 when the run is not the
+ * organisation's (or not that pipeline's), or the database's error.
  */
-static int
+static int API_ANSWERS
 run_read(struct api_req *r, enum api_stmt id, const char *params[2],
          PGresult **res)
 {
     int rc;
 
-    if (run_ref(r, params) != 0)
-        return -1;
+    if ((rc = run_ref(r, params)) != 0)
+        return rc;
     rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, id, 2, params,
                          res);
-    if (rc != SL_OK) {
-        api_db_error(r, rc);
-        return -1;
-    }
-    if (PQntuples(*res) == 0) {
-        run_not_found(r);
-        return -1;
-    }
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
+    if (PQntuples(*res) == 0)
+        return run_not_found(r);
     return 0;
 }
 
@@ -519,9 +513,10 @@ reply_run_doc(struct api_req *r, enum api_stmt id)
 {
     const char *params[2];
     PGresult *res;
+    int rc;
 
-    if (run_read(r, id, params, &res) != 0)
-        return 0;
+    if ((rc = run_read(r, id, params, &res)) != 0)
+        return rc;
     return api_reply_raw(r, 200, PQgetvalue(res, 0, 0));
 }
 
@@ -550,9 +545,10 @@ api_h_runs_logs(struct api_req *r)
     struct api_page pg;
     struct api_check c;
     PGresult *res;
+    int rc;
 
-    if (api_page_parse(r, &pg) != 0)
-        return 0;
+    if ((rc = api_page_parse(r, &pg)) != 0)
+        return rc;
     api_check_init(&c, r);
     params[1] = NULL;
     if (level != NULL && *level != '\0' &&
@@ -561,8 +557,9 @@ api_h_runs_logs(struct api_req *r)
                        "must be one of DEBUG, INFO, WARNING, ERROR");
     params[2] = node != NULL && *node != '\0' ? node : NULL;
     /* The run must be the organisation's: an empty log cannot say. */
-    if (api_check_done(&c) != 0 || run_read(r, ST_RUN_EXISTS, run, &res) != 0)
-        return 0;
+    if ((rc = api_check_done(&c)) != 0 ||
+        (rc = run_read(r, ST_RUN_EXISTS, run, &res)) != 0)
+        return rc;
     params[0] = run[0];
     return api_reply_list_stmt_as(r, &pg, "logs", ST_RUN_LOGS, 5, params);
 }
@@ -606,7 +603,7 @@ await_stop(struct api_req *r, const char *id)
  * to stop already is answered as it is, so that cancels repeated while a
  * runner is slow to stop do not each hold a worker.
  */
-static int
+static int API_ANSWERS
 reply_cancel_of_running(struct api_req *r, const char *params[2], bool wait)
 {
     json_t *run;
@@ -646,8 +643,8 @@ api_h_runs_cancel(struct api_req *r)
     bool asked;
     int rc;
 
-    if (run_ref(r, params) != 0)
-        return 0;
+    if ((rc = run_ref(r, params)) != 0)
+        return rc;
     if ((rc = sl_db_begin(db, r->who.tenant_id, r->who.user_id)) != SL_OK ||
         (rc = api_exec(r, ST_RUN_LOCK, 2, params, &res)) != SL_OK)
         goto failed;
@@ -691,9 +688,10 @@ api_h_runs_retry(struct api_req *r)
     const char *params[2], *status;
     json_t *input;
     PGresult *res;
+    int rc;
 
-    if (run_read(r, ST_RUN_LOCK, params, &res) != 0)
-        return 0;
+    if ((rc = run_read(r, ST_RUN_LOCK, params, &res)) != 0)
+        return rc;
     status = PQgetvalue(res, 0, 0);
     if (strcmp(status, "pending") == 0 || strcmp(status, "running") == 0)
         return api_error(

@@ -480,7 +480,7 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
          "SELECT j.id, rfc3339(j.deleted_at), (SELECT count(*) FROM p) FROM j",
          false},
 
-    /* --- soft delete administration (admin.c) --------------------------- */
+    /* --- soft delete administration (deletions.c) --------------------------- */
 
     /* $1 entity type (singular) or NULL, $2/$3 deleted after/before. */
     [ST_DELETED_LIST] =

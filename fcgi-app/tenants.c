@@ -17,13 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "authenticate.h"
+#include "check.h"
 #include "clock.h"
 #include "crypto.h"
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
 #include "plan.h"
+#include "request.h"
+#include "tenants.h"
 
 /* The tables of a tenant's state, as bootstrap reports them. */
 static const char *const tenant_tables[] = {
@@ -127,7 +130,7 @@ api_default_org_ensure(struct sl_db *db, const struct sl_conf *conf,
     return rc;
 }
 
-static int
+static int API_ANSWERS
 tenant_not_found(struct api_req *r, const char *id)
 {
     return api_error(r, 404, "TENANT_NOT_FOUND",
@@ -174,11 +177,10 @@ api_onboarding_allowed(struct api_req *r)
 {
     if (r->ctx->conf->self_onboarding || api_admin_key_valid(r))
         return 0;
-    api_error(r, 403, "INSUFFICIENT_PERMISSIONS",
-              "Self-service onboarding is disabled on this server; ask its "
-              "operator",
-              NULL);
-    return -1;
+    return api_error(r, 403, "INSUFFICIENT_PERMISSIONS",
+                     "Self-service onboarding is disabled on this server; "
+                     "ask its operator",
+                     NULL);
 }
 
 /* --- keys ------------------------------------------------------------------
@@ -238,11 +240,16 @@ struct tenant_input {
     const char *plan;
 };
 
-static int
+/*
+ * Reads a new tenant from body into in (strings borrowed from body).
+ * Returns 0, or API_ANSWERED with the 422 set.
+ */
+static int API_ANSWERS
 tenant_input(struct api_req *r, json_t *body, struct tenant_input *in,
              bool email_required)
 {
     struct api_check c;
+    int rc;
 
     api_check_init(&c, r);
     in->id = api_check_str(&c, body, "tenant_id", API_REQUIRED, 1, 64);
@@ -259,8 +266,8 @@ tenant_input(struct api_req *r, json_t *body, struct tenant_input *in,
     if (in->admin_email != NULL && !api_email_valid(in->admin_email))
         api_check_fail(&c, "admin_email", "is not a valid e-mail address");
     in->plan = check_plan(&c, body, "subscription_plan");
-    if (api_check_done(&c) != 0)
-        return -1;
+    if ((rc = api_check_done(&c)) != 0)
+        return rc;
     if (in->name == NULL)
         in->name = in->id;
     return 0;
@@ -268,11 +275,11 @@ tenant_input(struct api_req *r, json_t *body, struct tenant_input *in,
 
 /*
  * Creates the tenant and its subscription in a transaction of its own,
- * and, when key is not NULL, its first API key. On success returns 0 with
- * the transaction committed and *created (pool) set; otherwise a response
- * is set (409 for a taken id) and -1 returned.
+ * and, when key is not NULL, its first API key. Returns 0 with the
+ * transaction committed and *created (pool) set, or API_ANSWERED with the
+ * error set (409 for a taken id).
  */
-static int
+static int API_ANSWERS
 create_tenant(struct api_req *r, const struct tenant_input *in,
               struct new_key *key, const char **created)
 {
@@ -282,10 +289,8 @@ create_tenant(struct api_req *r, const struct tenant_input *in,
     int rc;
 
     rc = sl_db_begin(&r->ctx->db, in->id, NULL);
-    if (rc != SL_OK) {
-        api_db_error(r, rc);
-        return -1;
-    }
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
     if ((rc = api_exec(r, ST_TENANT_INSERT, 4, tp, &res)) != SL_OK)
         goto failed;
     *created = PQgetvalue(res, 0, 0);
@@ -306,15 +311,15 @@ create_tenant(struct api_req *r, const struct tenant_input *in,
 failed:
     sl_db_rollback(&r->ctx->db);
     if (rc == SL_ECONFLICT)
-        api_error(r, 409, "DUPLICATE_RESOURCE",
-                  sl_psprintf(r->pool, "Tenant '%s' already exists", in->id),
-                  json_pack("{s:s, s:s}", "field", "tenant_id", "reason",
-                            "already taken"));
-    else if (rc == SL_ECRYPTO)
-        api_error(r, 500, "INTERNAL_ERROR", "Could not generate a key", NULL);
-    else
-        api_db_error(r, rc);
-    return -1;
+        return api_error(
+            r, 409, "DUPLICATE_RESOURCE",
+            sl_psprintf(r->pool, "Tenant '%s' already exists", in->id),
+            json_pack("{s:s, s:s}", "field", "tenant_id", "reason",
+                      "already taken"));
+    if (rc == SL_ECRYPTO)
+        return api_error(r, 500, "INTERNAL_ERROR", "Could not generate a key",
+                         NULL);
+    return api_db_error(r, rc);
 }
 
 /* --- POST /admin/bootstrap -------------------------------------------------
@@ -329,8 +334,8 @@ api_h_admin_bootstrap(struct api_req *r)
     bool created = false;
     int rc;
 
-    if (api_body_object(r, true, &body) != 0)
-        return 0;
+    if ((rc = api_body_object(r, true, &body)) != 0)
+        return rc;
     if (sl_json_get_bool(body, "force_recreate_dataset", false) ||
         sl_json_get_bool(body, "force_recreate_tables", false))
         return api_error(r, 422, "VALIDATION_ERROR",
@@ -364,11 +369,12 @@ api_h_admin_tenants_create(struct api_req *r)
     struct tenant_input in;
     const char *created;
     json_t *body;
+    int rc;
 
-    if (api_body_object(r, false, &body) != 0 ||
-        tenant_input(r, body, &in, false) != 0 ||
-        create_tenant(r, &in, NULL, &created) != 0)
-        return 0;
+    if ((rc = api_body_object(r, false, &body)) != 0 ||
+        (rc = tenant_input(r, body, &in, false)) != 0 ||
+        (rc = create_tenant(r, &in, NULL, &created)) != 0)
+        return rc;
     sl_log_info(&r->ctx->log, "tenant %s created", in.id);
     return api_reply(
         r, 200,
@@ -448,8 +454,8 @@ api_h_admin_api_keys_create(struct api_req *r)
     enum sl_role role = SL_ROLE_ADMIN;
     int rc;
 
-    if (api_body_object(r, false, &body) != 0)
-        return 0;
+    if ((rc = api_body_object(r, false, &body)) != 0)
+        return rc;
     api_check_init(&c, r);
     tenant = api_check_str(&c, body, "tenant_id", API_REQUIRED, 1, 64);
     if (tenant != NULL && !api_tenant_id_valid(tenant))
@@ -465,8 +471,8 @@ api_h_admin_api_keys_create(struct api_req *r)
         api_check_fail(&c, "role",
                        "must be one of viewer, analyst, engineer, "
                        "architect, admin");
-    if (api_check_done(&c) != 0)
-        return 0;
+    if ((rc = api_check_done(&c)) != 0)
+        return rc;
 
     if (make_key(tenant, &k) != SL_OK)
         return SL_ECRYPTO;
@@ -554,19 +560,20 @@ api_h_tenants_onboard(struct api_req *r)
     struct new_key k;
     const char *created, *why;
     json_t *body, *tables;
+    int rc;
 
-    if (api_onboarding_allowed(r) != 0 ||
-        api_body_object(r, false, &body) != 0 ||
-        tenant_input(r, body, &in, true) != 0)
-        return 0;
+    if ((rc = api_onboarding_allowed(r)) != 0 ||
+        (rc = api_body_object(r, false, &body)) != 0 ||
+        (rc = tenant_input(r, body, &in, true)) != 0)
+        return rc;
     if ((why = plan_above_ceiling(r, in.plan)) != NULL)
         return api_error(r, 403, "INSUFFICIENT_PERMISSIONS", why,
                          json_pack("{s:s, s:s, s:s}", "field",
                                    "subscription_plan", "reason",
                                    "above self_onboarding_max_plan", "max_plan",
                                    r->ctx->conf->self_onboarding_max_plan));
-    if (create_tenant(r, &in, &k, &created) != 0)
-        return 0;
+    if ((rc = create_tenant(r, &in, &k, &created)) != 0)
+        return rc;
     tables = tables_json();
     sl_log_info(&r->ctx->log, "tenant %s onboarded on %s", in.id, in.plan);
     return api_reply(
@@ -602,8 +609,8 @@ api_h_tenants_dryrun(struct api_req *r)
     int passed = 0, failed = 0, rc;
     bool ok;
 
-    if (api_body_object(r, false, &body) != 0)
-        return 0;
+    if ((rc = api_body_object(r, false, &body)) != 0)
+        return rc;
     results = sl_json_pool_own(r->pool, json_array());
     id = sl_json_get_str(body, "tenant_id");
     name = sl_json_get_str(body, "company_name");

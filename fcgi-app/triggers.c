@@ -10,11 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "check.h"
 #include "clock.h"
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
+#include "list.h"
+#include "pipelines.h"
+#include "request.h"
 #include "uuid.h"
 
 int
@@ -29,8 +32,8 @@ api_h_triggers_create(struct api_req *r)
     PGresult *res;
     int rc;
 
-    if (api_body_object(r, false, &body) != 0)
-        return 0;
+    if ((rc = api_body_object(r, false, &body)) != 0)
+        return rc;
     api_check_init(&c, r);
     name = api_check_str(&c, body, "name", API_REQUIRED, 1, 200);
     ref = api_check_str(&c, body, "pipeline_id", API_REQUIRED, 1, 100);
@@ -65,12 +68,11 @@ api_h_triggers_create(struct api_req *r)
     if (expr != NULL && strlen(expr) > 256)
         api_check_fail(&c, "config.cron_expression",
                        "must be at most 256 characters");
-    else if (expr != NULL &&
-             api_check_cron(&c, "config.cron_expression", "config.timezone",
-                            expr, zone, &t) == 0)
+    else if (expr != NULL && api_check_cron(&c, "config.cron_expression",
+                                            "config.timezone", expr, zone, &t))
         sl_clock_format(t, next);
-    if (api_check_done(&c) != 0)
-        return 0;
+    if ((rc = api_check_done(&c)) != 0)
+        return rc;
     if (sl_uuid_v4(id) != SL_OK)
         return SL_ECRYPTO;
     params[0] = id;
@@ -99,9 +101,10 @@ api_h_triggers_list(struct api_req *r)
 {
     const char *pipeline = api_query(r, "pipeline_id"), *params[3];
     struct api_page pg;
+    int rc;
 
-    if (api_page_parse(r, &pg) != 0)
-        return 0;
+    if ((rc = api_page_parse(r, &pg)) != 0)
+        return rc;
     if (pipeline != NULL && !sl_uuid_valid(pipeline))
         return api_error(r, 422, "VALIDATION_ERROR",
                          "pipeline_id must be a pipeline id (a UUID)",

@@ -9,22 +9,76 @@
  * neither pull other people's accounts in nor learn anything about them.
  * DELETE deactivates the membership; nothing is erased. An organisation
  * always keeps at least one active admin.
+ *
+ * Also how a user account is written and shown, which registration
+ * (sessions.c) shares (users.h).
  */
 #include "config.h"
 
-#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "authenticate.h"
+#include "check.h"
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
+#include "list.h"
 #include "password.h"
+#include "permissions.h"
+#include "request.h"
+#include "users.h"
 #include "uuid.h"
 
+/* A user from the USER_COLS columns of stmt.c, starting at column 0. */
+json_t *
+api_user_json(const PGresult *res, int row)
+{
+    const char *role = sl_db_value(res, row, 4);
+
+    return json_pack(
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+        api_col_str(res, row, 0), "username", api_col_str(res, row, 1), "email",
+        api_col_str(res, row, 2), "full_name", api_col_str(res, row, 3), "role",
+        api_col_str(res, row, 4), "is_active", api_col_bool(res, row, 5),
+        "created_at", api_col_str(res, row, 6), "last_login",
+        api_col_str(res, row, 7), "permissions",
+        api_permissions(sl_role_parse(role)));
+}
+
+int
+api_user_insert(struct api_req *r, const char *uid, const char *username,
+                const char *email, const char *full_name, const char *hash,
+                const char *org, const char *role, const char **created_at)
+{
+    const char *up[5] = {uid, username, email, full_name, hash};
+    const char *mp[3] = {org, uid, role};
+    PGresult *res;
+    int rc;
+
+    rc = api_exec(r, ST_USER_INSERT, 5, up, &res);
+    if (rc != SL_OK)
+        return rc;
+    *created_at = PQgetvalue(res, 0, 0);
+    return api_exec(r, ST_MEMBERSHIP_INSERT, 3, mp, &res);
+}
+
+int
+api_duplicate_user(struct api_req *r)
+{
+    const char *constraint = sl_db_constraint(&r->ctx->db);
+    const char *field =
+        strstr(constraint, "email") != NULL ? "email" : "username";
+
+    return api_error(
+        r, 409, "DUPLICATE_RESOURCE",
+        sl_psprintf(r->pool, "A user with this %s already exists", field),
+        json_pack("{s:s, s:s}", "field", field, "reason", "already taken"));
+}
+
 /* Answers with the member id as this organisation sees them. */
-static int
+static int API_ANSWERS
 reply_member(struct api_req *r, int status, const char *uid)
 {
     const char *params[1] = {uid};
@@ -52,8 +106,8 @@ api_h_users_list(struct api_req *r)
     long total = 0;
     int rc;
 
-    if (api_page_parse(r, &pg) != 0)
-        return 0;
+    if ((rc = api_page_parse(r, &pg)) != 0)
+        return rc;
     snprintf(limit, sizeof(limit), "%ld", pg.limit);
     snprintf(offset, sizeof(offset), "%ld", pg.offset);
     rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_MEMBER_LIST, 2,
@@ -85,7 +139,7 @@ api_h_users_list(struct api_req *r)
  * refusal is the organisation's own: too many invitations of its own
  * pending (sql/014).
  */
-static int
+static int API_ANSWERS
 invite(struct api_req *r, const char *login, const char *role)
 {
     const char *params[2] = {login, role};
@@ -124,8 +178,8 @@ api_h_users_create(struct api_req *r)
     enum sl_role role = SL_ROLE_VIEWER;
     int rc;
 
-    if (api_body_object(r, false, &body) != 0)
-        return 0;
+    if ((rc = api_body_object(r, false, &body)) != 0)
+        return rc;
     api_check_init(&c, r);
     username = api_check_str(&c, body, "username", 0, 3, 50);
     email = api_check_str(&c, body, "email", 0, 3, 254);
@@ -140,8 +194,8 @@ api_h_users_create(struct api_req *r)
         if (username == NULL && email == NULL)
             api_check_fail(&c, "username",
                            "is required (or email, of an existing account)");
-        if (api_check_done(&c) != 0)
-            return 0;
+        if ((rc = api_check_done(&c)) != 0)
+            return rc;
         return invite(r, username ? username : email, sl_role_name(role));
     }
     if (username == NULL)
@@ -155,8 +209,8 @@ api_h_users_create(struct api_req *r)
         api_check_fail(&c, "username",
                        "may contain only letters, digits, "
                        "'_', '.' and '-'");
-    if (api_check_done(&c) != 0)
-        return 0;
+    if ((rc = api_check_done(&c)) != 0)
+        return rc;
 
     if (sl_password_hash(password, conf->password_cost, hash) != SL_OK ||
         sl_uuid_v7(uid) != SL_OK)
@@ -176,30 +230,37 @@ api_h_users_create(struct api_req *r)
     return reply_member(r, 201, uid);
 }
 
-static const char *
-user_param(struct api_req *r)
+/*
+ * The route's {id} in *id, lower-cased. Returns 0, or API_ANSWERED with
+ * the 404 set when it is not a user id.
+ */
+static int API_ANSWERS
+user_param(struct api_req *r, const char **id)
 {
-    const char *id = api_param_uuid(r, "id");
-
-    if (id == NULL)
-        api_error(r, 404, "USER_NOT_FOUND", "No such user in this organization",
-                  json_pack("{s:s}", "user_id", api_param(r, "id")));
-    return id;
+    *id = api_param_uuid(r, "id");
+    if (*id != NULL)
+        return 0;
+    return api_error(r, 404, "USER_NOT_FOUND",
+                     "No such user in this organization",
+                     json_pack("{s:s}", "user_id", api_param(r, "id")));
 }
 
 int
 api_h_users_get(struct api_req *r)
 {
-    const char *id = user_param(r);
+    const char *id;
+    int rc = user_param(r, &id);
 
-    return id == NULL ? 0 : reply_member(r, 200, id);
+    return rc != 0 ? rc : reply_member(r, 200, id);
 }
 
 /*
  * Changes a membership: role and/or is_active. Refuses a change that would
- * leave the organisation without an active admin.
+ * leave the organisation without an active admin. Returns 0 when it is
+ * changed, or API_ANSWERED with the 404, the 409 or the database's error
+ * set.
  */
-static int
+static int API_ANSWERS
 update_member(struct api_req *r, const char *id, const char *role,
               const char *active)
 {
@@ -256,13 +317,15 @@ failed:
 int
 api_h_users_update(struct api_req *r)
 {
-    const char *id = user_param(r), *role_name, *active = NULL;
+    const char *id, *role_name, *active = NULL;
     struct api_check c;
     json_t *body, *v;
     enum sl_role role = SL_ROLE_NONE;
+    int rc;
 
-    if (id == NULL || api_body_object(r, false, &body) != 0)
-        return 0;
+    if ((rc = user_param(r, &id)) != 0 ||
+        (rc = api_body_object(r, false, &body)) != 0)
+        return rc;
     api_check_init(&c, r);
     role_name = api_check_str(&c, body, "role", 0, 1, 20);
     if (role_name != NULL && (role = sl_role_parse(role_name)) == SL_ROLE_NONE)
@@ -276,23 +339,21 @@ api_h_users_update(struct api_req *r)
         active = json_is_true(v) ? "true" : "false";
     if (role_name == NULL && active == NULL && json_array_size(c.errors) == 0)
         api_check_fail(&c, "role", "give role and/or is_active to change");
-    if (api_check_done(&c) != 0)
-        return 0;
-    if (update_member(r, id, role_name ? sl_role_name(role) : NULL, active) !=
-            0 ||
-        r->status != 0)
-        return 0;
+    if ((rc = api_check_done(&c)) != 0 ||
+        (rc = update_member(r, id, role_name ? sl_role_name(role) : NULL,
+                            active)) != 0)
+        return rc;
     return reply_member(r, 200, id);
 }
 
 int
 api_h_users_delete(struct api_req *r)
 {
-    const char *id = user_param(r);
+    const char *id;
+    int rc;
 
-    if (id == NULL)
-        return 0;
-    if (update_member(r, id, NULL, "false") != 0 || r->status != 0)
-        return 0;
+    if ((rc = user_param(r, &id)) != 0 ||
+        (rc = update_member(r, id, NULL, "false")) != 0)
+        return rc;
     return reply_member(r, 200, id);
 }

@@ -25,12 +25,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "authcache.h"
 #include "clock.h"
 #include "crypto.h"
+#include "dispatch.h"
 #include "err.h"
 #include "json.h"
-#include "server.h"
+#include "request.h"
+#include "tenants.h"
+#include "worker.h"
 
 /* FastCGI connections one worker holds at most. */
 #define WORKER_MAX_CONNS 64

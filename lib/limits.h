@@ -38,6 +38,10 @@
 /* Who a run says started it (seed 003's trigger_by, X-User-ID). */
 #define SL_MAX_TRIGGER_BY 255
 
+/* A user's SQL (sqltext.h): its text, and the placeholders it may name. */
+#define SL_MAX_SQL_BYTES  (1024 * 1024)
+#define SL_MAX_SQL_PARAMS 100
+
 /* Configuration files. */
 #define SL_MAX_CONFIG_LINE 4096
 #define SL_MAX_CONFIG_FILE (256 * 1024)

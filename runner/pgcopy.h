@@ -1,7 +1,7 @@
 /*
  * pgcopy.h: PostgreSQL's COPY text format, and what the postgres modules
  * share: reading a query's rows (its placeholders bound as parameters,
- * sqltext.h), checked type names, quoted names, failures.
+ * lib/sqltext.h), checked type names, quoted names, failures.
  *
  * COPY's text format: fields separated by a tab, rows by a newline, NULL
  * as \N, and a backslash escaping \b \f \n \r \t \v \\, octal \ooo and

@@ -189,13 +189,13 @@ run_pg_select(struct run_node *n, PGconn *c, const char *sql)
 {
     const struct run_schema *schema = NULL;
     struct run_batch *b = NULL;
-    struct run_query q;
+    struct sl_sql_query q;
     const char *missing;
     PGresult *r;
     int rc;
 
-    rc = run_query_bind(n->pool, sql, n->job->params,
-                        json_object_get(n->config, "params"), &q, &missing);
+    rc = sl_sql_bind(n->pool, sql, n->job->params,
+                     json_object_get(n->config, "params"), &q, &missing);
     if (rc == SL_ENOTFOUND)
         return run_node_fail(n, "VALIDATION_ERROR",
                              "the query's parameter :%s has no value", missing);
@@ -205,7 +205,7 @@ run_pg_select(struct run_node *n, PGconn *c, const char *sql)
         return run_node_fail(n, "VALIDATION_ERROR",
                              "the query is longer than %d bytes or has more "
                              "than %d parameters",
-                             RUN_MAX_QUERY_BYTES, RUN_MAX_PARAMS);
+                             SL_MAX_SQL_BYTES, SL_MAX_SQL_PARAMS);
     if (rc != 0 || (rc = prepare(n, c, q.text, &schema)) != 0)
         return rc;
     run_node_watch(n, c);

@@ -15,8 +15,10 @@
 
 #include <jansson.h>
 
-#include "api.h"
+#include "check.h"
+#include "err.h"
 #include "graph.h"
+#include "json.h"
 #include "pool.h"
 #include "unit.h"
 
@@ -39,12 +41,10 @@ setup(void)
     conns = json_array();
 }
 
+/* The graph's JSON is the pool's (graph.h): nothing of it is freed here. */
 static void
 teardown(void)
 {
-    json_decref(nodes);
-    json_decref(edges);
-    json_decref(sorted);
     json_decref(warnings);
     json_decref(conns);
     sl_pool_destroy(pool);
@@ -60,8 +60,6 @@ from_body(const char *text)
     int rc;
 
     ck_assert_msg(body != NULL, "%s: %s", text, e.text);
-    json_decref(nodes);
-    json_decref(edges);
     rc = api_graph_from_body(&check, body, &nodes, &edges);
     json_decref(body);
     return rc;
@@ -72,13 +70,12 @@ static void
 validate(const char *nodes_text, const char *edges_text)
 {
     if (nodes_text != NULL) {
-        json_decref(nodes);
-        json_decref(edges);
-        nodes = json_loads(nodes_text, 0, NULL);
-        edges = json_loads(edges_text, 0, NULL);
+        nodes = sl_json_pool_own(pool, json_loads(nodes_text, 0, NULL));
+        edges = sl_json_pool_own(pool, json_loads(edges_text, 0, NULL));
         ck_assert_msg(nodes != NULL && edges != NULL, "bad test JSON");
     }
-    api_graph_validate(&check, nodes, edges, warnings, conns, &sorted);
+    ck_assert_int_eq(
+        api_graph_validate(&check, nodes, edges, warnings, conns, &sorted), 0);
 }
 
 /* Whether a problem with field, whose reason holds part, was recorded. */
@@ -168,7 +165,7 @@ assert_edges(int n, ...)
 
 START_TEST(no_graph_is_no_graph)
 {
-    ck_assert_int_eq(from_body("{\"name\": \"x\"}"), 0);
+    ck_assert_int_eq(from_body("{\"name\": \"x\"}"), SL_ENOTFOUND);
     ck_assert_ptr_null(nodes);
     ck_assert_ptr_null(edges);
     assert_no_errors();
@@ -177,7 +174,7 @@ END_TEST
 
 START_TEST(seed_004_nodes_and_edges)
 {
-    ck_assert_int_eq(from_body("{" GRAPH_004 "}"), 1);
+    ck_assert_int_eq(from_body("{" GRAPH_004 "}"), SL_OK);
     assert_no_errors();
     ck_assert_uint_eq(json_array_size(nodes), 3);
     ck_assert_str_eq(str_at(nodes, "0.id"), "read");
@@ -192,12 +189,12 @@ START_TEST(seed_004_nodes_and_edges)
     ck_assert_uint_eq(json_array_size(sorted), 3);
 
     /* The same graph inside config, its problems named from there. */
-    ck_assert_int_eq(from_body("{\"config\": {" GRAPH_004 "}}"), 1);
+    ck_assert_int_eq(from_body("{\"config\": {" GRAPH_004 "}}"), SL_OK);
     assert_no_errors();
     ck_assert_uint_eq(json_array_size(nodes), 3);
     ck_assert_int_eq(from_body("{\"config\": {\"nodes\": [{\"id\": \"a b\", "
                                "\"module\": \"csv\", \"config\": 3}]}}"),
-                     1);
+                     SL_OK);
     assert_error("config.nodes[0].id", "letters, digits");
     assert_error("config.nodes[0].config", "must be an object");
 }
@@ -205,18 +202,18 @@ END_TEST
 
 START_TEST(seed_004_shapes_refused)
 {
-    ck_assert_int_eq(from_body("{\"nodes\": {\"id\": \"a\"}}"), 1);
+    ck_assert_int_eq(from_body("{\"nodes\": {\"id\": \"a\"}}"), SL_OK);
     assert_error("nodes", "must be an array of nodes");
     ck_assert_int_eq(
         from_body("{\"nodes\": [3, {\"id\": \"b\", \"module\": \"csv\", "
                   "\"position\": {\"x\": \"left\"}, \"name\": 5}], "
                   "\"edges\": [{\"source\": \"b\"}]}"),
-        1);
+        SL_OK);
     assert_error("nodes[0]", "must be an object");
     assert_error("nodes[1].position", "\"x\": number");
     assert_error("nodes[1].name", "string of at most 2000");
     assert_error("edges[0]", "\"source\": node id");
-    ck_assert_int_eq(from_body("{\"nodes\": [], \"edges\": {}}"), 1);
+    ck_assert_int_eq(from_body("{\"nodes\": [], \"edges\": {}}"), SL_OK);
     assert_error("edges", "must be an array of edges");
 }
 END_TEST
@@ -236,7 +233,7 @@ START_TEST(seed_002_lists_are_chained)
                   "{\"columns\": [\"id\"]}}], "
                   "\"targets\": [{\"type\": \"json\", \"config\": {\"path\": "
                   "\"out.jsonl\"}}]}"),
-        1);
+        SL_OK);
     assert_no_errors();
     ck_assert_uint_eq(json_array_size(nodes), 5);
     /* Ids made from the list and the place; aliases resolved. */
@@ -273,14 +270,14 @@ START_TEST(seed_002_without_transformations)
                   "\"b.csv\"}}], \"targets\": [{\"type\": \"csv\", \"config\": "
                   "{\"path\": \"x.csv\"}}, {\"type\": \"jsonl\", \"config\": "
                   "{\"path\": \"y.jsonl\"}}]}"),
-        1);
+        SL_OK);
     assert_no_errors();
     assert_edges(4, "source_1>target_1", "source_1>target_2",
                  "source_2>target_1", "source_2>target_2");
     /* A source without a type, a list that is no list. */
     ck_assert_int_eq(from_body("{\"sources\": [{\"config\": {}}], "
                                "\"targets\": {\"type\": \"csv\"}}"),
-                     1);
+                     SL_OK);
     assert_error("sources[0].type", "is required");
     assert_error("targets", "must be an array");
 }
@@ -298,7 +295,7 @@ START_TEST(seed_001_source_and_target)
             "\"target\": {\"table\": \"daily\", \"schema\": \"gold\"}, "
             "\"transformation\": {\"sql\": \"SELECT * FROM sales WHERE "
             "day = ${day}\", \"parameters\": {\"day\": \"2025-01-01\"}}}}"),
-        1);
+        SL_OK);
     assert_no_errors();
     ck_assert_uint_eq(json_array_size(nodes), 2);
     ck_assert_str_eq(str_at(nodes, "0.id"), "source");
@@ -316,12 +313,12 @@ START_TEST(seed_001_source_and_target)
 
     ck_assert_int_eq(from_body("{\"source_type\": \"mongodb\", "
                                "\"configuration\": {\"transformation\": 3}}"),
-                     1);
+                     SL_OK);
     assert_error("source_type", "'mongodb' has no module");
     assert_error("target_type", "is required");
     assert_error("configuration.transformation", "must be an object");
     ck_assert_int_eq(
-        from_body("{\"source_type\": \"csv\", \"configuration\": []}"), 1);
+        from_body("{\"source_type\": \"csv\", \"configuration\": []}"), SL_OK);
     assert_error("configuration", "must be an object");
 }
 END_TEST
@@ -339,7 +336,7 @@ START_TEST(seed_000_steps_in_their_order)
             "\"extractor\", \"module\": \"csv\", \"config\": {\"path\": "
             "\"i.csv\"}},"
             "{\"id\": \"trim\", \"order\": 2, \"module\": \"cleaner\"}]}"),
-        1);
+        SL_OK);
     assert_no_errors();
     ck_assert_str_eq(str_at(nodes, "0.id"), "read");
     ck_assert_str_eq(str_at(nodes, "1.id"), "trim");
@@ -354,12 +351,12 @@ START_TEST(seed_000_steps_in_their_order)
     ck_assert_int_eq(from_body("{\"steps\": [{\"id\": \"b\", \"order\": 2, "
                                "\"module\": \"csv\"}, {\"id\": \"a\", "
                                "\"module\": \"cleaner\"}]}"),
-                     1);
+                     SL_OK);
     ck_assert_str_eq(str_at(nodes, "0.id"), "b");
-    ck_assert_int_eq(from_body("{\"steps\": [{\"id\": \"x\"}, 3]}"), 1);
+    ck_assert_int_eq(from_body("{\"steps\": [{\"id\": \"x\"}, 3]}"), SL_OK);
     assert_error("steps[0].module", "is required");
     assert_error("steps[1]", "must be an object");
-    ck_assert_int_eq(from_body("{\"steps\": {}}"), 1);
+    ck_assert_int_eq(from_body("{\"steps\": {}}"), SL_OK);
     assert_error("steps", "must be an array of steps");
 }
 END_TEST
@@ -368,7 +365,7 @@ START_TEST(one_shape_at_a_time_and_bounded)
 {
     char body[64 * 1024], *w = body;
 
-    ck_assert_int_eq(from_body("{\"steps\": [], \"sources\": []}"), -1);
+    ck_assert_int_eq(from_body("{\"steps\": [], \"sources\": []}"), SL_EINVAL);
     assert_error("nodes", "give the graph in one form");
     ck_assert_ptr_null(nodes);
 
@@ -377,7 +374,7 @@ START_TEST(one_shape_at_a_time_and_bounded)
     for (int i = 0; i <= API_GRAPH_MAX_NODES; i++)
         w += sprintf(w, "%s{\"id\": \"n%d\"}", i ? "," : "", i);
     sprintf(w, "]}");
-    ck_assert_int_eq(from_body(body), -1);
+    ck_assert_int_eq(from_body(body), SL_EINVAL);
     assert_error("nodes", "at most 200 nodes");
     w = body;
     w += sprintf(w, "{\"sources\": [");
@@ -387,7 +384,7 @@ START_TEST(one_shape_at_a_time_and_bounded)
     for (int i = 0; i < 10; i++)
         w += sprintf(w, "%s{\"type\": \"csv\"}", i ? "," : "");
     sprintf(w, "]}");
-    ck_assert_int_eq(from_body(body), -1);
+    ck_assert_int_eq(from_body(body), SL_EINVAL);
     assert_error("targets", "at most 1000 edges");
 }
 END_TEST
@@ -575,6 +572,34 @@ START_TEST(a_graph_without_a_loader_is_only_warned)
 }
 END_TEST
 
+/*
+ * What normalising and validating make is the request pool's: the pool
+ * holds the one reference to each result, and its reset releases them.
+ */
+START_TEST(the_graph_is_the_pools)
+{
+    json_t *held[3];
+
+    ck_assert_int_eq(from_body("{" GRAPH_004 "}"), SL_OK);
+    validate(NULL, NULL);
+    assert_no_errors();
+    held[0] = nodes;
+    held[1] = edges;
+    held[2] = sorted;
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_ptr_nonnull(held[i]);
+        ck_assert_uint_eq(held[i]->refcount, 1);
+        json_incref(held[i]);
+    }
+    sl_pool_reset(pool);
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_uint_eq(held[i]->refcount, 1);
+        json_decref(held[i]);
+    }
+    nodes = edges = sorted = NULL;
+}
+END_TEST
+
 static Suite *
 graph_suite(void)
 {
@@ -599,6 +624,7 @@ graph_suite(void)
     tcase_add_test(valid, the_order_the_runner_takes);
     tcase_add_test(valid, a_graph_has_bounds);
     tcase_add_test(valid, a_graph_without_a_loader_is_only_warned);
+    tcase_add_test(valid, the_graph_is_the_pools);
     suite_add_tcase(s, valid);
     return s;
 }

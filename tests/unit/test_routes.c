@@ -10,8 +10,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api.h"
+#include "authenticate.h"
+#include "err.h"
 #include "form.h"
+#include "request.h"
 #include "router.h"
 #include "unit.h"
 
@@ -207,9 +209,9 @@ START_TEST(form_and_query_parsing)
     ck_assert_str_eq(ps[2].value, "\xc3\xa9");
     ck_assert_str_eq(ps[3].name, "d");
     ck_assert_str_eq(ps[3].value, "");
-    ck_assert_int_eq(api_form_parse(p, "a=%4", 4, ps, 4), -1);
-    ck_assert_int_eq(api_form_parse(p, "a=%00", 5, ps, 4), -1);
-    ck_assert_int_eq(api_form_parse(p, "a&b&c&d&e", 9, ps, 4), -2);
+    ck_assert_int_eq(api_form_parse(p, "a=%4", 4, ps, 4), SL_EPARSE);
+    ck_assert_int_eq(api_form_parse(p, "a=%00", 5, ps, 4), SL_EPARSE);
+    ck_assert_int_eq(api_form_parse(p, "a&b&c&d&e", 9, ps, 4), SL_ETOOBIG);
     ck_assert_int_eq(api_form_parse(p, "", 0, ps, 4), 0);
     ck_assert_int_eq(api_url_decode("a+b%2Fc", 7, out, false), 5);
     ck_assert_str_eq(out, "a+b/c");
@@ -265,7 +267,7 @@ START_TEST(tenant_in_path_must_be_the_callers)
 
     r.who.kind = API_PRINCIPAL_KEY;
     r.who.tenant_id = "tenant_a";
-    ck_assert_int_eq(api_check_tenant_param(&r), -1);
+    ck_assert_int_eq(api_check_tenant_param(&r), API_ANSWERED);
     ck_assert_int_eq(r.status, 403);
     ck_assert_ptr_nonnull(strstr(r.resp_body, "Tenant ID mismatch: "
                                               "authenticated as 'tenant_a' "

@@ -2,6 +2,8 @@
  * test_sqltext.c: placeholders in a user's SQL: bound where PostgreSQL
  * would see them as names, left alone inside every kind of literal,
  * quoted identifier and comment; one statement only; values as text.
+ * And seed 001's quoted placeholders ('${name}'), which the API makes
+ * bare where they are a whole plain literal, and nowhere else.
  */
 #include <stdio.h>
 #include <string.h>
@@ -32,12 +34,12 @@ teardown(void)
 }
 
 /* Binds sql and asserts the text it becomes. */
-static struct run_query
+static struct sl_sql_query
 bound(const char *sql, const char *want)
 {
-    struct run_query q;
+    struct sl_sql_query q;
     const char *missing;
-    int rc = run_query_bind(pool, sql, params, NULL, &q, &missing);
+    int rc = sl_sql_bind(pool, sql, params, NULL, &q, &missing);
 
     ck_assert_msg(rc == 0, "%s: %d (%s)", sql, rc, q.refused);
     ck_assert_str_eq(q.text, want);
@@ -48,9 +50,9 @@ bound(const char *sql, const char *want)
 static void
 refused(const char *sql, const char *why)
 {
-    struct run_query q;
+    struct sl_sql_query q;
     const char *missing;
-    int rc = run_query_bind(pool, sql, params, NULL, &q, &missing);
+    int rc = sl_sql_bind(pool, sql, params, NULL, &q, &missing);
 
     ck_assert_msg(rc == SL_EINVAL, "%s: %d", sql, rc);
     ck_assert_msg(strstr(q.refused, why) != NULL, "%s: %s", sql, q.refused);
@@ -58,7 +60,7 @@ refused(const char *sql, const char *why)
 
 START_TEST(names_become_numbers)
 {
-    struct run_query q =
+    struct sl_sql_query q =
         bound("SELECT :x, ${s}, :x + 1 FROM t WHERE a = :s AND b=:yes",
               "SELECT $1, $2, $1 + 1 FROM t WHERE a = $2 AND b=$3");
 
@@ -78,11 +80,11 @@ END_TEST
 START_TEST(the_runs_parameters_come_first)
 {
     json_t *node = json_pack("{s:s, s:s}", "x", "node", "only", "mine");
-    struct run_query q;
+    struct sl_sql_query q;
     const char *missing;
 
-    ck_assert_int_eq(
-        run_query_bind(pool, ":x, :only", params, node, &q, &missing), 0);
+    ck_assert_int_eq(sl_sql_bind(pool, ":x, :only", params, node, &q, &missing),
+                     0);
     ck_assert_str_eq(q.text, "$1, $2");
     ck_assert_str_eq(q.values[0], "5");
     ck_assert_str_eq(q.values[1], "mine");
@@ -133,13 +135,13 @@ END_TEST
 
 START_TEST(missing_and_bounds)
 {
-    struct run_query q;
+    struct sl_sql_query q;
     const char *missing = NULL;
     char *big;
     size_t n;
 
     ck_assert_int_eq(
-        run_query_bind(pool, "SELECT :nope", params, NULL, &q, &missing),
+        sl_sql_bind(pool, "SELECT :nope", params, NULL, &q, &missing),
         SL_ENOTFOUND);
     ck_assert_str_eq(missing, "nope");
     /* The run's parameters first, then the node's params. */
@@ -147,41 +149,90 @@ START_TEST(missing_and_bounds)
         json_t *run = json_pack("{s:i}", "x", 7);
 
         ck_assert_int_eq(
-            run_query_bind(pool, "SELECT :x, :s", run, params, &q, &missing),
-            0);
+            sl_sql_bind(pool, "SELECT :x, :s", run, params, &q, &missing), 0);
         ck_assert_str_eq(q.values[0], "7");
         ck_assert_str_eq(q.values[1], "it's");
         json_decref(run);
     }
-    /* RUN_MAX_PARAMS names, then one more. */
+    /* SL_MAX_SQL_PARAMS names, then one more. */
     {
         json_t *many = json_object();
-        char sql[RUN_MAX_PARAMS * 8 + 64], *w = sql;
+        char sql[SL_MAX_SQL_PARAMS * 8 + 64], *w = sql;
 
         w += sprintf(w, "SELECT 0");
-        for (int i = 0; i <= RUN_MAX_PARAMS; i++) {
+        for (int i = 0; i <= SL_MAX_SQL_PARAMS; i++) {
             char k[16];
 
             snprintf(k, sizeof(k), "p%d", i);
             json_object_set_new(many, k, json_integer(i));
-            if (i < RUN_MAX_PARAMS)
+            if (i < SL_MAX_SQL_PARAMS)
                 w += sprintf(w, "+:%s", k);
         }
-        ck_assert_int_eq(run_query_bind(pool, sql, many, NULL, &q, &missing),
-                         0);
-        ck_assert_int_eq(q.nparams, RUN_MAX_PARAMS);
-        sprintf(w, "+:p%d", RUN_MAX_PARAMS);
-        ck_assert_int_eq(run_query_bind(pool, sql, many, NULL, &q, &missing),
+        ck_assert_int_eq(sl_sql_bind(pool, sql, many, NULL, &q, &missing), 0);
+        ck_assert_int_eq(q.nparams, SL_MAX_SQL_PARAMS);
+        sprintf(w, "+:p%d", SL_MAX_SQL_PARAMS);
+        ck_assert_int_eq(sl_sql_bind(pool, sql, many, NULL, &q, &missing),
                          SL_ETOOBIG);
         json_decref(many);
     }
-    n = RUN_MAX_QUERY_BYTES + 1;
+    n = SL_MAX_SQL_BYTES + 1;
     big = malloc(n + 1);
     memset(big, ' ', n);
     big[n] = '\0';
-    ck_assert_int_eq(run_query_bind(pool, big, params, NULL, &q, &missing),
+    ck_assert_int_eq(sl_sql_bind(pool, big, params, NULL, &q, &missing),
                      SL_ETOOBIG);
     free(big);
+}
+END_TEST
+
+/* Asserts that seed 001's sql is unquoted into want. */
+static void
+unquoted(const char *sql, const char *want)
+{
+    char *out = sl_sql_unquote_placeholders(pool, sql);
+
+    ck_assert_ptr_nonnull(out);
+    ck_assert_msg(strcmp(out, want) == 0, "%s: gave %s, want %s", sql, out,
+                  want);
+}
+
+/* Seed 001's '${name}' literals: bare placeholders, bound as parameters. */
+START_TEST(seed_001_quoted_placeholders)
+{
+    static const char *const same[] = {
+        "SELECT 'a ${x}', '${x} b', '${x}${y}'",
+        "SELECT E'${x}', e'${x}', X'${x}', B'${x}', N'${x}', U&'${x}'",
+        "SELECT \"${x}\", \"'${x}'\"",
+        "SELECT 1 -- '${x}'\n",
+        "SELECT 1 /* '${x}' /* '${y}' */ */",
+        /* Block comments nest, as PostgreSQL's do. */
+        "SELECT 1 /* /* '${x}' */ '${y}' */",
+        "SELECT $$'${x}'$$, $t$ '${x}' $t$",
+        "SELECT ':x', '$1', '${1x}', '${}', '${x', '$x'",
+        "SELECT '${x}'''",
+        "SELECT E'a\\' '${x}'",
+        "SELECT '${x}",
+    };
+
+    unquoted("SELECT * FROM t WHERE d >= '${start_date}'",
+             "SELECT * FROM t WHERE d >= ${start_date}");
+    unquoted("f('${a}','${b_2}')", "f(${a},${b_2})");
+    unquoted("SELECT 'it''s' || '${x}'", "SELECT 'it''s' || ${x}");
+    /* A standard string ends at its quote: the next literal is one. */
+    unquoted("SELECT 'a\\' '${x}'", "SELECT 'a\\' ${x}");
+    unquoted("SELECT x::text = '${x}'", "SELECT x::text = ${x}");
+    for (size_t i = 0; i < sizeof(same) / sizeof(*same); i++)
+        unquoted(same[i], same[i]);
+    /* What is unquoted is bound; what is not stays text. */
+    {
+        struct sl_sql_query q = bound(
+            sl_sql_unquote_placeholders(
+                pool, "SELECT * FROM t WHERE s = '${s}' AND n = 'x ${s}'"),
+            "SELECT * FROM t WHERE s = $1 AND n = 'x ${s}'");
+
+        ck_assert_int_eq(q.nparams, 1);
+        ck_assert_str_eq(q.values[0], "it's");
+    }
 }
 END_TEST
 
@@ -197,6 +248,7 @@ sqltext_suite(void)
     tcase_add_test(tc, literals_keep_their_text);
     tcase_add_test(tc, one_statement);
     tcase_add_test(tc, missing_and_bounds);
+    tcase_add_test(tc, seed_001_quoted_placeholders);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,5 +1,5 @@
 /*
- * admin.c: an organisation admin's view of what was deleted (seed 002):
+ * deletions.c: an organisation admin's view of what was deleted (seed 002):
  * list, statistics, restore, purge, and the audit log that records each
  * delete, restore and purge with who and when.
  *
@@ -14,11 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "check.h"
 #include "clock.h"
 #include "err.h"
 #include "handlers.h"
 #include "json.h"
+#include "list.h"
+#include "request.h"
 #include "uuid.h"
 
 /* Entity types as the seed names them (plural) and as rows do. */
@@ -60,15 +62,16 @@ api_h_admin_deleted_list(struct api_req *r)
     const char *type = api_query(r, "entity_type"), *params[5];
     struct api_page pg;
     struct api_check c;
+    int rc;
 
-    if (api_page_parse(r, &pg) != 0)
-        return 0;
+    if ((rc = api_page_parse(r, &pg)) != 0)
+        return rc;
     api_check_init(&c, r);
     params[0] = entity_filter(&c, type);
     params[1] = api_query_time(r, &c, "deleted_after");
     params[2] = api_query_time(r, &c, "deleted_before");
-    if (api_check_done(&c) != 0)
-        return 0;
+    if ((rc = api_check_done(&c)) != 0)
+        return rc;
     return api_reply_list_stmt(r, &pg, ST_DELETED_LIST, 5, params);
 }
 
@@ -98,8 +101,8 @@ api_h_admin_cleanup(struct api_req *r)
     size_t i;
     int rc;
 
-    if (api_body_object(r, true, &body) != 0)
-        return 0;
+    if ((rc = api_body_object(r, true, &body)) != 0)
+        return rc;
     api_check_init(&c, r);
     v = json_object_get(body, "older_than_days");
     if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 ||
@@ -135,8 +138,8 @@ api_h_admin_cleanup(struct api_req *r)
                                s);
         }
     }
-    if (api_check_done(&c) != 0)
-        return 0;
+    if ((rc = api_check_done(&c)) != 0)
+        return rc;
     snprintf(days, sizeof(days), "%lld", (long long)older);
     params[0] = days;
     params[1] = include[0] ? "true" : "false";
@@ -172,29 +175,31 @@ api_h_admin_cleanup(struct api_req *r)
     }
 }
 
-static const char *
+/*
+ * The route's {id} in *id, lower-cased. Returns 0, or API_ANSWERED with
+ * the 404 set (code, what, and the id under field) when it is not a UUID.
+ */
+static int API_ANSWERS
 id_param(struct api_req *r, const char *code, const char *what,
-         const char *field)
+         const char *field, const char **id)
 {
-    const char *id = api_param_uuid(r, "id");
-
-    if (id == NULL)
-        api_error(r, 404, code, what,
-                  json_pack("{s:s}", field, api_param(r, "id")));
-    return id;
+    *id = api_param_uuid(r, "id");
+    if (*id != NULL)
+        return 0;
+    return api_error(r, 404, code, what,
+                     json_pack("{s:s}", field, api_param(r, "id")));
 }
 
 int
 api_h_admin_project_restore(struct api_req *r)
 {
-    const char *id = id_param(r, "PROJECT_NOT_FOUND",
-                              "No deleted project has this id", "project_id");
-    const char *params[2];
+    const char *id, *params[2];
     PGresult *res;
     int rc;
 
-    if (id == NULL)
-        return 0;
+    if ((rc = id_param(r, "PROJECT_NOT_FOUND", "No deleted project has this id",
+                       "project_id", &id)) != 0)
+        return rc;
     params[0] = id;
     params[1] = r->who.key_id;
     rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
@@ -220,14 +225,14 @@ api_h_admin_project_restore(struct api_req *r)
 int
 api_h_admin_pipeline_restore(struct api_req *r)
 {
-    const char *id = id_param(r, "PIPELINE_NOT_FOUND",
-                              "No deleted pipeline has this id", "pipeline_id");
-    const char *params[2];
+    const char *id, *params[2];
     PGresult *res;
     int rc;
 
-    if (id == NULL)
-        return 0;
+    if ((rc = id_param(r, "PIPELINE_NOT_FOUND",
+                       "No deleted pipeline has this id", "pipeline_id",
+                       &id)) != 0)
+        return rc;
     params[0] = id;
     params[1] = r->who.key_id;
     rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
@@ -267,14 +272,13 @@ api_h_admin_pipeline_restore(struct api_req *r)
 int
 api_h_admin_project_purge(struct api_req *r)
 {
-    const char *id =
-        id_param(r, "PROJECT_NOT_FOUND", "No such project", "project_id");
-    const char *params[2];
+    const char *id, *params[2];
     PGresult *res;
     int rc;
 
-    if (id == NULL)
-        return 0;
+    if ((rc = id_param(r, "PROJECT_NOT_FOUND", "No such project", "project_id",
+                       &id)) != 0)
+        return rc;
     params[0] = id;
     params[1] = r->who.key_id;
     rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_PROJECT_PURGE,
@@ -300,13 +304,14 @@ api_h_admin_audit_log(struct api_req *r)
     const char *type = api_query(r, "entity_type"), *params[4];
     struct api_page pg;
     struct api_check c;
+    int rc;
 
-    if (api_page_parse(r, &pg) != 0)
-        return 0;
+    if ((rc = api_page_parse(r, &pg)) != 0)
+        return rc;
     api_check_init(&c, r);
     params[0] = entity_filter(&c, type);
-    if (api_check_done(&c) != 0)
-        return 0;
+    if ((rc = api_check_done(&c)) != 0)
+        return rc;
     params[1] = api_query(r, "entity_id");
     return api_reply_list_stmt(r, &pg, ST_AUDIT_LIST, 4, params);
 }

@@ -1,16 +1,11 @@
 /*
- * server.h: serving one request (server.c) and running a worker
- * (worker.c).
+ * worker.h: running one sluice-api worker process (worker.c).
  */
-#ifndef API_SERVER_H
-#define API_SERVER_H
+#ifndef API_WORKER_H
+#define API_WORKER_H
 
-#include <fcgiapp.h>
-
-#include "api.h"
-
-/* Answers one accepted FastCGI request. Never fails: errors become JSON. */
-void api_handle(struct api_ctx *ctx, FCGX_Request *fcgi);
+#include "authcache.h"
+#include "conf.h"
 
 /*
  * Runs a worker on listen_fd until SIGTERM, after which it finishes the

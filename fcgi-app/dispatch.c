@@ -1,5 +1,5 @@
 /*
- * server.c: serving one FastCGI request, from nginx's parameters to the
+ * dispatch.c: serving one FastCGI request, from nginx's parameters to the
  * bytes of the response.
  *
  * The order is fixed: bound the request line, find the route (404, 405),
@@ -14,14 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "authenticate.h"
 #include "clock.h"
+#include "dispatch.h"
 #include "err.h"
 #include "form.h"
 #include "json.h"
 #include "limits.h"
+#include "request.h"
 #include "router.h"
-#include "server.h"
 #include "uuid.h"
 
 static const char *
@@ -74,7 +75,10 @@ param(FCGX_Request *fcgi, const char *name)
     return FCGX_GetParam(name, fcgi->envp);
 }
 
-/* Reads the body into pool memory. Returns 0, or -1 with a response set. */
+/*
+ * Reads the body into pool memory. Returns 0; API_ANSWERED with the 400
+ * or 413 set; SL_ENOMEM.
+ */
 static int
 read_body(struct api_req *r)
 {
@@ -87,21 +91,18 @@ read_body(struct api_req *r)
         return 0;
     errno = 0;
     len = strtol(cl, &end, 10);
-    if (errno != 0 || *end != '\0' || len < 0) {
-        api_error(r, 400, "VALIDATION_ERROR", "Invalid Content-Length", NULL);
-        return -1;
-    }
-    if (len > max) {
-        api_error(r, 413, "PAYLOAD_TOO_LARGE",
-                  "The request body exceeds the limit",
-                  json_pack("{s:I}", "limit_bytes", (json_int_t)max));
-        return -1;
-    }
+    if (errno != 0 || *end != '\0' || len < 0)
+        return api_error(r, 400, "VALIDATION_ERROR", "Invalid Content-Length",
+                         NULL);
+    if (len > max)
+        return api_error(r, 413, "PAYLOAD_TOO_LARGE",
+                         "The request body exceeds the limit",
+                         json_pack("{s:I}", "limit_bytes", (json_int_t)max));
     if (len == 0)
         return 0;
     r->body = sl_palloc(r->pool, (size_t)len + 1);
     if (r->body == NULL)
-        return -1;
+        return SL_ENOMEM;
     while (got < (size_t)len) {
         int n =
             FCGX_GetStr(r->body + got, (int)((size_t)len - got), r->fcgi->in);
@@ -110,17 +111,19 @@ read_body(struct api_req *r)
             break;
         got += (size_t)n;
     }
-    if (got != (size_t)len) {
-        api_error(r, 400, "VALIDATION_ERROR",
-                  "The request body is shorter than its Content-Length", NULL);
-        return -1;
-    }
+    if (got != (size_t)len)
+        return api_error(r, 400, "VALIDATION_ERROR",
+                         "The request body is shorter than its Content-Length",
+                         NULL);
     r->body[got] = '\0';
     r->body_len = got;
     return 0;
 }
 
-/* Splits REQUEST_URI into path and query. Returns 0 or -1 with a response. */
+/*
+ * Splits REQUEST_URI into path and query. Returns 0; API_ANSWERED with
+ * the 400 or 414 set; SL_ENOMEM.
+ */
 static int
 parse_uri(struct api_req *r)
 {
@@ -130,22 +133,22 @@ parse_uri(struct api_req *r)
 
     if (uri == NULL || uri[0] != '/')
         uri = param(r->fcgi, "DOCUMENT_URI");
-    if (uri == NULL || uri[0] != '/') {
-        api_error(r, 400, "BAD_REQUEST", "No request path", NULL);
-        return -1;
-    }
+    if (uri == NULL || uri[0] != '/')
+        return api_error(r, 400, "BAD_REQUEST", "No request path", NULL);
     q = strchr(uri, '?');
     plen = q ? (size_t)(q - uri) : strlen(uri);
-    if (plen > SL_MAX_PATH || (q != NULL && strlen(q + 1) > SL_MAX_QUERY)) {
-        api_error(r, 414, "URI_TOO_LONG", "The request URI is too long", NULL);
-        return -1;
-    }
+    if (plen > SL_MAX_PATH || (q != NULL && strlen(q + 1) > SL_MAX_QUERY))
+        return api_error(r, 414, "URI_TOO_LONG", "The request URI is too long",
+                         NULL);
     r->path = sl_pstrndup(r->pool, uri, plen);
     r->query = q ? q + 1 : "";
-    return r->path != NULL ? 0 : -1;
+    return r->path != NULL ? 0 : SL_ENOMEM;
 }
 
-/* Parses the query string once, for api_query(); refuses a malformed one. */
+/*
+ * Parses the query string once, for api_query(). Returns 0; API_ANSWERED
+ * with the 400 set for a malformed one; SL_ENOMEM.
+ */
 static int
 parse_query(struct api_req *r)
 {
@@ -154,54 +157,77 @@ parse_query(struct api_req *r)
     r->query_params =
         sl_palloc(r->pool, sizeof(*r->query_params) * SL_MAX_QUERY_PARAMS);
     if (r->query_params == NULL)
-        return -1;
+        return SL_ENOMEM;
     n = api_form_parse(r->pool, r->query, strlen(r->query), r->query_params,
                        SL_MAX_QUERY_PARAMS);
-    if (n == -1 || n == -2) {
-        api_error(r, 400, "VALIDATION_ERROR",
-                  n == -1 ? "Malformed percent-encoding in the query string"
-                          : "Too many query parameters",
-                  json_pack("{s:s}", "field", "query"));
-        return -1;
-    }
-    r->nquery = n < 0 ? 0 : n;
+    if (n == SL_EPARSE || n == SL_ETOOBIG)
+        return api_error(r, 400, "VALIDATION_ERROR",
+                         n == SL_EPARSE
+                             ? "Malformed percent-encoding in the query string"
+                             : "Too many query parameters",
+                         json_pack("{s:s}", "field", "query"));
+    if (n < 0)
+        return n;
+    r->nquery = n;
     return 0;
 }
 
-static void
+/*
+ * Takes the request from its line to its handler: 404 or 405 when no
+ * route has it, then the body, the caller's credentials and role, and
+ * the handler. Returns what the first stage that stopped returned, or the
+ * handler's return (request.h's rule).
+ */
+static int
 route(struct api_req *r)
 {
     char allow[128];
     int rc;
 
-    if (parse_uri(r) != 0 || parse_query(r) != 0)
-        return;
+    if ((rc = parse_uri(r)) != 0 || (rc = parse_query(r)) != 0)
+        return rc;
     r->route =
         api_route_find(api_routes, api_nroutes, r->method, r->path, r->pool,
                        r->params, &r->nparams, allow, sizeof(allow));
-    if (r->route == NULL) {
-        if (allow[0] != '\0') {
-            api_add_header(r, "Allow: %s", allow);
-            api_errorf(r, 405, "METHOD_NOT_ALLOWED",
-                       "%s is not allowed on this path; use %s", r->method,
-                       allow);
-        } else {
-            api_errorf(r, 404, "NOT_FOUND", "No route for %s %.200s", r->method,
-                       r->path);
-        }
-        return;
+    if (r->route == NULL && allow[0] != '\0') {
+        api_add_header(r, "Allow: %s", allow);
+        return api_errorf(r, 405, "METHOD_NOT_ALLOWED",
+                          "%s is not allowed on this path; use %s", r->method,
+                          allow);
     }
-    if (read_body(r) != 0)
+    if (r->route == NULL)
+        return api_errorf(r, 404, "NOT_FOUND", "No route for %s %.200s",
+                          r->method, r->path);
+    if ((rc = read_body(r)) != 0 || (rc = api_authenticate(r)) != 0)
+        return rc;
+    return r->route->handler(r);
+}
+
+/* err.h's codes run from -1 down to SL_ECRYPTO: API_ANSWERED is none. */
+_Static_assert(API_ANSWERED < SL_ECRYPTO, "API_ANSWERED is an SL_E* code");
+
+void
+api_answer(struct api_req *r, int rc)
+{
+    const char *what = r->route ? r->route->pattern : r->path;
+
+    if (rc == API_ANSWERED && r->status != 0)
         return;
-    if (api_authenticate(r) != 0)
-        return;
-    rc = r->route->handler(r);
-    if (rc < 0 || r->status == 0) {
-        sl_log_error(&r->ctx->log, "handler for %s %s failed: %s", r->method,
-                     r->route->pattern, sl_strerror(rc));
-        api_error(r, 500, "INTERNAL_ERROR", "An unexpected error occurred",
-                  NULL);
-    }
+    if (rc < 0 && rc != API_ANSWERED)
+        sl_log_error(&r->ctx->log, "%s %s failed: %s", r->method,
+                     what ? what : "", sl_strerror(rc));
+    else
+        sl_log_error(&r->ctx->log,
+                     "%s %s: the handler returned %d and set no response, "
+                     "a bug",
+                     r->method, what ? what : "", rc);
+    /* Nothing a failed handler began of its response is sent. */
+    r->resp_headers = NULL;
+    if (rc == SL_EDBCONN || rc == SL_ETIMEDOUT || rc == SL_EDB)
+        rc = api_db_error(r, rc);
+    else
+        rc = api_error(r, 500, "INTERNAL_ERROR", "An unexpected error occurred",
+                       NULL);
 }
 
 static void
@@ -274,10 +300,7 @@ api_handle(struct api_ctx *ctx, FCGX_Request *fcgi)
     r.request_id = rid;
     ctx->log.request_id = rid;
 
-    route(&r);
-    if (r.status == 0)
-        api_error(&r, 500, "INTERNAL_ERROR", "An unexpected error occurred",
-                  NULL);
+    api_answer(&r, route(&r));
     write_response(&r);
     drain_body(fcgi);
 

@@ -1,5 +1,5 @@
 /*
- * auth.c: registration, login, token refresh, logout and "who am I".
+ * sessions.c: registration, login, token refresh, logout and "who am I".
  *
  * A login opens a session: the family of refresh tokens rotated from that
  * login. Refresh tokens are opaque ("rt_" and 43 base64url characters),
@@ -11,12 +11,12 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "api.h"
+#include "authenticate.h"
+#include "check.h"
 #include "clock.h"
 #include "crypto.h"
 #include "err.h"
@@ -25,105 +25,16 @@
 #include "limits.h"
 #include "password.h"
 #include "permissions.h"
+#include "request.h"
+#include "tenants.h"
 #include "token.h"
+#include "users.h"
 #include "uuid.h"
 
 #define REFRESH_TOKEN_BYTES 32
 
-/* --- helpers shared with users.c ----------------------------------------- */
-
-int
-api_password_check(struct api_check *c, const char *field, const char *password,
-                   const char *username)
-{
-    size_t n = strlen(password);
-    bool lower = false, upper = false, digit = false;
-
-    if (n < SL_MIN_PASSWORD || n > SL_MAX_PASSWORD) {
-        api_check_fail(c, field, "must be %d to %d characters", SL_MIN_PASSWORD,
-                       SL_MAX_PASSWORD);
-        return -1;
-    }
-    for (const char *p = password; *p != '\0'; p++) {
-        lower |= islower((unsigned char)*p) != 0;
-        upper |= isupper((unsigned char)*p) != 0;
-        digit |= isdigit((unsigned char)*p) != 0;
-    }
-    if (!lower || !upper || !digit) {
-        api_check_fail(c, field,
-                       "must contain a lower-case letter, an "
-                       "upper-case letter and a digit");
-        return -1;
-    }
-    if (username != NULL && strlen(username) >= 3 &&
-        strcasestr(password, username) != NULL) {
-        api_check_fail(c, field, "must not contain the username");
-        return -1;
-    }
-    return 0;
-}
-
-/* A user from the USER_COLS columns of stmt.c, starting at column 0. */
-json_t *
-api_user_json(const PGresult *res, int row)
-{
-    const char *role = sl_db_value(res, row, 4);
-
-    return json_pack(
-        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-        api_col_str(res, row, 0), "username", api_col_str(res, row, 1), "email",
-        api_col_str(res, row, 2), "full_name", api_col_str(res, row, 3), "role",
-        api_col_str(res, row, 4), "is_active", api_col_bool(res, row, 5),
-        "created_at", api_col_str(res, row, 6), "last_login",
-        api_col_str(res, row, 7), "permissions",
-        api_permissions(sl_role_parse(role)));
-}
-
-bool
-api_username_valid(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n < 3 || n > 50)
-        return false;
-    for (; *s != '\0'; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.' && *s != '-')
-            return false;
-    return true;
-}
-
 /* --- POST /auth/register ---------------------------------------------------
  */
-
-int
-api_user_insert(struct api_req *r, const char *uid, const char *username,
-                const char *email, const char *full_name, const char *hash,
-                const char *org, const char *role, const char **created_at)
-{
-    const char *up[5] = {uid, username, email, full_name, hash};
-    const char *mp[3] = {org, uid, role};
-    PGresult *res;
-    int rc;
-
-    rc = api_exec(r, ST_USER_INSERT, 5, up, &res);
-    if (rc != SL_OK)
-        return rc;
-    *created_at = PQgetvalue(res, 0, 0);
-    return api_exec(r, ST_MEMBERSHIP_INSERT, 3, mp, &res);
-}
-
-int
-api_duplicate_user(struct api_req *r)
-{
-    const char *constraint = sl_db_constraint(&r->ctx->db);
-    const char *field =
-        strstr(constraint, "email") != NULL ? "email" : "username";
-
-    return api_error(
-        r, 409, "DUPLICATE_RESOURCE",
-        sl_psprintf(r->pool, "A user with this %s already exists", field),
-        json_pack("{s:s, s:s}", "field", field, "reason", "already taken"));
-}
 
 int
 api_h_register(struct api_req *r)
@@ -137,8 +48,8 @@ api_h_register(struct api_req *r)
     PGresult *res;
     int rc;
 
-    if (api_body_object(r, false, &body) != 0)
-        return 0;
+    if ((rc = api_body_object(r, false, &body)) != 0)
+        return rc;
     api_check_init(&c, r);
     username = api_check_str(&c, body, "username", API_REQUIRED, 3, 50);
     if (username != NULL && !api_username_valid(username))
@@ -153,9 +64,9 @@ api_h_register(struct api_req *r)
         api_password_check(&c, "password", password, username);
     full_name = api_check_str(&c, body, "full_name", 0, 0, 200);
     org_name = api_check_str(&c, body, "organization_name", 0, 1, 200);
-    if (api_check_done(&c) != 0 ||
-        (org_name != NULL && api_onboarding_allowed(r) != 0))
-        return 0;
+    if ((rc = api_check_done(&c)) != 0 ||
+        (org_name != NULL && (rc = api_onboarding_allowed(r)) != 0))
+        return rc;
 
     if (sl_password_hash(password, conf->password_cost, hash) != SL_OK ||
         sl_uuid_v7(uid) != SL_OK)
@@ -298,7 +209,7 @@ rehash(struct api_req *r, const char *uid, const char *stored,
                     uid, sl_strerror(rc));
 }
 
-static int
+static int API_ANSWERS
 login_failed(struct api_req *r)
 {
     return api_error(r, 401, "AUTHENTICATION_FAILED",
@@ -322,16 +233,16 @@ api_h_login(struct api_req *r)
                 strncasecmp(r->content_type,
                             "application/x-www-form-urlencoded", 33) == 0;
 
-    if ((form ? api_body_form(r, &body) : api_body_object(r, false, &body)) !=
-        0)
-        return 0;
+    rc = form ? api_body_form(r, &body) : api_body_object(r, false, &body);
+    if (rc != 0)
+        return rc;
     api_check_init(&c, r);
     login = api_check_str(&c, body, "username", API_REQUIRED, 1, 254);
     password =
         api_check_str(&c, body, "password", API_REQUIRED, 1, SL_MAX_PASSWORD);
     want_org = api_check_str(&c, body, "organization_id", 0, 1, 64);
-    if (api_check_done(&c) != 0)
-        return 0;
+    if ((rc = api_check_done(&c)) != 0)
+        return rc;
 
     params[0] = login;
     rc = api_exec(r, ST_LOGIN_LOOKUP, 1, params, &res);
@@ -438,12 +349,12 @@ api_h_refresh(struct api_req *r)
     PGresult *res;
     int rc;
 
-    if (api_body_object(r, false, &body) != 0)
-        return 0;
+    if ((rc = api_body_object(r, false, &body)) != 0)
+        return rc;
     api_check_init(&c, r);
     token = api_check_str(&c, body, "refresh_token", API_REQUIRED, 1, 256);
-    if (api_check_done(&c) != 0)
-        return 0;
+    if ((rc = api_check_done(&c)) != 0)
+        return rc;
 
     sl_sha256_hex(token, strlen(token), hash);
     params[0] = hash;

@@ -1,5 +1,5 @@
 /*
- * authn.c: who is calling, and may they.
+ * authenticate.c: who is calling, and may they.
  *
  * Three credentials (DESIGN.md, Identity):
  *   Authorization: Bearer <access token>  a user, in one organisation;
@@ -18,27 +18,31 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api.h"
+#include "authcache.h"
+#include "authenticate.h"
+#include "check.h"
 #include "clock.h"
 #include "crypto.h"
 #include "err.h"
 #include "json.h"
 #include "limits.h"
+#include "request.h"
+#include "router.h"
 #include "token.h"
 
-static int
+/* Answers 401 with code and message. Returns API_ANSWERED. */
+static int API_ANSWERS
 unauthenticated(struct api_req *r, const char *code, const char *message)
 {
     api_add_header(r, "WWW-Authenticate: Bearer realm=\"sluice\"");
-    api_error(r, 401, code, message, NULL);
-    return -1;
+    return api_error(r, 401, code, message, NULL);
 }
 
-static int
+/* Answers 403 with message; details (taken) may be NULL. */
+static int API_ANSWERS
 forbidden(struct api_req *r, const char *message, json_t *details)
 {
-    api_error(r, 403, "INSUFFICIENT_PERMISSIONS", message, details);
-    return -1;
+    return api_error(r, 403, "INSUFFICIENT_PERMISSIONS", message, details);
 }
 
 bool
@@ -52,7 +56,7 @@ api_admin_key_valid(struct api_req *r)
            sl_ct_equal(h, r->ctx->admin_key_hash, sizeof(h));
 }
 
-static int
+static int API_ANSWERS
 auth_admin(struct api_req *r)
 {
     const char *key = api_header(r, "X-Admin-Key");
@@ -94,7 +98,7 @@ api_key_tenant(const char *key, char *out, size_t outsz)
     return api_tenant_id_valid(out) ? SL_OK : SL_EINVAL;
 }
 
-static int
+static int API_ANSWERS
 auth_api_key(struct api_req *r, const char *key)
 {
     char tenant[64], hash[SL_SHA256_HEX_LEN];
@@ -113,10 +117,8 @@ auth_api_key(struct api_req *r, const char *key)
                          NULL);
     sl_sha256_hex(key, strlen(key), hash);
     rc = api_exec_scoped(r, tenant, NULL, ST_AUTH_API_KEY, 1, params, &res);
-    if (rc != SL_OK) {
-        api_db_error(r, rc);
-        return -1;
-    }
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
     if (PQntuples(res) == 0)
         return unauthenticated(r, "AUTHENTICATION_FAILED",
                                "Invalid or missing API key");
@@ -171,7 +173,7 @@ set_user(struct api_req *r, const struct api_auth_entry *e, int64_t exp)
     r->who.organizations = k->has_orgs ? k->orgs : NULL;
 }
 
-static int
+static int API_ANSWERS
 auth_bearer(struct api_req *r, const char *token)
 {
     const struct sl_conf *conf = r->ctx->conf;
@@ -217,10 +219,8 @@ auth_bearer(struct api_req *r, const char *token)
     rc = api_exec_scoped(r, org, c.sub,
                          need_orgs ? ST_AUTH_SESSION_ORGS : ST_AUTH_SESSION, 4,
                          params, &res);
-    if (rc != SL_OK) {
-        api_db_error(r, rc);
-        return -1;
-    }
+    if (rc != SL_OK)
+        return api_db_error(r, rc);
     if (PQntuples(res) == 0)
         return unauthenticated(r, "INVALID_TOKEN",
                                "The access token has been revoked");
@@ -306,14 +306,13 @@ api_check_tenant_param(struct api_req *r)
     if (want == NULL || r->who.kind == API_PRINCIPAL_ADMIN ||
         r->who.tenant_id == NULL || strcmp(want, r->who.tenant_id) == 0)
         return 0;
-    api_error(r, 403, "INSUFFICIENT_PERMISSIONS",
-              sl_psprintf(r->pool,
-                          "Tenant ID mismatch: authenticated as '%s' but "
-                          "requested resource for '%.60s'",
-                          r->who.tenant_id, want),
-              json_pack("{s:s, s:s}", "authenticated_tenant", r->who.tenant_id,
-                        "requested_tenant", want));
-    return -1;
+    return forbidden(r,
+                     sl_psprintf(r->pool,
+                                 "Tenant ID mismatch: authenticated as '%s' "
+                                 "but requested resource for '%.60s'",
+                                 r->who.tenant_id, want),
+                     json_pack("{s:s, s:s}", "authenticated_tenant",
+                               r->who.tenant_id, "requested_tenant", want));
 }
 
 int

@@ -1,15 +1,15 @@
 /*
- * modules_api.c: GET /modules and /modules/{type}/{name}/schema (seed
+ * module_catalog.c: GET /modules and /modules/{type}/{name}/schema (seed
  * 004), served from lib/modules.c's table: the list the runner runs.
  */
 #include "config.h"
 
 #include <string.h>
 
-#include "api.h"
 #include "handlers.h"
 #include "json.h"
 #include "modules.h"
+#include "request.h"
 
 int
 api_h_modules_list(struct api_req *r)

@@ -1,6 +1,6 @@
 /*
- * sqltext.c: a small SQL lexer, and placeholders bound with it (see
- * sqltext.h).
+ * sqltext.c: a small SQL lexer, and placeholders bound and seed 001's
+ * quoted placeholders unquoted with it (see sqltext.h).
  *
  * The lexer cuts text into the tokens that matter for finding
  * placeholders and statement ends: blanks, comments, literals (strings,
@@ -224,7 +224,7 @@ value_text(sl_pool *p, const json_t *v)
  * it (1..), or a negative code with *missing set for SL_ENOTFOUND. */
 static int
 param_number(sl_pool *p, const char *name, size_t nlen, const json_t *first,
-             const json_t *second, struct run_query *q, const char **missing)
+             const json_t *second, struct sl_sql_query *q, const char **missing)
 {
     char *key = sl_pstrndup(p, name, nlen);
     const json_t *v = NULL;
@@ -243,7 +243,7 @@ param_number(sl_pool *p, const char *name, size_t nlen, const json_t *first,
         *missing = key;
         return SL_ENOTFOUND;
     }
-    if (q->nparams == RUN_MAX_PARAMS)
+    if (q->nparams == SL_MAX_SQL_PARAMS)
         return SL_ETOOBIG;
     q->names[k] = key;
     q->values[k] = value_text(p, v);
@@ -254,8 +254,8 @@ param_number(sl_pool *p, const char *name, size_t nlen, const json_t *first,
 }
 
 int
-run_query_bind(sl_pool *p, const char *sql, const json_t *first,
-               const json_t *second, struct run_query *q, const char **missing)
+sl_sql_bind(sl_pool *p, const char *sql, const json_t *first,
+            const json_t *second, struct sl_sql_query *q, const char **missing)
 {
     size_t len = strlen(sql);
     char *out, *w;
@@ -266,7 +266,7 @@ run_query_bind(sl_pool *p, const char *sql, const json_t *first,
 
     memset(q, 0, sizeof(*q));
     *missing = NULL;
-    if (len > RUN_MAX_QUERY_BYTES)
+    if (len > SL_MAX_SQL_BYTES)
         return SL_ETOOBIG;
     /* "$100" is no longer than ":a" plus two: room for every rewrite. */
     if ((out = w = sl_palloc(p, len * 2 + 16)) == NULL)
@@ -302,4 +302,45 @@ run_query_bind(sl_pool *p, const char *sql, const json_t *first,
     *w = '\0';
     q->text = out;
     return 0;
+}
+
+/*
+ * Whether the literal token [s, end) is '${name}': a plain string, no
+ * prefix, whose text is one ${name} placeholder as lex() reads one.
+ */
+static bool
+quoted_placeholder(const char *s, const char *end)
+{
+    const char *e, *name;
+    size_t nlen;
+
+    if (end - s < 5 || s[0] != '\'' || s[1] != '$' || end[-1] != '\'')
+        return false;
+    return lex(s + 1, T_BLANK, &e, &name, &nlen) == T_NAMED && e == end - 1;
+}
+
+char *
+sl_sql_unquote_placeholders(sl_pool *p, const char *sql)
+{
+    char *out = sl_palloc(p, strlen(sql) + 1), *w = out;
+    const char *s = sql, *end, *name = NULL;
+    enum tok t = T_BLANK;
+    size_t nlen = 0, n;
+
+    if (out == NULL)
+        return NULL;
+    while (*s != '\0') {
+        t = lex(s, t, &end, &name, &nlen);
+        n = (size_t)(end - s);
+        if (t == T_LITERAL && quoted_placeholder(s, end)) {
+            memcpy(w, s + 1, n - 2);
+            w += n - 2;
+        } else {
+            memcpy(w, s, n);
+            w += n;
+        }
+        s = end;
+    }
+    *w = '\0';
+    return out;
 }
