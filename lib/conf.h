@@ -64,6 +64,8 @@ struct sl_conf {
     bool runner_scheduler;    /* fires due schedules (one runner at a time) */
     int run_timeout_seconds;  /* a run's deadline, unless its pipeline's
                                  configuration.timeout says otherwise */
+    int run_timeout_max_seconds; /* the longest deadline a pipeline may
+                                    set; at least run_timeout_seconds */
 
     /* sluice-hub */
     char *hub_listen; /* address the WebSocket server binds */
