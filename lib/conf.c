@@ -78,6 +78,7 @@ static const struct key keys[] = {
         SL_RUN_TIMEOUT_CEIL * 1000L),
     INT(warehouse_temp_file_limit_mb, "5120", 0, 1048576),
     INT(warehouse_work_mem_mb, "64", 1, 65536),
+    INT(max_memory_mb, "2048", 0, 1048576),
     INT(runner_concurrency, "2", 1, 64),
     INT(runner_grace_seconds, "30", 0, 3600),
     BOOL(runner_scheduler, "true"),

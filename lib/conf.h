@@ -58,6 +58,9 @@ struct sl_conf {
     int warehouse_temp_file_limit_mb;
     int warehouse_work_mem_mb;
 
+    /* every daemon */
+    int max_memory_mb; /* RLIMIT_DATA of each process; 0: none */
+
     /* sluice-runner */
     int runner_concurrency;   /* runs one runner executes at once */
     int runner_grace_seconds; /* how long SIGTERM waits for runs to end */

@@ -55,6 +55,7 @@ START_TEST(defaults)
     /* Runs and the warehouse are bounded by default. */
     ck_assert_int_eq(c.run_timeout_seconds, 3600);
     ck_assert_int_eq(c.run_timeout_max_seconds, 86400);
+    ck_assert_int_eq(c.max_memory_mb, 2048);
     ck_assert_int_eq(c.warehouse_statement_timeout_ms, 1800000);
     ck_assert_int_eq(c.warehouse_temp_file_limit_mb, 5120);
     ck_assert_int_eq(c.warehouse_work_mem_mb, 64);
