@@ -78,10 +78,12 @@ static const struct key keys[] = {
         SL_RUN_TIMEOUT_CEIL * 1000L),
     INT(warehouse_temp_file_limit_mb, "5120", 0, 1048576),
     INT(warehouse_work_mem_mb, "64", 1, 65536),
+    INT(max_memory_mb, "2048", 0, 1048576),
     INT(runner_concurrency, "2", 1, 64),
     INT(runner_grace_seconds, "30", 0, 3600),
     BOOL(runner_scheduler, "true"),
     INT(run_timeout_seconds, "3600", 1, SL_RUN_TIMEOUT_CEIL),
+    INT(run_timeout_max_seconds, "86400", 1, SL_RUN_TIMEOUT_CEIL),
     STR(hub_listen, "127.0.0.1"),
     INT(hub_port, "8090", 1, 65535),
     STR(log_level, "info"),
@@ -366,6 +368,13 @@ sl_conf_load(struct sl_conf *cfg, const char *path, char *err, size_t errsz)
     }
     if (rc == SL_OK)
         rc = canonical_plan(&cfg->self_onboarding_max_plan, err, errsz);
+    if (rc == SL_OK && cfg->run_timeout_seconds > cfg->run_timeout_max_seconds) {
+        snprintf(err, errsz,
+                 "run_timeout_seconds (%d) exceeds run_timeout_max_seconds "
+                 "(%d)",
+                 cfg->run_timeout_seconds, cfg->run_timeout_max_seconds);
+        rc = SL_EINVAL;
+    }
     if (rc != SL_OK)
         sl_conf_free(cfg);
     return rc;

@@ -58,12 +58,17 @@ struct sl_conf {
     int warehouse_temp_file_limit_mb;
     int warehouse_work_mem_mb;
 
+    /* every daemon */
+    int max_memory_mb; /* RLIMIT_DATA of each process; 0: none */
+
     /* sluice-runner */
     int runner_concurrency;   /* runs one runner executes at once */
     int runner_grace_seconds; /* how long SIGTERM waits for runs to end */
     bool runner_scheduler;    /* fires due schedules (one runner at a time) */
     int run_timeout_seconds;  /* a run's deadline, unless its pipeline's
                                  configuration.timeout says otherwise */
+    int run_timeout_max_seconds; /* the longest deadline a pipeline may
+                                    set; at least run_timeout_seconds */
 
     /* sluice-hub */
     char *hub_listen; /* address the WebSocket server binds */

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -71,7 +72,29 @@ sl_daemon_start(struct sl_daemon *d, const char *name, int argc, char **argv)
         return -1;
     }
     d->log.level = sl_log_level_parse(d->conf.log_level);
+    if (!d->check_only && sl_daemon_limit_memory(d->conf.max_memory_mb) != 0) {
+        sl_log_error(&d->log, "max_memory_mb: cannot set RLIMIT_DATA: %s",
+                     strerror(errno));
+        return -1;
+    }
     return 0;
+}
+
+int
+sl_daemon_limit_memory(int mb)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer's shadow memory is data too: no limit fits it. */
+    (void)mb;
+    return SL_OK;
+#else
+    struct rlimit rl;
+
+    if (mb <= 0)
+        return SL_OK;
+    rl.rlim_cur = rl.rlim_max = (rlim_t)mb * 1024 * 1024;
+    return setrlimit(RLIMIT_DATA, &rl) == 0 ? SL_OK : SL_EIO;
+#endif
 }
 
 void

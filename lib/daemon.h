@@ -32,6 +32,17 @@ struct sl_daemon {
 int sl_daemon_start(struct sl_daemon *d, const char *name, int argc,
                     char **argv);
 
+/*
+ * Bounds the process's data (heap and private mappings: RLIMIT_DATA) to
+ * mb megabytes, so that what a client or a tenant's data makes it
+ * allocate (a hostile server's 1.5 GB row, read whole by libpq before
+ * any check of ours) fails as "out of memory" instead of taking the host;
+ * 0 or less sets no limit, and so does a build with AddressSanitizer.
+ * sl_daemon_start() applies the configuration's max_memory_mb; children
+ * (the API's workers) inherit it. Returns 0 or SL_EIO (errno set).
+ */
+int sl_daemon_limit_memory(int mb);
+
 /* For --check-config: prints that all is well and frees the conf. */
 void sl_daemon_checked(struct sl_daemon *d);
 

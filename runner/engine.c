@@ -202,6 +202,19 @@ ms_of(clockid_t id)
 }
 
 int
+run_timeout_for(const json_t *def, const struct sl_conf *conf)
+{
+    json_t *t = json_object_get(json_object_get(def, "configuration"),
+                                "timeout");
+    json_int_t s = json_is_integer(t) ? json_integer_value(t) : 0;
+
+    if (s < 1)
+        return conf->run_timeout_seconds;
+    return s > conf->run_timeout_max_seconds ? conf->run_timeout_max_seconds
+                                             : (int)s;
+}
+
+int
 run_time_left_ms(const struct run_job *job)
 {
     double left = job->deadline_ms - ms_of(CLOCK_MONOTONIC);

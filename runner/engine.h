@@ -312,6 +312,13 @@ bool run_deadline_passed(struct run_job *job);
 int run_time_left_ms(const struct run_job *job);
 
 /*
+ * The seconds a run of definition def (a pipeline version) is given: its
+ * configuration.timeout (seed 000) when it is a whole number of seconds,
+ * at most conf's run_timeout_max_seconds, else run_timeout_seconds.
+ */
+int run_timeout_for(const json_t *def, const struct sl_conf *conf);
+
+/*
  * Registers a connection a node is blocked on so that cancelling the run
  * can interrupt it (PQcancel); NULL unregisters. One per node.
  */

@@ -716,18 +716,11 @@ conclude_run(struct run_slot *s, double started_epoch, double started_mono)
     }
 }
 
-/*
- * The run's deadline, counted from now (its claim): its pipeline's
- * configuration.timeout (seconds, seed 000), else run_timeout_seconds.
- */
+/* The run's deadline (run_timeout_for()), counted from now: its claim. */
 static void
 set_deadline(struct run_job *job, json_t *def, const struct sl_conf *conf)
 {
-    json_int_t t =
-        sl_json_get_int(json_object_get(def, "configuration"), "timeout", 0);
-
-    job->timeout_s =
-        t >= 1 && t <= SL_RUN_TIMEOUT_CEIL ? (int)t : conf->run_timeout_seconds;
+    job->timeout_s = run_timeout_for(def, conf);
     job->deadline_ms = now_ms() + job->timeout_s * 1000.0;
     atomic_init(&job->timed_out, false);
 }

@@ -54,6 +54,8 @@ START_TEST(defaults)
     ck_assert_str_eq(c.jwt_secret, "");
     /* Runs and the warehouse are bounded by default. */
     ck_assert_int_eq(c.run_timeout_seconds, 3600);
+    ck_assert_int_eq(c.run_timeout_max_seconds, 86400);
+    ck_assert_int_eq(c.max_memory_mb, 2048);
     ck_assert_int_eq(c.warehouse_statement_timeout_ms, 1800000);
     ck_assert_int_eq(c.warehouse_temp_file_limit_mb, 5120);
     ck_assert_int_eq(c.warehouse_work_mem_mb, 64);
@@ -151,6 +153,11 @@ START_TEST(bounds_checked)
     unlink(path);
     write_file("run_timeout_seconds = 0\n");
     ck_assert_int_eq(sl_conf_load(&c, path, err, sizeof(err)), SL_EINVAL);
+    unlink(path);
+    /* The default deadline is within the ceiling pipelines are held to. */
+    write_file("run_timeout_seconds = 7200\nrun_timeout_max_seconds = 3600\n");
+    ck_assert_int_eq(sl_conf_load(&c, path, err, sizeof(err)), SL_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "run_timeout_max_seconds"));
 }
 END_TEST
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -93,6 +94,40 @@ START_TEST(instance_names_host_and_pid)
 }
 END_TEST
 
+/*
+ * With max_memory_mb, an allocation past the limit fails (as a hostile
+ * server's huge row makes libpq's does) and the process lives on. In a
+ * child of its own, so the limit does not outlive the test.
+ */
+START_TEST(memory_is_bounded)
+{
+    pid_t pid = fork();
+    int status;
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        char *p;
+
+        if (sl_daemon_limit_memory(256) != 0)
+            _exit(2);
+#if !defined(__SANITIZE_ADDRESS__)
+        p = malloc((size_t)512 * 1024 * 1024);
+        if (p != NULL)
+            _exit(3);
+#endif
+        p = malloc((size_t)16 * 1024 * 1024);
+        if (p == NULL)
+            _exit(4);
+        memset(p, 1, (size_t)16 * 1024 * 1024);
+        free(p);
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the child said %d", WEXITSTATUS(status));
+}
+END_TEST
+
 static Suite *
 daemon_suite(void)
 {
@@ -104,6 +139,7 @@ daemon_suite(void)
     tcase_add_test(tc, check_config_and_version);
     tcase_add_test(tc, refuses_bad_arguments_and_files);
     tcase_add_test(tc, instance_names_host_and_pid);
+    tcase_add_test(tc, memory_is_bounded);
     suite_add_tcase(s, tc);
     return s;
 }

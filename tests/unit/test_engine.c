@@ -147,6 +147,38 @@ START_TEST(trim_and_fail)
 }
 END_TEST
 
+/* A run is given its pipeline's timeout, within the operator's ceiling. */
+START_TEST(a_runs_timeout)
+{
+    static const struct {
+        const char *def;
+        int want;
+    } cases[] = {
+        {"{}", 3600},
+        {"{\"configuration\": {}}", 3600},
+        {"{\"configuration\": {\"timeout\": 30}}", 30},
+        {"{\"configuration\": {\"timeout\": 7200}}", 7200},
+        /* Beyond the ceiling: the ceiling. */
+        {"{\"configuration\": {\"timeout\": 604800}}", 86400},
+        /* Not a whole positive number of seconds: the default. */
+        {"{\"configuration\": {\"timeout\": 0}}", 3600},
+        {"{\"configuration\": {\"timeout\": -5}}", 3600},
+        {"{\"configuration\": {\"timeout\": \"30\"}}", 3600},
+        {"{\"configuration\": {\"timeout\": 1.5}}", 3600},
+    };
+    struct sl_conf conf = {.run_timeout_seconds = 3600,
+                           .run_timeout_max_seconds = 86400};
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *d = json_loads(cases[i].def, 0, NULL);
+
+        ck_assert_msg(run_timeout_for(d, &conf) == cases[i].want, "%s: %d",
+                      cases[i].def, run_timeout_for(d, &conf));
+        json_decref(d);
+    }
+}
+END_TEST
+
 /* --- run_emit between test nodes ----------------------------------------- */
 
 static struct run_batch *
@@ -483,6 +515,7 @@ engine_suite(void)
     tcase_add_test(parts, batches_grow_and_copy_deeply);
     tcase_add_test(parts, schemas_find_compare_and_copy);
     tcase_add_test(parts, trim_and_fail);
+    tcase_add_test(parts, a_runs_timeout);
     tcase_add_test(parts, emit_gives_each_successor_its_own_batch);
     tcase_add_test(parts, emit_stops_on_cancel);
     tcase_add_test(parts, emit_passes_a_failure_up);

@@ -172,6 +172,48 @@ START_TEST(router_matches_literals_params_and_methods)
 }
 END_TEST
 
+/*
+ * The router takes the first row whose path matches, so a literal route
+ * listed after a {param} pattern that swallows it is never reached (POST
+ * /pipelines/generate would get /pipelines/{id}'s 405). Every route of
+ * the table, its parameters given values no literal segment has, is the
+ * route the router finds for its method.
+ */
+START_TEST(no_route_is_shadowed)
+{
+    sl_pool *p = sl_pool_create(0, 0);
+    struct api_param ps[API_MAX_PARAMS];
+    char allow[128], path[512];
+    int n;
+
+    for (size_t i = 0; i < api_nroutes; i++) {
+        const struct api_route *rt = &api_routes[i], *got;
+        const char *s = rt->pattern;
+        size_t w = 0;
+
+        while (*s != '\0' && w < sizeof(path) - 32) {
+            if (*s == '{') {
+                w += (size_t)snprintf(path + w, sizeof(path) - w,
+                                      "zz-param-%zu", w);
+                s = strchr(s, '}');
+                ck_assert_ptr_nonnull(s);
+                s++;
+            } else {
+                path[w++] = *s++;
+            }
+        }
+        path[w] = '\0';
+        got = api_route_find(api_routes, api_nroutes, rt->method, path, p, ps,
+                             &n, allow, sizeof(allow));
+        ck_assert_msg(got == rt,
+                      "%s %s is shadowed by %s %s (list it before that row)",
+                      rt->method, rt->pattern, got ? got->method : "(405)",
+                      got ? got->pattern : allow);
+    }
+    sl_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(router_404_and_405)
 {
     sl_pool *p = sl_pool_create(0, 0);
@@ -294,6 +336,7 @@ routes_suite(void)
     tcase_add_test(tc, every_route_is_documented);
     tcase_add_test(tc, every_documented_operation_is_routed);
     tcase_add_test(tc, no_route_is_listed_twice);
+    tcase_add_test(tc, no_route_is_shadowed);
     tcase_add_test(tc, every_statement_is_defined);
     tcase_add_test(tc, router_matches_literals_params_and_methods);
     tcase_add_test(tc, router_404_and_405);
