@@ -30,7 +30,7 @@
  * extractor reading a table there, as the runner's own role. An
  * extractor's query there is the user's SQL, so it runs as the
  * organisation's own warehouse role, which can read only its schemas
- * (run_wh_open_org() in source.c).
+ * (run_wh_open_org() in datastores.c).
  */
 #include "config.h"
 

@@ -1,5 +1,5 @@
 /*
- * source.c: where a node's data lives: the PostgreSQL database or the
+ * datastores.c: where a node's data lives: the PostgreSQL database or the
  * directory its config names (engine.h: run_pg_open, run_wh_schema,
  * run_file_path).
  *
