@@ -27,6 +27,7 @@
 #include "list.h"
 #include "pipelines.h"
 #include "request.h"
+#include "utf8.h"
 #include "uuid.h"
 
 #define MAX_RULES     200
@@ -235,13 +236,14 @@ apply_schedule(struct api_check *c, struct pipeline *pl, json_t *v)
 static void
 apply_configuration(struct api_check *c, struct pipeline *pl, json_t *conf)
 {
+    /* timeout: at most what the operator lets a run have (max 0). */
     static const struct {
         const char *name;
         json_int_t min, max;
     } keys[] = {
         {"batch_size", 1, 1000000},
         {"max_retries", 0, 100},
-        {"timeout", 1, SL_RUN_TIMEOUT_CEIL},
+        {"timeout", 1, 0},
     };
     const char *key;
     json_t *v, *out = json_deep_copy(pl->configuration);
@@ -250,6 +252,7 @@ apply_configuration(struct api_check *c, struct pipeline *pl, json_t *conf)
     {
         size_t i;
         char field[96];
+        json_int_t max;
 
         /* seed 001 keeps its graph here: graph.c read it. */
         if (strcmp(key, "source") == 0 || strcmp(key, "target") == 0 ||
@@ -258,17 +261,22 @@ apply_configuration(struct api_check *c, struct pipeline *pl, json_t *conf)
         for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
             if (strcmp(key, keys[i].name) == 0)
                 break;
-        snprintf(field, sizeof(field), "configuration.%.60s", key);
+        snprintf(field, sizeof(field), "configuration.%.*s",
+                 (int)sl_utf8_prefix(key, 60), key);
         if (i == sizeof(keys) / sizeof(keys[0])) {
             api_check_fail(c, field,
                            "is not a setting (batch_size, max_retries, "
                            "timeout)");
-        } else if (json_is_null(v)) {
+            continue;
+        }
+        max = keys[i].max ? keys[i].max
+                          : c->r->ctx->conf->run_timeout_max_seconds;
+        if (json_is_null(v)) {
             json_object_del(out, key);
         } else if (!json_is_integer(v) || json_integer_value(v) < keys[i].min ||
-                   json_integer_value(v) > keys[i].max) {
+                   json_integer_value(v) > max) {
             api_check_fail(c, field, "must be an integer in %lld..%lld",
-                           (long long)keys[i].min, (long long)keys[i].max);
+                           (long long)keys[i].min, (long long)max);
         } else {
             json_object_set(out, key, v);
         }
@@ -490,16 +498,19 @@ make_connectors(struct api_req *r, struct api_check *c, struct pipeline *pl)
         json_t *node = json_object_get(ic, "node");
         const char *field = sl_json_get_str(ic, "field");
         const char *node_id = sl_json_get_str(node, "id");
-        const char *name, *desc;
+        const char *name, *desc, *pl_name;
         char id[SL_UUID_LEN];
         size_t before = json_array_size(c->errors);
         int rc;
 
         if (sl_uuid_v4(id) != SL_OK)
             return SL_ECRYPTO;
-        name = sl_psprintf(r->pool, "%.120s: %.64s (%s)",
-                           pl->name ? pl->name : "pipeline",
-                           node_id ? node_id : "", id);
+        pl_name = pl->name ? pl->name : "pipeline";
+        node_id = node_id ? node_id : "";
+        /* Cut between characters: the database takes only UTF-8. */
+        name = sl_psprintf(r->pool, "%.*s: %.*s (%s)",
+                           (int)sl_utf8_prefix(pl_name, 120), pl_name,
+                           (int)sl_utf8_prefix(node_id, 64), node_id, id);
         desc = sl_psprintf(r->pool,
                            "Made from the connection settings pipeline "
                            "%s gave at %s",

@@ -29,6 +29,7 @@
 #include "pipelines.h"
 #include "request.h"
 #include "sched.h"
+#include "utf8.h"
 #include "uuid.h"
 
 #define MAX_IDEMPOTENCY_KEY 255
@@ -156,13 +157,9 @@ run_trigger_by(struct api_check *c, json_t *body)
     if (json_object_get(body, "trigger_by") != NULL)
         return by;
     if (hdr != NULL) {
-        /* jansson takes valid UTF-8 only, as the database does. */
-        json_t *text = json_string(hdr);
-        bool ok =
-            text != NULL && *hdr != '\0' && strlen(hdr) <= SL_MAX_TRIGGER_BY;
+        size_t n = strlen(hdr);
 
-        json_decref(text);
-        if (!ok) {
+        if (n == 0 || n > SL_MAX_TRIGGER_BY || !sl_utf8_valid(hdr, n)) {
             api_check_fail(c, "X-User-ID",
                            "must be 1 to %d bytes of UTF-8 text",
                            SL_MAX_TRIGGER_BY);
@@ -289,11 +286,13 @@ start_run(struct api_req *r, const char *ref, json_t *body,
 
     if (!api_pipeline_ref(r, ref, params))
         return pipeline_not_found(r, ref);
-    if (key != NULL && (*key == '\0' || strlen(key) > MAX_IDEMPOTENCY_KEY))
+    if (key != NULL && (*key == '\0' || strlen(key) > MAX_IDEMPOTENCY_KEY ||
+                        !sl_utf8_valid(key, strlen(key))))
         return api_error(r, 422, "VALIDATION_ERROR",
-                         "Idempotency-Key must be 1 to 255 characters",
+                         "Idempotency-Key must be 1 to 255 bytes of UTF-8 text",
                          json_pack("{s:s, s:s}", "field", "Idempotency-Key",
-                                   "reason", "must be 1 to 255 characters"));
+                                   "reason",
+                                   "must be 1 to 255 bytes of UTF-8 text"));
     if ((rc = sl_db_begin(db, r->who.tenant_id, r->who.user_id)) != SL_OK)
         return api_db_error(r, rc);
     if ((rc = api_exec(r, ST_RUN_PIPELINE, 2, params, &res)) != SL_OK)

@@ -152,11 +152,10 @@ invite(struct api_req *r, const char *login, const char *role)
     if (!PQgetisnull(res, 0, 0))
         return api_error(
             r, 429, "QUOTA_EXCEEDED",
-            "This organization has as many invitations pending as it may; "
-            "more can be sent as those are accepted or grow older than 30 "
-            "days",
-            json_pack("{s:s, s:o}", "quota_type", "pending_invitations",
-                      "limit", api_col_int(res, 0, 0)));
+            "This organization has sent as many invitations as it may in "
+            "24 hours; more can be sent as those grow older",
+            json_pack("{s:s, s:o, s:s}", "quota_type", "daily_invitations",
+                      "limit", api_col_int(res, 0, 0), "window", "24h"));
     return api_reply(
         r, 202,
         json_pack("{s:s, s:s, s:s, s:s}", "status", "invited",

@@ -329,7 +329,8 @@ timed_out(const struct it_resp *r, const char *org, const char *table,
 
 START_TEST(runs_have_a_deadline)
 {
-    static const char *const bad[] = {"0", "-5", "604801", "\"1h\"", "1.5"};
+    static const char *const bad[] = {"0",     "-5",     "604801",
+                                      "86401", "\"1h\"", "1.5"};
     struct it_client c;
     struct it_resp r;
     char *org, *user, *token, *conn, *v, sql[256];
@@ -365,7 +366,8 @@ START_TEST(runs_have_a_deadline)
     ck_assert_str_eq(v, "30000");
     free(v);
 
-    /* The API takes only a whole number of seconds, 1 to 7 days. */
+    /* The API takes only a whole number of seconds, 1 to the operator's
+     * run_timeout_max_seconds (a day, here), and says so. */
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         json_t *nodes = slow_load(conn, 1, "never");
 
@@ -379,6 +381,7 @@ START_TEST(runs_have_a_deadline)
         it_assert_error(&r, 422, "VALIDATION_ERROR");
         ck_assert_msg(strstr(r.body, "configuration.timeout") != NULL, "%s",
                       r.body);
+        ck_assert_msg(strstr(r.body, "1..86400") != NULL, "%s", r.body);
         it_resp_free(&r);
     }
     free(conn);

@@ -909,6 +909,19 @@ START_TEST(seed_001_connection_settings_become_connectors)
     ck_assert_str_eq(it_str(&r, "nodes.0.config.connection_id"), conn_src);
     it_resp_free(&r);
     ck_assert_int_eq(connector_count(&c, token), 3);
+    /* A long name in any script names its connector, cut between
+     * characters. */
+    {
+        char name[256] = "x";
+
+        for (int i = 0; i < 90; i++)
+            strcat(name, "\xc3\xa9");
+        json_object_set_new(body, "name", json_string(name));
+    }
+    it_call(&c, "POST", "/api/v1/pipelines", token, json_incref(body), &r);
+    it_assert_status(&r, 201);
+    it_resp_free(&r);
+    ck_assert_int_eq(connector_count(&c, token), 4);
 
     json_decref(body);
     json_decref(wh);

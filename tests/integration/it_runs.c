@@ -252,6 +252,14 @@ START_TEST(idempotency_nats_down_roles_and_tenants)
         it_resp_free(&r);
         free(other);
         snprintf(path, sizeof(path), "/api/v1/pipelines/%s/execute", pid);
+        /* A key that is not UTF-8 text is named, not a 500. */
+        snprintf(hdr, sizeof(hdr),
+                 "Authorization: Bearer %s\r\nIdempotency-Key: \xff\xfe\r\n",
+                 token);
+        it_request(&c, "POST", path, hdr, "application/json", "{}", 2, &r);
+        it_assert_error(&r, 422, "VALIDATION_ERROR");
+        ck_assert_str_eq(it_str(&r, "error.details.field"), "Idempotency-Key");
+        it_resp_free(&r);
     }
     snprintf(path, sizeof(path), "/api/v1/pipelines/%s/runs", pid);
     it_get(&c, path, token, &r);

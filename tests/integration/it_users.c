@@ -435,7 +435,12 @@ START_TEST(others_invitations_neither_fill_nor_hide_one)
 }
 END_TEST
 
-START_TEST(an_organisation_has_a_limit_of_pending_invitations)
+/*
+ * An organisation asks for at most 100 invitations a day, every request
+ * counting whether or not it names an account: the limit tells nothing
+ * of who exists. It is that organisation's limit alone.
+ */
+START_TEST(an_organisation_has_a_limit_of_invitations)
 {
     struct it_client c;
     struct it_resp r;
@@ -445,21 +450,30 @@ START_TEST(an_organisation_has_a_limit_of_pending_invitations)
     ta = it_new_org(&c, &admin_a, &org_a);
     tb = it_new_org(&c, &admin_b, &org_b);
     tok_c = it_new_org(&c, &admin_c, &org_c);
-    /* A has invited a hundred accounts, none of which answered yet. */
-    owner_rows("WITH u AS (INSERT INTO users (id, username, email, "
-               "password_hash) SELECT gen_random_uuid(), 'inv_' || $1 || "
-               "'_' || g, 'inv_' || $1 || '_' || g || '@example.com', 'x' "
-               "FROM generate_series(1, 100) g RETURNING id) "
-               "INSERT INTO memberships (tenant_id, user_id, role, "
-               "is_active, accepted_at) SELECT $2, u.id, 'viewer', false, "
-               "NULL FROM u RETURNING 1",
-               org_a, org_a);
+    /* A has asked for 99 invitations today. */
+    owner_rows("INSERT INTO invitation_requests (tenant_id) "
+               "SELECT $1 FROM generate_series(1, 99) RETURNING tenant_id",
+               org_a, NULL);
+    /* The hundredth names nobody: it still counts. */
+    it_call(&c, "POST", "/api/v1/users", ta,
+            json_pack("{s:s, s:s}", "username", "no_such_account_zz", "role",
+                      "viewer"),
+            &r);
+    it_assert_status(&r, 202);
+    it_resp_free(&r);
+    /* So inviting a real account now is refused, as any name would be. */
     it_call(&c, "POST", "/api/v1/users", ta,
             json_pack("{s:s, s:s}", "username", admin_b, "role", "viewer"), &r);
     it_assert_error(&r, 429, "QUOTA_EXCEEDED");
     ck_assert_str_eq(it_str(&r, "error.details.quota_type"),
-                     "pending_invitations");
+                     "daily_invitations");
     ck_assert_int_eq(it_int(&r, "error.details.limit"), 100);
+    it_resp_free(&r);
+    it_call(&c, "POST", "/api/v1/users", ta,
+            json_pack("{s:s, s:s}", "username", "no_such_account_zz2", "role",
+                      "viewer"),
+            &r);
+    it_assert_error(&r, 429, "QUOTA_EXCEEDED");
     it_resp_free(&r);
     /* That is A's limit alone: C still invites B. */
     it_call(&c, "POST", "/api/v1/users", tok_c,
@@ -526,7 +540,7 @@ users_suite(void)
     tcase_add_test(tc, organizations_do_not_see_each_other);
     tcase_add_test(tc, invitations_reveal_nothing_and_cannot_be_forced);
     tcase_add_test(tc, others_invitations_neither_fill_nor_hide_one);
-    tcase_add_test(tc, an_organisation_has_a_limit_of_pending_invitations);
+    tcase_add_test(tc, an_organisation_has_a_limit_of_invitations);
     tcase_add_test(tc, a_change_by_upper_case_id_still_takes_effect_at_once);
     suite_add_tcase(s, tc);
     return s;
