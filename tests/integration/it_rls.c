@@ -263,6 +263,31 @@ START_TEST(password_hashes_only_through_login)
     expect("SELECT auth_password_rehash($1::uuid, 'not-the-hash', "
            "'$scrypt$ln=12,r=8,p=1$AAAA$AAAA')::text",
            id_a, "false");
+    /* Only ever with a stronger one: the stack hashes at cost 12. */
+    expect("SELECT split_part(password_hash, '$', 3) "
+           "FROM auth_login_lookup($1)",
+           user_a, "ln=12,r=8,p=1");
+    expect("SELECT auth_password_rehash(user_id, password_hash, "
+           "'$scrypt$ln=10,r=8,p=1$AAAA$AAAA')::text "
+           "FROM auth_login_lookup($1)",
+           user_a, "false");
+    expect("SELECT auth_password_rehash(user_id, password_hash, "
+           "'$scrypt$ln=12,r=8,p=1$AAAA$AAAA')::text "
+           "FROM auth_login_lookup($1)",
+           user_a, "false");
+    expect("SELECT auth_password_rehash(user_id, password_hash, "
+           "'$scrypt$ln=14,r=4,p=1$AAAA$AAAA')::text "
+           "FROM auth_login_lookup($1)",
+           user_a, "false");
+    expect("SELECT auth_password_rehash(user_id, password_hash, "
+           "'plaintext')::text FROM auth_login_lookup($1)",
+           user_a, "false");
+    expect("SELECT auth_password_rehash(user_id, password_hash, "
+           "'$scrypt$ln=13,r=8,p=1$AAAA$AAAA')::text "
+           "FROM auth_login_lookup($1)",
+           user_a, "true");
+    expect("SELECT password_hash FROM auth_login_lookup($1)", user_a,
+           "$scrypt$ln=13,r=8,p=1$AAAA$AAAA");
     free(ta);
     free(id_a);
     free(user_a);
