@@ -1,8 +1,90 @@
 -- 016_least_privilege.sql: what a security review of 013 to 015 found.
 --
+--   * memberships: sluice_app may change only the columns the API
+--     changes (role, is_active, accepted_at, updated_at); an organisation
+--     changes its accepted memberships only when the acting user is one
+--     of its active admins (or the request is an API key's, which
+--     carries no user); an invitation is accepted by its account with the
+--     role it was made with; nobody raises their own role; and no
+--     membership ever moves to another account, organisation or inviter;
 --   * a password hash is only ever replaced by a stronger one
 --     (auth_password_rehash()), so that a lowered password_cost cannot
 --     weaken what is stored;
+
+-- Memberships ---------------------------------------------------------------
+
+-- The API updates memberships in two statements (fcgi-app/stmt.c):
+-- member_update (role, is_active, updated_at) and membership_accept
+-- (accepted_at, is_active, updated_at).
+REVOKE UPDATE ON memberships FROM sluice_app;
+GRANT UPDATE (role, is_active, accepted_at, updated_at) ON memberships
+    TO sluice_app;
+
+-- Whether the transaction may manage the memberships of its tenant: its
+-- user is an active admin there, or it has no user (an API key's request;
+-- the routes that change members require the admin role, which the
+-- database cannot see). SECURITY DEFINER, so that a policy on
+-- memberships can ask without recursing into its own policies.
+CREATE FUNCTION app_manages_members() RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+        SELECT app_user() IS NULL OR EXISTS (
+            SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+            WHERE m.tenant_id = app_tenant() AND m.user_id = app_user()
+              AND m.role = 'admin' AND m.is_active
+              AND m.accepted_at IS NOT NULL AND u.is_active)
+    $$;
+REVOKE ALL ON FUNCTION app_manages_members() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app_manages_members() TO sluice_app;
+
+-- An organisation's admins change its accepted memberships, which stay
+-- accepted; an invitation is its account's to accept, once.
+DROP POLICY memberships_tenant_update ON memberships;
+DROP POLICY memberships_self_accept ON memberships;
+CREATE POLICY memberships_admin_update ON memberships FOR UPDATE
+    USING (tenant_id = app_tenant() AND accepted_at IS NOT NULL
+           AND app_manages_members())
+    WITH CHECK (tenant_id = app_tenant() AND accepted_at IS NOT NULL);
+CREATE POLICY memberships_self_accept ON memberships FOR UPDATE
+    USING (tenant_id = app_tenant() AND user_id = app_user()
+           AND accepted_at IS NULL)
+    WITH CHECK (tenant_id = app_tenant() AND user_id = app_user()
+                AND accepted_at IS NOT NULL AND is_active);
+
+-- What no update may do, whoever makes it: move a membership to another
+-- account, organisation or inviter; accept an invitation with another
+-- role than it was made with; raise one's own role (stepping down is
+-- allowed: the API keeps the last admin).
+CREATE FUNCTION memberships_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+    DECLARE
+        ranks constant text[] :=
+            ARRAY['viewer', 'analyst', 'engineer', 'architect', 'admin'];
+    BEGIN
+        IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id
+           OR NEW.user_id IS DISTINCT FROM OLD.user_id
+           OR NEW.invited_by IS DISTINCT FROM OLD.invited_by
+           OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
+            RAISE EXCEPTION 'a membership''s organisation, account, inviter '
+                'and creation never change' USING ERRCODE = '42501';
+        END IF;
+        IF NEW.role IS DISTINCT FROM OLD.role AND OLD.accepted_at IS NULL THEN
+            RAISE EXCEPTION 'an invitation keeps the role it was made with'
+                USING ERRCODE = '42501';
+        END IF;
+        IF NEW.user_id = app_user()
+           AND array_position(ranks, NEW.role)
+               > array_position(ranks, OLD.role) THEN
+            RAISE EXCEPTION 'nobody raises their own role'
+                USING ERRCODE = '42501';
+        END IF;
+        RETURN NEW;
+    END
+    $$;
+
+CREATE TRIGGER memberships_guard BEFORE UPDATE ON memberships
+    FOR EACH ROW EXECUTE FUNCTION memberships_guard();
 
 -- Password hashes ------------------------------------------------------------
 

@@ -241,6 +241,111 @@ START_TEST(memberships_are_never_forced)
 }
 END_TEST
 
+/* A member's role in org, read as the owner (malloc'd). */
+static char *
+role_of(const char *org, const char *user)
+{
+    return it_owner_value("SELECT role FROM memberships WHERE tenant_id = $1 "
+                          "AND user_id = $2::uuid",
+                          org, user);
+}
+
+/*
+ * Memberships change only as the API changes them: an admin changes role
+ * and is_active, an account accepts its own invitation, as it was made;
+ * nobody moves a membership to another account or organisation, promotes
+ * themselves, or accepts an invitation as admin.
+ */
+START_TEST(memberships_change_only_as_the_api_does)
+{
+    struct it_client c;
+    char *user_a, *org_a, *user_b, *org_b, *ta, *tb, *tv, *id_a, *id_b, *id_v;
+    char *v;
+
+    it_client_init(&c);
+    ta = it_new_org(&c, &user_a, &org_a);
+    tb = it_new_org(&c, &user_b, &org_b);
+    tv = it_member(&c, ta, "viewer");
+    id_a = user_id(&c, ta);
+    id_b = user_id(&c, tb);
+    id_v = user_id(&c, tv);
+
+    /* A's admin cannot turn V's membership into B's (pulling B's account
+     * in), nor move it to another organisation or inviter. */
+    scope(org_a, id_a);
+    refused_with("UPDATE memberships SET user_id = $1::uuid "
+                 "WHERE user_id = $2::uuid",
+                 id_b, id_v, "permission denied");
+    refused_with("UPDATE memberships SET tenant_id = $1 "
+                 "WHERE user_id = $2::uuid",
+                 org_b, id_v, "permission denied");
+    refused_with("UPDATE memberships SET invited_by = $1::uuid "
+                 "WHERE user_id = $1::uuid",
+                 id_a, NULL, "permission denied");
+    expect("SELECT count(*) FROM users WHERE id = $1::uuid", id_b, "0");
+    /* What the API does, an admin may. */
+    expect("UPDATE memberships SET role = 'analyst', updated_at = now() "
+           "WHERE user_id = $1::uuid",
+           id_v, "1");
+    expect("UPDATE memberships SET role = 'viewer' WHERE user_id = $1::uuid",
+           id_v, "1");
+
+    /* The viewer changes nobody's membership, its own least of all. */
+    scope(org_a, id_v);
+    expect("UPDATE memberships SET role = 'admin' WHERE user_id = app_user()",
+           NULL, "0");
+    expect("UPDATE memberships SET is_active = false "
+           "WHERE user_id = $1::uuid",
+           id_a, "0");
+    v = role_of(org_a, id_v);
+    ck_assert_str_eq(v, "viewer");
+    free(v);
+
+    /* B, invited as a viewer, accepts as a viewer, not as an admin. */
+    scope(org_a, id_a);
+    expect("SELECT (auth_invite($1, 'viewer') IS NULL)::text", user_b, "true");
+    scope(org_a, id_b);
+    refused("UPDATE memberships SET accepted_at = now(), is_active = true, "
+            "role = 'admin' WHERE user_id = app_user()",
+            "keeps the role");
+    expect("UPDATE memberships SET accepted_at = now(), is_active = true, "
+           "updated_at = now() WHERE user_id = app_user()",
+           NULL, "1");
+    v = role_of(org_a, id_b);
+    ck_assert_str_eq(v, "viewer");
+    free(v);
+    /* Accepted, it is the admins' to change, not B's. */
+    expect("UPDATE memberships SET role = 'admin' WHERE user_id = app_user()",
+           NULL, "0");
+
+    /* An API key's request (no user) may, as the admin routes allow. */
+    scope(org_a, NULL);
+    expect("UPDATE memberships SET role = 'analyst' WHERE user_id = $1::uuid",
+           id_v, "1");
+    /* And whoever updates, even the owner, nobody raises their own role. */
+    v = it_sql("SLUICE_TEST_OWNER_DB_URL",
+               "UPDATE memberships SET role = 'admin' WHERE user_id = "
+               "$1::uuid AND set_config('app.user_id', $1, true) = $1 "
+               "RETURNING role",
+               id_v, NULL, NULL, NULL, 0);
+    ck_assert_msg(v == NULL, "the owner raised a user's role as that user");
+    v = role_of(org_a, id_v);
+    ck_assert_str_eq(v, "analyst");
+    free(v);
+
+    free(ta);
+    free(tb);
+    free(tv);
+    free(id_a);
+    free(id_b);
+    free(id_v);
+    free(user_a);
+    free(user_b);
+    free(org_a);
+    free(org_b);
+}
+END_TEST
+
 START_TEST(password_hashes_only_through_login)
 {
     struct it_client c;
@@ -468,6 +573,7 @@ rls_suite(void)
     tcase_add_test(tc, app_role_is_powerless_by_construction);
     tcase_add_test(tc, each_tenant_sees_only_itself);
     tcase_add_test(tc, memberships_are_never_forced);
+    tcase_add_test(tc, memberships_change_only_as_the_api_does);
     tcase_add_test(tc, password_hashes_only_through_login);
     tcase_add_test(tc, subscriptions_are_read_only_to_a_tenant);
     tcase_add_test(tc, outbox_rows_speak_for_their_own_tenant);
