@@ -47,6 +47,7 @@ struct run_ctx {
     struct runner runner;
     char id[SL_UUID_LEN]; /* this runner's identity: claimed_by */
     bool streams_ok;
+    bool relay_stalled; /* JetStream failed the relay's last pass */
     int64_t reconciled_us; /* when run_reconcile() last ran (monotonic) */
 };
 
@@ -62,6 +63,35 @@ sweep(struct run_ctx *ctx)
         sl_log_warn(&ctx->d.log, "run %s: its runner stopped beating: %s",
                     PQgetvalue(res, i, 0), PQgetvalue(res, i, 2));
     PQclear(res);
+}
+
+/*
+ * Relays the outbox. When JetStream itself failed the pass (relay.h),
+ * the streams are checked, and made again if they are missing, before
+ * the next one; the log says when that starts and when it ends, once
+ * each.
+ */
+static void
+relay(struct run_ctx *ctx)
+{
+    int rc = run_relay(&ctx->db, &ctx->bus, &ctx->d.log);
+    bool jetstream = sl_bus_connected(&ctx->bus) &&
+                     (rc == SL_ENOTFOUND || rc == SL_ETIMEDOUT ||
+                      rc == SL_EBUS);
+
+    if (jetstream) {
+        ctx->streams_ok = false;
+        if (!ctx->relay_stalled)
+            sl_log_warn(&ctx->d.log,
+                        "relay: JetStream does not take the outbox's "
+                        "messages (%s); no row is charged for it, and the "
+                        "streams are checked before the next try",
+                        sl_strerror(rc));
+        ctx->relay_stalled = true;
+    } else if (rc >= 0 && ctx->relay_stalled) {
+        sl_log_info(&ctx->d.log, "relay: JetStream takes messages again");
+        ctx->relay_stalled = false;
+    }
 }
 
 /*
@@ -83,7 +113,7 @@ tick(struct run_ctx *ctx)
     if (ctx->d.conf.runner_scheduler)
         run_schedule(&ctx->db, &ctx->bus, &ctx->d.log);
     if (ctx->streams_ok)
-        run_relay(&ctx->db, &ctx->bus, &ctx->d.log);
+        relay(ctx);
     if (ctx->streams_ok && sl_bus_connected(&ctx->bus) &&
         sl_clock_mono_us() - ctx->reconciled_us >=
             (int64_t)RUN_RECONCILE_EVERY * 1000000) {

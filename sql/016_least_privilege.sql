@@ -10,6 +10,9 @@
 --   * a password hash is only ever replaced by a stronger one
 --     (auth_password_rehash()), so that a lowered password_cost cannot
 --     weaken what is stored;
+--   * a parked run request no longer counts as one still to be sent:
+--     run_reconcile() requests its run again, instead of leaving it
+--     pending for ever;
 
 -- Memberships ---------------------------------------------------------------
 
@@ -123,4 +126,50 @@ CREATE OR REPLACE FUNCTION auth_password_rehash(p_user uuid, p_old text,
                    WHERE id = p_user AND password_hash = p_old
                      AND auth_scrypt_stronger(p_old, p_new) RETURNING 1)
         SELECT EXISTS (SELECT 1 FROM u)
+    $$;
+
+-- Reconciliation ----------------------------------------------------------
+
+-- As in 013, except that a parked request is not one still to be sent
+-- (the relay will not send it until an operator re-queues it), and the
+-- age of a run's last request is that of its sending or, for a parked
+-- one, of its parking: a run whose request was parked is requested
+-- again, p_after (doubled for each request it had, at most p_max) after
+-- that.
+CREATE OR REPLACE FUNCTION run_reconcile(p_after interval, p_max interval,
+                                         p_limit integer)
+    RETURNS TABLE (id uuid, tenant_id text, requests bigint)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+    DECLARE
+        c record;
+        o uuid;
+    BEGIN
+        FOR c IN SELECT x.id, x.tenant_id, x.pipeline_id, q.n FROM runs x
+                 CROSS JOIN LATERAL (
+                     SELECT count(*) AS n,
+                            max(coalesce(b.sent_at, b.parked_at)) AS last,
+                            count(*) FILTER (WHERE b.sent_at IS NULL
+                                               AND b.parked_at IS NULL)
+                                AS unsent
+                     FROM outbox b
+                     WHERE b.subject = 'sluice.run.request'
+                       AND b.payload->>'run_id' = x.id::text) q
+                 WHERE x.status = 'pending' AND NOT x.cancel_requested
+                   AND x.created_at < now() - p_after AND q.unsent = 0
+                   AND (q.n = 0 OR q.last < now() - least(
+                        p_after * power(2, least(q.n - 1, 30)), p_max))
+                 ORDER BY x.created_at LIMIT least(p_limit, 100)
+                 FOR UPDATE OF x SKIP LOCKED
+        LOOP
+            o := gen_random_uuid();
+            INSERT INTO outbox (id, tenant_id, subject, payload)
+            VALUES (o, c.tenant_id, 'sluice.run.request',
+                    jsonb_build_object('run_id', c.id,
+                        'tenant_id', c.tenant_id,
+                        'pipeline_id', c.pipeline_id, 'outbox_id', o));
+            id := c.id; tenant_id := c.tenant_id; requests := c.n + 1;
+            RETURN NEXT;
+        END LOOP;
+    END
     $$;
