@@ -1079,7 +1079,7 @@ run_workers_start(struct runner *rn, const struct sl_conf *conf,
     rn->nslots = conf->runner_concurrency;
     rn->slots = calloc((size_t)rn->nslots, sizeof(*rn->slots));
     if (rn->slots == NULL ||
-        sl_db_init(&rn->beat_db, conf->db_url, "sluice-runner",
+        sl_db_init(&rn->beat_db, conf->runner_db_url, "sluice-runner",
                    conf->db_statement_timeout_ms, run_stmts, RUN_ST_COUNT_,
                    log) != 0)
         return SL_ENOMEM;
@@ -1087,7 +1087,7 @@ run_workers_start(struct runner *rn, const struct sl_conf *conf,
         struct run_slot *s = &rn->slots[i];
 
         s->rn = rn;
-        if (sl_db_init(&s->db, conf->db_url, "sluice-runner",
+        if (sl_db_init(&s->db, conf->runner_db_url, "sluice-runner",
                        conf->db_statement_timeout_ms, run_stmts, RUN_ST_COUNT_,
                        log) != 0)
             return SL_ENOMEM;

@@ -13,6 +13,19 @@
 --   * a parked run request no longer counts as one still to be sent:
 --     run_reconcile() requests its run again, instead of leaving it
 --     pending for ever;
+--   * the runner has a role of its own, sluice_runner: the functions that
+--     act across organisations for the runner alone (claiming a run, the
+--     relay, heartbeats, sweeps, reconciliation) are its only, no longer
+--     sluice_app's, so that a session of the API (an SQL injection, say)
+--     cannot claim another organisation's run and read its definition.
+--     sluice_runner gets, besides, only the table rights the runner uses
+--     under a run's organisation, where row-level security applies to it
+--     as to sluice_app. A later migration that gives the runner more must
+--     grant it to sluice_runner.
+--
+-- Roles are made by a superuser (docs/operator-guide.md), or by
+-- sluice-migrate when its role may make them; this one stops, saying
+-- what to do, when sluice_runner does not exist.
 
 -- Memberships ---------------------------------------------------------------
 
@@ -173,3 +186,68 @@ CREATE OR REPLACE FUNCTION run_reconcile(p_after interval, p_max interval,
         END LOOP;
     END
     $$;
+
+-- The runner's own role ------------------------------------------------------
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sluice_runner') THEN
+        RAISE EXCEPTION 'the role sluice_runner does not exist'
+            USING ERRCODE = '42704',
+                  HINT = format('As a superuser: CREATE ROLE sluice_runner '
+                      'LOGIN PASSWORD ''...'' NOSUPERUSER NOBYPASSRLS '
+                      'NOCREATEDB NOCREATEROLE NOINHERIT; then run '
+                      'sluice-migrate again, and give the runner its own '
+                      'runner_db_url (docs/operator-guide.md). Database %s.',
+                      current_database());
+    END IF;
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO sluice_runner',
+                   current_database());
+END
+$$;
+
+GRANT USAGE ON SCHEMA public TO sluice_runner;
+
+-- Under a run's organisation: its connectors, its run, steps, logs,
+-- events and requests, the participants of its commit (runner/stmt.c).
+GRANT SELECT ON connectors TO sluice_runner;
+GRANT SELECT, INSERT, UPDATE ON runs TO sluice_runner;
+GRANT SELECT, UPDATE ON run_steps TO sluice_runner;
+GRANT SELECT, INSERT ON run_logs, outbox TO sluice_runner;
+GRANT USAGE ON SEQUENCE run_logs_id_seq TO sluice_runner;
+GRANT SELECT, INSERT, DELETE ON run_prepared TO sluice_runner;
+-- The scheduler: scheduler_fire() (009), which claims an item, checks
+-- the quotas (locking the subscription) and writes the run and its
+-- request, and scheduler_disable() (013).
+GRANT SELECT, UPDATE (next_run_at, schedule_enabled, schedule_disabled_reason)
+    ON pipelines TO sluice_runner;
+GRANT SELECT, UPDATE (next_run_at, last_run_at, enabled, disabled_reason)
+    ON triggers TO sluice_runner;
+GRANT SELECT, UPDATE (updated_at) ON tenant_subscriptions TO sluice_runner;
+GRANT EXECUTE ON FUNCTION app_tenant(), app_user(), rfc3339(timestamptz),
+    run_event(runs, text), run_event_max_bytes(), event_result_trim(jsonb),
+    run_stale_after(), run_max_attempts(), run_quota_check(),
+    run_request(uuid, uuid, integer, text, text, jsonb, uuid, text, uuid),
+    scheduler_fire(text, uuid, timestamptz, timestamptz, uuid, uuid),
+    scheduler_disable(text, uuid, timestamptz, text), scheduler_due(integer)
+    TO sluice_runner;
+
+-- Across organisations, for the runner alone. (scheduler_due() and
+-- outbox_stats() stay sluice_app's too: POST /scheduler/trigger and
+-- /health/detailed use them.)
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOREACH f IN ARRAY ARRAY[
+        'run_claim_next(text)', 'run_heartbeat(text, uuid[])',
+        'run_sweep(integer)', 'run_reconcile(interval, interval, integer)',
+        'run_prepared_due(integer, interval)',
+        'outbox_due(integer, interval)', 'outbox_mark_sent(uuid)',
+        'outbox_mark_failed(uuid, integer, text, integer, interval, interval)'
+    ]::regprocedure[] LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM sluice_app', f);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO sluice_runner', f);
+    END LOOP;
+END
+$$;

@@ -3,9 +3,12 @@
  * PostgreSQL directly, bypassing every handler: only the rows of the
  * tenant its transaction names, and no way around that.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -562,6 +565,109 @@ START_TEST(rows_point_only_at_their_own_tenants_parents)
 }
 END_TEST
 
+/* As the runner's role: sql's first value, or NULL with the error in err. */
+static char *
+as_runner(const char *sql, char *err, size_t errsz)
+{
+    return it_sql("SLUICE_TEST_RUNNER_DB_URL", sql, NULL, NULL, NULL, err,
+                  errsz);
+}
+
+/*
+ * What acts across organisations for the runner (claiming any run, with
+ * its definition and parameters; the relay; heartbeats, sweeps,
+ * reconciliation) is the runner's role's alone: a session of the API
+ * cannot call it. The runner's role, for its part, sees no account.
+ */
+START_TEST(runner_functions_are_the_runners_alone)
+{
+    static const char *const runner_only[] = {
+        "SELECT * FROM run_claim_next('intruder')",
+        "SELECT * FROM outbox_due(100, '0 seconds')",
+        "SELECT outbox_mark_sent(gen_random_uuid())",
+        "SELECT * FROM outbox_mark_failed(gen_random_uuid(), 0, 'x', 10, "
+        "'1 second', '1 minute')",
+        "SELECT * FROM run_heartbeat('intruder', '{}')",
+        "SELECT * FROM run_sweep(1)",
+        "SELECT * FROM run_reconcile('1 hour', '1 hour', 1)",
+        "SELECT * FROM run_prepared_due(1, '1 hour')",
+    };
+    char err[256], *v;
+
+    for (size_t i = 0; i < sizeof(runner_only) / sizeof(runner_only[0]); i++)
+        refused(runner_only[i], "permission denied for function");
+    /* What the API itself uses across organisations stays its own. */
+    expect("SELECT (unsent >= 0)::text FROM outbox_stats()", NULL, "true");
+    expect("SELECT (count(*) >= 0)::text FROM scheduler_due(1)", NULL, "true");
+
+    /* The runner's role may, and is powerless otherwise. */
+    v = as_runner("SELECT count(*) FROM outbox_due(0, '1 hour')", err,
+                  sizeof(err));
+    ck_assert_msg(v != NULL, "%s", err);
+    ck_assert_str_eq(v, "0");
+    free(v);
+    v = as_runner("SELECT has_function_privilege('run_claim_next(text)', "
+                  "'EXECUTE') AND has_function_privilege("
+                  "'run_prepared_due(integer, interval)', 'EXECUTE')",
+                  err, sizeof(err));
+    ck_assert_msg(v != NULL && strcmp(v, "t") == 0, "%s %s", v, err);
+    free(v);
+    v = as_runner("SELECT rolsuper::text || rolbypassrls::text || "
+                  "rolcreaterole::text || (SELECT count(*) FROM pg_class c "
+                  "WHERE c.relowner = r.oid) FROM pg_roles r "
+                  "WHERE rolname = current_user",
+                  err, sizeof(err));
+    ck_assert_msg(v != NULL, "%s", err);
+    ck_assert_str_eq(v, "falsefalsefalse0");
+    free(v);
+    v = as_runner("SELECT count(*) FROM users", err, sizeof(err));
+    ck_assert_msg(v == NULL && strstr(err, "permission denied") != NULL,
+                  "the runner's role read users: %s", v ? v : err);
+    v = as_runner("SELECT count(*) FROM api_keys", err, sizeof(err));
+    ck_assert_msg(v == NULL && strstr(err, "permission denied") != NULL,
+                  "the runner's role read API keys: %s", v ? v : err);
+}
+END_TEST
+
+/* Whether file holds text (read whole, at most 1 MiB). */
+static bool
+file_has(const char *file, const char *text)
+{
+    static char buf[1 << 20];
+    FILE *f = fopen(file, "r");
+    size_t n;
+
+    if (f == NULL)
+        return false;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, text) != NULL;
+}
+
+/* A runner left connecting as the application's role (a configuration
+ * older than runner_db_url) says, as an error, that it may not claim. */
+START_TEST(a_runner_as_the_app_role_says_it_cannot_claim)
+{
+    char log[512];
+    double end = it_now() + 20;
+    pid_t pid;
+
+    snprintf(log, sizeof(log), "%s/log/runner2.log", it_env("SLUICE_TEST_VAR"));
+    ck_assert_int_eq(
+        setenv("SLUICE_RUNNER_DB_URL", it_env("SLUICE_TEST_DB_URL"), 1), 0);
+    pid = it_second_runner();
+    ck_assert_int_eq(unsetenv("SLUICE_RUNNER_DB_URL"), 0);
+    while (!file_has(log, "may not claim runs")) {
+        ck_assert_msg(it_now() < end, "no word of it in %s", log);
+        usleep(100 * 1000);
+    }
+    ck_assert(file_has(log, "role sluice_app may not claim runs"));
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+}
+END_TEST
+
 static Suite *
 rls_suite(void)
 {
@@ -578,6 +684,8 @@ rls_suite(void)
     tcase_add_test(tc, subscriptions_are_read_only_to_a_tenant);
     tcase_add_test(tc, outbox_rows_speak_for_their_own_tenant);
     tcase_add_test(tc, rows_point_only_at_their_own_tenants_parents);
+    tcase_add_test(tc, runner_functions_are_the_runners_alone);
+    tcase_add_test(tc, a_runner_as_the_app_role_says_it_cannot_claim);
     suite_add_tcase(s, tc);
     return s;
 }
