@@ -297,10 +297,9 @@ sl_bus_publish(struct sl_bus *bus, const char *subject, const void *data,
 bool
 sl_bus_stream_subject(const char *subject)
 {
-    return subject != NULL &&
-           (strcmp(subject, SL_SUBJ_RUN_REQUEST) == 0 ||
-            strncmp(subject, SL_SUBJ_EVENT_PREFIX,
-                    strlen(SL_SUBJ_EVENT_PREFIX)) == 0);
+    return subject != NULL && (strcmp(subject, SL_SUBJ_RUN_REQUEST) == 0 ||
+                               strncmp(subject, SL_SUBJ_EVENT_PREFIX,
+                                       strlen(SL_SUBJ_EVENT_PREFIX)) == 0);
 }
 
 int

@@ -95,7 +95,8 @@ START_TEST(rehashing_only_strengthens)
     /* A stronger r or p is not traded for a higher cost either. */
     ck_assert(!sl_password_needs_rehash("$scrypt$ln=12,r=8,p=2$AAAA$AAAA", 12));
     ck_assert(!sl_password_needs_rehash("$scrypt$ln=12,r=8,p=2$AAAA$AAAA", 14));
-    ck_assert(!sl_password_needs_rehash("$scrypt$ln=10,r=16,p=1$AAAA$AAAA", 14));
+    ck_assert(
+        !sl_password_needs_rehash("$scrypt$ln=10,r=16,p=1$AAAA$AAAA", 14));
     /* Weaker in one parameter and equal in the others: made again. */
     ck_assert(sl_password_needs_rehash("$scrypt$ln=10,r=4,p=1$AAAA$AAAA", 12));
 }

@@ -110,8 +110,8 @@ START_TEST(only_what_lasts_disables)
     ck_assert(!sl_sched_next_final(SL_EDB));
 
     ck_assert_int_eq(setenv("TZDIR", "/nonexistent", 1), 0);
-    ck_assert_int_eq(sl_sched_next_time("0 2 * * *", "Europe/Paris",
-                                        JAN_1_2025, out, why, sizeof(why)),
+    ck_assert_int_eq(sl_sched_next_time("0 2 * * *", "Europe/Paris", JAN_1_2025,
+                                        out, why, sizeof(why)),
                      SL_EIO);
     ck_assert_int_eq(unsetenv("TZDIR"), 0);
     ck_assert_msg(strstr(why, "Europe/Paris") != NULL &&
