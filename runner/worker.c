@@ -864,7 +864,7 @@ worker_main(void *arg)
 
     while (!atomic_load(&rn->stopping)) {
         if (s->sub == NULL) {
-            if (!atomic_load(&rn->ready) ||
+            if (!atomic_load(&rn->ready) || !sl_bus_connected(rn->bus) ||
                 sl_bus_pull_subscribe(rn->bus, SL_SUBJ_RUN_REQUEST, CONSUMER,
                                       ACK_WAIT_MS, &s->sub) != 0) {
                 sleep(1);
@@ -875,7 +875,11 @@ worker_main(void *arg)
         if (rc == SL_ETIMEDOUT)
             continue;
         if (rc != 0) {
-            /* NATS away: the subscription comes back with it; wait. */
+            /* NATS away, or the work queue or its consumer gone (the
+             * runner makes the stream again): bind afresh, which makes
+             * the consumer again, once NATS answers. */
+            natsSubscription_Destroy(s->sub);
+            s->sub = NULL;
             sleep(1);
             continue;
         }

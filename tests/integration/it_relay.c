@@ -450,6 +450,37 @@ START_TEST(jetstream_trouble_charges_no_row)
 }
 END_TEST
 
+/*
+ * The work queue deleted while NATS stays up: the runner makes it again,
+ * its workers take requests from it again, and a run started meanwhile
+ * runs.
+ */
+START_TEST(a_deleted_work_queue_comes_back)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *user, *org, *token, *pid, *run;
+    json_t *g = it_graph(); /* in.csv into table t */
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    it_data_file(org, "in.csv", "id,v\n1,a\n");
+    pid = it_pipeline(&c, token, json_incref(json_object_get(g, "nodes")),
+                      json_incref(json_object_get(g, "edges")));
+    json_decref(g);
+    delete_stream(SL_STREAM_RUNS);
+    run = it_execute(&c, token, pid);
+    it_await_run(&c, token, run, "completed|failed|cancelled", 40, &r);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
+    it_resp_free(&r);
+    free(run);
+    free(pid);
+    free(token);
+    free(user);
+    free(org);
+}
+END_TEST
+
 /* While NATS is away the relay tries nothing: no row is charged a try. */
 START_TEST(nats_away_charges_no_row)
 {
@@ -493,6 +524,7 @@ relay_suite(void)
     tcase_add_test(tc, reconciliation_spaces_a_runs_requests_out);
     tcase_add_test(tc, a_parked_request_is_requested_again);
     tcase_add_test(tc, jetstream_trouble_charges_no_row);
+    tcase_add_test(tc, a_deleted_work_queue_comes_back);
     /* Last: it stops NATS. */
     tcase_add_test(tc, nats_away_charges_no_row);
     suite_add_tcase(s, tc);
