@@ -283,7 +283,23 @@ sl_bus_publish(struct sl_bus *bus, const char *subject, const void *data,
     if (bus->log != NULL)
         sl_log_warn(bus->log, "nats: publish to %s failed: %s (%d)", subject,
                     natsStatus_GetText(s), (int)jerr);
-    return s == NATS_TIMEOUT ? SL_ETIMEDOUT : SL_EBUS;
+    if (s == NATS_TIMEOUT)
+        return SL_ETIMEDOUT;
+    /* Nothing answered the subject: no stream takes it, or JetStream is
+     * off (nats.c then says JSNotEnabledErr either way). */
+    if (s == NATS_NO_RESPONDERS)
+        return SL_ENOTFOUND;
+    if (jerr == JSStreamMessageExceedsMaximumErr)
+        return SL_ETOOBIG;
+    return SL_EBUS;
+}
+
+bool
+sl_bus_stream_subject(const char *subject)
+{
+    return subject != NULL && (strcmp(subject, SL_SUBJ_RUN_REQUEST) == 0 ||
+                               strncmp(subject, SL_SUBJ_EVENT_PREFIX,
+                                       strlen(SL_SUBJ_EVENT_PREFIX)) == 0);
 }
 
 int

@@ -73,13 +73,23 @@ int64_t sl_bus_max_payload(const struct sl_bus *bus);
  * Publishes len bytes to subject through JetStream with Nats-Msg-Id
  * msg_id (NULL for none) and waits up to timeout_ms for the server's
  * acknowledgement. *duplicate (may be NULL) tells whether the server had
- * already stored a message with that id. Returns 0, SL_ETOOBIG (len is
- * over the server's max_payload: it would never take it), SL_ETIMEDOUT,
- * or SL_EBUS (disconnected, no stream for the subject, refused).
+ * already stored a message with that id. Returns 0; SL_ETOOBIG when len
+ * is over the server's max_payload or the stream's largest message (it
+ * would never be taken); SL_ENOTFOUND when nothing took the subject (no
+ * stream takes it, or JetStream is off: the server cannot tell the
+ * two); SL_ETIMEDOUT when JetStream did not answer in time; or SL_EBUS
+ * (disconnected, or JetStream refused it: unavailable, out of storage).
  */
 int sl_bus_publish(struct sl_bus *bus, const char *subject, const void *data,
                    size_t len, const char *msg_id, int timeout_ms,
                    bool *duplicate);
+
+/*
+ * Whether subject is one that the streams of sl_bus_ensure_streams()
+ * take (sluice.run.request, sluice.event.>): when nothing takes it, the
+ * stream is missing or JetStream is off, not the subject wrong.
+ */
+bool sl_bus_stream_subject(const char *subject);
 
 /*
  * Sends a core NATS request and waits up to timeout_ms for one reply.

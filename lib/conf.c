@@ -50,6 +50,8 @@ struct key {
 
 static const struct key keys[] = {
     STR(db_url, "dbname=sluice"),
+    /* Empty: db_url (see sl_conf_load()). */
+    STR(runner_db_url, ""),
     STR(nats_url, "nats://127.0.0.1:4222"),
     INT(db_statement_timeout_ms, "30000", 100, 3600000),
     STR(api_listen, "/run/sluice/api.sock"),
@@ -374,6 +376,13 @@ sl_conf_load(struct sl_conf *cfg, const char *path, char *err, size_t errsz)
                  "(%d)",
                  cfg->run_timeout_seconds, cfg->run_timeout_max_seconds);
         rc = SL_EINVAL;
+    }
+    /* A configuration older than runner_db_url keeps connecting the
+     * runner as db_url says (the operator guide says what that costs). */
+    if (rc == SL_OK && cfg->runner_db_url[0] == '\0') {
+        free(cfg->runner_db_url);
+        if ((cfg->runner_db_url = strdup(cfg->db_url)) == NULL)
+            rc = SL_ENOMEM;
     }
     if (rc != SL_OK)
         sl_conf_free(cfg);

@@ -19,7 +19,10 @@
 
 struct sl_conf {
     /* Where the state lives. */
-    char *db_url;   /* libpq conninfo or URI, as the application role */
+    char *db_url; /* libpq conninfo or URI, as the application role */
+    /* The same, for sluice-runner, as the runner's own role
+     * (sluice_runner); db_url when not given. */
+    char *runner_db_url;
     char *nats_url; /* nats://host:port */
     int db_statement_timeout_ms;
 

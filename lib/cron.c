@@ -471,9 +471,16 @@ sl_cron_next_in(const char *expr, const char *zone, int64_t after,
 
     if (sl_cron_parse(expr, &cron, err, errsz) != SL_OK)
         return SL_EPARSE;
-    if (sl_tz_load(zone, &tz) != SL_OK)
-        return SL_EINVAL;
+    /* Only a name that names no zone is the schedule's fault; a zone
+     * database that cannot be read now may be readable later. */
+    rc = sl_tz_load(zone, &tz);
+    if (rc == SL_EINVAL || rc == SL_ENOMEM)
+        return rc;
+    if (rc != SL_OK)
+        return SL_EIO;
     rc = sl_cron_next(&cron, tz, after, next);
     sl_tz_destroy(tz);
-    return rc == SL_OK ? SL_OK : SL_ENOTFOUND;
+    /* SL_ENOTFOUND is a proof that it never fires; anything else (an
+     * instant out of range: the clock) is not. */
+    return rc == SL_OK || rc == SL_ENOTFOUND ? rc : SL_ERR;
 }

@@ -90,10 +90,15 @@ int sl_cron_next(const struct sl_cron *c, const struct sl_tz *tz, int64_t after,
 
 /*
  * The whole question at once: the first instant strictly after after at
- * which expr fires in the IANA zone named zone, into *next. Returns 0;
- * SL_EPARSE when expr does not parse (err, as for sl_cron_parse(), says
- * why); SL_EINVAL when zone cannot be loaded; SL_ENOTFOUND when it never
- * fires (sl_cron_next()).
+ * which expr fires in the IANA zone named zone, into *next. Returns 0,
+ * or one of three answers that will not change as long as expr and zone
+ * do not: SL_EPARSE when expr does not parse (err, as for
+ * sl_cron_parse(), says why); SL_EINVAL when zone names no zone
+ * (sl_tz_load()); SL_ENOTFOUND when it never fires (sl_cron_next()).
+ * Any other code is a failure that may pass: SL_EIO when the zone could
+ * not be read (its database missing or unreadable, its file not a zone
+ * file this module reads), SL_ENOMEM, or SL_ERR when the search itself
+ * failed (an instant out of range).
  */
 int sl_cron_next_in(const char *expr, const char *zone, int64_t after,
                     int64_t *next, char *err, size_t errsz);

@@ -108,7 +108,11 @@ sl_password_needs_rehash(const char *stored, int log_n)
 
     if (read_params(stored, &ln, &r, &p) == 0)
         return false;
-    return ln != log_n || r != SCRYPT_R || p != SCRYPT_P;
+    /* Only ever stronger: no parameter may go down, and one must go up.
+     * A lowered password_cost leaves stronger hashes as they are. */
+    if (log_n < ln || SCRYPT_R < r || SCRYPT_P < p)
+        return false;
+    return log_n > ln || SCRYPT_R > r || SCRYPT_P > p;
 }
 
 void

@@ -3,10 +3,11 @@
  *
  * A stored hash reads "$scrypt$ln=17,r=8,p=1$<salt>$<key>", salt and key in
  * base64url: the parameters travel with the hash, so the cost can be raised
- * later without invalidating what is stored, and a hash made at another
- * cost is made again at the next login (sl_password_needs_rehash()). The
- * default, ln=17, r=8, p=1, is OWASP's recommendation for scrypt: 128 MiB
- * and a few hundred milliseconds per hash on one core.
+ * later without invalidating what is stored, and a hash made at a lower
+ * cost is made again at the next login (sl_password_needs_rehash()); one
+ * made at a higher cost is kept. The default, ln=17, r=8, p=1, is OWASP's
+ * recommendation for scrypt: 128 MiB and a few hundred milliseconds per
+ * hash on one core.
  */
 #ifndef SL_PASSWORD_H
 #define SL_PASSWORD_H
@@ -37,9 +38,12 @@ int sl_password_hash(const char *password, int log_n, char *out);
 int sl_password_verify(const char *password, const char *stored);
 
 /*
- * Whether stored was made with other parameters than sl_password_hash()
- * uses at cost log_n (another cost, or another r or p), so that a login
- * that verified it should store the password hashed again. False for a
+ * Whether a hash sl_password_hash() makes at cost log_n is stronger than
+ * stored, so that a login that verified stored should store the password
+ * hashed again: none of log N, r and p lower than stored's, and one of
+ * them higher. A hash is never weakened this way: after password_cost is
+ * lowered, hashes made at the higher cost stay as they are (and
+ * auth_password_rehash(), sql/016, refuses a weaker one too). False for a
  * hash that cannot be read (verification refuses it anyway).
  */
 bool sl_password_needs_rehash(const char *stored, int log_n);

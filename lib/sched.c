@@ -39,6 +39,7 @@ static const struct {
 struct firing {
     struct sl_sched_item it;
     bool reported;
+    const char *failed; /* what failed, when it was not the database */
     char next[SL_RFC3339_MAX];
     char run_id[SL_UUID_LEN];
     char outbox_id[SL_UUID_LEN];
@@ -63,9 +64,25 @@ sl_sched_next_time(const char *expr, const char *zone, int64_t now, char *out,
                  expr, err[0] ? err : "it does not parse");
     else if (rc == SL_EINVAL)
         snprintf(why, whysz, "the time zone \"%s\" cannot be loaded", zone);
-    else
+    else if (rc == SL_ENOTFOUND)
         snprintf(why, whysz, "the cron expression \"%s\" never fires", expr);
+    else if (rc == SL_EIO)
+        snprintf(why, whysz,
+                 "the time zone \"%s\" cannot be read now; it stays due and "
+                 "is tried again",
+                 zone);
+    else
+        snprintf(why, whysz,
+                 "its next time cannot be computed now (%s); it stays due "
+                 "and is tried again",
+                 sl_strerror(rc));
     return rc;
+}
+
+bool
+sl_sched_next_final(int rc)
+{
+    return rc == SL_EPARSE || rc == SL_EINVAL || rc == SL_ENOTFOUND;
 }
 
 int
@@ -145,13 +162,21 @@ fire_one(struct sl_db *db, struct sl_bus *bus, const struct sl_sched_stmts *st,
     int rc;
 
     f->reported = true;
-    if (sl_sched_next_time(PQgetvalue(due, row, DUE_CRON),
-                           PQgetvalue(due, row, DUE_ZONE), sl_clock_now(),
-                           f->next, f->reason, sizeof(f->reason)) != SL_OK)
+    rc = sl_sched_next_time(PQgetvalue(due, row, DUE_CRON),
+                            PQgetvalue(due, row, DUE_ZONE), sl_clock_now(),
+                            f->next, f->reason, sizeof(f->reason));
+    if (rc != SL_OK && sl_sched_next_final(rc))
         return disable_one(db, st, PQgetvalue(due, row, DUE_AT), f);
+    if (rc != SL_OK) {
+        /* It may pass: the item stays due, for the next pass. */
+        f->failed = f->reason;
+        return rc;
+    }
     f->it.next_run = f->next;
-    if (sl_uuid_v7(f->run_id) != SL_OK || sl_uuid_v7(f->outbox_id) != SL_OK)
+    if (sl_uuid_v7(f->run_id) != SL_OK || sl_uuid_v7(f->outbox_id) != SL_OK) {
+        f->failed = sl_strerror(SL_ECRYPTO);
         return SL_ECRYPTO;
+    }
     params[0] = f->it.kind;
     params[1] = f->it.id;
     params[2] = PQgetvalue(due, row, DUE_AT);
@@ -211,8 +236,7 @@ sl_sched_fire_due(struct sl_db *db, struct sl_bus *bus,
         if ((rc = fire_one(db, bus, st, due, i, &f, log)) != SL_OK) {
             if (log != NULL)
                 sl_log_error(log, "scheduler: %s %s: %s", f.it.kind, f.it.id,
-                             rc == SL_ECRYPTO ? sl_strerror(rc)
-                                              : sl_db_error(db));
+                             f.failed != NULL ? f.failed : sl_db_error(db));
             f.it.outcome = SL_SCHED_ERROR;
             f.it.run_id = NULL;
             f.it.quota_type = NULL;

@@ -15,11 +15,14 @@
  * Nats-Msg-Id and the outbox row marked sent; when that fails the run
  * stands, and the runner's relay publishes it later.
  *
- * An item whose next time cannot be computed (its expression does not
- * parse, its zone cannot be loaded, it never fires) would be due for
- * ever: it is disabled instead, by scheduler_disable()
+ * An item whose next time can never be computed (its expression does not
+ * parse, its zone names no zone, it provably never fires) would be due
+ * for ever: it is disabled instead, by scheduler_disable()
  * (sql/013_relay.sql), with the reason, which the API shows, and reported
- * once as SL_SCHED_INVALID.
+ * once as SL_SCHED_INVALID. A failure that may pass (the zone database
+ * cannot be read now, memory runs out) disables nothing: the item stays
+ * due, the failure is logged and reported as SL_SCHED_ERROR, and the next
+ * pass tries again.
  *
  * Statement tables are per daemon (db.h): a daemon that schedules puts
  * the three statements below in its table, by these macros, and passes
@@ -68,7 +71,9 @@ enum sl_sched_outcome {
     SL_SCHED_QUOTA,    /* a plan quota is spent: the firing passed, no run */
     SL_SCHED_INACTIVE, /* the subscription is not active: likewise */
     SL_SCHED_INVALID,  /* its next time cannot be computed: disabled */
-    SL_SCHED_ERROR,    /* the database failed for this item; see log */
+    SL_SCHED_ERROR,    /* failed for now (the database, or its next time
+                          could not be computed at the moment): it stays
+                          due; see log */
 };
 
 /*
@@ -84,12 +89,21 @@ int sl_sched_outcome_parse(const char *name, enum sl_sched_outcome *outcome,
  * Writes into out (SL_RFC3339_MAX bytes) the first time strictly after
  * now (UTC seconds) at which cron expression expr fires in the IANA zone
  * zone: the next_run_at a firing moves an item on to. Returns 0, or a
- * code of sl_cron_next_in() (SL_EPARSE, SL_EINVAL, SL_ENOTFOUND) with,
- * when why is not NULL, a sentence for people saying what is wrong in
- * why (whysz bytes): the reason an item is disabled with.
+ * code of sl_cron_next_in() with, when why is not NULL, a sentence for
+ * people saying what is wrong in why (whysz bytes). For SL_EPARSE,
+ * SL_EINVAL and SL_ENOTFOUND (sl_sched_next_final()) that is the reason
+ * the item is disabled with; for another code (SL_EIO, SL_ENOMEM,
+ * SL_ERR) it says what failed, for the log.
  */
 int sl_sched_next_time(const char *expr, const char *zone, int64_t now,
                        char *out, char *why, size_t whysz);
+
+/*
+ * Whether rc, from sl_sched_next_time(), means that the item will never
+ * fire as it is (disable it), rather than a failure that may pass (leave
+ * it due, try again).
+ */
+bool sl_sched_next_final(int rc);
 
 /*
  * One item and what became of it, for the caller's report. Every string

@@ -788,8 +788,9 @@ open_error(int e)
 /*
  * Reads the file name under the directory dir, at most SL_MAX_TZ_FILE
  * bytes. Returns 0 and a buffer in *buf (the caller frees it) of *len
- * bytes; SL_EINVAL when there is no such regular file; SL_EPARSE when it
- * is too large; SL_EIO; or SL_ENOMEM.
+ * bytes; SL_EINVAL when dir has no such regular file; SL_EPARSE when it
+ * is too large; SL_EIO (also when dir itself cannot be opened); or
+ * SL_ENOMEM.
  */
 static int
 read_file(const char *dir, const char *name, unsigned char **buf, size_t *len)
@@ -799,9 +800,11 @@ read_file(const char *dir, const char *name, unsigned char **buf, size_t *len)
     size_t cap, n = 0;
     int dfd, fd, rc;
 
+    /* A directory that cannot be opened says nothing of the name: the
+     * zone database is missing or unreadable, which may pass. */
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
-        return open_error(errno);
+        return SL_EIO;
     /* O_NONBLOCK: a FIFO in the directory must not hang the caller. */
     fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     rc = fd < 0 ? open_error(errno) : SL_OK;
@@ -885,7 +888,9 @@ sl_tz_load_dir(const char *dir, const char *name, struct sl_tz **out)
 int
 sl_tz_load(const char *name, struct sl_tz **out)
 {
-    return sl_tz_load_dir(NULL, name, out);
+    const char *dir = getenv("TZDIR");
+
+    return sl_tz_load_dir(dir != NULL && *dir != '\0' ? dir : NULL, name, out);
 }
 
 void

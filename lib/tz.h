@@ -19,7 +19,8 @@
 #include <stdint.h>
 #include <time.h>
 
-/* Where sl_tz_load() reads zones; sl_tz_load_dir() takes another. */
+/* Where sl_tz_load() reads zones, unless the environment names another
+ * in TZDIR (as for the C library); sl_tz_load_dir() takes another. */
 #define SL_TZ_DIR "/usr/share/zoneinfo"
 
 /* 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z. */
@@ -29,7 +30,8 @@
 struct sl_tz;
 
 /*
- * Loads the zone called name, such as "Europe/Paris", from SL_TZ_DIR. The
+ * Loads the zone called name, such as "Europe/Paris", from SL_TZ_DIR (or
+ * $TZDIR). The
  * name is checked before the file system is touched: 1 to SL_MAX_TZ_NAME
  * characters from [A-Za-z0-9_+-/], no leading, trailing or doubled '/'
  * (and, as '.' is refused, no "." or ".." component). "UTC" and "Etc/UTC"
@@ -38,8 +40,9 @@ struct sl_tz;
  *
  * Returns 0 and a zone in *out that the caller frees with sl_tz_destroy();
  * SL_EINVAL for a bad name or one that names no file; SL_EPARSE for a file
- * that is not a TZif file this module accepts; SL_EIO when the file could
- * not be read; SL_ENOMEM. *out is untouched on failure.
+ * that is not a TZif file this module accepts; SL_EIO when the file, or
+ * the directory, could not be read; SL_ENOMEM. Only SL_EINVAL says that
+ * the name itself is wrong. *out is untouched on failure.
  */
 int sl_tz_load(const char *name, struct sl_tz **out);
 

@@ -3,8 +3,9 @@
  *
  *   sluice-runner [-c FILE] [--pid-file FILE] [--check-config]
  *
- * It connects to PostgreSQL and NATS (and keeps trying while either is
- * down), makes sure the JetStream streams exist, answers liveness requests
+ * It connects to PostgreSQL (as runner_db_url says: the runner's own
+ * role, sql/016) and NATS (and keeps trying while either is down), makes
+ * sure the JetStream streams exist, answers liveness requests
  * on sluice.ping.runner, executes runs on runner_concurrency threads
  * (worker.h), relays the outbox rows left unsent and requests again the
  * runs whose request NATS lost (relay.h), takes back the runs of runners
@@ -47,6 +48,8 @@ struct run_ctx {
     struct runner runner;
     char id[SL_UUID_LEN]; /* this runner's identity: claimed_by */
     bool streams_ok;
+    bool relay_stalled;    /* JetStream failed the relay's last pass */
+    bool role_checked;     /* the database role's rights were looked at */
     int64_t reconciled_us; /* when run_reconcile() last ran (monotonic) */
 };
 
@@ -65,6 +68,59 @@ sweep(struct run_ctx *ctx)
 }
 
 /*
+ * Says once, as an error, when the runner's database role may not claim
+ * runs: a configuration without runner_db_url connects it as the
+ * application's role, which may not since sql/016.
+ */
+static void
+check_role(struct run_ctx *ctx)
+{
+    PGresult *res = NULL;
+
+    if (ctx->role_checked ||
+        sl_db_exec(&ctx->db, RUN_ST_MAY_CLAIM, 0, NULL, &res) != SL_OK)
+        return;
+    ctx->role_checked = true;
+    if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+        sl_log_error(&ctx->d.log,
+                     "the runner's database role %s may not claim runs nor "
+                     "relay the outbox: set runner_db_url to a connection "
+                     "as the runner's own role, sluice_runner "
+                     "(docs/operator-guide.md)",
+                     PQgetvalue(res, 0, 1));
+    PQclear(res);
+}
+
+/*
+ * Relays the outbox. When JetStream itself failed the pass (relay.h),
+ * the streams are checked, and made again if they are missing, before
+ * the next one; the log says when that starts and when it ends, once
+ * each.
+ */
+static void
+relay(struct run_ctx *ctx)
+{
+    int rc = run_relay(&ctx->db, &ctx->bus, &ctx->d.log);
+    bool jetstream =
+        sl_bus_connected(&ctx->bus) &&
+        (rc == SL_ENOTFOUND || rc == SL_ETIMEDOUT || rc == SL_EBUS);
+
+    if (jetstream) {
+        ctx->streams_ok = false;
+        if (!ctx->relay_stalled)
+            sl_log_warn(&ctx->d.log,
+                        "relay: JetStream does not take the outbox's "
+                        "messages (%s); no row is charged for it, and the "
+                        "streams are checked before the next try",
+                        sl_strerror(rc));
+        ctx->relay_stalled = true;
+    } else if (rc >= 0 && ctx->relay_stalled) {
+        sl_log_info(&ctx->d.log, "relay: JetStream takes messages again");
+        ctx->relay_stalled = false;
+    }
+}
+
+/*
  * Checks the database and the streams, takes back lost runs, fires what
  * is due and relays the outbox; every RUN_TICK seconds. Reconciles every
  * RUN_RECONCILE_EVERY seconds while NATS is up, whatever the relay did.
@@ -73,6 +129,7 @@ static void
 tick(struct run_ctx *ctx)
 {
     sl_liveness_check(&ctx->live, &ctx->db);
+    check_role(ctx);
     if (!ctx->streams_ok && sl_bus_connected(&ctx->bus) &&
         sl_bus_ensure_streams(&ctx->bus) == SL_OK) {
         ctx->streams_ok = true;
@@ -83,7 +140,7 @@ tick(struct run_ctx *ctx)
     if (ctx->d.conf.runner_scheduler)
         run_schedule(&ctx->db, &ctx->bus, &ctx->d.log);
     if (ctx->streams_ok)
-        run_relay(&ctx->db, &ctx->bus, &ctx->d.log);
+        relay(ctx);
     if (ctx->streams_ok && sl_bus_connected(&ctx->bus) &&
         sl_clock_mono_us() - ctx->reconciled_us >=
             (int64_t)RUN_RECONCILE_EVERY * 1000000) {
@@ -117,7 +174,7 @@ main(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (sl_db_init(&ctx.db, ctx.d.conf.db_url, "sluice-runner",
+    if (sl_db_init(&ctx.db, ctx.d.conf.runner_db_url, "sluice-runner",
                    ctx.d.conf.db_statement_timeout_ms, run_stmts, RUN_ST_COUNT_,
                    &ctx.d.log) != SL_OK ||
         sl_bus_connect(&ctx.bus, ctx.d.conf.nats_url, "sluice-runner",

@@ -40,14 +40,10 @@ row_failed(struct sl_db *db, struct sl_bus *bus, struct sl_logger *log,
     if (rc == SL_ETOOBIG)
         snprintf(why, sizeof(why),
                  "the payload (%zu bytes) is larger than NATS's max_payload "
-                 "(%" PRId64 " bytes)",
+                 "(%" PRId64 " bytes) or its stream's largest message",
                  len, sl_bus_max_payload(bus));
-    else if (rc == SL_ETIMEDOUT)
-        snprintf(why, sizeof(why), "NATS did not acknowledge it in %d ms",
-                 PUBLISH_TIMEOUT_MS);
     else
-        snprintf(why, sizeof(why),
-                 "NATS refused it (the runner's log has its reason)");
+        snprintf(why, sizeof(why), "no JetStream stream takes its subject");
     if ((rc = sl_db_exec(db, RUN_ST_OUTBOX_FAILED, 6, params, &res)) != SL_OK)
         return rc;
     /* No row: another relay recorded this same failure first. */
@@ -65,6 +61,20 @@ row_failed(struct sl_db *db, struct sl_bus *bus, struct sl_logger *log,
                     why);
     PQclear(res);
     return SL_OK;
+}
+
+/*
+ * Whether a publish of a row on subject that failed with rc is the row's
+ * own fault, and counts against it: a payload too big, a subject no
+ * stream takes. Anything else (no answer in time, one of Sluice's own
+ * streams taking nothing, JetStream unavailable or out of storage) is
+ * JetStream's trouble and would befall every row alike.
+ */
+static bool
+row_at_fault(int rc, const char *subject)
+{
+    return rc == SL_ETOOBIG ||
+           (rc == SL_ENOTFOUND && !sl_bus_stream_subject(subject));
 }
 
 int
@@ -96,6 +106,10 @@ run_relay(struct sl_db *db, struct sl_bus *bus, struct sl_logger *log)
                 rc = SL_EBUS;
                 break;
             }
+            /* JetStream's trouble: no row's either; the pass stops, and
+             * its code tells the caller which. */
+            if (!row_at_fault(rc, subject))
+                break;
             rc = row_failed(db, bus, log, id, subject,
                             PQgetvalue(rows, i, DUE_ATTEMPTS), len, rc);
             if (rc != SL_OK)

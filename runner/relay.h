@@ -10,13 +10,17 @@
  * sent. Several runners may relay at once for the same reason.
  *
  * One row never holds up the others (sql/013_relay.sql): a row NATS
- * refuses (too big for its max_payload, a subject no stream takes, no
- * answer in time) is tried again after RUN_RELAY_BACKOFF, doubled at each
+ * refuses for a fault of its own (too big for max_payload, a subject no
+ * stream takes) is tried again after RUN_RELAY_BACKOFF, doubled at each
  * failure up to RUN_RELAY_BACKOFF_MAX, while the rows behind it go; its
  * RUN_RELAY_MAX_ATTEMPTS-th failure parks it: logged as an error, counted
  * by /health/detailed, kept until an operator re-queues it with
- * outbox_requeue() (docs/operator-guide.md). While NATS is unreachable
- * nothing is tried and nothing is counted against a row.
+ * outbox_requeue() (docs/operator-guide.md). Nothing is counted against
+ * a row for trouble that would befall every row: while NATS is
+ * unreachable nothing is tried, and when JetStream itself fails (no
+ * answer in time, one of Sluice's streams taking nothing, JetStream
+ * unavailable or out of storage while the connection stays up) the pass
+ * stops at the first such failure.
  *
  * A row marked sent may still never arrive: nats-server acknowledges
  * before it fsyncs, and a crash can lose the message. run_reconcile()
@@ -47,10 +51,13 @@
 
 /*
  * One pass: publishes the rows due (outbox_due()) and marks each sent;
- * records the failure of each row NATS refuses, and goes on. Returns the
- * number published, or a negative code: SL_EBUS when NATS is unreachable
- * (before or during the pass), or a database error; the next pass tries
- * again.
+ * records the failure of each row NATS refuses for a fault of the row's,
+ * and goes on. Returns the number published, or a negative code, and the
+ * next pass tries again: SL_EBUS when NATS is unreachable (before or
+ * during the pass) or JetStream refused; SL_ETIMEDOUT when JetStream did
+ * not answer; SL_ENOTFOUND when one of Sluice's streams took nothing
+ * (it is missing, or JetStream is off: the caller makes the streams
+ * again); or a database error.
  */
 int run_relay(struct sl_db *db, struct sl_bus *bus, struct sl_logger *log);
 

@@ -24,7 +24,7 @@ static const char *const skip_reasons[] = {
     [SL_SCHED_INACTIVE] = "the subscription is not active",
     [SL_SCHED_INVALID] = "disabled, since its next time cannot be "
                          "computed: ",
-    [SL_SCHED_ERROR] = "the database failed",
+    [SL_SCHED_ERROR] = "it failed for now (logged above) and stays due",
 };
 
 /* Logs what became of one item. */

@@ -175,6 +175,11 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
                           "AND r.commit_attempt = p.attempt "
                           "ORDER BY r.completed_at",
                           true},
+    /* Whether this role may claim runs (sql/016), and its name. */
+    [RUN_ST_MAY_CLAIM] = {"may_claim",
+                          "SELECT has_function_privilege("
+                          "'run_claim_next(text)', 'EXECUTE'), current_user",
+                          true},
     /* In a participant's organisation: its connector, even deleted. */
     [RUN_ST_PART_CONNECTOR] = {"part_connector",
                                "SELECT type, config::text, secret FROM "

@@ -857,7 +857,7 @@ worker_main(void *arg)
 
     while (!atomic_load(&rn->stopping)) {
         if (s->sub == NULL) {
-            if (!atomic_load(&rn->ready) ||
+            if (!atomic_load(&rn->ready) || !sl_bus_connected(rn->bus) ||
                 sl_bus_pull_subscribe(rn->bus, SL_SUBJ_RUN_REQUEST, CONSUMER,
                                       ACK_WAIT_MS, &s->sub) != 0) {
                 sleep(1);
@@ -868,7 +868,11 @@ worker_main(void *arg)
         if (rc == SL_ETIMEDOUT)
             continue;
         if (rc != 0) {
-            /* NATS away: the subscription comes back with it; wait. */
+            /* NATS away, or the work queue or its consumer gone (the
+             * runner makes the stream again): bind afresh, which makes
+             * the consumer again, once NATS answers. */
+            natsSubscription_Destroy(s->sub);
+            s->sub = NULL;
             sleep(1);
             continue;
         }
@@ -1072,7 +1076,7 @@ run_workers_start(struct runner *rn, const struct sl_conf *conf,
     rn->nslots = conf->runner_concurrency;
     rn->slots = calloc((size_t)rn->nslots, sizeof(*rn->slots));
     if (rn->slots == NULL ||
-        sl_db_init(&rn->beat_db, conf->db_url, "sluice-runner",
+        sl_db_init(&rn->beat_db, conf->runner_db_url, "sluice-runner",
                    conf->db_statement_timeout_ms, run_stmts, RUN_ST_COUNT_,
                    log) != 0)
         return SL_ENOMEM;
@@ -1080,7 +1084,7 @@ run_workers_start(struct runner *rn, const struct sl_conf *conf,
         struct run_slot *s = &rn->slots[i];
 
         s->rn = rn;
-        if (sl_db_init(&s->db, conf->db_url, "sluice-runner",
+        if (sl_db_init(&s->db, conf->runner_db_url, "sluice-runner",
                        conf->db_statement_timeout_ms, run_stmts, RUN_ST_COUNT_,
                        log) != 0)
             return SL_ENOMEM;

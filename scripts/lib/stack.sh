@@ -154,18 +154,26 @@ stack_secrets() {
     fi
     [ -s "$SECRETS/pg_owner" ] || random_secret 24 32 >"$SECRETS/pg_owner"
     [ -s "$SECRETS/pg_app" ] || random_secret 24 32 >"$SECRETS/pg_app"
+    [ -s "$SECRETS/pg_runner" ] || random_secret 24 32 >"$SECRETS/pg_runner"
     [ -s "$SECRETS/pg_wh" ] || random_secret 24 32 >"$SECRETS/pg_wh"
     # Seals connector credentials (AES-256-GCM): 32 random bytes, in hex.
     [ -s "$SECRETS/secret_key" ] ||
         head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SECRETS/secret_key"
-    printf '*:*:*:sluice_owner:%s\n*:*:*:sluice_app:%s\n*:*:*:sluice_wh:%s\n' \
-        "$(cat "$SECRETS/pg_owner")" "$(cat "$SECRETS/pg_app")" \
-        "$(cat "$SECRETS/pg_wh")" >"$SECRETS/pgpass"
+    local r
+    for r in owner app runner wh; do
+        printf '*:*:*:sluice_%s:%s\n' "$r" "$(cat "$SECRETS/pg_$r")"
+    done >"$SECRETS/pgpass"
     umask 022
 }
 
 app_dburl() {
     printf 'host=%s port=%s dbname=sluice user=sluice_app passfile=%s' \
+        "$PGRUN" "$SLUICE_PG_PORT" "$SECRETS/pgpass"
+}
+
+# The runner's own role (sql/016): what only the runner may do.
+runner_dburl() {
+    printf 'host=%s port=%s dbname=sluice user=sluice_runner passfile=%s' \
         "$PGRUN" "$SLUICE_PG_PORT" "$SECRETS/pgpass"
 }
 
@@ -263,6 +271,7 @@ pg_setup() {
     psql_super postgres <<SQL >/dev/null
 \\set owner_pw '$(cat "$SECRETS/pg_owner")'
 \\set app_pw '$(cat "$SECRETS/pg_app")'
+\\set runner_pw '$(cat "$SECRETS/pg_runner")'
 \\set wh_pw '$(cat "$SECRETS/pg_wh")'
 SELECT 'CREATE ROLE sluice_owner'
     WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sluice_owner') \\gexec
@@ -276,6 +285,11 @@ SELECT 'CREATE DATABASE sluice OWNER sluice_owner ENCODING ''UTF8'''
     WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'sluice') \\gexec
 REVOKE ALL ON DATABASE sluice FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE sluice TO sluice_app;
+SELECT 'CREATE ROLE sluice_runner'
+    WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sluice_runner') \\gexec
+ALTER ROLE sluice_runner LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS
+    NOINHERIT PASSWORD :'runner_pw';
+GRANT CONNECT ON DATABASE sluice TO sluice_runner;
 SELECT 'CREATE ROLE sluice_wh'
     WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sluice_wh') \\gexec
 ALTER ROLE sluice_wh LOGIN NOSUPERUSER NOCREATEDB CREATEROLE NOBYPASSRLS
@@ -322,6 +336,7 @@ write_conf() {
     cat >"$CONF" <<EOF
 # Written by scripts/lib/stack.sh for the stack in $SLUICE_VAR.
 db_url = "$(app_dburl)"
+runner_db_url = "$(runner_dburl)"
 nats_url = nats://$SLUICE_BIND:$SLUICE_NATS_PORT
 api_listen = $API_SOCK
 api_workers = $SLUICE_API_WORKERS

@@ -97,9 +97,10 @@ const char *it_unique(void);
 /*
  * Runs sql with up to 3 text parameters on the database named by the
  * environment variable url_env (SLUICE_TEST_OWNER_DB_URL: the owner role;
- * SLUICE_TEST_DB_URL: the application role). Returns the first value of
- * the first row (malloc'd; "" when no row) or NULL when the statement
- * failed, the error then in err (errsz bytes) if err is not NULL.
+ * SLUICE_TEST_DB_URL: the application role; SLUICE_TEST_RUNNER_DB_URL:
+ * the runner's role). Returns the first value of the first row (malloc'd;
+ * "" when no row) or NULL when the statement failed, the error then in
+ * err (errsz bytes) if err is not NULL.
  */
 char *it_sql(const char *url_env, const char *sql, const char *p1,
              const char *p2, const char *p3, char *err, size_t errsz);

@@ -9,7 +9,7 @@
  *
  * Some scenarios need a second runner, "a", besides the stack's own: it
  * logs in to the state database as a role of its own (sluice_cut, a
- * member of sluice_app acting as it), so that the test can cut it off
+ * member of sluice_runner acting as it), so that the test can cut it off
  * (ALTER ROLE ... NOLOGIN and pg_terminate_backend of its sessions) while
  * the API and the stack's runner go on.
  */
@@ -111,11 +111,12 @@ start_runner_a(const char *fault)
     super_sql("sluice",
               "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE "
               "rolname = '" CUT_ROLE "') THEN CREATE ROLE " CUT_ROLE
-              " IN ROLE sluice_app; END IF; END $$;\n"
+              " IN ROLE sluice_runner; END IF; END $$;\n"
               "ALTER ROLE " CUT_ROLE " LOGIN PASSWORD 'cut-" CUT_ROLE "';\n"
-              "ALTER ROLE " CUT_ROLE " SET role = 'sluice_app';\n");
+              "ALTER ROLE " CUT_ROLE " SET role = 'sluice_runner';\n");
     ck_assert_int_eq(
-        it_sh("sed 's|^db_url = .*|db_url = \"host=%s port=%s dbname=sluice "
+        it_sh("sed 's|^runner_db_url = .*|runner_db_url = \"host=%s port=%s "
+              "dbname=sluice "
               "user=" CUT_ROLE " password=cut-" CUT_ROLE "\"|' '%s' "
               ">'%s/runner-a.conf'",
               url_part("host"), url_part("port"), it_env("SLUICE_TEST_CONF"),

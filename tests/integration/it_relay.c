@@ -4,8 +4,9 @@
  * with backoff, parks it after its last try, shows it on /health/detailed
  * and takes it back when the operator re-queues it; reconciliation
  * requests again a run whose request NATS lost while another run keeps
- * the work queue busy, and spaces a waiting run's requests out; and while
- * NATS is away no row is charged a try.
+ * the work queue busy, or whose request was parked, and spaces a waiting
+ * run's requests out; and while NATS is away, or JetStream fails under a
+ * connection that stays up, no row is charged a try.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,21 +127,33 @@ END_TEST
 
 /* The messages the work queue SLUICE_RUNS holds now (waiting or being
  * worked on). */
+/* A JetStream context on a new connection to the stack's NATS (*nc);
+ * the caller destroys both. Fails the test when NATS cannot be reached. */
+static jsCtx *
+js_open(natsConnection **nc)
+{
+    jsCtx *js = NULL;
+    natsStatus s;
+
+    *nc = NULL;
+    s = natsConnection_ConnectTo(nc, it_env("SLUICE_TEST_NATS_URL"));
+    if (s == NATS_OK)
+        s = natsConnection_JetStream(&js, *nc, NULL);
+    ck_assert_msg(s == NATS_OK, "NATS: %s", natsStatus_GetText(s));
+    return js;
+}
+
 static uint64_t
 queued(void)
 {
-    natsConnection *nc = NULL;
-    jsCtx *js = NULL;
+    natsConnection *nc;
+    jsCtx *js = js_open(&nc);
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
     natsStatus s;
     uint64_t n;
 
-    s = natsConnection_ConnectTo(&nc, it_env("SLUICE_TEST_NATS_URL"));
-    if (s == NATS_OK)
-        s = natsConnection_JetStream(&js, nc, NULL);
-    if (s == NATS_OK)
-        s = js_GetStreamInfo(&si, js, SL_STREAM_RUNS, NULL, &jerr);
+    s = js_GetStreamInfo(&si, js, SL_STREAM_RUNS, NULL, &jerr);
     ck_assert_msg(s == NATS_OK, "stream info: %s (%d)", natsStatus_GetText(s),
                   (int)jerr);
     n = si->State.Msgs;
@@ -289,6 +302,39 @@ reconciles(PGconn *conn, const char *run, const char *want, int line)
 }
 
 /*
+ * In a transaction on *conn (a new owner's connection, the caller rolls
+ * back and closes it), a LOST_RUN of a new pipeline of a new organisation
+ * (named name); returns the run's id (malloc'd).
+ */
+static char *
+lost_run_in_tx(const char *name, PGconn **conn)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *user, *org, *token, *pid, *run;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    it_call(&c, "POST", "/api/v1/pipelines", token,
+            json_pack("{s:s, s:o}", "name", name, "config", it_graph()), &r);
+    it_assert_status(&r, 201);
+    pid = strdup(it_str(&r, "id"));
+    it_resp_free(&r);
+
+    *conn = PQconnectdb(it_env("SLUICE_TEST_OWNER_DB_URL"));
+    ck_assert_msg(PQstatus(*conn) == CONNECTION_OK, "%s",
+                  PQerrorMessage(*conn));
+    free(tx_value(*conn, "BEGIN", NULL, NULL));
+    run = tx_value(*conn, LOST_RUN, pid, NULL);
+    ck_assert_msg(*run != '\0', "no run inserted");
+    free(pid);
+    free(token);
+    free(user);
+    free(org);
+    return run;
+}
+
+/*
  * A run that stays pending (its organisation at its cap, a long queue) is
  * requested again at most once per interval, each interval twice the
  * last: 10 s after its first request, 20 s after the second, 40 s after
@@ -297,25 +343,8 @@ reconciles(PGconn *conn, const char *run, const char *want, int line)
  */
 START_TEST(reconciliation_spaces_a_runs_requests_out)
 {
-    struct it_client c;
-    struct it_resp r;
-    char *user, *org, *token, *pid, *run;
     PGconn *conn;
-
-    it_client_init(&c);
-    token = it_new_org(&c, &user, &org);
-    it_call(&c, "POST", "/api/v1/pipelines", token,
-            json_pack("{s:s, s:o}", "name", "Waiting", "config", it_graph()),
-            &r);
-    it_assert_status(&r, 201);
-    pid = strdup(it_str(&r, "id"));
-    it_resp_free(&r);
-
-    conn = PQconnectdb(it_env("SLUICE_TEST_OWNER_DB_URL"));
-    ck_assert_msg(PQstatus(conn) == CONNECTION_OK, "%s", PQerrorMessage(conn));
-    free(tx_value(conn, "BEGIN", NULL, NULL));
-    run = tx_value(conn, LOST_RUN, pid, NULL);
-    ck_assert_msg(*run != '\0', "no run inserted");
+    char *run = lost_run_in_tx("Waiting", &conn);
 
     /* Its request went out a minute ago: requested again, once. */
     reconciles(conn, run, "1", __LINE__);
@@ -335,7 +364,115 @@ START_TEST(reconciliation_spaces_a_runs_requests_out)
     reconciles(conn, run, "0", __LINE__);
     free(tx_value(conn, "ROLLBACK", NULL, NULL));
     PQfinish(conn);
+    free(run);
+}
+END_TEST
 
+/*
+ * A run's only request was parked (before 016, a JetStream outage parked
+ * every row): the run is requested again, not left pending for ever.
+ * In one transaction, rolled back: the stack's runner never sees it.
+ */
+START_TEST(a_parked_request_is_requested_again)
+{
+    PGconn *conn;
+    char *run = lost_run_in_tx("Parked", &conn);
+
+    free(tx_value(conn,
+                  "UPDATE outbox SET sent_at = NULL, attempts = "
+                  "10, parked_at = now() - interval '1 minute' WHERE "
+                  "payload->>'run_id' = $1 RETURNING 1",
+                  run, NULL));
+    reconciles(conn, run, "1", __LINE__);
+    /* The new request is not out yet: not again. */
+    reconciles(conn, run, "0", __LINE__);
+    free(tx_value(conn, "ROLLBACK", NULL, NULL));
+    PQfinish(conn);
+    free(run);
+}
+END_TEST
+
+/* Deletes the stream name through the JetStream API, NATS staying up. */
+static void
+delete_stream(const char *name)
+{
+    natsConnection *nc;
+    jsCtx *js = js_open(&nc);
+    jsErrCode jerr = 0;
+    natsStatus s = js_DeleteStream(js, name, NULL, &jerr);
+
+    ck_assert_msg(s == NATS_OK, "delete %s: %s (%d)", name,
+                  natsStatus_GetText(s), (int)jerr);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+}
+
+/*
+ * When JetStream fails while NATS stays connected (here its events
+ * stream is gone; lost quorum or a full disk do the same), that is no
+ * row's fault: no row is charged a try, and once the runner has made the
+ * stream again the row goes. A row whose subject no stream takes is the
+ * row's own fault, and is charged.
+ */
+START_TEST(jetstream_trouble_charges_no_row)
+{
+    char *user, *org, *token, *row, *stray, *v;
+    struct it_client c;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    delete_stream(SL_STREAM_EVENTS);
+    row = it_owner_value("INSERT INTO outbox (id, tenant_id, subject, "
+                         "payload, created_at) VALUES (gen_random_uuid(), $1, "
+                         "'sluice.event.' || $1 || '.relay.ok', '{}', "
+                         "now() - interval '1 minute') RETURNING id",
+                         org, NULL);
+    stray = it_owner_value("INSERT INTO outbox (id, tenant_id, subject, "
+                           "payload, created_at) VALUES (gen_random_uuid(), "
+                           "$1, 'sluice.nowhere.' || $1, '{}', "
+                           "now() - interval '59 seconds') RETURNING id",
+                           org, NULL);
+    it_await_sql("SELECT (sent_at IS NOT NULL) || '/' || attempts || '/' || "
+                 "(last_error IS NULL) FROM outbox WHERE id = $1::uuid",
+                 row, NULL, "true/0/true", RELAY_WITHIN_S);
+    it_await_sql("SELECT attempts >= 1 FROM outbox WHERE id = $1::uuid", stray,
+                 NULL, "t", RELAY_WITHIN_S);
+    v = it_owner_value("SELECT last_error FROM outbox WHERE id = $1::uuid",
+                       stray, NULL);
+    ck_assert_msg(strstr(v, "no JetStream stream") != NULL, "%s", v);
+    free(v);
+    it_owner_sql("DELETE FROM outbox WHERE id = $1::uuid", stray);
+    free(stray);
+    free(row);
+    free(token);
+    free(user);
+    free(org);
+}
+END_TEST
+
+/*
+ * The work queue deleted while NATS stays up: the runner makes it again,
+ * its workers take requests from it again, and a run started meanwhile
+ * runs.
+ */
+START_TEST(a_deleted_work_queue_comes_back)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *user, *org, *token, *pid, *run;
+    json_t *g = it_graph(); /* in.csv into table t */
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    it_data_file(org, "in.csv", "id,v\n1,a\n");
+    pid = it_pipeline(&c, token, json_incref(json_object_get(g, "nodes")),
+                      json_incref(json_object_get(g, "edges")));
+    json_decref(g);
+    delete_stream(SL_STREAM_RUNS);
+    run = it_execute(&c, token, pid);
+    it_await_run(&c, token, run, "completed|failed|cancelled", 40, &r);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
+    it_resp_free(&r);
     free(run);
     free(pid);
     free(token);
@@ -385,6 +522,9 @@ relay_suite(void)
     tcase_add_test(tc, a_refused_row_does_not_hold_up_the_others);
     tcase_add_test(tc, a_lost_request_is_reconciled_behind_a_long_run);
     tcase_add_test(tc, reconciliation_spaces_a_runs_requests_out);
+    tcase_add_test(tc, a_parked_request_is_requested_again);
+    tcase_add_test(tc, jetstream_trouble_charges_no_row);
+    tcase_add_test(tc, a_deleted_work_queue_comes_back);
     /* Last: it stops NATS. */
     tcase_add_test(tc, nats_away_charges_no_row);
     suite_add_tcase(s, tc);

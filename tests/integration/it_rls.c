@@ -3,9 +3,12 @@
  * PostgreSQL directly, bypassing every handler: only the rows of the
  * tenant its transaction names, and no way around that.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -241,6 +244,111 @@ START_TEST(memberships_are_never_forced)
 }
 END_TEST
 
+/* A member's role in org, read as the owner (malloc'd). */
+static char *
+role_of(const char *org, const char *user)
+{
+    return it_owner_value("SELECT role FROM memberships WHERE tenant_id = $1 "
+                          "AND user_id = $2::uuid",
+                          org, user);
+}
+
+/*
+ * Memberships change only as the API changes them: an admin changes role
+ * and is_active, an account accepts its own invitation, as it was made;
+ * nobody moves a membership to another account or organisation, promotes
+ * themselves, or accepts an invitation as admin.
+ */
+START_TEST(memberships_change_only_as_the_api_does)
+{
+    struct it_client c;
+    char *user_a, *org_a, *user_b, *org_b, *ta, *tb, *tv, *id_a, *id_b, *id_v;
+    char *v;
+
+    it_client_init(&c);
+    ta = it_new_org(&c, &user_a, &org_a);
+    tb = it_new_org(&c, &user_b, &org_b);
+    tv = it_member(&c, ta, "viewer");
+    id_a = user_id(&c, ta);
+    id_b = user_id(&c, tb);
+    id_v = user_id(&c, tv);
+
+    /* A's admin cannot turn V's membership into B's (pulling B's account
+     * in), nor move it to another organisation or inviter. */
+    scope(org_a, id_a);
+    refused_with("UPDATE memberships SET user_id = $1::uuid "
+                 "WHERE user_id = $2::uuid",
+                 id_b, id_v, "permission denied");
+    refused_with("UPDATE memberships SET tenant_id = $1 "
+                 "WHERE user_id = $2::uuid",
+                 org_b, id_v, "permission denied");
+    refused_with("UPDATE memberships SET invited_by = $1::uuid "
+                 "WHERE user_id = $1::uuid",
+                 id_a, NULL, "permission denied");
+    expect("SELECT count(*) FROM users WHERE id = $1::uuid", id_b, "0");
+    /* What the API does, an admin may. */
+    expect("UPDATE memberships SET role = 'analyst', updated_at = now() "
+           "WHERE user_id = $1::uuid",
+           id_v, "1");
+    expect("UPDATE memberships SET role = 'viewer' WHERE user_id = $1::uuid",
+           id_v, "1");
+
+    /* The viewer changes nobody's membership, its own least of all. */
+    scope(org_a, id_v);
+    expect("UPDATE memberships SET role = 'admin' WHERE user_id = app_user()",
+           NULL, "0");
+    expect("UPDATE memberships SET is_active = false "
+           "WHERE user_id = $1::uuid",
+           id_a, "0");
+    v = role_of(org_a, id_v);
+    ck_assert_str_eq(v, "viewer");
+    free(v);
+
+    /* B, invited as a viewer, accepts as a viewer, not as an admin. */
+    scope(org_a, id_a);
+    expect("SELECT (auth_invite($1, 'viewer') IS NULL)::text", user_b, "true");
+    scope(org_a, id_b);
+    refused("UPDATE memberships SET accepted_at = now(), is_active = true, "
+            "role = 'admin' WHERE user_id = app_user()",
+            "keeps the role");
+    expect("UPDATE memberships SET accepted_at = now(), is_active = true, "
+           "updated_at = now() WHERE user_id = app_user()",
+           NULL, "1");
+    v = role_of(org_a, id_b);
+    ck_assert_str_eq(v, "viewer");
+    free(v);
+    /* Accepted, it is the admins' to change, not B's. */
+    expect("UPDATE memberships SET role = 'admin' WHERE user_id = app_user()",
+           NULL, "0");
+
+    /* An API key's request (no user) may, as the admin routes allow. */
+    scope(org_a, NULL);
+    expect("UPDATE memberships SET role = 'analyst' WHERE user_id = $1::uuid",
+           id_v, "1");
+    /* And whoever updates, even the owner, nobody raises their own role. */
+    v = it_sql("SLUICE_TEST_OWNER_DB_URL",
+               "UPDATE memberships SET role = 'admin' WHERE user_id = "
+               "$1::uuid AND set_config('app.user_id', $1, true) = $1 "
+               "RETURNING role",
+               id_v, NULL, NULL, NULL, 0);
+    ck_assert_msg(v == NULL, "the owner raised a user's role as that user");
+    v = role_of(org_a, id_v);
+    ck_assert_str_eq(v, "analyst");
+    free(v);
+
+    free(ta);
+    free(tb);
+    free(tv);
+    free(id_a);
+    free(id_b);
+    free(id_v);
+    free(user_a);
+    free(user_b);
+    free(org_a);
+    free(org_b);
+}
+END_TEST
+
 START_TEST(password_hashes_only_through_login)
 {
     struct it_client c;
@@ -263,6 +371,31 @@ START_TEST(password_hashes_only_through_login)
     expect("SELECT auth_password_rehash($1::uuid, 'not-the-hash', "
            "'$scrypt$ln=12,r=8,p=1$AAAA$AAAA')::text",
            id_a, "false");
+    /* Only ever with a stronger one: the stack hashes at cost 12. */
+    expect("SELECT split_part(password_hash, '$', 3) "
+           "FROM auth_login_lookup($1)",
+           user_a, "ln=12,r=8,p=1");
+    expect("SELECT auth_password_rehash(user_id, password_hash, "
+           "'$scrypt$ln=10,r=8,p=1$AAAA$AAAA')::text "
+           "FROM auth_login_lookup($1)",
+           user_a, "false");
+    expect("SELECT auth_password_rehash(user_id, password_hash, "
+           "'$scrypt$ln=12,r=8,p=1$AAAA$AAAA')::text "
+           "FROM auth_login_lookup($1)",
+           user_a, "false");
+    expect("SELECT auth_password_rehash(user_id, password_hash, "
+           "'$scrypt$ln=14,r=4,p=1$AAAA$AAAA')::text "
+           "FROM auth_login_lookup($1)",
+           user_a, "false");
+    expect("SELECT auth_password_rehash(user_id, password_hash, "
+           "'plaintext')::text FROM auth_login_lookup($1)",
+           user_a, "false");
+    expect("SELECT auth_password_rehash(user_id, password_hash, "
+           "'$scrypt$ln=13,r=8,p=1$AAAA$AAAA')::text "
+           "FROM auth_login_lookup($1)",
+           user_a, "true");
+    expect("SELECT password_hash FROM auth_login_lookup($1)", user_a,
+           "$scrypt$ln=13,r=8,p=1$AAAA$AAAA");
     free(ta);
     free(id_a);
     free(user_a);
@@ -432,6 +565,109 @@ START_TEST(rows_point_only_at_their_own_tenants_parents)
 }
 END_TEST
 
+/* As the runner's role: sql's first value, or NULL with the error in err. */
+static char *
+as_runner(const char *sql, char *err, size_t errsz)
+{
+    return it_sql("SLUICE_TEST_RUNNER_DB_URL", sql, NULL, NULL, NULL, err,
+                  errsz);
+}
+
+/*
+ * What acts across organisations for the runner (claiming any run, with
+ * its definition and parameters; the relay; heartbeats, sweeps,
+ * reconciliation) is the runner's role's alone: a session of the API
+ * cannot call it. The runner's role, for its part, sees no account.
+ */
+START_TEST(runner_functions_are_the_runners_alone)
+{
+    static const char *const runner_only[] = {
+        "SELECT * FROM run_claim_next('intruder')",
+        "SELECT * FROM outbox_due(100, '0 seconds')",
+        "SELECT outbox_mark_sent(gen_random_uuid())",
+        "SELECT * FROM outbox_mark_failed(gen_random_uuid(), 0, 'x', 10, "
+        "'1 second', '1 minute')",
+        "SELECT * FROM run_heartbeat('intruder', '{}')",
+        "SELECT * FROM run_sweep(1)",
+        "SELECT * FROM run_reconcile('1 hour', '1 hour', 1)",
+        "SELECT * FROM run_prepared_due(1, '1 hour')",
+    };
+    char err[256], *v;
+
+    for (size_t i = 0; i < sizeof(runner_only) / sizeof(runner_only[0]); i++)
+        refused(runner_only[i], "permission denied for function");
+    /* What the API itself uses across organisations stays its own. */
+    expect("SELECT (unsent >= 0)::text FROM outbox_stats()", NULL, "true");
+    expect("SELECT (count(*) >= 0)::text FROM scheduler_due(1)", NULL, "true");
+
+    /* The runner's role may, and is powerless otherwise. */
+    v = as_runner("SELECT count(*) FROM outbox_due(0, '1 hour')", err,
+                  sizeof(err));
+    ck_assert_msg(v != NULL, "%s", err);
+    ck_assert_str_eq(v, "0");
+    free(v);
+    v = as_runner("SELECT has_function_privilege('run_claim_next(text)', "
+                  "'EXECUTE') AND has_function_privilege("
+                  "'run_prepared_due(integer, interval)', 'EXECUTE')",
+                  err, sizeof(err));
+    ck_assert_msg(v != NULL && strcmp(v, "t") == 0, "%s %s", v, err);
+    free(v);
+    v = as_runner("SELECT rolsuper::text || rolbypassrls::text || "
+                  "rolcreaterole::text || (SELECT count(*) FROM pg_class c "
+                  "WHERE c.relowner = r.oid) FROM pg_roles r "
+                  "WHERE rolname = current_user",
+                  err, sizeof(err));
+    ck_assert_msg(v != NULL, "%s", err);
+    ck_assert_str_eq(v, "falsefalsefalse0");
+    free(v);
+    v = as_runner("SELECT count(*) FROM users", err, sizeof(err));
+    ck_assert_msg(v == NULL && strstr(err, "permission denied") != NULL,
+                  "the runner's role read users: %s", v ? v : err);
+    v = as_runner("SELECT count(*) FROM api_keys", err, sizeof(err));
+    ck_assert_msg(v == NULL && strstr(err, "permission denied") != NULL,
+                  "the runner's role read API keys: %s", v ? v : err);
+}
+END_TEST
+
+/* Whether file holds text (read whole, at most 1 MiB). */
+static bool
+file_has(const char *file, const char *text)
+{
+    static char buf[1 << 20];
+    FILE *f = fopen(file, "r");
+    size_t n;
+
+    if (f == NULL)
+        return false;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, text) != NULL;
+}
+
+/* A runner left connecting as the application's role (a configuration
+ * older than runner_db_url) says, as an error, that it may not claim. */
+START_TEST(a_runner_as_the_app_role_says_it_cannot_claim)
+{
+    char log[512];
+    double end = it_now() + 20;
+    pid_t pid;
+
+    snprintf(log, sizeof(log), "%s/log/runner2.log", it_env("SLUICE_TEST_VAR"));
+    ck_assert_int_eq(
+        setenv("SLUICE_RUNNER_DB_URL", it_env("SLUICE_TEST_DB_URL"), 1), 0);
+    pid = it_second_runner();
+    ck_assert_int_eq(unsetenv("SLUICE_RUNNER_DB_URL"), 0);
+    while (!file_has(log, "may not claim runs")) {
+        ck_assert_msg(it_now() < end, "no word of it in %s", log);
+        usleep(100 * 1000);
+    }
+    ck_assert(file_has(log, "role sluice_app may not claim runs"));
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+}
+END_TEST
+
 static Suite *
 rls_suite(void)
 {
@@ -443,10 +679,13 @@ rls_suite(void)
     tcase_add_test(tc, app_role_is_powerless_by_construction);
     tcase_add_test(tc, each_tenant_sees_only_itself);
     tcase_add_test(tc, memberships_are_never_forced);
+    tcase_add_test(tc, memberships_change_only_as_the_api_does);
     tcase_add_test(tc, password_hashes_only_through_login);
     tcase_add_test(tc, subscriptions_are_read_only_to_a_tenant);
     tcase_add_test(tc, outbox_rows_speak_for_their_own_tenant);
     tcase_add_test(tc, rows_point_only_at_their_own_tenants_parents);
+    tcase_add_test(tc, runner_functions_are_the_runners_alone);
+    tcase_add_test(tc, a_runner_as_the_app_role_says_it_cannot_claim);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -3,7 +3,8 @@
  * cron trigger, once due, start a run each within seconds, with nobody
  * calling POST /api/v1/scheduler/trigger, and move on to their next time;
  * a spent subscription spends the firing without a run; one whose next
- * time cannot be computed is disabled with a reason the API shows; with
+ * time can never be computed is disabled with a reason the API shows, one
+ * whose zone cannot be read for a while is not; with
  * two runners, only the one holding the scheduler's advisory lock fires,
  * and each firing still starts exactly one run.
  */
@@ -269,6 +270,59 @@ START_TEST(what_cannot_be_computed_is_disabled)
 }
 END_TEST
 
+/*
+ * While the zone database cannot be read (TZDIR names no directory, as a
+ * missing or half-installed tzdata would leave it), the schedule in Paris
+ * is not disabled: it stays enabled and due, and fires once the zones can
+ * be read again. The trigger, in UTC (which needs no file), fires
+ * meanwhile: the runner was scheduling.
+ */
+START_TEST(a_zone_unreadable_for_now_disables_nothing)
+{
+    struct it_client c;
+    char *admin, *org, *token, *pid, *tid, *n;
+    pid_t runner2;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &admin, &org);
+    it_scale_up(org);
+    pid = scheduled_pipeline(&c, token, "unread_zone", &tid);
+    it_stack("stop", "runner");
+    ck_assert_int_eq(setenv("TZDIR", "/nonexistent/zoneinfo", 1), 0);
+    runner2 = it_second_runner();
+    ck_assert_int_eq(unsetenv("TZDIR"), 0);
+
+    n = it_owner_value(MAKE_DUE, pid, tid);
+    ck_assert_str_eq(n, "2");
+    free(n);
+    it_await_sql(RUN_COUNTS, pid, NULL, "0/1/0", FIRE_WITHIN_S);
+    /* Two ticks more: the schedule is still enabled, and still due. */
+    usleep(4500 * 1000);
+    n = it_owner_value("SELECT schedule_enabled || '/' || "
+                       "(schedule_disabled_reason IS NULL) || '/' || "
+                       "(next_run_at < now()) FROM pipelines "
+                       "WHERE id = $1::uuid",
+                       pid, NULL);
+    ck_assert_str_eq(n, "true/true/true");
+    free(n);
+    n = it_owner_value(RUN_COUNTS, pid, NULL);
+    ck_assert_str_eq(n, "0/1/0");
+    free(n);
+
+    /* The zones readable again, it fires. */
+    kill(runner2, SIGTERM);
+    ck_assert_int_eq(waitpid(runner2, NULL, 0), runner2);
+    it_stack("start", "runner");
+    it_await_sql(RUN_COUNTS, pid, NULL, "1/1/0", FIRE_WITHIN_S);
+    it_await_sql(BOTH_AHEAD, pid, tid, "t", FIRE_WITHIN_S);
+    free(tid);
+    free(pid);
+    free(token);
+    free(admin);
+    free(org);
+}
+END_TEST
+
 START_TEST(two_runners_fire_each_item_once)
 {
     struct it_client c;
@@ -332,6 +386,7 @@ schedules_suite(void)
     tcase_add_test(tc, the_runner_fires_what_is_due);
     tcase_add_test(tc, an_inactive_subscription_spends_the_firing);
     tcase_add_test(tc, what_cannot_be_computed_is_disabled);
+    tcase_add_test(tc, a_zone_unreadable_for_now_disables_nothing);
     tcase_add_test(tc, two_runners_fire_each_item_once);
     suite_add_tcase(s, tc);
     return s;

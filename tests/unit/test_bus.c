@@ -73,11 +73,17 @@ START_TEST(ensure_streams_is_idempotent)
 }
 END_TEST
 
+/* Nothing takes the subject: said at once, apart from other failures. */
 START_TEST(publish_without_stream_fails)
 {
-    ck_assert_int_ne(
+    ck_assert_int_eq(
         sl_bus_publish(&bus, "nowhere.subject", "x", 1, NULL, 1000, NULL),
-        SL_OK);
+        SL_ENOTFOUND);
+    ck_assert(!sl_bus_stream_subject("nowhere.subject"));
+    ck_assert(!sl_bus_stream_subject("sluice.run.requests"));
+    ck_assert(!sl_bus_stream_subject(NULL));
+    ck_assert(sl_bus_stream_subject(SL_SUBJ_RUN_REQUEST));
+    ck_assert(sl_bus_stream_subject("sluice.event.acme.pipeline.completed"));
 }
 END_TEST
 

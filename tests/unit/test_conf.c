@@ -36,6 +36,7 @@ teardown(void)
     unsetenv("SLUICE_CONFIG");
     unsetenv("SLUICE_JWT_SECRET");
     unsetenv("SLUICE_ADMIN_KEY_FILE");
+    unsetenv("SLUICE_RUNNER_DB_URL");
 }
 
 START_TEST(defaults)
@@ -45,6 +46,7 @@ START_TEST(defaults)
 
     ck_assert_int_eq(sl_conf_load(&c, NULL, err, sizeof(err)), SL_OK);
     ck_assert_str_eq(c.db_url, "dbname=sluice");
+    ck_assert_str_eq(c.runner_db_url, "dbname=sluice");
     ck_assert_int_eq(c.access_token_ttl, 3600);
     ck_assert_int_eq(c.api_socket_mode, 0660);
     ck_assert(c.self_onboarding);
@@ -95,10 +97,31 @@ START_TEST(file_then_environment)
     setenv("SLUICE_API_WORKERS", "5", 1);
     ck_assert_int_eq(sl_conf_load(&c, path, err, sizeof(err)), SL_OK);
     ck_assert_str_eq(c.db_url, "host=/tmp dbname=x");
+    /* Not given: the runner connects as db_url says. */
+    ck_assert_str_eq(c.runner_db_url, "host=/tmp dbname=x");
     ck_assert_int_eq(c.api_workers, 5);
     ck_assert(!c.self_onboarding);
     ck_assert(!c.runner_scheduler);
     ck_assert_str_eq(c.log_level, "debug");
+    sl_conf_free(&c);
+}
+END_TEST
+
+/* The runner's own role, given apart from the application's. */
+START_TEST(runner_db_url_apart)
+{
+    struct sl_conf c;
+    char err[256];
+
+    write_file("db_url = \"dbname=s user=sluice_app\"\n"
+               "runner_db_url = \"dbname=s user=sluice_runner\"\n");
+    ck_assert_int_eq(sl_conf_load(&c, path, err, sizeof(err)), SL_OK);
+    ck_assert_str_eq(c.db_url, "dbname=s user=sluice_app");
+    ck_assert_str_eq(c.runner_db_url, "dbname=s user=sluice_runner");
+    sl_conf_free(&c);
+    setenv("SLUICE_RUNNER_DB_URL", "dbname=t user=sluice_runner", 1);
+    ck_assert_int_eq(sl_conf_load(&c, path, err, sizeof(err)), SL_OK);
+    ck_assert_str_eq(c.runner_db_url, "dbname=t user=sluice_runner");
     sl_conf_free(&c);
 }
 END_TEST
@@ -196,6 +219,7 @@ conf_suite(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, file_then_environment);
+    tcase_add_test(tc, runner_db_url_apart);
     tcase_add_test(tc, onboarding_ceiling_is_a_plan);
     tcase_add_test(tc, config_from_environment_path);
     tcase_add_test(tc, unknown_key_names_line);

@@ -6,7 +6,11 @@
  * TZ=Europe/Paris date -d '2025-03-31 02:30' +%s.
  */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cron.h"
 #include "err.h"
@@ -393,6 +397,46 @@ START_TEST(next_in_zone_by_name)
 }
 END_TEST
 
+/*
+ * Only the three answers that last say that a schedule is wrong; a zone
+ * database that cannot be read now, or a search that fails, may pass
+ * (the scheduler then tries again rather than disable the schedule).
+ */
+START_TEST(next_in_passing_failures)
+{
+    char dir[] = "/tmp/test_cron.XXXXXX", path[64];
+    int64_t t = 0;
+    FILE *f;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/Broken", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("not a zone file\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+
+    ck_assert_int_eq(setenv("TZDIR", dir, 1), 0);
+    /* A zone file that cannot be read as one. */
+    ck_assert_int_eq(sl_cron_next_in("0 9 * * *", "Broken", 0, &t, NULL, 0),
+                     SL_EIO);
+    /* A name that names no file is still the schedule's fault. */
+    ck_assert_int_eq(
+        sl_cron_next_in("0 9 * * *", "Europe/Paris", 0, &t, NULL, 0),
+        SL_EINVAL);
+    /* No zone database at all. */
+    ck_assert_int_eq(setenv("TZDIR", "/nonexistent", 1), 0);
+    ck_assert_int_eq(
+        sl_cron_next_in("0 9 * * *", "Europe/Paris", 0, &t, NULL, 0), SL_EIO);
+    ck_assert_int_eq(unsetenv("TZDIR"), 0);
+    /* A search that cannot start (the clock out of range) proves nothing. */
+    ck_assert_int_eq(
+        sl_cron_next_in("0 9 * * *", "UTC", SL_TZ_TIME_MAX + 1, &t, NULL, 0),
+        SL_ERR);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 static Suite *
 cron_suite(void)
 {
@@ -419,6 +463,7 @@ cron_suite(void)
     tcase_add_test(n, next_new_york);
     tcase_add_test(n, next_other_zones);
     tcase_add_test(n, next_in_zone_by_name);
+    tcase_add_test(n, next_in_passing_failures);
     suite_add_tcase(s, n);
     return s;
 }

@@ -74,13 +74,31 @@ START_TEST(older_hashes_need_rehashing)
     ck_assert_int_eq(sl_password_hash("pw", 12, h), SL_OK);
     ck_assert(!sl_password_needs_rehash(h, 12));
     ck_assert(sl_password_needs_rehash(h, 15));
-    ck_assert(sl_password_needs_rehash(h, 10));
     ck_assert(sl_password_needs_rehash("$scrypt$ln=12,r=4,p=1$AAAA$AAAA", 12));
-    ck_assert(sl_password_needs_rehash("$scrypt$ln=12,r=8,p=2$AAAA$AAAA", 12));
     /* What cannot be read is refused, not rehashed. */
     ck_assert(!sl_password_needs_rehash(NULL, 12));
     ck_assert(!sl_password_needs_rehash("plaintext", 12));
     ck_assert(!sl_password_needs_rehash("$scrypt$ln=30,r=8,p=1$AAAA$AAAA", 12));
+}
+END_TEST
+
+/* A lowered password_cost never weakens what is stored: a rehash only
+ * ever raises a parameter, and lowers none. */
+START_TEST(rehashing_only_strengthens)
+{
+    char h[SL_PASSWORD_HASH_MAX];
+
+    ck_assert_int_eq(sl_password_hash("pw", 12, h), SL_OK);
+    ck_assert(!sl_password_needs_rehash(h, 10));
+    ck_assert(!sl_password_needs_rehash(h, 11));
+    ck_assert(!sl_password_needs_rehash("$scrypt$ln=17,r=8,p=1$AAAA$AAAA", 12));
+    /* A stronger r or p is not traded for a higher cost either. */
+    ck_assert(!sl_password_needs_rehash("$scrypt$ln=12,r=8,p=2$AAAA$AAAA", 12));
+    ck_assert(!sl_password_needs_rehash("$scrypt$ln=12,r=8,p=2$AAAA$AAAA", 14));
+    ck_assert(
+        !sl_password_needs_rehash("$scrypt$ln=10,r=16,p=1$AAAA$AAAA", 14));
+    /* Weaker in one parameter and equal in the others: made again. */
+    ck_assert(sl_password_needs_rehash("$scrypt$ln=10,r=4,p=1$AAAA$AAAA", 12));
 }
 END_TEST
 
@@ -96,6 +114,7 @@ password_suite(void)
     tcase_add_test(tc, malformed_stored_hash);
     tcase_add_test(tc, owasp_cost_by_default);
     tcase_add_test(tc, older_hashes_need_rehashing);
+    tcase_add_test(tc, rehashing_only_strengthens);
     suite_add_tcase(s, tc);
     return s;
 }

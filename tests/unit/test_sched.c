@@ -6,6 +6,7 @@
  * is it_schedules' and it_runs'.
  */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -94,6 +95,31 @@ START_TEST(why_a_next_time_cannot_be_computed)
 }
 END_TEST
 
+/* Only what will not change by itself disables an item; a failure that
+ * may pass leaves it due, saying what failed. */
+START_TEST(only_what_lasts_disables)
+{
+    char out[SL_RFC3339_MAX], why[256];
+
+    ck_assert(sl_sched_next_final(SL_EPARSE));
+    ck_assert(sl_sched_next_final(SL_EINVAL));
+    ck_assert(sl_sched_next_final(SL_ENOTFOUND));
+    ck_assert(!sl_sched_next_final(SL_EIO));
+    ck_assert(!sl_sched_next_final(SL_ENOMEM));
+    ck_assert(!sl_sched_next_final(SL_ERR));
+    ck_assert(!sl_sched_next_final(SL_EDB));
+
+    ck_assert_int_eq(setenv("TZDIR", "/nonexistent", 1), 0);
+    ck_assert_int_eq(sl_sched_next_time("0 2 * * *", "Europe/Paris", JAN_1_2025,
+                                        out, why, sizeof(why)),
+                     SL_EIO);
+    ck_assert_int_eq(unsetenv("TZDIR"), 0);
+    ck_assert_msg(strstr(why, "Europe/Paris") != NULL &&
+                      strstr(why, "tried again") != NULL,
+                  "%s", why);
+}
+END_TEST
+
 START_TEST(what_scheduler_fire_answers)
 {
     static const struct {
@@ -140,6 +166,7 @@ sched_suite(void)
     tcase_add_test(tc, the_next_time_is_in_the_items_zone);
     tcase_add_test(tc, a_next_time_that_cannot_be_computed);
     tcase_add_test(tc, why_a_next_time_cannot_be_computed);
+    tcase_add_test(tc, only_what_lasts_disables);
     tcase_add_test(tc, what_scheduler_fire_answers);
     suite_add_tcase(s, tc);
     return s;

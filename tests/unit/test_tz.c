@@ -99,8 +99,10 @@ START_TEST(utc_built_in)
     sl_tz_destroy(z);
     ck_assert_int_eq(sl_tz_load_dir("/nonexistent", "Etc/UTC", &z), SL_OK);
     sl_tz_destroy(z);
+    /* Without the zone database, no other zone: a failure that may pass,
+     * not a bad name. */
     ck_assert_int_eq(sl_tz_load_dir("/nonexistent", "Europe/Paris", &z),
-                     SL_EINVAL);
+                     SL_EIO);
 
     /* NULL is UTC everywhere. */
     check_offset(NULL, 1767976800, 0, false);
@@ -497,6 +499,28 @@ START_TEST(names_checked_first)
 }
 END_TEST
 
+/* TZDIR, as for the C library, names another zone database. */
+START_TEST(tzdir_names_the_database)
+{
+    struct blob x;
+    struct sl_tz *z = NULL;
+
+    footer_only(&x, 7200, "XST-2");
+    write_zone(x.b, x.n);
+    ck_assert_int_eq(setenv("TZDIR", dir, 1), 0);
+    ck_assert_int_eq(sl_tz_load("Zone", &z), SL_OK);
+    check_offset(z, 1767976800, 7200, false);
+    sl_tz_destroy(z);
+    z = NULL;
+    ck_assert_int_eq(sl_tz_load("Europe/Paris", &z), SL_EINVAL);
+    ck_assert_int_eq(setenv("TZDIR", "/nonexistent", 1), 0);
+    ck_assert_int_eq(sl_tz_load("Europe/Paris", &z), SL_EIO);
+    ck_assert_int_eq(sl_tz_load("UTC", &z), SL_OK);
+    sl_tz_destroy(z);
+    ck_assert_int_eq(unsetenv("TZDIR"), 0);
+}
+END_TEST
+
 START_TEST(version_1)
 {
     struct blob x = {.n = 0};
@@ -742,6 +766,7 @@ tz_suite(void)
 
     tcase_add_checked_fixture(files, make_dir, remove_dir);
     tcase_add_test(files, names_checked_first);
+    tcase_add_test(files, tzdir_names_the_database);
     tcase_add_test(files, version_1);
     tcase_add_test(files, version_3_64_bit);
     tcase_add_test(files, footer_julian_forms);
