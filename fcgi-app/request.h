@@ -70,6 +70,10 @@ struct api_ctx {
     struct sl_logger log;
     struct sl_logger bus_log; /* for NATS's threads: no request id */
     struct sl_db db;
+    /* The login statements' own connection, as sluice_login (sql/018):
+     * only it may read and replace password hashes. Connected when a
+     * login first needs it. */
+    struct sl_db auth_db;
     struct sl_bus bus;
     sl_pool *pool;                   /* reset after every request */
     struct api_authcache *authcache; /* shared by the host's workers */

@@ -187,6 +187,22 @@ token_body(struct api_req *r, const char *access, const char *refresh,
 }
 
 /*
+ * Runs login statement id (ST_LOGIN_LOOKUP, ST_PASSWORD_REHASH) on the
+ * login connection, as sluice_login, the only role that may (sql/018);
+ * the result lives in the request's pool. Returns 0 or a database code.
+ */
+static int
+login_exec(struct api_req *r, enum api_stmt id, int n,
+           const char *const *params, PGresult **res)
+{
+    int rc = sl_db_exec(&r->ctx->auth_db, (int)id, n, params, res);
+
+    if (rc == SL_OK)
+        sl_db_pool_own(r->pool, *res);
+    return rc;
+}
+
+/*
  * Stores password hashed at the configured cost in place of stored, the
  * hash (made at another cost) that login has just verified it against.
  * A failure is logged and the login goes on: the next one tries again.
@@ -201,7 +217,7 @@ rehash(struct api_req *r, const char *uid, const char *stored,
     int rc = sl_password_hash(password, r->ctx->conf->password_cost, hash);
 
     if (rc == SL_OK)
-        rc = api_exec_scoped(r, NULL, uid, ST_PASSWORD_REHASH, 3, params, &res);
+        rc = login_exec(r, ST_PASSWORD_REHASH, 3, params, &res);
     if (rc != SL_OK)
         sl_log_warn(&r->ctx->log,
                     "login: user %s: password not hashed again at the "
@@ -245,7 +261,7 @@ api_h_login(struct api_req *r)
         return rc;
 
     params[0] = login;
-    rc = api_exec(r, ST_LOGIN_LOOKUP, 1, params, &res);
+    rc = login_exec(r, ST_LOGIN_LOOKUP, 1, params, &res);
     if (rc != SL_OK)
         return api_db_error(r, rc);
     if (PQntuples(res) == 0) {

@@ -86,6 +86,9 @@ ctx_init(struct api_ctx *ctx, const struct sl_conf *conf,
     }
     if (sl_db_init(&ctx->db, conf->db_url, "sluice-api",
                    conf->db_statement_timeout_ms, api_stmts, ST_COUNT_,
+                   &ctx->log) != SL_OK ||
+        sl_db_init(&ctx->auth_db, conf->auth_db_url, "sluice-api-login",
+                   conf->db_statement_timeout_ms, api_stmts, ST_COUNT_,
                    &ctx->log) != SL_OK)
         return SL_ENOMEM;
     /* Not connecting is not fatal: requests report 503 until it works.
@@ -116,6 +119,7 @@ ctx_free(struct api_ctx *ctx)
     }
     sl_bus_close(&ctx->bus);
     sl_db_free(&ctx->db);
+    sl_db_free(&ctx->auth_db);
     sl_pool_destroy(ctx->pool);
 }
 

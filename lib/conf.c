@@ -52,6 +52,7 @@ static const struct key keys[] = {
     STR(db_url, "dbname=sluice"),
     /* Empty: db_url (see sl_conf_load()). */
     STR(runner_db_url, ""),
+    STR(auth_db_url, ""),
     STR(nats_url, "nats://127.0.0.1:4222"),
     INT(db_statement_timeout_ms, "30000", 100, 3600000),
     STR(api_listen, "/run/sluice/api.sock"),
@@ -370,7 +371,8 @@ sl_conf_load(struct sl_conf *cfg, const char *path, char *err, size_t errsz)
     }
     if (rc == SL_OK)
         rc = canonical_plan(&cfg->self_onboarding_max_plan, err, errsz);
-    if (rc == SL_OK && cfg->run_timeout_seconds > cfg->run_timeout_max_seconds) {
+    if (rc == SL_OK &&
+        cfg->run_timeout_seconds > cfg->run_timeout_max_seconds) {
         snprintf(err, errsz,
                  "run_timeout_seconds (%d) exceeds run_timeout_max_seconds "
                  "(%d)",
@@ -382,6 +384,12 @@ sl_conf_load(struct sl_conf *cfg, const char *path, char *err, size_t errsz)
     if (rc == SL_OK && cfg->runner_db_url[0] == '\0') {
         free(cfg->runner_db_url);
         if ((cfg->runner_db_url = strdup(cfg->db_url)) == NULL)
+            rc = SL_ENOMEM;
+    }
+    /* Likewise the API's login connection, as auth_db_url. */
+    if (rc == SL_OK && cfg->auth_db_url[0] == '\0') {
+        free(cfg->auth_db_url);
+        if ((cfg->auth_db_url = strdup(cfg->db_url)) == NULL)
             rc = SL_ENOMEM;
     }
     if (rc != SL_OK)

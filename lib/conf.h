@@ -23,6 +23,10 @@ struct sl_conf {
     /* The same, for sluice-runner, as the runner's own role
      * (sluice_runner); db_url when not given. */
     char *runner_db_url;
+    /* The same, for the API's login statements alone, as the role that
+     * alone may read and replace password hashes (sluice_login); db_url
+     * when not given. */
+    char *auth_db_url;
     char *nats_url; /* nats://host:port */
     int db_statement_timeout_ms;
 

@@ -155,12 +155,13 @@ stack_secrets() {
     [ -s "$SECRETS/pg_owner" ] || random_secret 24 32 >"$SECRETS/pg_owner"
     [ -s "$SECRETS/pg_app" ] || random_secret 24 32 >"$SECRETS/pg_app"
     [ -s "$SECRETS/pg_runner" ] || random_secret 24 32 >"$SECRETS/pg_runner"
+    [ -s "$SECRETS/pg_login" ] || random_secret 24 32 >"$SECRETS/pg_login"
     [ -s "$SECRETS/pg_wh" ] || random_secret 24 32 >"$SECRETS/pg_wh"
     # Seals connector credentials (AES-256-GCM): 32 random bytes, in hex.
     [ -s "$SECRETS/secret_key" ] ||
         head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SECRETS/secret_key"
     local r
-    for r in owner app runner wh; do
+    for r in owner app runner login wh; do
         printf '*:*:*:sluice_%s:%s\n' "$r" "$(cat "$SECRETS/pg_$r")"
     done >"$SECRETS/pgpass"
     umask 022
@@ -174,6 +175,12 @@ app_dburl() {
 # The runner's own role (sql/016): what only the runner may do.
 runner_dburl() {
     printf 'host=%s port=%s dbname=sluice user=sluice_runner passfile=%s' \
+        "$PGRUN" "$SLUICE_PG_PORT" "$SECRETS/pgpass"
+}
+
+# The API's login statements' own role (sql/018): password hashes.
+login_dburl() {
+    printf 'host=%s port=%s dbname=sluice user=sluice_login passfile=%s' \
         "$PGRUN" "$SLUICE_PG_PORT" "$SECRETS/pgpass"
 }
 
@@ -272,6 +279,7 @@ pg_setup() {
 \\set owner_pw '$(cat "$SECRETS/pg_owner")'
 \\set app_pw '$(cat "$SECRETS/pg_app")'
 \\set runner_pw '$(cat "$SECRETS/pg_runner")'
+\\set login_pw '$(cat "$SECRETS/pg_login")'
 \\set wh_pw '$(cat "$SECRETS/pg_wh")'
 SELECT 'CREATE ROLE sluice_owner'
     WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sluice_owner') \\gexec
@@ -290,6 +298,11 @@ SELECT 'CREATE ROLE sluice_runner'
 ALTER ROLE sluice_runner LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS
     NOINHERIT PASSWORD :'runner_pw';
 GRANT CONNECT ON DATABASE sluice TO sluice_runner;
+SELECT 'CREATE ROLE sluice_login'
+    WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sluice_login') \\gexec
+ALTER ROLE sluice_login LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS
+    NOINHERIT PASSWORD :'login_pw';
+GRANT CONNECT ON DATABASE sluice TO sluice_login;
 SELECT 'CREATE ROLE sluice_wh'
     WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sluice_wh') \\gexec
 ALTER ROLE sluice_wh LOGIN NOSUPERUSER NOCREATEDB CREATEROLE NOBYPASSRLS
@@ -337,6 +350,7 @@ write_conf() {
 # Written by scripts/lib/stack.sh for the stack in $SLUICE_VAR.
 db_url = "$(app_dburl)"
 runner_db_url = "$(runner_dburl)"
+auth_db_url = "$(login_dburl)"
 nats_url = nats://$SLUICE_BIND:$SLUICE_NATS_PORT
 api_listen = $API_SOCK
 api_workers = $SLUICE_API_WORKERS

@@ -349,6 +349,20 @@ START_TEST(memberships_change_only_as_the_api_does)
 }
 END_TEST
 
+/* As the login role (sql/018): sql's first value must be want. */
+static void
+as_login_expect(const char *sql, const char *p1, const char *want)
+{
+    char err[256] = "";
+    char *v = it_sql("SLUICE_TEST_LOGIN_DB_URL", sql, p1, NULL, NULL, err,
+                     sizeof(err));
+
+    ck_assert_msg(v != NULL && strcmp(v, want) == 0,
+                  "as sluice_login, %s (%s): want %s, got %s %s", sql,
+                  p1 ? p1 : "", want, v ? v : "(error)", err);
+    free(v);
+}
+
 START_TEST(password_hashes_only_through_login)
 {
     struct it_client c;
@@ -363,39 +377,52 @@ START_TEST(password_hashes_only_through_login)
     refused("SELECT password_hash FROM users", "permission denied");
     refused("SELECT * FROM users", "permission denied");
     refused("UPDATE users SET password_hash = 'x'", "permission denied");
-    /* Login reads it; a rehash replaces only the hash login read. */
+    /* Nor through the login functions: they are the login role's. */
     scope(NULL, NULL);
-    expect("SELECT (password_hash LIKE '$scrypt$%')::text "
-           "FROM auth_login_lookup($1)",
-           user_a, "true");
-    expect("SELECT auth_password_rehash($1::uuid, 'not-the-hash', "
-           "'$scrypt$ln=12,r=8,p=1$AAAA$AAAA')::text",
-           id_a, "false");
+    refused_with("SELECT password_hash FROM auth_login_lookup($1)", user_a,
+                 NULL, "permission denied for function");
+    refused_with("SELECT auth_password_rehash($1::uuid, 'x', "
+                 "'$scrypt$ln=20,r=8,p=1$AAAA$AAAA')",
+                 id_a, NULL, "permission denied for function");
+    /* The login role reads it; a rehash replaces only the hash login
+     * read. */
+    as_login_expect("SELECT (password_hash LIKE '$scrypt$%')::text "
+                    "FROM auth_login_lookup($1)",
+                    user_a, "true");
+    as_login_expect("SELECT auth_password_rehash($1::uuid, 'not-the-hash', "
+                    "'$scrypt$ln=12,r=8,p=1$AAAA$AAAA')::text",
+                    id_a, "false");
     /* Only ever with a stronger one: the stack hashes at cost 12. */
-    expect("SELECT split_part(password_hash, '$', 3) "
-           "FROM auth_login_lookup($1)",
-           user_a, "ln=12,r=8,p=1");
-    expect("SELECT auth_password_rehash(user_id, password_hash, "
-           "'$scrypt$ln=10,r=8,p=1$AAAA$AAAA')::text "
-           "FROM auth_login_lookup($1)",
-           user_a, "false");
-    expect("SELECT auth_password_rehash(user_id, password_hash, "
-           "'$scrypt$ln=12,r=8,p=1$AAAA$AAAA')::text "
-           "FROM auth_login_lookup($1)",
-           user_a, "false");
-    expect("SELECT auth_password_rehash(user_id, password_hash, "
-           "'$scrypt$ln=14,r=4,p=1$AAAA$AAAA')::text "
-           "FROM auth_login_lookup($1)",
-           user_a, "false");
-    expect("SELECT auth_password_rehash(user_id, password_hash, "
-           "'plaintext')::text FROM auth_login_lookup($1)",
-           user_a, "false");
-    expect("SELECT auth_password_rehash(user_id, password_hash, "
-           "'$scrypt$ln=13,r=8,p=1$AAAA$AAAA')::text "
-           "FROM auth_login_lookup($1)",
-           user_a, "true");
-    expect("SELECT password_hash FROM auth_login_lookup($1)", user_a,
-           "$scrypt$ln=13,r=8,p=1$AAAA$AAAA");
+    as_login_expect("SELECT split_part(password_hash, '$', 3) "
+                    "FROM auth_login_lookup($1)",
+                    user_a, "ln=12,r=8,p=1");
+    as_login_expect("SELECT auth_password_rehash(user_id, password_hash, "
+                    "'$scrypt$ln=10,r=8,p=1$AAAA$AAAA')::text "
+                    "FROM auth_login_lookup($1)",
+                    user_a, "false");
+    as_login_expect("SELECT auth_password_rehash(user_id, password_hash, "
+                    "'$scrypt$ln=12,r=8,p=1$AAAA$AAAA')::text "
+                    "FROM auth_login_lookup($1)",
+                    user_a, "false");
+    as_login_expect("SELECT auth_password_rehash(user_id, password_hash, "
+                    "'$scrypt$ln=14,r=4,p=1$AAAA$AAAA')::text "
+                    "FROM auth_login_lookup($1)",
+                    user_a, "false");
+    as_login_expect("SELECT auth_password_rehash(user_id, password_hash, "
+                    "'plaintext')::text FROM auth_login_lookup($1)",
+                    user_a, "false");
+    as_login_expect("SELECT auth_password_rehash(user_id, password_hash, "
+                    "'$scrypt$ln=13,r=8,p=1$AAAA$AAAA')::text "
+                    "FROM auth_login_lookup($1)",
+                    user_a, "true");
+    as_login_expect("SELECT password_hash FROM auth_login_lookup($1)", user_a,
+                    "$scrypt$ln=13,r=8,p=1$AAAA$AAAA");
+    /* And the login role sees nothing else. */
+    as_login_expect("SELECT has_table_privilege('users', 'SELECT')::text || "
+                    "has_table_privilege('memberships', 'SELECT')::text || "
+                    "has_function_privilege('auth_invite(text, text)', "
+                    "'EXECUTE')::text",
+                    NULL, "falsefalsefalse");
     free(ta);
     free(id_a);
     free(user_a);

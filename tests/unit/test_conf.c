@@ -118,6 +118,15 @@ START_TEST(runner_db_url_apart)
     ck_assert_int_eq(sl_conf_load(&c, path, err, sizeof(err)), SL_OK);
     ck_assert_str_eq(c.db_url, "dbname=s user=sluice_app");
     ck_assert_str_eq(c.runner_db_url, "dbname=s user=sluice_runner");
+    /* Unset, the login connection is db_url's. */
+    ck_assert_str_eq(c.auth_db_url, "dbname=s user=sluice_app");
+    sl_conf_free(&c);
+    unlink(path);
+    write_file("db_url = \"dbname=s user=sluice_app\"\n"
+               "auth_db_url = \"dbname=s user=sluice_login\"\n");
+    ck_assert_int_eq(sl_conf_load(&c, path, err, sizeof(err)), SL_OK);
+    ck_assert_str_eq(c.auth_db_url, "dbname=s user=sluice_login");
+    ck_assert_str_eq(c.runner_db_url, "dbname=s user=sluice_app");
     sl_conf_free(&c);
     setenv("SLUICE_RUNNER_DB_URL", "dbname=t user=sluice_runner", 1);
     ck_assert_int_eq(sl_conf_load(&c, path, err, sizeof(err)), SL_OK);
