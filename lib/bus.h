@@ -29,6 +29,10 @@
 /* Liveness requests answered by each daemon (core NATS, request-reply). */
 #define SL_SUBJ_PING_RUNNER "sluice.ping.runner"
 #define SL_SUBJ_PING_HUB    "sluice.ping.hub"
+/* "A delivery row is due now": core NATS, empty; every hub's deliverer
+ * listens (ws-hub/deliver.h) and claims at once instead of at its next
+ * one-second poll. */
+#define SL_SUBJ_DELIVERY_WAKE "sluice.delivery.wake"
 
 struct sl_bus {
     natsConnection *nc;

@@ -53,6 +53,7 @@ static const struct key keys[] = {
     /* Empty: db_url (see sl_conf_load()). */
     STR(runner_db_url, ""),
     STR(auth_db_url, ""),
+    STR(hub_db_url, ""),
     STR(nats_url, "nats://127.0.0.1:4222"),
     INT(db_statement_timeout_ms, "30000", 100, 3600000),
     STR(api_listen, "/run/sluice/api.sock"),
@@ -89,6 +90,8 @@ static const struct key keys[] = {
     INT(run_timeout_max_seconds, "86400", 1, SL_RUN_TIMEOUT_CEIL),
     STR(hub_listen, "127.0.0.1"),
     INT(hub_port, "8090", 1, 65535),
+    BOOL(webhook_allow_private, "false"),
+    INT(webhook_concurrency, "256", 1, 4096),
     STR(log_level, "info"),
 };
 
@@ -384,6 +387,12 @@ sl_conf_load(struct sl_conf *cfg, const char *path, char *err, size_t errsz)
     if (rc == SL_OK && cfg->runner_db_url[0] == '\0') {
         free(cfg->runner_db_url);
         if ((cfg->runner_db_url = strdup(cfg->db_url)) == NULL)
+            rc = SL_ENOMEM;
+    }
+    /* Likewise the hub's deliverer, as hub_db_url. */
+    if (rc == SL_OK && cfg->hub_db_url[0] == '\0') {
+        free(cfg->hub_db_url);
+        if ((cfg->hub_db_url = strdup(cfg->db_url)) == NULL)
             rc = SL_ENOMEM;
     }
     /* Likewise the API's login connection, as auth_db_url. */

@@ -27,6 +27,9 @@ struct sl_conf {
      * alone may read and replace password hashes (sluice_login); db_url
      * when not given. */
     char *auth_db_url;
+    /* The same, for sluice-hub's webhook deliverer, as the hub's own
+     * role (sluice_hub); db_url when not given. */
+    char *hub_db_url;
     char *nats_url; /* nats://host:port */
     int db_statement_timeout_ms;
 
@@ -80,6 +83,10 @@ struct sl_conf {
     /* sluice-hub */
     char *hub_listen; /* address the WebSocket server binds */
     int hub_port;
+    /* Whether webhooks may reach loopback, private and link-local
+     * addresses (the dev stack's receivers); off in production. */
+    bool webhook_allow_private;
+    int webhook_concurrency; /* deliveries one hub has in flight at once */
 
     /* Everyone. */
     char *log_level;

@@ -30,6 +30,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "db.h"
+#include "deliver.h"
 #include "err.h"
 #include "json.h"
 #include "liveness.h"
@@ -196,6 +197,7 @@ main(int argc, char **argv)
     struct hub_ctx ctx;
     struct lws_context_creation_info info;
     pthread_t thread;
+    struct hub_deliver *deliver = NULL;
     int rc;
 
     memset(&ctx, 0, sizeof(ctx));
@@ -243,6 +245,8 @@ main(int argc, char **argv)
         return 1;
     }
     sl_liveness_check(&ctx.live, &ctx.db);
+    if (hub_deliver_start(&ctx.d.conf, &ctx.d.log, &ctx.bus, &deliver) != 0)
+        return 1;
     if (pthread_create(&thread, NULL, maintenance, &ctx) != 0) {
         sl_log_error(&ctx.d.log, "cannot start the maintenance thread");
         return 1;
@@ -256,6 +260,7 @@ main(int argc, char **argv)
             break;
 
     pthread_join(thread, NULL);
+    hub_deliver_stop(deliver);
     sl_liveness_stop(&ctx.live);
     lws_context_destroy(ctx.lws);
     sl_bus_close(&ctx.bus);

@@ -156,12 +156,13 @@ stack_secrets() {
     [ -s "$SECRETS/pg_app" ] || random_secret 24 32 >"$SECRETS/pg_app"
     [ -s "$SECRETS/pg_runner" ] || random_secret 24 32 >"$SECRETS/pg_runner"
     [ -s "$SECRETS/pg_login" ] || random_secret 24 32 >"$SECRETS/pg_login"
+    [ -s "$SECRETS/pg_hub" ] || random_secret 24 32 >"$SECRETS/pg_hub"
     [ -s "$SECRETS/pg_wh" ] || random_secret 24 32 >"$SECRETS/pg_wh"
     # Seals connector credentials (AES-256-GCM): 32 random bytes, in hex.
     [ -s "$SECRETS/secret_key" ] ||
         head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SECRETS/secret_key"
     local r
-    for r in owner app runner login wh; do
+    for r in owner app runner login hub wh; do
         printf '*:*:*:sluice_%s:%s\n' "$r" "$(cat "$SECRETS/pg_$r")"
     done >"$SECRETS/pgpass"
     umask 022
@@ -181,6 +182,12 @@ runner_dburl() {
 # The API's login statements' own role (sql/018): password hashes.
 login_dburl() {
     printf 'host=%s port=%s dbname=sluice user=sluice_login passfile=%s' \
+        "$PGRUN" "$SLUICE_PG_PORT" "$SECRETS/pgpass"
+}
+
+# The hub's deliverer's own role (sql/021): claiming deliveries.
+hub_dburl() {
+    printf 'host=%s port=%s dbname=sluice user=sluice_hub passfile=%s' \
         "$PGRUN" "$SLUICE_PG_PORT" "$SECRETS/pgpass"
 }
 
@@ -280,6 +287,7 @@ pg_setup() {
 \\set app_pw '$(cat "$SECRETS/pg_app")'
 \\set runner_pw '$(cat "$SECRETS/pg_runner")'
 \\set login_pw '$(cat "$SECRETS/pg_login")'
+\\set hub_pw '$(cat "$SECRETS/pg_hub")'
 \\set wh_pw '$(cat "$SECRETS/pg_wh")'
 SELECT 'CREATE ROLE sluice_owner'
     WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sluice_owner') \\gexec
@@ -303,6 +311,11 @@ SELECT 'CREATE ROLE sluice_login'
 ALTER ROLE sluice_login LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS
     NOINHERIT PASSWORD :'login_pw';
 GRANT CONNECT ON DATABASE sluice TO sluice_login;
+SELECT 'CREATE ROLE sluice_hub'
+    WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sluice_hub') \\gexec
+ALTER ROLE sluice_hub LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS
+    NOINHERIT PASSWORD :'hub_pw';
+GRANT CONNECT ON DATABASE sluice TO sluice_hub;
 SELECT 'CREATE ROLE sluice_wh'
     WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sluice_wh') \\gexec
 ALTER ROLE sluice_wh LOGIN NOSUPERUSER NOCREATEDB CREATEROLE NOBYPASSRLS
@@ -351,6 +364,7 @@ write_conf() {
 db_url = "$(app_dburl)"
 runner_db_url = "$(runner_dburl)"
 auth_db_url = "$(login_dburl)"
+hub_db_url = "$(hub_dburl)"
 nats_url = nats://$SLUICE_BIND:$SLUICE_NATS_PORT
 api_listen = $API_SOCK
 api_workers = $SLUICE_API_WORKERS
@@ -365,6 +379,8 @@ data_dir = $SLUICE_VAR/data
 warehouse_url = "$(wh_dburl)"
 # A dev stack's connectors may reach its own PostgreSQL on loopback.
 connector_allow_private = true
+# ... and its webhooks may reach receivers on loopback.
+webhook_allow_private = true
 EOF
     mkdir -p "$SLUICE_VAR/data"
 }

@@ -1,0 +1,1494 @@
+/*
+ * deliver.c: sluice-hub's webhook deliverer (see deliver.h): events into
+ * delivery rows, and delivery rows into signed HTTP POSTs.
+ *
+ * Why a client of our own rather than libwebsockets' client: the hub must
+ * resolve each host itself, check every address, and connect to the
+ * address it checked while verifying the certificate against the name;
+ * libwebsockets 4.1 resolves for itself (blocking, or with an async DNS
+ * DESIGN.md says not to rely on). A webhook needs one POST and a status
+ * code, which is little code with epoll and OpenSSL, and every byte read
+ * from a receiver is bounded in lib/httpc.c.
+ *
+ * Threads: ingest (its own database connection), send (its own database
+ * connection, the epoll loop, every socket), two resolvers (getaddrinfo
+ * only). They share the stop flag, the wake eventfd and the resolver
+ * queue (under rmu); NATS's thread touches only the wake eventfd.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "bus.h"
+#include "clock.h"
+#include "crypto.h"
+#include "daemon.h"
+#include "db.h"
+#include "deliver.h"
+#include "deliver_placeholders.h"
+#include "err.h"
+#include "httpc.h"
+#include "json.h"
+#include "pgconn.h"
+#include "secretbox.h"
+#include "webhook.h"
+
+#define DLV_DURABLE         "sluice-deliveries"
+#define DLV_ACK_WAIT_MS     30000
+#define DLV_MAX_ACK_PENDING 1024
+#define DLV_FETCH_BATCH     128
+#define DLV_FETCH_WAIT_MS   1000
+/* A delivery's whole attempt: resolution, connection, TLS, request and
+ * response. */
+#define DLV_TIMEOUT_MS 15000
+/* How long a claimed row is this hub's: the attempt's bound, and a
+ * margin for recording it. */
+#define DLV_LEASE_S    25
+#define DLV_POLL_MS    1000
+#define DLV_RESOLVERS  2
+#define DLV_GRACE_MS   5000
+#define DLV_MAX_EVENTS 128
+/* Results waiting for the database, at most (past that, their leases
+ * run out and the rows are sent again). */
+#define DLV_MAX_PENDING_RESULTS 20000
+#define DLV_USER_AGENT "sluice-hub/" PACKAGE_VERSION
+#define EXHAUSTED_EVENT "webhook.delivery.exhausted"
+
+/* --- statements ----------------------------------------------------------- */
+
+enum { ST_ENDPOINTS, ST_ADD };
+static const struct sl_db_stmt ingest_stmts[] = {
+    [ST_ENDPOINTS] = {"hub_endpoints", "SELECT hub_endpoints($1)::text", true},
+    [ST_ADD] = {"hub_deliveries_add", "SELECT hub_deliveries_add($1::jsonb)",
+                false},
+};
+
+enum { ST_CLAIM, ST_RECORD };
+static const struct sl_db_stmt send_stmts[] = {
+    [ST_CLAIM] = {"hub_delivery_claim",
+                  "SELECT id, tenant_id, msg_id, body, attempts, webhook_id, "
+                  "channel_id, url, secret, secret_previous, previous_valid, "
+                  "channel_type FROM hub_delivery_claim($1, $2::int, $3::int)",
+                  false},
+    [ST_RECORD] = {"hub_delivery_record",
+                   "SELECT hub_delivery_record($1, $2::jsonb)", false},
+};
+
+/* --- the deliverer -------------------------------------------------------- */
+
+enum phase { P_RESOLVE, P_CONNECT, P_TLS, P_WRITE, P_READ };
+
+struct rjob; /* a host to resolve */
+
+/* One delivery in flight: the send thread's alone. */
+struct dlv {
+    struct dlv *prev, *next;
+    char id[40];
+    int attempts;
+    bool tls;
+    char *req; /* head and body */
+    size_t req_len, req_off;
+    struct sl_httpc_url url;
+    struct addrinfo *addrs, *cur;
+    struct rjob *job;
+    int fd;
+    SSL *ssl;
+    enum phase phase;
+    int64_t start_us, deadline_us;
+    char addr[SL_PGCONN_ADDR_MAX + 16];
+    struct sl_httpc_resp resp;
+};
+
+struct rjob {
+    struct rjob *next;
+    struct dlv *d; /* NULL once abandoned */
+    char host[SL_HTTPC_MAX_HOST + 1];
+    char port[6];
+    struct addrinfo *res;
+    int err;
+};
+
+struct hub_deliver {
+    const struct sl_conf *conf;
+    struct sl_logger *log;
+    struct sl_bus *bus;
+    char owner[200];
+    unsigned char key[SL_SECRETBOX_KEY_LEN];
+    bool have_key;
+    SSL_CTX *tls;
+    atomic_bool stop;
+    int wake_fd;     /* eventfd: claim now */
+    int resolved_fd; /* eventfd: resolutions done */
+    natsSubscription *wake_sub;
+
+    pthread_t ingest_thr, send_thr, resolver_thr[DLV_RESOLVERS];
+    bool ingest_started, send_started;
+    int resolvers_started;
+
+    /* resolver queue, under rmu */
+    pthread_mutex_t rmu;
+    pthread_cond_t rcond;
+    struct rjob *rq, *rq_tail, *rdone;
+
+    /* the send thread's */
+    struct sl_db sdb;
+    int ep;
+    struct dlv *inflight;
+    int ninflight;
+    json_t *results;
+    uint32_t rnd;
+};
+
+static void
+poke(int fd)
+{
+    uint64_t one = 1;
+
+    if (write(fd, &one, sizeof(one)) < 0) {
+        /* The counter is full: a wake is pending anyway. */
+    }
+}
+
+static void
+drain(int fd)
+{
+    uint64_t v;
+
+    while (read(fd, &v, sizeof(v)) > 0)
+        ;
+}
+
+/* Sleeps up to ms, returning early when the deliverer stops. */
+static void
+nap(struct hub_deliver *dv, int ms)
+{
+    for (int i = 0; i < ms / 50 && !atomic_load(&dv->stop); i++)
+        usleep(50000);
+}
+
+/* --- ingest: events into delivery rows ------------------------------------ */
+
+static bool
+ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* A field of the event's data, else of the event itself. */
+static json_t *
+event_field(json_t *event, const char *name)
+{
+    json_t *v = json_object_get(json_object_get(event, "data"), name);
+
+    return v != NULL ? v : json_object_get(event, name);
+}
+
+/* Equal as JSON, or as text ("5" and 5). */
+static bool
+value_equal(json_t *have, json_t *want)
+{
+    char *a, *b;
+    bool eq;
+
+    if (json_equal(have, want))
+        return true;
+    if (!json_is_string(have) && !json_is_string(want))
+        return false;
+    a = json_is_string(have) ? strdup(json_string_value(have))
+                             : json_dumps(have, JSON_ENCODE_ANY);
+    b = json_is_string(want) ? strdup(json_string_value(want))
+                             : json_dumps(want, JSON_ENCODE_ANY);
+    eq = a != NULL && b != NULL && strcmp(a, b) == 0;
+    free(a);
+    free(b);
+    return eq;
+}
+
+/* Whether every filter holds: field -> value, or -> [values] (any). */
+static bool
+filters_match(json_t *filters, json_t *event)
+{
+    const char *k;
+    json_t *want;
+
+    if (!json_is_object(filters))
+        return true;
+    json_object_foreach(filters, k, want)
+    {
+        json_t *have = event_field(event, k), *w;
+        size_t i;
+        bool any = false;
+
+        if (have == NULL)
+            return false;
+        if (!json_is_array(want)) {
+            if (!value_equal(have, want))
+                return false;
+            continue;
+        }
+        json_array_foreach(want, i, w) any |= value_equal(have, w);
+        if (!any)
+            return false;
+    }
+    return true;
+}
+
+/* The event as sent to a subscriber of name: event_type is the name it
+ * subscribed to (both families), the event's own for "*". New ref. */
+static json_t *
+event_as(json_t *event, const char *name)
+{
+    json_t *copy = json_deep_copy(event);
+
+    if (copy != NULL && name != NULL && strcmp(name, "*") != 0)
+        json_object_set_new(copy, "event_type", json_string(name));
+    return copy;
+}
+
+/* Appends a delivery row for rows; body (taken) is the text to send. */
+static int
+add_row(json_t *rows, const char *tenant, const char *event_id,
+        const char *sent_type, json_int_t seq, const char *webhook,
+        const char *alert, const char *channel, char *body)
+{
+    json_t *row;
+
+    if (body == NULL)
+        return SL_ENOMEM;
+    row = json_pack("{s:s, s:s, s:s, s:I, s:s}", "tenant_id", tenant,
+                    "event_id", event_id, "event_type", sent_type, "seq", seq,
+                    "body", body);
+    free(body);
+    if (row == NULL)
+        return SL_ENOMEM;
+    if (webhook != NULL)
+        json_object_set_new(row, "webhook_id", json_string(webhook));
+    if (alert != NULL) {
+        json_object_set_new(row, "alert_id", json_string(alert));
+        json_object_set_new(row, "channel_id", json_string(channel));
+    }
+    return json_array_append_new(rows, row) == 0 ? SL_OK : SL_ENOMEM;
+}
+
+/* Renders a template field, or dflt when the template has none. */
+static char *
+render(json_t *tmpl, const char *field, const char *dflt, json_t *event)
+{
+    const char *t = json_is_object(tmpl) ? sl_json_get_str(tmpl, field) : NULL;
+    char *out = NULL;
+
+    if (t == NULL)
+        t = dflt;
+    if (sl_template_render(t, event, &out) != SL_OK) {
+        free(out);
+        return strdup(t);
+    }
+    return out;
+}
+
+/* An alert's body for one channel: Slack's incoming-webhook JSON, or the
+ * event with the alert beside it. Returns malloc'd text or NULL. */
+static char *
+alert_body(json_t *rule, json_t *channel, json_t *event, const char *sent_type,
+           const char *subject, const char *message)
+{
+    json_t *conf = json_object_get(channel, "configuration"), *j;
+    const char *type = sl_json_get_str(channel, "type");
+    char *text = NULL, *out;
+
+    if (type != NULL && strcmp(type, "slack") == 0) {
+        if (asprintf(&text, "%s\n%s", subject, message) < 0)
+            return NULL;
+        j = json_pack("{s:s}", "text", text);
+        free(text);
+        if (j == NULL)
+            return NULL;
+        static const char *const extra[] = {"channel", "username",
+                                            "icon_emoji", "icon_url"};
+        for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+            const char *v = sl_json_get_str(conf, extra[i]);
+
+            if (v != NULL && *v != '\0')
+                json_object_set_new(j, extra[i], json_string(v));
+        }
+    } else {
+        j = event_as(event, sent_type);
+        if (j == NULL)
+            return NULL;
+        json_object_set_new(
+            j, "alert",
+            json_pack("{s:O?, s:O?, s:s, s:s}", "id", json_object_get(rule, "id"),
+                      "name", json_object_get(rule, "name"), "subject",
+                      subject, "message", message));
+    }
+    out = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return out;
+}
+
+/*
+ * Adds to rows the deliveries of one event of tenant, given its
+ * endpoints (hub_endpoints()). Returns 0 or SL_ENOMEM.
+ */
+static int
+event_rows(json_t *rows, const char *tenant, json_t *event, json_int_t seq,
+           json_t *endpoints)
+{
+    const char *event_id = sl_json_get_str(event, "event_id");
+    const char *type = sl_json_get_str(event, "event_type");
+    bool exhausted = strcmp(type, EXHAUSTED_EVENT) == 0;
+    const char *from_webhook =
+        exhausted ? sl_json_get_str(json_object_get(event, "data"),
+                                    "webhook_id")
+                  : NULL;
+    const char *from_channel =
+        exhausted ? sl_json_get_str(json_object_get(event, "data"),
+                                    "channel_id")
+                  : NULL;
+    json_t *w, *a, *name, *c;
+    size_t i, j;
+    int rc;
+
+    json_array_foreach(json_object_get(endpoints, "webhooks"), i, w)
+    {
+        const char *wid = sl_json_get_str(w, "id"), *chosen = NULL;
+        json_t *copy;
+
+        /* An endpoint's own exhaustion is never sent to it. */
+        if (wid == NULL ||
+            (from_webhook != NULL && strcmp(from_webhook, wid) == 0))
+            continue;
+        json_array_foreach(json_object_get(w, "events"), j, name)
+        {
+            if (json_is_string(name) &&
+                sl_event_matches(json_string_value(name), type)) {
+                chosen = json_string_value(name);
+                break;
+            }
+        }
+        if (chosen == NULL)
+            continue;
+        if (strcmp(chosen, "*") == 0)
+            chosen = type;
+        copy = event_as(event, chosen);
+        rc = add_row(rows, tenant, event_id, chosen, seq, wid, NULL, NULL,
+                     copy == NULL ? NULL : json_dumps(copy, JSON_COMPACT));
+        json_decref(copy);
+        if (rc != SL_OK)
+            return rc;
+    }
+    json_array_foreach(json_object_get(endpoints, "alerts"), i, a)
+    {
+        json_t *cond = json_object_get(a, "condition"),
+               *tmpl = json_object_get(a, "template");
+        const char *want = sl_json_get_str(cond, "event_type");
+        const char *aid = sl_json_get_str(a, "id"), *sent;
+        char *subject, *message;
+
+        if (aid == NULL || want == NULL || !sl_event_matches(want, type) ||
+            !filters_match(json_object_get(cond, "filters"), event))
+            continue;
+        sent = strcmp(want, "*") == 0 ? type : want;
+        subject = render(tmpl, "subject",
+                         sl_json_get_str(a, "name") != NULL
+                             ? sl_json_get_str(a, "name")
+                             : "{{event_type}}",
+                         event);
+        message = render(tmpl, "body", "{{event_type}} at {{timestamp}}",
+                         event);
+        rc = subject == NULL || message == NULL ? SL_ENOMEM : SL_OK;
+        json_array_foreach(json_object_get(a, "channels"), j, c)
+        {
+            const char *cid = sl_json_get_str(c, "id");
+
+            if (rc != SL_OK || cid == NULL ||
+                (from_channel != NULL && strcmp(from_channel, cid) == 0))
+                continue;
+            rc = add_row(rows, tenant, event_id, sent, seq, NULL, aid, cid,
+                         alert_body(a, c, event, sent, subject, message));
+        }
+        free(subject);
+        free(message);
+        if (rc != SL_OK)
+            return rc;
+    }
+    return SL_OK;
+}
+
+/* The endpoints of tenant, from cache or the database. Borrowed from
+ * cache; NULL when the database failed. */
+static json_t *
+endpoints_of(struct sl_db *db, json_t *cache, const char *tenant)
+{
+    json_t *e = json_object_get(cache, tenant);
+    const char *p[1] = {tenant};
+    PGresult *res = NULL;
+
+    if (e != NULL)
+        return e;
+    if (sl_db_exec(db, ST_ENDPOINTS, 1, p, &res) != SL_OK)
+        return NULL;
+    e = json_loads(PQntuples(res) == 1 ? sl_db_value(res, 0, 0) : "{}", 0,
+                   NULL);
+    PQclear(res);
+    if (e == NULL)
+        return NULL;
+    json_object_set_new(cache, tenant, e);
+    return e;
+}
+
+/*
+ * Turns a batch of event messages into delivery rows, in one statement;
+ * acknowledges them all once it committed, or asks for them again a
+ * second later when it failed. Returns the rows added.
+ */
+static int
+ingest_batch(struct hub_deliver *dv, struct sl_db *db, natsMsg **msgs, int n)
+{
+    json_t *rows = json_array(), *cache = json_object();
+    int added = 0, rc = SL_OK;
+    char *text = NULL;
+
+    for (int i = 0; i < n && rc == SL_OK; i++) {
+        const char *subj = natsMsg_GetSubject(msgs[i]);
+        const char *tenant, *eid, *type;
+        jsMsgMetaData *meta = NULL;
+        json_int_t seq = 0;
+        json_t *event, *eps;
+        size_t plen = strlen(SL_SUBJ_EVENT_PREFIX);
+
+        /* Progress and log lines are for WebSocket watchers only. */
+        if (ends_with(subj, ".run.progress") || ends_with(subj, ".run.log"))
+            continue;
+        event = json_loadb(natsMsg_GetData(msgs[i]),
+                           (size_t)natsMsg_GetDataLength(msgs[i]), 0, NULL);
+        tenant = sl_json_get_str(event, "organization_id");
+        eid = sl_json_get_str(event, "event_id");
+        type = sl_json_get_str(event, "event_type");
+        /* The subject names the organisation (the outbox checks it): an
+         * event that claims another is not delivered. */
+        if (tenant == NULL || eid == NULL || type == NULL ||
+            strncmp(subj, SL_SUBJ_EVENT_PREFIX, plen) != 0 ||
+            strncmp(subj + plen, tenant, strlen(tenant)) != 0 ||
+            subj[plen + strlen(tenant)] != '.') {
+            sl_log_warn(dv->log, "deliver: event on %s is malformed: skipped",
+                        subj);
+            json_decref(event);
+            continue;
+        }
+        if (natsMsg_GetMetaData(&meta, msgs[i]) == NATS_OK) {
+            seq = (json_int_t)meta->Sequence.Stream;
+            jsMsgMetaData_Destroy(meta);
+        }
+        eps = endpoints_of(db, cache, tenant);
+        if (eps == NULL)
+            rc = SL_EDB;
+        else
+            rc = event_rows(rows, tenant, event, seq, eps);
+        json_decref(event);
+    }
+    if (rc == SL_OK && json_array_size(rows) > 0) {
+        PGresult *res = NULL;
+        const char *p[1];
+
+        text = json_dumps(rows, JSON_COMPACT);
+        p[0] = text;
+        rc = text == NULL ? SL_ENOMEM : sl_db_exec(db, ST_ADD, 1, p, &res);
+        if (rc == SL_OK)
+            added = atoi(sl_db_value(res, 0, 0));
+        PQclear(res);
+    }
+    for (int i = 0; i < n; i++) {
+        if (rc == SL_OK)
+            natsMsg_Ack(msgs[i], NULL);
+        else
+            natsMsg_NakWithDelay(msgs[i], 1000, NULL);
+    }
+    if (rc != SL_OK)
+        sl_log_warn(dv->log, "deliver: %d events not taken (%s): again soon",
+                    n, rc == SL_EDB || rc == SL_EDBCONN ? sl_db_error(db)
+                                                        : sl_strerror(rc));
+    free(text);
+    json_decref(rows);
+    json_decref(cache);
+    return added;
+}
+
+static int
+ingest_bind(struct hub_deliver *dv, natsSubscription **sub)
+{
+    jsSubOptions so;
+    jsErrCode jerr = 0;
+    natsStatus s;
+
+    if (!sl_bus_connected(dv->bus) || dv->bus->js == NULL)
+        return SL_EBUS;
+    jsSubOptions_Init(&so);
+    so.Stream = SL_STREAM_EVENTS;
+    so.Config.Durable = DLV_DURABLE;
+    so.Config.AckPolicy = js_AckExplicit;
+    so.Config.AckWait = (int64_t)DLV_ACK_WAIT_MS * 1000000;
+    so.Config.MaxAckPending = DLV_MAX_ACK_PENDING;
+    /* A new consumer starts with the events to come: webhooks are not
+     * sent the stream's history. Once made, it remembers its place. */
+    so.Config.DeliverPolicy = js_DeliverNew;
+    s = js_PullSubscribe(sub, dv->bus->js, SL_SUBJ_EVENT_PREFIX ">",
+                         DLV_DURABLE, NULL, &so, &jerr);
+    if (s != NATS_OK && sl_bus_ensure_streams(dv->bus) == SL_OK)
+        s = js_PullSubscribe(sub, dv->bus->js, SL_SUBJ_EVENT_PREFIX ">",
+                             DLV_DURABLE, NULL, &so, &jerr);
+    if (s != NATS_OK) {
+        *sub = NULL;
+        return SL_EBUS;
+    }
+    return SL_OK;
+}
+
+static void *
+ingest_main(void *arg)
+{
+    struct hub_deliver *dv = arg;
+    struct sl_db db;
+    natsSubscription *sub = NULL;
+    bool warned = false;
+
+    if (sl_db_init(&db, dv->conf->hub_db_url, "sluice-hub",
+                   dv->conf->db_statement_timeout_ms, ingest_stmts,
+                   sizeof(ingest_stmts) / sizeof(ingest_stmts[0]),
+                   dv->log) != SL_OK)
+        return NULL;
+    while (!atomic_load(&dv->stop)) {
+        natsMsgList first = {0}, more = {0};
+        jsFetchRequest fr;
+        natsMsg *batch[DLV_FETCH_BATCH];
+        natsStatus s;
+        int n = 0;
+
+        if (sub == NULL && ingest_bind(dv, &sub) != SL_OK) {
+            if (!warned)
+                sl_log_warn(dv->log, "deliver: cannot read the events "
+                                     "stream yet; trying every second");
+            warned = true;
+            nap(dv, 1000);
+            continue;
+        }
+        warned = false;
+        /* Wait for one event, then take what else is there at once. */
+        jsFetchRequest_Init(&fr);
+        fr.Batch = 1;
+        fr.Expires = (int64_t)DLV_FETCH_WAIT_MS * 1000000;
+        s = natsSubscription_FetchRequest(&first, sub, &fr);
+        if (s == NATS_TIMEOUT || (s == NATS_OK && first.Count == 0)) {
+            natsMsgList_Destroy(&first);
+            continue;
+        }
+        if (s != NATS_OK) {
+            /* NATS away, or the stream or consumer gone: bind afresh. */
+            natsMsgList_Destroy(&first);
+            natsSubscription_Destroy(sub);
+            sub = NULL;
+            nap(dv, 1000);
+            continue;
+        }
+        batch[n++] = first.Msgs[0];
+        first.Msgs[0] = NULL;
+        natsMsgList_Destroy(&first);
+        jsFetchRequest_Init(&fr);
+        fr.Batch = DLV_FETCH_BATCH - 1;
+        fr.NoWait = true;
+        fr.Expires = 200 * 1000000LL;
+        if (natsSubscription_FetchRequest(&more, sub, &fr) == NATS_OK) {
+            for (int i = 0; i < more.Count && n < DLV_FETCH_BATCH; i++) {
+                batch[n++] = more.Msgs[i];
+                more.Msgs[i] = NULL;
+            }
+        }
+        natsMsgList_Destroy(&more);
+        if (ingest_batch(dv, &db, batch, n) > 0)
+            poke(dv->wake_fd);
+        for (int i = 0; i < n; i++)
+            natsMsg_Destroy(batch[i]);
+    }
+    natsSubscription_Destroy(sub);
+    sl_db_free(&db);
+    return NULL;
+}
+
+/* --- resolvers ------------------------------------------------------------ */
+
+static void *
+resolver_main(void *arg)
+{
+    struct hub_deliver *dv = arg;
+
+    for (;;) {
+        struct rjob *j;
+        struct addrinfo hints;
+
+        pthread_mutex_lock(&dv->rmu);
+        while (dv->rq == NULL && !atomic_load(&dv->stop))
+            pthread_cond_wait(&dv->rcond, &dv->rmu);
+        if (dv->rq == NULL) {
+            pthread_mutex_unlock(&dv->rmu);
+            return NULL;
+        }
+        j = dv->rq;
+        dv->rq = j->next;
+        if (dv->rq == NULL)
+            dv->rq_tail = NULL;
+        pthread_mutex_unlock(&dv->rmu);
+
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_ADDRCONFIG;
+        if (j->d != NULL) /* not abandoned meanwhile (racy, harmless) */
+            j->err = getaddrinfo(j->host, j->port, &hints, &j->res);
+        else
+            j->err = EAI_AGAIN;
+
+        pthread_mutex_lock(&dv->rmu);
+        if (j->d == NULL) {
+            if (j->res != NULL)
+                freeaddrinfo(j->res);
+            free(j);
+        } else {
+            j->next = dv->rdone;
+            dv->rdone = j;
+        }
+        pthread_mutex_unlock(&dv->rmu);
+        poke(dv->resolved_fd);
+    }
+}
+
+/* --- send: one delivery --------------------------------------------------- */
+
+static void
+dlv_close(struct hub_deliver *dv, struct dlv *d)
+{
+    if (d->ssl != NULL) {
+        SSL_free(d->ssl);
+        d->ssl = NULL;
+    }
+    if (d->fd >= 0) {
+        epoll_ctl(dv->ep, EPOLL_CTL_DEL, d->fd, NULL);
+        close(d->fd);
+        d->fd = -1;
+    }
+}
+
+/*
+ * Ends d: records its outcome (status 0 when no response was read, with
+ * error saying why) for the next flush, and frees it.
+ */
+static void
+dlv_finish(struct hub_deliver *dv, struct dlv *d, int status,
+           const char *error)
+{
+    int64_t latency = (sl_clock_mono_us() - d->start_us) / 1000;
+    const char *outcome;
+    char etext[300];
+    int64_t delay = -1;
+    json_t *r;
+
+    if (status >= 200 && status < 300) {
+        outcome = "succeeded";
+        error = NULL;
+    } else if (status == 410) {
+        outcome = "gone";
+        error = "HTTP 410 Gone: the endpoint is disabled";
+    } else {
+        if (status >= 300 && status < 400) {
+            snprintf(etext, sizeof(etext), "HTTP %d: redirects are not "
+                                           "followed", status);
+            error = etext;
+        } else if (status != 0) {
+            snprintf(etext, sizeof(etext), "HTTP %d", status);
+            error = etext;
+        }
+        dv->rnd = dv->rnd * 1103515245u + 12345u;
+        delay = sl_webhook_retry_delay_ms(d->attempts + 1, dv->rnd >> 8);
+        if (delay >= 0 && (status == 429 || status == 503) &&
+            d->resp.retry_after[0] != '\0') {
+            int64_t ra = sl_webhook_retry_after_ms(d->resp.retry_after,
+                                                   sl_clock_now());
+
+            if (ra > delay)
+                delay = ra;
+        }
+        outcome = delay >= 0 ? "retry" : "exhausted";
+    }
+    r = json_pack("{s:s, s:I, s:s}", "id", d->id, "latency_ms",
+                  (json_int_t)latency, "outcome", outcome);
+    if (r != NULL) {
+        json_object_set_new(r, "status_code",
+                            status > 0 ? json_integer(status) : json_null());
+        json_object_set_new(r, "error",
+                            error != NULL ? json_string(error) : json_null());
+        if (delay >= 0)
+            json_object_set_new(r, "retry_in_ms", json_integer(delay));
+        if (json_array_size(dv->results) < DLV_MAX_PENDING_RESULTS)
+            json_array_append_new(dv->results, r);
+        else
+            json_decref(r);
+    }
+    if (error != NULL)
+        sl_log_debug(dv->log, "deliver: %s attempt %d: %s", d->id,
+                     d->attempts + 1, error);
+
+    dlv_close(dv, d);
+    if (d->job != NULL) {
+        pthread_mutex_lock(&dv->rmu);
+        d->job->d = NULL; /* the resolver frees it */
+        pthread_mutex_unlock(&dv->rmu);
+    }
+    if (d->addrs != NULL)
+        freeaddrinfo(d->addrs);
+    if (d->prev != NULL)
+        d->prev->next = d->next;
+    else
+        dv->inflight = d->next;
+    if (d->next != NULL)
+        d->next->prev = d->prev;
+    dv->ninflight--;
+    free(d->req);
+    free(d);
+}
+
+static int
+watch(struct hub_deliver *dv, struct dlv *d, uint32_t events, bool add)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = d};
+
+    return epoll_ctl(dv->ep, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, d->fd, &ev);
+}
+
+/* Starts a connection to the next address; finishes d when none is left. */
+static void
+dlv_connect_next(struct hub_deliver *dv, struct dlv *d, const char *why)
+{
+    char host[SL_PGCONN_ADDR_MAX];
+
+    for (; d->cur != NULL; d->cur = d->cur->ai_next) {
+        struct addrinfo *a = d->cur;
+        const void *ip = a->ai_family == AF_INET6
+                             ? (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr
+                             : (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
+
+        inet_ntop(a->ai_family, ip, host, sizeof(host));
+        snprintf(d->addr, sizeof(d->addr), "%s port %s", host, d->url.port);
+        d->fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                       0);
+        if (d->fd < 0)
+            continue;
+        if ((connect(d->fd, a->ai_addr, a->ai_addrlen) == 0 ||
+             errno == EINPROGRESS) &&
+            watch(dv, d, EPOLLOUT, true) == 0) {
+            d->phase = P_CONNECT;
+            d->cur = a->ai_next;
+            return;
+        }
+        why = strerror(errno);
+        close(d->fd);
+        d->fd = -1;
+    }
+    {
+        char e[300];
+
+        snprintf(e, sizeof(e), "cannot connect to %s: %s", d->addr,
+                 why != NULL ? why : "no address");
+        dlv_finish(dv, d, 0, e);
+    }
+}
+
+/* The addresses are known: checks every one, then connects. */
+static void
+dlv_resolved(struct hub_deliver *dv, struct dlv *d, struct addrinfo *res)
+{
+    d->addrs = res;
+    if (!dv->conf->webhook_allow_private) {
+        for (struct addrinfo *a = res; a != NULL; a = a->ai_next) {
+            if (sl_pgconn_addr_private(a->ai_addr)) {
+                char host[SL_PGCONN_ADDR_MAX], e[200];
+                const void *ip =
+                    a->ai_family == AF_INET6
+                        ? (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr
+                        : (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
+
+                inet_ntop(a->ai_family, ip, host, sizeof(host));
+                snprintf(e, sizeof(e),
+                         "address not allowed (private or loopback): %s",
+                         host);
+                dlv_finish(dv, d, 0, e);
+                return;
+            }
+        }
+    }
+    d->cur = res;
+    dlv_connect_next(dv, d, NULL);
+}
+
+static void
+tls_error(char *buf, size_t n, SSL *ssl)
+{
+    long v = SSL_get_verify_result(ssl);
+    unsigned long e = ERR_get_error();
+
+    if (v != X509_V_OK)
+        snprintf(buf, n, "TLS: certificate not trusted: %s",
+                 X509_verify_cert_error_string(v));
+    else if (e != 0)
+        snprintf(buf, n, "TLS: %s", ERR_reason_error_string(e));
+    else
+        snprintf(buf, n, "TLS: handshake failed");
+    ERR_clear_error();
+}
+
+/* Does what d's phase can do now. */
+static void
+dlv_io(struct hub_deliver *dv, struct dlv *d, uint32_t events)
+{
+    char buf[16384], e[300];
+
+    if (d->phase == P_CONNECT) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+
+        getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) {
+            dlv_close(dv, d);
+            dlv_connect_next(dv, d, strerror(err));
+            return;
+        }
+        if (d->tls) {
+            X509_VERIFY_PARAM *vp;
+            struct in6_addr ip6;
+            struct in_addr ip4;
+            bool literal = inet_pton(AF_INET, d->url.host, &ip4) == 1 ||
+                           inet_pton(AF_INET6, d->url.host, &ip6) == 1;
+
+            d->ssl = SSL_new(dv->tls);
+            if (d->ssl == NULL || SSL_set_fd(d->ssl, d->fd) != 1) {
+                dlv_finish(dv, d, 0, "TLS: cannot set up");
+                return;
+            }
+            vp = SSL_get0_param(d->ssl);
+            if (literal) {
+                X509_VERIFY_PARAM_set1_ip_asc(vp, d->url.host);
+            } else {
+                SSL_set_tlsext_host_name(d->ssl, d->url.host);
+                SSL_set1_host(d->ssl, d->url.host);
+            }
+            SSL_set_connect_state(d->ssl);
+            d->phase = P_TLS;
+        } else {
+            d->phase = P_WRITE;
+        }
+    }
+    if (d->phase == P_TLS) {
+        int r = SSL_do_handshake(d->ssl);
+
+        if (r != 1) {
+            int err = SSL_get_error(d->ssl, r);
+
+            if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+                watch(dv, d, err == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT,
+                      false);
+                return;
+            }
+            tls_error(e, sizeof(e), d->ssl);
+            dlv_finish(dv, d, 0, e);
+            return;
+        }
+        d->phase = P_WRITE;
+    }
+    if (d->phase == P_WRITE) {
+        while (d->req_off < d->req_len) {
+            ssize_t w;
+
+            if (d->ssl != NULL) {
+                int r = SSL_write(d->ssl, d->req + d->req_off,
+                                  (int)(d->req_len - d->req_off));
+
+                if (r <= 0) {
+                    int err = SSL_get_error(d->ssl, r);
+
+                    if (err == SSL_ERROR_WANT_READ ||
+                        err == SSL_ERROR_WANT_WRITE) {
+                        watch(dv, d,
+                              err == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT,
+                              false);
+                        return;
+                    }
+                    tls_error(e, sizeof(e), d->ssl);
+                    dlv_finish(dv, d, 0, e);
+                    return;
+                }
+                w = r;
+            } else {
+                w = send(d->fd, d->req + d->req_off, d->req_len - d->req_off,
+                         MSG_NOSIGNAL);
+                if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+                    watch(dv, d, EPOLLOUT, false);
+                    return;
+                }
+                if (w < 0) {
+                    snprintf(e, sizeof(e), "sending to %s: %s", d->addr,
+                             strerror(errno));
+                    dlv_finish(dv, d, 0, e);
+                    return;
+                }
+            }
+            d->req_off += (size_t)w;
+        }
+        d->phase = P_READ;
+        watch(dv, d, EPOLLIN, false);
+        return; /* the answer comes later */
+    }
+    if (d->phase == P_READ) {
+        for (;;) {
+            ssize_t r;
+            int rc;
+
+            if (d->ssl != NULL) {
+                int n = SSL_read(d->ssl, buf, sizeof(buf));
+
+                if (n <= 0) {
+                    int err = SSL_get_error(d->ssl, n);
+
+                    if (err == SSL_ERROR_WANT_READ ||
+                        err == SSL_ERROR_WANT_WRITE) {
+                        watch(dv, d,
+                              err == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT,
+                              false);
+                        return;
+                    }
+                    /* close_notify, or a peer that just closes: the end
+                     * of the response, as with a plain close. */
+                    r = 0;
+                    ERR_clear_error();
+                } else {
+                    r = n;
+                }
+            } else {
+                r = recv(d->fd, buf, sizeof(buf), 0);
+                if (r < 0 && (errno == EAGAIN || errno == EINTR))
+                    return;
+            }
+            if (r < 0) {
+                if (d->resp.head_done) {
+                    dlv_finish(dv, d, d->resp.status, NULL);
+                    return;
+                }
+                snprintf(e, sizeof(e), "reading from %s: %s", d->addr,
+                         strerror(errno));
+                dlv_finish(dv, d, 0, e);
+                return;
+            }
+            if (r == 0) {
+                rc = sl_httpc_resp_eof(&d->resp);
+                if (rc == SL_OK || d->resp.head_done)
+                    dlv_finish(dv, d, d->resp.status, NULL);
+                else
+                    dlv_finish(dv, d, 0,
+                               "the connection closed before a response");
+                return;
+            }
+            rc = sl_httpc_resp_feed(&d->resp, buf, (size_t)r);
+            if (rc != SL_OK) {
+                snprintf(e, sizeof(e), "the response is not HTTP/1.1 (%s)",
+                         sl_strerror(rc));
+                dlv_finish(dv, d, 0, e);
+                return;
+            }
+            if (d->resp.done) {
+                dlv_finish(dv, d, d->resp.status, NULL);
+                return;
+            }
+        }
+    }
+    (void)events;
+}
+
+/* Opens sealed (bound to tenant/id) into a malloc'd string, or NULL. */
+static char *
+unseal(struct hub_deliver *dv, const char *tenant, const char *id,
+       const char *sealed)
+{
+    char aad[256], *plain = NULL, *copy;
+    size_t len = 0;
+
+    if (!dv->have_key || sealed == NULL)
+        return NULL;
+    snprintf(aad, sizeof(aad), "%s/%s", tenant, id);
+    if (sl_secretbox_open(dv->key, aad, sealed, &plain, &len) != SL_OK)
+        return NULL;
+    copy = strndup(plain, len);
+    sl_secretbox_free(plain, len);
+    return copy;
+}
+
+static void
+free_secret(char *s)
+{
+    if (s != NULL)
+        sl_secretbox_free(s, strlen(s));
+}
+
+/*
+ * Starts one claimed row (claim's columns: id, tenant_id, msg_id, body,
+ * attempts, webhook_id, channel_id, url, secret, secret_previous,
+ * previous_valid, channel_type).
+ */
+static void
+dlv_start(struct hub_deliver *dv, PGresult *res, int row)
+{
+    const char *id = sl_db_value(res, row, 0),
+               *tenant = sl_db_value(res, row, 1),
+               *msg_id = sl_db_value(res, row, 2),
+               *body = sl_db_value(res, row, 3),
+               *webhook = sl_db_value(res, row, 5),
+               *channel = sl_db_value(res, row, 6),
+               *url = sl_db_value(res, row, 7),
+               *sealed = sl_db_value(res, row, 8),
+               *sealed_prev = sl_db_value(res, row, 9);
+    bool prev_valid = strcmp(PQgetvalue(res, row, 10), "t") == 0;
+    struct dlv *d = calloc(1, sizeof(*d));
+    char *secret = NULL, *prev = NULL, *chan_json = NULL;
+    char extra[512], hexsig[SL_WEBHOOK_HEX_SIG_SIZE],
+        std[SL_WEBHOOK_STD_SIG_SIZE], std2[SL_WEBHOOK_STD_SIG_SIZE];
+    const char *error = NULL;
+    json_t *chan = NULL;
+    size_t blen = strlen(body);
+    int64_t ts = sl_clock_now();
+    int hlen;
+
+    if (d == NULL)
+        return; /* the lease runs out; sent later */
+    d->fd = -1;
+    snprintf(d->id, sizeof(d->id), "%s", id);
+    d->attempts = atoi(sl_db_value(res, row, 4));
+    d->start_us = sl_clock_mono_us();
+    d->deadline_us = d->start_us + (int64_t)DLV_TIMEOUT_MS * 1000;
+    sl_httpc_resp_init(&d->resp);
+    d->next = dv->inflight;
+    if (dv->inflight != NULL)
+        dv->inflight->prev = d;
+    dv->inflight = d;
+    dv->ninflight++;
+
+    if (webhook != NULL) {
+        secret = unseal(dv, tenant, webhook, sealed);
+        if (secret == NULL)
+            error = "cannot open the webhook's secret (secret_key)";
+        if (prev_valid && sealed_prev != NULL)
+            prev = unseal(dv, tenant, webhook, sealed_prev);
+    } else {
+        chan_json = unseal(dv, tenant, channel, sealed);
+        chan = chan_json == NULL ? NULL : json_loads(chan_json, 0, NULL);
+        url = sl_json_get_str(chan, "url");
+        if (sl_json_get_str(chan, "secret") != NULL)
+            secret = strdup(sl_json_get_str(chan, "secret"));
+        if (url == NULL)
+            error = "cannot open the channel's settings (secret_key)";
+    }
+    if (error == NULL && sl_httpc_url_parse(url, &d->url) != SL_OK)
+        error = "the URL is not a valid http or https URL";
+    d->tls = d->url.tls;
+    /* The headers: the seeds' signature with the current secret, and
+     * Standard Webhooks' with every secret that signs now. */
+    if (error == NULL) {
+        int n = snprintf(extra, sizeof(extra),
+                         "webhook-id: %s\r\nwebhook-timestamp: %lld\r\n",
+                         msg_id, (long long)ts);
+
+        if (secret != NULL) {
+            if (sl_webhook_sign_hex(secret, body, blen, hexsig) != SL_OK ||
+                sl_webhook_sign_std(secret, msg_id, ts, body, blen, std) !=
+                    SL_OK)
+                error = "the secret cannot sign (a bad whsec_ secret?)";
+            else if (prev != NULL &&
+                     sl_webhook_sign_std(prev, msg_id, ts, body, blen, std2) ==
+                         SL_OK)
+                snprintf(extra + n, sizeof(extra) - (size_t)n,
+                         "X-Webhook-Signature: %s\r\n"
+                         "webhook-signature: %s %s\r\n",
+                         hexsig, std, std2);
+            else
+                snprintf(extra + n, sizeof(extra) - (size_t)n,
+                         "X-Webhook-Signature: %s\r\n"
+                         "webhook-signature: %s\r\n",
+                         hexsig, std);
+        }
+    }
+    if (error == NULL) {
+        size_t cap = 4096 + sizeof(extra) + strlen(d->url.target) + blen;
+
+        d->req = malloc(cap);
+        hlen = d->req == NULL ? SL_ENOMEM
+                              : sl_httpc_request_head(&d->url, DLV_USER_AGENT,
+                                                      blen, extra, d->req,
+                                                      cap - blen);
+        if (hlen < 0) {
+            error = "cannot build the request";
+        } else {
+            memcpy(d->req + hlen, body, blen);
+            d->req_len = (size_t)hlen + blen;
+        }
+    }
+    free_secret(secret);
+    free_secret(prev);
+    json_decref(chan);
+    free_secret(chan_json);
+    if (error != NULL) {
+        dlv_finish(dv, d, 0, error);
+        return;
+    }
+    /* An address needs no resolver. */
+    {
+        struct addrinfo hints, *addrs = NULL;
+
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+        if (getaddrinfo(d->url.host, d->url.port, &hints, &addrs) == 0) {
+            dlv_resolved(dv, d, addrs);
+            return;
+        }
+    }
+    d->phase = P_RESOLVE;
+    d->job = calloc(1, sizeof(*d->job));
+    if (d->job == NULL) {
+        dlv_finish(dv, d, 0, "out of memory");
+        return;
+    }
+    d->job->d = d;
+    snprintf(d->job->host, sizeof(d->job->host), "%s", d->url.host);
+    snprintf(d->job->port, sizeof(d->job->port), "%s", d->url.port);
+    pthread_mutex_lock(&dv->rmu);
+    if (dv->rq_tail != NULL)
+        dv->rq_tail->next = d->job;
+    else
+        dv->rq = d->job;
+    dv->rq_tail = d->job;
+    pthread_cond_signal(&dv->rcond);
+    pthread_mutex_unlock(&dv->rmu);
+}
+
+/* Takes finished resolutions. */
+static void
+take_resolved(struct hub_deliver *dv)
+{
+    struct rjob *done;
+
+    drain(dv->resolved_fd);
+    pthread_mutex_lock(&dv->rmu);
+    done = dv->rdone;
+    dv->rdone = NULL;
+    pthread_mutex_unlock(&dv->rmu);
+    while (done != NULL) {
+        struct rjob *j = done;
+        struct dlv *d = j->d;
+
+        done = j->next;
+        if (d == NULL) {
+            /* Its delivery ended (timed out) after the resolver was done
+             * with it. */
+            if (j->res != NULL)
+                freeaddrinfo(j->res);
+            free(j);
+            continue;
+        }
+        d->job = NULL;
+        if (j->err != 0) {
+            char e[300];
+
+            snprintf(e, sizeof(e), "could not resolve host %s: %s", j->host,
+                     gai_strerror(j->err));
+            free(j);
+            dlv_finish(dv, d, 0, e);
+            continue;
+        }
+        {
+            struct addrinfo *res = j->res;
+
+            free(j);
+            dlv_resolved(dv, d, res);
+        }
+    }
+}
+
+/* Records the outcomes gathered so far; kept for the next try when the
+ * database fails. */
+static void
+flush_results(struct hub_deliver *dv)
+{
+    const char *p[2] = {dv->owner, NULL};
+    PGresult *res = NULL;
+    char *text;
+
+    if (json_array_size(dv->results) == 0)
+        return;
+    text = json_dumps(dv->results, JSON_COMPACT);
+    if (text == NULL)
+        return;
+    p[1] = text;
+    if (sl_db_exec(&dv->sdb, ST_RECORD, 2, p, &res) == SL_OK)
+        json_array_clear(dv->results);
+    else
+        sl_log_warn(dv->log, "deliver: cannot record %zu outcomes: %s",
+                    json_array_size(dv->results), sl_db_error(&dv->sdb));
+    PQclear(res);
+    free(text);
+}
+
+/* Claims up to the free slots; returns how many rows came. */
+static int
+claim(struct hub_deliver *dv)
+{
+    int free_slots = dv->conf->webhook_concurrency - dv->ninflight;
+    char limit[16], lease[16];
+    const char *p[3] = {dv->owner, limit, lease};
+    PGresult *res = NULL;
+    int n;
+
+    if (free_slots <= 0)
+        return 0;
+    snprintf(limit, sizeof(limit), "%d", free_slots);
+    snprintf(lease, sizeof(lease), "%d", DLV_LEASE_S);
+    if (sl_db_exec(&dv->sdb, ST_CLAIM, 3, p, &res) != SL_OK)
+        return 0;
+    n = PQntuples(res);
+    for (int i = 0; i < n; i++)
+        dlv_start(dv, res, i);
+    PQclear(res);
+    return n;
+}
+
+static void
+wake_cb(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *arg)
+{
+    struct hub_deliver *dv = arg;
+
+    poke(dv->wake_fd);
+    natsMsg_Destroy(msg);
+}
+
+static void *
+send_main(void *arg)
+{
+    struct hub_deliver *dv = arg;
+    struct epoll_event evs[DLV_MAX_EVENTS];
+    int64_t next_claim = 0, stop_by = 0;
+    bool full = false;
+
+    for (;;) {
+        int64_t now = sl_clock_mono_us(), wait_us;
+        bool woken = false;
+        int n;
+
+        if (atomic_load(&dv->stop)) {
+            if (stop_by == 0)
+                stop_by = now + (int64_t)DLV_GRACE_MS * 1000;
+            if (dv->ninflight == 0 || now >= stop_by)
+                break;
+        }
+        if (dv->wake_sub == NULL && sl_bus_connected(dv->bus))
+            sl_bus_subscribe(dv->bus, SL_SUBJ_DELIVERY_WAKE, NULL, wake_cb,
+                             dv, &dv->wake_sub);
+        wait_us = next_claim - now;
+        for (struct dlv *d = dv->inflight; d != NULL; d = d->next)
+            if (d->deadline_us - now < wait_us)
+                wait_us = d->deadline_us - now;
+        if (wait_us < 0)
+            wait_us = 0;
+        if (wait_us > (int64_t)DLV_POLL_MS * 1000)
+            wait_us = (int64_t)DLV_POLL_MS * 1000;
+        n = epoll_wait(dv->ep, evs, DLV_MAX_EVENTS,
+                       (int)((wait_us + 999) / 1000));
+        for (int i = 0; i < n; i++) {
+            void *ptr = evs[i].data.ptr;
+
+            if (ptr == &dv->wake_fd) {
+                drain(dv->wake_fd);
+                woken = true;
+            } else if (ptr == &dv->resolved_fd) {
+                take_resolved(dv);
+            } else {
+                dlv_io(dv, ptr, evs[i].events);
+            }
+        }
+        now = sl_clock_mono_us();
+        for (struct dlv *d = dv->inflight, *next; d != NULL; d = next) {
+            next = d->next;
+            if (now >= d->deadline_us) {
+                char e[200];
+                static const char *const what[] = {
+                    "resolving the host", "connecting", "in the TLS handshake",
+                    "sending the request", "waiting for the response"};
+
+                snprintf(e, sizeof(e), "timed out after %d s %s%s%s",
+                         DLV_TIMEOUT_MS / 1000, what[d->phase],
+                         d->addr[0] != '\0' ? " from " : "", d->addr);
+                dlv_finish(dv, d, 0, e);
+            }
+        }
+        flush_results(dv);
+        if (atomic_load(&dv->stop))
+            continue;
+        /* Claim on a wake, at each poll, and while the last claim came
+         * back full and a quarter of the slots are free again. */
+        if (woken || now >= next_claim ||
+            (full && dv->ninflight <= dv->conf->webhook_concurrency * 3 / 4)) {
+            int want = dv->conf->webhook_concurrency - dv->ninflight;
+            int got = claim(dv);
+
+            full = want > 0 && got == want;
+            next_claim = sl_clock_mono_us() + (int64_t)DLV_POLL_MS * 1000;
+        }
+    }
+    /* Those still in flight come back to some hub when their leases end. */
+    while (dv->inflight != NULL)
+        dlv_finish(dv, dv->inflight, 0, "the hub stopped");
+    json_array_clear(dv->results);
+    return NULL;
+}
+
+/* --- start and stop ------------------------------------------------------- */
+
+int
+hub_deliver_start(const struct sl_conf *conf, struct sl_logger *log,
+                  struct sl_bus *bus, struct hub_deliver **out)
+{
+    struct hub_deliver *dv = calloc(1, sizeof(*dv));
+    struct epoll_event ev = {.events = EPOLLIN};
+    char inst[160], rnd[9];
+
+    *out = NULL;
+    if (dv == NULL)
+        return SL_ENOMEM;
+    dv->conf = conf;
+    dv->log = log;
+    dv->bus = bus;
+    dv->wake_fd = dv->resolved_fd = dv->ep = -1;
+    pthread_mutex_init(&dv->rmu, NULL);
+    pthread_cond_init(&dv->rcond, NULL);
+    sl_daemon_instance(inst, sizeof(inst));
+    sl_random_alnum(rnd, 8);
+    snprintf(dv->owner, sizeof(dv->owner), "%s/%s", inst, rnd);
+    sl_random_bytes(&dv->rnd, sizeof(dv->rnd));
+    dv->have_key = conf->secret_key != NULL && conf->secret_key[0] != '\0' &&
+                   sl_secretbox_key_parse(conf->secret_key, dv->key) == SL_OK;
+    if (!dv->have_key)
+        sl_log_warn(log, "deliver: no usable secret_key: webhooks cannot be "
+                         "signed, and will be retried until one is set");
+    dv->results = json_array();
+    dv->tls = SSL_CTX_new(TLS_client_method());
+    if (dv->results == NULL || dv->tls == NULL)
+        goto fail;
+    SSL_CTX_set_min_proto_version(dv->tls, TLS1_2_VERSION);
+    SSL_CTX_set_verify(dv->tls, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_default_verify_paths(dv->tls);
+    SSL_CTX_set_mode(dv->tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (sl_db_init(&dv->sdb, conf->hub_db_url, "sluice-hub",
+                   conf->db_statement_timeout_ms, send_stmts,
+                   sizeof(send_stmts) / sizeof(send_stmts[0]), log) != SL_OK)
+        goto fail;
+    dv->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    dv->resolved_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    dv->ep = epoll_create1(EPOLL_CLOEXEC);
+    if (dv->wake_fd < 0 || dv->resolved_fd < 0 || dv->ep < 0)
+        goto fail;
+    ev.data.ptr = &dv->wake_fd;
+    epoll_ctl(dv->ep, EPOLL_CTL_ADD, dv->wake_fd, &ev);
+    ev.data.ptr = &dv->resolved_fd;
+    epoll_ctl(dv->ep, EPOLL_CTL_ADD, dv->resolved_fd, &ev);
+    for (int i = 0; i < DLV_RESOLVERS; i++) {
+        if (pthread_create(&dv->resolver_thr[i], NULL, resolver_main, dv) != 0)
+            goto fail;
+        dv->resolvers_started++;
+    }
+    if (pthread_create(&dv->send_thr, NULL, send_main, dv) != 0)
+        goto fail;
+    dv->send_started = true;
+    if (pthread_create(&dv->ingest_thr, NULL, ingest_main, dv) != 0)
+        goto fail;
+    dv->ingest_started = true;
+    sl_log_info(log, "deliver: sending webhooks as %s, %d at once%s",
+                dv->owner, conf->webhook_concurrency,
+                conf->webhook_allow_private ? " (private addresses allowed)"
+                                            : "");
+    *out = dv;
+    return SL_OK;
+fail:
+    sl_log_error(log, "deliver: cannot start");
+    hub_deliver_stop(dv);
+    return SL_EIO;
+}
+
+void
+hub_deliver_stop(struct hub_deliver *dv)
+{
+    if (dv == NULL)
+        return;
+    atomic_store(&dv->stop, true);
+    if (dv->wake_fd >= 0)
+        poke(dv->wake_fd);
+    pthread_mutex_lock(&dv->rmu);
+    pthread_cond_broadcast(&dv->rcond);
+    pthread_mutex_unlock(&dv->rmu);
+    if (dv->ingest_started)
+        pthread_join(dv->ingest_thr, NULL);
+    if (dv->send_started)
+        pthread_join(dv->send_thr, NULL);
+    for (int i = 0; i < dv->resolvers_started; i++)
+        pthread_join(dv->resolver_thr[i], NULL);
+    natsSubscription_Destroy(dv->wake_sub);
+    while (dv->rq != NULL) {
+        struct rjob *j = dv->rq;
+
+        dv->rq = j->next;
+        free(j);
+    }
+    while (dv->rdone != NULL) {
+        struct rjob *j = dv->rdone;
+
+        dv->rdone = j->next;
+        if (j->res != NULL)
+            freeaddrinfo(j->res);
+        free(j);
+    }
+    sl_db_free(&dv->sdb);
+    if (dv->ep >= 0)
+        close(dv->ep);
+    if (dv->wake_fd >= 0)
+        close(dv->wake_fd);
+    if (dv->resolved_fd >= 0)
+        close(dv->resolved_fd);
+    SSL_CTX_free(dv->tls);
+    json_decref(dv->results);
+    OPENSSL_cleanse(dv->key, sizeof(dv->key));
+    pthread_mutex_destroy(&dv->rmu);
+    pthread_cond_destroy(&dv->rcond);
+    free(dv);
+}
