@@ -1,0 +1,860 @@
+/*
+ * it_deliver.c: webhooks and alerts as their receivers see them.
+ *
+ * The test runs its own HTTP receiver on a loopback port (a thread),
+ * which records every request (path, headers, body) and answers as the
+ * test tells it: 200, 500, 410, a 302, or nothing at all. Webhooks,
+ * channels and alert rules are made as the database's owner, their
+ * secrets sealed with the stack's secret_key as the API seals them
+ * (bound to "<organisation>/<id>"); events come from real runs or from
+ * outbox rows, which the runner's relay publishes on the events stream.
+ *
+ * Scenarios: a run's completion reaches two webhooks, one per family of
+ * names, with both signatures valid (and both Standard Webhooks
+ * signatures while a rotated secret overlaps); a receiver answering 500
+ * gets the same delivery again 5 s later and takes it; a hub SIGKILLed
+ * while a receiver holds the request delivers after its restart under
+ * the same webhook-id; 410 disables the webhook and fails what was
+ * pending for it; a 302 is a failure and is not followed; an https
+ * receiver whose certificate is not trusted is never sent the body; an
+ * alert rule renders its template with the run's fields, for a webhook
+ * channel and in Slack's body for a Slack channel, and a rule whose
+ * filter does not match sends nothing; a loopback receiver is refused
+ * at send time once the hub runs with webhook_allow_private off.
+ *
+ * Waits are on the receiver (a condition variable) or on the database
+ * (it_await_sql), each bounded.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <libpq-fe.h>
+
+#include "it.h"
+#include "secretbox.h"
+#include "unit.h"
+#include "uuid.h"
+#include "webhook.h"
+
+/* --- the receiver ----------------------------------------------------------- */
+
+enum rx_mode { RX_OK, RX_500, RX_410, RX_302, RX_HANG };
+
+#define RX_MAX 64
+
+struct rx_req {
+    char path[256];
+    char id[128];
+    char ts[32];
+    char std_sig[512];
+    char hex_sig[128];
+    char agent[128];
+    char ctype[128];
+    char *body;
+    size_t body_len;
+};
+
+struct rx {
+    int lfd;
+    int port;
+    pthread_t thr;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_int mode;
+    atomic_bool stop;
+    struct rx_req reqs[RX_MAX];
+    int n;
+    int hung[RX_MAX];
+    int nhung;
+};
+
+static void
+header_copy(const char *head, const char *name, char *out, size_t outsz)
+{
+    size_t nl = strlen(name);
+    const char *p = head;
+
+    out[0] = '\0';
+    while ((p = strchr(p, '\n')) != NULL) {
+        p++;
+        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1, *end = strstr(v, "\r\n");
+            size_t n;
+
+            while (*v == ' ')
+                v++;
+            n = end == NULL ? strlen(v) : (size_t)(end - v);
+            if (n >= outsz)
+                n = outsz - 1;
+            memcpy(out, v, n);
+            out[n] = '\0';
+            return;
+        }
+    }
+}
+
+/* Reads one request from fd and records it; false if none came whole. */
+static bool
+rx_read(struct rx *rx, int fd)
+{
+    char buf[70000], cl[32];
+    size_t len = 0, need;
+    char *end = NULL;
+    struct rx_req q;
+
+    memset(&q, 0, sizeof(q));
+    while (end == NULL) {
+        ssize_t r = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+
+        if (r <= 0)
+            return false;
+        len += (size_t)r;
+        buf[len] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+        if (end == NULL && len >= sizeof(buf) - 1)
+            return false;
+    }
+    *end = '\0';
+    header_copy(buf, "Content-Length", cl, sizeof(cl));
+    need = (size_t)(end + 4 - buf) + (size_t)atol(cl);
+    if (need >= sizeof(buf))
+        return false;
+    while (len < need) {
+        ssize_t r = recv(fd, buf + len, need - len, 0);
+
+        if (r <= 0)
+            return false;
+        len += (size_t)r;
+    }
+    sscanf(buf, "POST %255s ", q.path);
+    header_copy(buf, "webhook-id", q.id, sizeof(q.id));
+    header_copy(buf, "webhook-timestamp", q.ts, sizeof(q.ts));
+    header_copy(buf, "webhook-signature", q.std_sig, sizeof(q.std_sig));
+    header_copy(buf, "X-Webhook-Signature", q.hex_sig, sizeof(q.hex_sig));
+    header_copy(buf, "User-Agent", q.agent, sizeof(q.agent));
+    header_copy(buf, "Content-Type", q.ctype, sizeof(q.ctype));
+    q.body_len = (size_t)atol(cl);
+    q.body = strndup(end + 4, q.body_len);
+    pthread_mutex_lock(&rx->mu);
+    if (rx->n < RX_MAX)
+        rx->reqs[rx->n++] = q;
+    else
+        free(q.body);
+    pthread_cond_broadcast(&rx->cv);
+    pthread_mutex_unlock(&rx->mu);
+    return true;
+}
+
+static void *
+rx_main(void *arg)
+{
+    struct rx *rx = arg;
+
+    while (!atomic_load(&rx->stop)) {
+        struct pollfd p = {.fd = rx->lfd, .events = POLLIN};
+        struct timeval tv = {5, 0};
+        const char *answer = NULL;
+        char moved[256];
+        int fd;
+
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        fd = accept(rx->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        if (!rx_read(rx, fd)) {
+            close(fd);
+            continue;
+        }
+        switch (atomic_load(&rx->mode)) {
+        case RX_OK:
+            answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+            break;
+        case RX_500:
+            answer = "HTTP/1.1 500 Internal Server Error\r\n"
+                     "Content-Length: 4\r\n\r\noops";
+            break;
+        case RX_410:
+            answer = "HTTP/1.1 410 Gone\r\nContent-Length: 0\r\n\r\n";
+            break;
+        case RX_302:
+            snprintf(moved, sizeof(moved),
+                     "HTTP/1.1 302 Found\r\nLocation: "
+                     "http://127.0.0.1:%d/elsewhere\r\n"
+                     "Content-Length: 0\r\n\r\n",
+                     rx->port);
+            answer = moved;
+            break;
+        case RX_HANG:
+            /* Holds the request: no answer, and the socket stays open. */
+            pthread_mutex_lock(&rx->mu);
+            if (rx->nhung < RX_MAX)
+                rx->hung[rx->nhung++] = fd;
+            pthread_mutex_unlock(&rx->mu);
+            continue;
+        }
+        if (send(fd, answer, strlen(answer), MSG_NOSIGNAL) < 0) {
+            /* the hub went away: nothing to do */
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
+static void
+rx_start(struct rx *rx, enum rx_mode mode)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t alen = sizeof(a);
+    int one = 1;
+
+    memset(rx, 0, sizeof(*rx));
+    pthread_mutex_init(&rx->mu, NULL);
+    pthread_cond_init(&rx->cv, NULL);
+    atomic_store(&rx->mode, mode);
+    rx->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(rx->lfd, 0);
+    setsockopt(rx->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(rx->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(rx->lfd, 128), 0);
+    getsockname(rx->lfd, (struct sockaddr *)&a, &alen);
+    rx->port = ntohs(a.sin_port);
+    ck_assert_int_eq(pthread_create(&rx->thr, NULL, rx_main, rx), 0);
+}
+
+static void
+rx_stop(struct rx *rx)
+{
+    atomic_store(&rx->stop, true);
+    pthread_join(rx->thr, NULL);
+    close(rx->lfd);
+    for (int i = 0; i < rx->nhung; i++)
+        close(rx->hung[i]);
+    for (int i = 0; i < rx->n; i++)
+        free(rx->reqs[i].body);
+}
+
+/* Waits up to limit seconds until the receiver has n requests. */
+static void
+rx_wait(struct rx *rx, int n, double limit)
+{
+    struct timespec until;
+    double end = it_now() + limit;
+
+    pthread_mutex_lock(&rx->mu);
+    while (rx->n < n) {
+        double left = end - it_now();
+
+        if (left <= 0) {
+            int got = rx->n;
+
+            pthread_mutex_unlock(&rx->mu);
+            ck_abort_msg("the receiver got %d requests in %.0f s, not %d",
+                         got, limit, n);
+        }
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)left;
+        until.tv_nsec += (long)((left - (double)(long)left) * 1e9);
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&rx->cv, &rx->mu, &until);
+    }
+    pthread_mutex_unlock(&rx->mu);
+}
+
+static int
+rx_count(struct rx *rx)
+{
+    int n;
+
+    pthread_mutex_lock(&rx->mu);
+    n = rx->n;
+    pthread_mutex_unlock(&rx->mu);
+    return n;
+}
+
+/* Asserts that request q is signed with secret, both ways. */
+static void
+assert_signed(const struct rx_req *q, const char *secret)
+{
+    char hex[SL_WEBHOOK_HEX_SIG_SIZE];
+
+    ck_assert_str_eq(q->ctype, "application/json");
+    ck_assert_msg(strncmp(q->agent, "sluice-hub/", 11) == 0, "%s", q->agent);
+    ck_assert_msg(strncmp(q->id, "msg_", 4) == 0, "webhook-id %s", q->id);
+    ck_assert_msg(llabs(atoll(q->ts) - (long long)time(NULL)) < 120,
+                  "webhook-timestamp %s", q->ts);
+    ck_assert_int_eq(sl_webhook_sign_hex(secret, q->body, q->body_len, hex),
+                     0);
+    ck_assert_str_eq(q->hex_sig, hex);
+    ck_assert_msg(sl_webhook_verify_std(secret, q->std_sig, q->id,
+                                        atoll(q->ts), q->body, q->body_len),
+                  "webhook-signature %s does not verify", q->std_sig);
+}
+
+/* --- rows made as the owner ------------------------------------------------- */
+
+/* Runs sql with n parameters as the owner; the first value, malloc'd. */
+static char *
+owner_q(const char *sql, int n, const char *const *p)
+{
+    PGconn *conn = PQconnectdb(it_env("SLUICE_TEST_OWNER_DB_URL"));
+    PGresult *res;
+    char *out;
+
+    ck_assert_msg(PQstatus(conn) == CONNECTION_OK, "%s", PQerrorMessage(conn));
+    res = PQexecParams(conn, sql, n, NULL, p, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK ||
+                      PQresultStatus(res) == PGRES_COMMAND_OK,
+                  "%s: %s", sql, PQresultErrorMessage(res));
+    out = strdup(PQntuples(res) > 0 && PQnfields(res) > 0
+                     ? PQgetvalue(res, 0, 0)
+                     : "");
+    PQclear(res);
+    PQfinish(conn);
+    return out;
+}
+
+/* Seals plain as the API does, bound to "<org>/<id>". */
+static char *
+seal(const char *org, const char *id, const char *plain)
+{
+    unsigned char key[SL_SECRETBOX_KEY_LEN];
+    char path[512], text[200] = "", aad[256], *out = NULL;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/secrets/secret_key",
+             it_env("SLUICE_TEST_VAR"));
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(text, sizeof(text), f));
+    fclose(f);
+    ck_assert_int_eq(sl_secretbox_key_parse(text, key), 0);
+    snprintf(aad, sizeof(aad), "%s/%s", org, id);
+    ck_assert_int_eq(sl_secretbox_seal(key, aad, plain, strlen(plain), &out),
+                     0);
+    return out;
+}
+
+static char *
+new_id(void)
+{
+    char *id = malloc(SL_UUID_LEN + 1);
+
+    ck_assert_int_eq(sl_uuid_v4(id), 0);
+    return id;
+}
+
+/* A webhook of org to url for events (a PostgreSQL array literal). */
+static char *
+webhook(const char *org, const char *url, const char *events,
+        const char *secret, const char *previous)
+{
+    char *id = new_id(), *sealed = seal(org, id, secret),
+         *prev = previous != NULL ? seal(org, id, previous) : NULL;
+    const char *p[6] = {id, org, url, events, sealed, prev};
+
+    free(owner_q("INSERT INTO webhooks (id, tenant_id, url, events, secret, "
+                 "secret_previous, secret_previous_until) VALUES ($1::uuid, "
+                 "$2, $3, $4::text[], $5, $6::text, CASE WHEN $6::text IS NULL THEN NULL "
+                 "ELSE now() + interval '1 hour' END)",
+                 6, p));
+    free(sealed);
+    free(prev);
+    return id;
+}
+
+static char *
+rx_url(const struct rx *rx, const char *path)
+{
+    char *u;
+
+    ck_assert_int_gt(asprintf(&u, "http://127.0.0.1:%d%s", rx->port, path), 0);
+    return u;
+}
+
+/* Writes an event to the outbox as already due, so the relay publishes it
+ * at its next pass. Returns its event_id (malloc'd). */
+static char *
+outbox_event(const char *org, const char *type, const char *data_json)
+{
+    char *eid;
+    const char *p[4];
+
+    ck_assert_int_gt(asprintf(&eid, "evt_%s", it_unique()), 0);
+    p[0] = org;
+    p[1] = type;
+    p[2] = eid;
+    p[3] = data_json;
+    free(owner_q("INSERT INTO outbox (id, tenant_id, subject, payload, "
+                 "created_at) VALUES (gen_random_uuid(), $1, 'sluice.event.' "
+                 "|| $1 || '.' || $2, jsonb_build_object('event_id', $3::text, "
+                 "'event_type', $2::text, 'timestamp', rfc3339(now()), "
+                 "'organization_id', $1::text, 'data', $4::jsonb), "
+                 "now() - interval '1 minute')",
+                 4, p));
+    return eid;
+}
+
+static pid_t
+hub_pid(void)
+{
+    char path[512];
+    FILE *f;
+    long pid = 0;
+
+    snprintf(path, sizeof(path), "%s/run/hub.pid", it_env("SLUICE_TEST_VAR"));
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
+    fclose(f);
+    return (pid_t)pid;
+}
+
+/* A two-row CSV loaded into a table: a run that completes. */
+static char *
+small_run(struct it_client *c, const char *token, const char *org,
+          char **pipeline)
+{
+    json_t *nodes;
+    struct it_resp r;
+    char *run;
+
+    it_data_file(org, "two.csv", "id,name\n1,a\n2,b\n");
+    nodes = json_pack("[o, o]",
+                      it_node("in", "extractor", "csv",
+                              json_pack("{s:s}", "path", "two.csv")),
+                      it_node("out", "loader", "postgres",
+                              json_pack("{s:s}", "table", "two")));
+    *pipeline = it_pipeline(c, token, nodes, it_chain(nodes));
+    run = it_execute(c, token, *pipeline);
+    it_await_run(c, token, run, "completed|failed", 60, &r);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s",
+                  r.body);
+    it_resp_free(&r);
+    return run;
+}
+
+#define DELIVERY_OF                                                            \
+    "SELECT status || '/' || attempts FROM deliveries WHERE msg_id = $1"
+
+/* --- scenarios -------------------------------------------------------------- */
+
+START_TEST(a_completed_run_is_signed_both_ways)
+{
+    struct it_client c;
+    struct rx rx;
+    char *user, *org, *token, *run, *pipeline, *u1, *u2, *w1, *w2;
+    const char *whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    json_t *b1 = NULL, *b2 = NULL;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    rx_start(&rx, RX_OK);
+    u1 = rx_url(&rx, "/new-names");
+    u2 = rx_url(&rx, "/old-names?x=1");
+    w1 = webhook(org, u1, "{pipeline.execution.completed}", whsec, NULL);
+    /* A rotated secret: both sign until secret_previous_until. */
+    w2 = webhook(org, u2, "{pipeline.started,pipeline.completed}",
+                 "new-secret-2", "old-secret-1");
+    run = small_run(&c, token, org, &pipeline);
+    /* The completion for each, and pipeline.started for the second. */
+    rx_wait(&rx, 3, 30);
+    for (int i = 0; i < 3; i++) {
+        struct rx_req *q = &rx.reqs[i];
+        json_t *b = json_loadb(q->body, q->body_len, 0, NULL);
+        const char *type;
+
+        ck_assert_ptr_nonnull(b);
+        type = json_string_value(json_object_get(b, "event_type"));
+        if (strcmp(q->path, "/new-names") == 0) {
+            b1 = b;
+        } else if (strcmp(type, "pipeline.completed") == 0) {
+            b2 = b;
+        } else {
+            ck_assert_str_eq(type, "pipeline.started");
+            json_decref(b);
+        }
+        if (strcmp(q->path, "/new-names") == 0) {
+            assert_signed(q, whsec);
+        } else {
+            ck_assert_str_eq(q->path, "/old-names?x=1");
+            assert_signed(q, "new-secret-2");
+            /* Standard Webhooks: the old secret's signature beside. */
+            ck_assert(sl_webhook_verify_std("old-secret-1", q->std_sig, q->id,
+                                            atoll(q->ts), q->body,
+                                            q->body_len));
+            ck_assert_ptr_nonnull(strchr(q->std_sig, ' '));
+        }
+        it_await_sql(DELIVERY_OF, q->id, NULL, "succeeded/1", 10);
+    }
+    ck_assert_ptr_nonnull(b1);
+    ck_assert_ptr_nonnull(b2);
+    /* Each in the name its webhook subscribed to. */
+    ck_assert_str_eq(json_string_value(json_object_get(b1, "event_type")),
+                     "pipeline.execution.completed");
+    ck_assert_str_eq(json_string_value(json_object_get(b2, "event_type")),
+                     "pipeline.completed");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(b1, "data"),
+                                          "run_id")),
+        run);
+    ck_assert_str_eq(json_string_value(json_object_get(b1, "event_id")),
+                     json_string_value(json_object_get(b2, "event_id")));
+    ck_assert_str_ne(rx.reqs[0].id, rx.reqs[1].id);
+    ck_assert_str_ne(rx.reqs[1].id, rx.reqs[2].id);
+    /* One delivery per event and endpoint: the completion to each, and
+     * pipeline.started to the second alone. */
+    {
+        char *v = it_owner_value(
+            "SELECT count(*) FILTER (WHERE webhook_id = $1::uuid) || '/' || "
+            "count(*) FILTER (WHERE webhook_id = $2::uuid) FROM deliveries",
+            w1, w2);
+
+        ck_assert_str_eq(v, "1/2");
+        free(v);
+    }
+    json_decref(b1);
+    json_decref(b2);
+    rx_stop(&rx);
+    free(u1), free(u2), free(w1), free(w2), free(run), free(pipeline);
+    free(user), free(org), free(token);
+}
+END_TEST
+
+START_TEST(a_receiver_down_then_up_gets_it)
+{
+    struct rx rx;
+    char *org, *url, *w, *eid, *v;
+    struct it_client c;
+    char *user, *token;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    rx_start(&rx, RX_500);
+    url = rx_url(&rx, "/flaky");
+    w = webhook(org, url, "{*}", "s3cret", NULL);
+    eid = outbox_event(org, "pii.detected", "{\"columns\": [\"email\"]}");
+    rx_wait(&rx, 1, 30);
+    atomic_store(&rx.mode, RX_OK);
+    it_await_sql(DELIVERY_OF, rx.reqs[0].id, NULL, "pending/1", 10);
+    /* Svix's second attempt: 5 s later, give or take 15 %. */
+    rx_wait(&rx, 2, 20);
+    ck_assert_str_eq(rx.reqs[0].id, rx.reqs[1].id);
+    assert_signed(&rx.reqs[1], "s3cret");
+    it_await_sql(DELIVERY_OF, rx.reqs[0].id, NULL, "succeeded/2", 10);
+    v = it_owner_value("SELECT string_agg(coalesce(status_code, 0)::text, ',' "
+                       "ORDER BY attempt) FROM delivery_attempts a JOIN "
+                       "deliveries d ON d.id = a.delivery_id WHERE d.msg_id = $1",
+                       rx.reqs[0].id, NULL);
+    ck_assert_str_eq(v, "500,200");
+    free(v);
+    rx_stop(&rx);
+    free(org), free(url), free(w), free(eid), free(user), free(token);
+}
+END_TEST
+
+START_TEST(a_hub_killed_mid_delivery_delivers_under_the_same_id)
+{
+    struct rx rx;
+    struct it_client c;
+    char *user, *token, *org, *url, *w, *eid;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    rx_start(&rx, RX_HANG);
+    url = rx_url(&rx, "/slow");
+    w = webhook(org, url, "{pipeline.failed}", "k1ll", NULL);
+    eid = outbox_event(org, "pipeline.failed", "{\"error_message\": \"x\"}");
+    rx_wait(&rx, 1, 30);
+    /* The hub is waiting for our answer: kill it there. */
+    ck_assert_int_eq(kill(hub_pid(), SIGKILL), 0);
+    atomic_store(&rx.mode, RX_OK);
+    it_stack("start", "hub");
+    /* Its lease runs out (25 s), and the new hub sends it again. */
+    rx_wait(&rx, 2, 60);
+    ck_assert_str_eq(rx.reqs[1].id, rx.reqs[0].id);
+    ck_assert_str_eq(rx.reqs[1].body, rx.reqs[0].body);
+    assert_signed(&rx.reqs[1], "k1ll");
+    it_await_sql(DELIVERY_OF, rx.reqs[0].id, NULL, "succeeded/1", 10);
+    rx_stop(&rx);
+    free(user), free(token), free(org), free(url), free(w), free(eid);
+}
+END_TEST
+
+START_TEST(gone_disables_the_webhook)
+{
+    struct rx rx;
+    struct it_client c;
+    char *user, *token, *org, *url, *w, *eid, *other, *v;
+    const char *p[2];
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    rx_start(&rx, RX_410);
+    url = rx_url(&rx, "/gone");
+    w = webhook(org, url, "{pipeline.completed}", "g0ne", NULL);
+    /* A delivery waiting for a later attempt: it must not be sent. */
+    p[0] = org;
+    p[1] = w;
+    other = owner_q("INSERT INTO deliveries (id, tenant_id, event_id, "
+                    "event_type, webhook_id, msg_id, body, next_attempt_at) "
+                    "VALUES (gen_random_uuid(), $1, 'evt_later', "
+                    "'pipeline.completed', $2::uuid, 'msg_later', '{}', "
+                    "now() + interval '1 hour') RETURNING id",
+                    2, p);
+    eid = outbox_event(org, "pipeline.completed", "{\"status\": \"completed\"}");
+    rx_wait(&rx, 1, 30);
+    it_await_sql("SELECT enabled::text || '/' || (disabled_reason LIKE "
+                 "'%410%')::text FROM webhooks WHERE id = $1::uuid",
+                 w, NULL, "false/true", 10);
+    it_await_sql(DELIVERY_OF, rx.reqs[0].id, NULL, "failed/1", 10);
+    v = it_owner_value("SELECT status || '/' || attempts FROM deliveries "
+                       "WHERE id = $1::uuid",
+                       other, NULL);
+    ck_assert_str_eq(v, "failed/0");
+    free(v);
+    ck_assert_int_eq(rx_count(&rx), 1);
+    rx_stop(&rx);
+    free(user), free(token), free(org), free(url), free(w), free(eid);
+    free(other);
+}
+END_TEST
+
+START_TEST(a_redirect_is_a_failure_not_followed)
+{
+    struct rx rx;
+    struct it_client c;
+    char *user, *token, *org, *url, *w, *eid, *v;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    rx_start(&rx, RX_302);
+    url = rx_url(&rx, "/moved");
+    w = webhook(org, url, "{pipeline.completed}", "r3dir", NULL);
+    eid = outbox_event(org, "pipeline.completed", "{}");
+    rx_wait(&rx, 1, 30);
+    it_await_sql("SELECT status || '/' || attempts || '/' || last_status_code "
+                 "|| '/' || (last_error LIKE '%redirect%')::text FROM "
+                 "deliveries WHERE msg_id = $1",
+                 rx.reqs[0].id, NULL, "pending/1/302/true", 10);
+    v = it_owner_value("SELECT status_code::text FROM delivery_attempts a "
+                       "JOIN deliveries d ON d.id = a.delivery_id WHERE "
+                       "d.msg_id = $1",
+                       rx.reqs[0].id, NULL);
+    ck_assert_str_eq(v, "302");
+    free(v);
+    /* The attempt is recorded: nothing went to /elsewhere. */
+    ck_assert_int_eq(rx_count(&rx), 1);
+    ck_assert_str_eq(rx.reqs[0].path, "/moved");
+    rx_stop(&rx);
+    free(user), free(token), free(org), free(url), free(w), free(eid);
+}
+END_TEST
+
+START_TEST(an_untrusted_certificate_gets_nothing)
+{
+    struct it_client c;
+    char *user, *token, *org, *url, *w, *eid;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    /* nginx's HTTPS port, with the stack's self-signed certificate. */
+    ck_assert_int_gt(asprintf(&url, "https://127.0.0.1:%s/api/v1/health",
+                              it_env("SLUICE_TEST_HTTPS_PORT")),
+                     0);
+    w = webhook(org, url, "{pipeline.completed}", "tls", NULL);
+    eid = outbox_event(org, "pipeline.completed", "{}");
+    it_await_sql("SELECT status || '/' || attempts || '/' || "
+                 "coalesce(last_status_code, 0) || '/' || "
+                 "(last_error LIKE 'TLS: certificate not trusted%')::text "
+                 "FROM deliveries WHERE webhook_id = $1::uuid",
+                 w, NULL, "pending/1/0/true", 30);
+    free(user), free(token), free(org), free(url), free(w), free(eid);
+}
+END_TEST
+
+START_TEST(an_alert_renders_the_runs_fields)
+{
+    struct it_client c;
+    struct rx rx;
+    char *user, *token, *org, *run, *pipeline, *hook_url, *slack_url;
+    char *ch_hook, *ch_slack, *conf_hook, *conf_slack, *s1, *s2, *rule,
+        *quiet, *want, *v;
+    const char *p[5];
+    struct rx_req *slack = NULL, *hook = NULL;
+    json_t *sb, *hb;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    rx_start(&rx, RX_OK);
+    hook_url = rx_url(&rx, "/alert-hook");
+    slack_url = rx_url(&rx, "/services/T000/B000/XXXX");
+    ch_hook = new_id();
+    ch_slack = new_id();
+    ck_assert_int_gt(asprintf(&conf_hook,
+                              "{\"url\": \"%s\", \"secret\": \"ch-secret\"}",
+                              hook_url),
+                     0);
+    ck_assert_int_gt(asprintf(&conf_slack, "{\"url\": \"%s\"}", slack_url), 0);
+    s1 = seal(org, ch_hook, conf_hook);
+    s2 = seal(org, ch_slack, conf_slack);
+    p[0] = ch_hook, p[1] = org, p[2] = s1;
+    free(owner_q("INSERT INTO notification_channels (id, tenant_id, name, "
+                 "type, secret) VALUES ($1::uuid, $2, 'hook', 'webhook', $3)",
+                 3, p));
+    p[0] = ch_slack, p[2] = s2;
+    free(owner_q("INSERT INTO notification_channels (id, tenant_id, name, "
+                 "type, configuration, secret) VALUES ($1::uuid, $2, 'ops', "
+                 "'slack', '{\"channel\": \"#ops\", \"username\": "
+                 "\"sluice\"}', $3)",
+                 3, p));
+    rule = new_id();
+    quiet = new_id();
+    p[0] = rule, p[1] = org, p[2] = ch_hook, p[3] = ch_slack,
+    p[4] = "completed";
+    free(owner_q(
+        "INSERT INTO alert_rules (id, tenant_id, name, condition, channels, "
+        "template) VALUES ($1::uuid, $2, 'Run done', jsonb_build_object("
+        "'event_type', 'pipeline.execution.completed', 'filters', "
+        "jsonb_build_object('status', jsonb_build_array($5::text))), "
+        "ARRAY[$3::uuid, $4::uuid], '{\"subject\": \"Run {{run_id}} "
+        "{{status}}\", \"body\": \"Pipeline {{pipeline_id}} processed "
+        "{{records_processed}} rows at {{timestamp}}\"}')",
+        5, p));
+    /* A rule whose filter does not hold: nothing. */
+    p[0] = quiet, p[4] = "failed";
+    free(owner_q(
+        "INSERT INTO alert_rules (id, tenant_id, name, condition, channels) "
+        "VALUES ($1::uuid, $2, 'Quiet', jsonb_build_object('event_type', "
+        "'pipeline.completed', 'filters', jsonb_build_object('status', "
+        "$5::text)), ARRAY[$3::uuid, $4::uuid])",
+        5, p));
+    run = small_run(&c, token, org, &pipeline);
+    rx_wait(&rx, 2, 30);
+    for (int i = 0; i < 2; i++) {
+        if (strcmp(rx.reqs[i].path, "/alert-hook") == 0)
+            hook = &rx.reqs[i];
+        else
+            slack = &rx.reqs[i];
+    }
+    ck_assert_ptr_nonnull(hook);
+    ck_assert_ptr_nonnull(slack);
+    ck_assert_str_eq(slack->path, "/services/T000/B000/XXXX");
+    sb = json_loadb(slack->body, slack->body_len, 0, NULL);
+    hb = json_loadb(hook->body, hook->body_len, 0, NULL);
+    ck_assert_ptr_nonnull(sb);
+    ck_assert_ptr_nonnull(hb);
+    /* Slack's incoming-webhook body: text, channel, username. */
+    ck_assert_int_eq(json_object_size(sb), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(sb, "channel")),
+                     "#ops");
+    ck_assert_str_eq(json_string_value(json_object_get(sb, "username")),
+                     "sluice");
+    ck_assert_int_gt(
+        asprintf(&want, "Run %s completed\nPipeline %s processed 2 rows at %s",
+                 run, pipeline,
+                 json_string_value(json_object_get(hb, "timestamp"))),
+        0);
+    ck_assert_str_eq(json_string_value(json_object_get(sb, "text")), want);
+    /* The webhook channel: the event, and the alert rendered, signed. */
+    assert_signed(hook, "ch-secret");
+    ck_assert_str_eq(json_string_value(json_object_get(hb, "event_type")),
+                     "pipeline.execution.completed");
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(hb, "alert"), "name")),
+                     "Run done");
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(hb, "alert"), "message")),
+                     strchr(want, '\n') + 1);
+    v = it_owner_value("SELECT count(*) FILTER (WHERE alert_id = $1::uuid) "
+                       "|| '/' || count(*) FILTER (WHERE alert_id = $2::uuid) "
+                       "FROM deliveries",
+                       rule, quiet);
+    ck_assert_str_eq(v, "2/0");
+    free(v);
+    json_decref(sb);
+    json_decref(hb);
+    rx_stop(&rx);
+    free(user), free(token), free(org), free(run), free(pipeline);
+    free(hook_url), free(slack_url), free(ch_hook), free(ch_slack);
+    free(conf_hook), free(conf_slack), free(s1), free(s2), free(rule);
+    free(quiet), free(want);
+}
+END_TEST
+
+/* Last: it restarts the hub with loopback receivers refused. */
+START_TEST(loopback_is_refused_when_not_allowed)
+{
+    struct rx rx;
+    struct it_client c;
+    char *user, *token, *org, *url, *w, *d;
+    const char *p[2];
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    rx_start(&rx, RX_OK);
+    url = rx_url(&rx, "/internal");
+    w = webhook(org, url, "{pipeline.completed}", "ssrf", NULL);
+    it_stack("stop", "hub");
+    ck_assert_int_eq(it_sh("SLUICE_WEBHOOK_ALLOW_PRIVATE=false %s start hub "
+                           ">/dev/null 2>&1",
+                           it_env("SLUICE_TEST_STACKCTL")),
+                     0);
+    p[0] = org;
+    p[1] = w;
+    d = owner_q("INSERT INTO deliveries (id, tenant_id, event_id, event_type, "
+                "webhook_id, msg_id, body) VALUES (gen_random_uuid(), $1, "
+                "'evt_ssrf', 'pipeline.completed', $2::uuid, 'msg_ssrf', "
+                "'{}') RETURNING id",
+                2, p);
+    it_await_sql("SELECT status || '/' || attempts || '/' || (last_error = "
+                 "'address not allowed (private or loopback): 127.0.0.1')"
+                 "::text FROM deliveries WHERE id = $1::uuid",
+                 d, NULL, "pending/1/true", 30);
+    ck_assert_int_eq(rx_count(&rx), 0);
+    it_stack("stop", "hub");
+    it_stack("start", "hub");
+    rx_stop(&rx);
+    free(user), free(token), free(org), free(url), free(w), free(d);
+}
+END_TEST
+
+static Suite *
+deliver_suite(void)
+{
+    Suite *s = suite_create("it_deliver");
+    TCase *tc = tcase_create("deliver");
+
+    tcase_set_timeout(tc, 150);
+    tcase_add_test(tc, a_completed_run_is_signed_both_ways);
+    tcase_add_test(tc, a_receiver_down_then_up_gets_it);
+    tcase_add_test(tc, gone_disables_the_webhook);
+    tcase_add_test(tc, a_redirect_is_a_failure_not_followed);
+    tcase_add_test(tc, an_untrusted_certificate_gets_nothing);
+    tcase_add_test(tc, an_alert_renders_the_runs_fields);
+    tcase_add_test(tc, a_hub_killed_mid_delivery_delivers_under_the_same_id);
+    tcase_add_test(tc, loopback_is_refused_when_not_allowed);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+SL_TEST_MAIN(deliver_suite)
