@@ -10,12 +10,14 @@
 -- do nothing else (read a pipeline, say).
 --
 -- Several hubs share the work: a claim takes due rows FOR UPDATE SKIP
--- LOCKED and leases them to the claiming hub (lease_owner, lease_until);
--- a claimed row's next_attempt_at moves to the end of its lease, so that
--- the row of a hub that died mid-delivery is due again, and claimed by
--- another hub (or the restarted one), once its lease has run out. It is
--- then sent again under the same msg_id (webhook-id): delivery is at
--- least once, and a receiver deduplicates by webhook-id.
+-- LOCKED and leases them to the claiming hub (lease_owner, lease_until)
+-- for a short while, which the hub renews every few seconds while the
+-- rows are in flight; a claimed row's next_attempt_at moves with the end
+-- of its lease, so that the row of a hub that died mid-delivery is due
+-- again, and claimed by another hub (or the restarted one), seconds
+-- after its last renewal. It is then sent again under the same msg_id
+-- (webhook-id): delivery is at least once, and a receiver deduplicates
+-- by webhook-id.
 --
 -- Roles are made by a superuser (docs/operator-guide.md); this migration
 -- stops, saying what to do, when sluice_hub does not exist.
@@ -150,6 +152,24 @@ CREATE FUNCTION hub_delivery_claim(p_owner text, p_limit integer,
         LEFT JOIN notification_channels c ON c.id = l.channel_id
     $$;
 
+-- Extends, for hub p_owner, the leases of the rows p_ids it still holds
+-- (pending, leased to it) by p_lease_seconds from now. Returns how many.
+CREATE FUNCTION hub_delivery_renew(p_owner text, p_ids uuid[],
+                                   p_lease_seconds integer)
+    RETURNS integer
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+        WITH u AS (
+            UPDATE deliveries d
+            SET lease_until = now() + make_interval(secs => p_lease_seconds),
+                next_attempt_at = now()
+                    + make_interval(secs => p_lease_seconds)
+            WHERE d.id = ANY (p_ids) AND d.status = 'pending'
+              AND d.lease_owner = p_owner
+            RETURNING 1)
+        SELECT count(*)::integer FROM u
+    $$;
+
 -- Records, for hub p_owner, the outcome of attempts: p_results is a JSON
 -- array of
 --   {"id", "latency_ms", "status_code" (or null), "error" (or null),
@@ -255,9 +275,11 @@ CREATE FUNCTION hub_delivery_record(p_owner text, p_results jsonb)
 
 REVOKE ALL ON FUNCTION delivery_msg_id(text, text), hub_endpoints(text),
     hub_deliveries_add(jsonb), hub_delivery_claim(text, integer, integer),
+    hub_delivery_renew(text, uuid[], integer),
     hub_delivery_record(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION hub_endpoints(text), hub_deliveries_add(jsonb),
     hub_delivery_claim(text, integer, integer),
+    hub_delivery_renew(text, uuid[], integer),
     hub_delivery_record(text, jsonb) TO sluice_hub;
 -- The API inserts direct sends and may want the same ids.
 GRANT EXECUTE ON FUNCTION delivery_msg_id(text, text) TO sluice_app, sluice_hub;

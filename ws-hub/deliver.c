@@ -58,12 +58,16 @@
 /* A delivery's whole attempt: resolution, connection, TLS, request and
  * response. */
 #define DLV_TIMEOUT_MS 15000
-/* How long a claimed row is this hub's: the attempt's bound, and a
- * margin for recording it. */
-#define DLV_LEASE_S    25
+/* How long a claimed row is this hub's unless renewed; renewed every
+ * DLV_RENEW_MS while in flight, so a dead hub's rows come back within
+ * DLV_LEASE_S of its last renewal. */
+#define DLV_LEASE_S    10
+#define DLV_RENEW_MS   3000
 #define DLV_POLL_MS    1000
 #define DLV_RESOLVERS  2
 #define DLV_GRACE_MS   5000
+/* How long a read response waits for the peer to close first. */
+#define DLV_DRAIN_MS   500
 #define DLV_MAX_EVENTS 128
 /* Results waiting for the database, at most (past that, their leases
  * run out and the rows are sent again). */
@@ -80,7 +84,7 @@ static const struct sl_db_stmt ingest_stmts[] = {
                 false},
 };
 
-enum { ST_CLAIM, ST_RECORD };
+enum { ST_CLAIM, ST_RECORD, ST_RENEW };
 static const struct sl_db_stmt send_stmts[] = {
     [ST_CLAIM] = {"hub_delivery_claim",
                   "SELECT id, tenant_id, msg_id, body, attempts, webhook_id, "
@@ -89,6 +93,8 @@ static const struct sl_db_stmt send_stmts[] = {
                   false},
     [ST_RECORD] = {"hub_delivery_record",
                    "SELECT hub_delivery_record($1, $2::jsonb)", false},
+    [ST_RENEW] = {"hub_delivery_renew",
+                  "SELECT hub_delivery_renew($1, $2::uuid[], $3::int)", false},
 };
 
 /* --- the deliverer -------------------------------------------------------- */
@@ -111,6 +117,10 @@ struct dlv {
     int fd;
     SSL *ssl;
     enum phase phase;
+    /* The response is read: waiting for the peer's close, so that the
+     * closed connection's TIME_WAIT is the receiver's, not ours. */
+    bool draining;
+    size_t drained;
     int64_t start_us, deadline_us;
     char addr[SL_PGCONN_ADDR_MAX + 16];
     struct sl_httpc_resp resp;
@@ -994,6 +1004,13 @@ dlv_io(struct hub_deliver *dv, struct dlv *d, uint32_t events)
                 if (r < 0 && (errno == EAGAIN || errno == EINTR))
                     return;
             }
+            if (d->draining && (r <= 0 || (d->drained += (size_t)r) >
+                                                  SL_HTTPC_MAX_BODY)) {
+                dlv_finish(dv, d, d->resp.status, NULL);
+                return;
+            }
+            if (d->draining)
+                continue;
             if (r < 0) {
                 if (d->resp.head_done) {
                     dlv_finish(dv, d, d->resp.status, NULL);
@@ -1021,8 +1038,11 @@ dlv_io(struct hub_deliver *dv, struct dlv *d, uint32_t events)
                 return;
             }
             if (d->resp.done) {
-                dlv_finish(dv, d, d->resp.status, NULL);
-                return;
+                int64_t until = sl_clock_mono_us() + DLV_DRAIN_MS * 1000;
+
+                d->draining = true;
+                if (until < d->deadline_us)
+                    d->deadline_us = until;
             }
         }
     }
@@ -1284,6 +1304,36 @@ claim(struct hub_deliver *dv)
     return n;
 }
 
+/* Extends the leases of the rows in flight. */
+static void
+renew(struct hub_deliver *dv)
+{
+    char lease[16], *ids;
+    const char *p[3];
+    PGresult *res = NULL;
+    size_t off = 0;
+
+    if (dv->ninflight == 0)
+        return;
+    ids = malloc((size_t)dv->ninflight * 41 + 3);
+    if (ids == NULL)
+        return;
+    ids[off++] = '{';
+    for (struct dlv *d = dv->inflight; d != NULL; d = d->next)
+        off += (size_t)sprintf(ids + off, "%s%s", off > 1 ? "," : "", d->id);
+    ids[off++] = '}';
+    ids[off] = '\0';
+    snprintf(lease, sizeof(lease), "%d", DLV_LEASE_S);
+    p[0] = dv->owner;
+    p[1] = ids;
+    p[2] = lease;
+    if (sl_db_exec(&dv->sdb, ST_RENEW, 3, p, &res) != SL_OK)
+        sl_log_warn(dv->log, "deliver: cannot renew leases: %s",
+                    sl_db_error(&dv->sdb));
+    PQclear(res);
+    free(ids);
+}
+
 static void
 wake_cb(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *arg)
 {
@@ -1298,7 +1348,7 @@ send_main(void *arg)
 {
     struct hub_deliver *dv = arg;
     struct epoll_event evs[DLV_MAX_EVENTS];
-    int64_t next_claim = 0, stop_by = 0;
+    int64_t next_claim = 0, stop_by = 0, next_renew = 0;
     bool full = false;
 
     for (;;) {
@@ -1340,7 +1390,9 @@ send_main(void *arg)
         now = sl_clock_mono_us();
         for (struct dlv *d = dv->inflight, *next; d != NULL; d = next) {
             next = d->next;
-            if (now >= d->deadline_us) {
+            if (now >= d->deadline_us && d->draining) {
+                dlv_finish(dv, d, d->resp.status, NULL);
+            } else if (now >= d->deadline_us) {
                 char e[200];
                 static const char *const what[] = {
                     "resolving the host", "connecting", "in the TLS handshake",
@@ -1353,6 +1405,10 @@ send_main(void *arg)
             }
         }
         flush_results(dv);
+        if (now >= next_renew) {
+            renew(dv);
+            next_renew = now + (int64_t)DLV_RENEW_MS * 1000;
+        }
         if (atomic_load(&dv->stop))
             continue;
         /* Claim on a wake, at each poll, and while the last claim came
