@@ -653,6 +653,7 @@ resolver_main(void *arg)
     for (;;) {
         struct rjob *j;
         struct addrinfo hints;
+        bool wanted;
 
         pthread_mutex_lock(&dv->rmu);
         while (dv->rq == NULL && !atomic_load(&dv->stop))
@@ -665,13 +666,14 @@ resolver_main(void *arg)
         dv->rq = j->next;
         if (dv->rq == NULL)
             dv->rq_tail = NULL;
+        wanted = j->d != NULL;
         pthread_mutex_unlock(&dv->rmu);
 
         memset(&hints, 0, sizeof(hints));
         hints.ai_family = AF_UNSPEC;
         hints.ai_socktype = SOCK_STREAM;
         hints.ai_flags = AI_ADDRCONFIG;
-        if (j->d != NULL) /* not abandoned meanwhile (racy, harmless) */
+        if (wanted) /* not abandoned while it queued */
             j->err = getaddrinfo(j->host, j->port, &hints, &j->res);
         else
             j->err = EAI_AGAIN;

@@ -12,7 +12,10 @@
  * Scenarios: a run's completion reaches two webhooks, one per family of
  * names, with both signatures valid (and both Standard Webhooks
  * signatures while a rotated secret overlaps); a receiver answering 500
- * gets the same delivery again 5 s later and takes it; a hub SIGKILLed
+ * gets the same delivery again 5 s later and takes it; a 429's
+ * Retry-After puts the next attempt an hour away; the last failed
+ * attempt writes webhook.delivery.exhausted, which reaches a webhook
+ * that subscribed to it but never the endpoint that exhausted; a hub SIGKILLed
  * while a receiver holds the request delivers after its restart under
  * the same webhook-id; NATS restarted, the hubs' durable consumer
  * resumes and an event written meanwhile arrives; 410 disables the webhook and fails what was
@@ -53,7 +56,7 @@
 
 /* --- the receiver ----------------------------------------------------------- */
 
-enum rx_mode { RX_OK, RX_500, RX_410, RX_302, RX_HANG };
+enum rx_mode { RX_OK, RX_500, RX_410, RX_302, RX_HANG, RX_429 };
 
 #define RX_MAX 64
 
@@ -192,6 +195,10 @@ rx_main(void *arg)
             break;
         case RX_410:
             answer = "HTTP/1.1 410 Gone\r\nContent-Length: 0\r\n\r\n";
+            break;
+        case RX_429:
+            answer = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3600"
+                     "\r\nContent-Length: 0\r\n\r\n";
             break;
         case RX_302:
             snprintf(moved, sizeof(moved),
@@ -672,6 +679,93 @@ START_TEST(a_redirect_is_a_failure_not_followed)
 }
 END_TEST
 
+START_TEST(retry_after_is_honoured)
+{
+    struct rx rx;
+    struct it_client c;
+    char *user, *token, *org, *url, *w, *eid;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    rx_start(&rx, RX_429);
+    url = rx_url(&rx, "/busy");
+    w = webhook(org, url, "{pipeline.completed}", "b5sy", NULL);
+    eid = outbox_event(org, "pipeline.completed", "{}");
+    rx_wait(&rx, 1, 30);
+    /* Not Svix's 5 s: the hour the receiver asked for. */
+    it_await_sql("SELECT status || '/' || attempts || '/' || "
+                 "(next_attempt_at BETWEEN now() + interval '59 minutes' AND "
+                 "now() + interval '61 minutes')::text FROM deliveries WHERE "
+                 "msg_id = $1",
+                 rx.reqs[0].id, NULL, "pending/1/true", 10);
+    rx_stop(&rx);
+    free(user), free(token), free(org), free(url), free(w), free(eid);
+}
+END_TEST
+
+START_TEST(an_exhausted_delivery_is_an_event_but_not_to_itself)
+{
+    struct rx dead, watcher;
+    struct it_client c;
+    char *user, *token, *org, *u1, *u2, *w_dead, *w_watch, *d, *v;
+    const char *p[2];
+    json_t *b;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    rx_start(&dead, RX_500);
+    rx_start(&watcher, RX_OK);
+    u1 = rx_url(&dead, "/dead");
+    u2 = rx_url(&watcher, "/watch");
+    /* The dead endpoint takes every event, its own exhaustion included. */
+    w_dead = webhook(org, u1, "{*}", "d3ad", NULL);
+    w_watch = webhook(org, u2, "{webhook.delivery.exhausted}", "w4tch", NULL);
+    /* Seven attempts failed already: the next is the last. */
+    p[0] = org;
+    p[1] = w_dead;
+    d = owner_q("INSERT INTO deliveries (id, tenant_id, event_id, event_type, "
+                "webhook_id, msg_id, body, attempts) VALUES "
+                "(gen_random_uuid(), $1, 'evt_last', 'pipeline.completed', "
+                "$2::uuid, 'msg_last', '{}', 7) RETURNING id",
+                2, p);
+    rx_wait(&dead, 1, 30);
+    it_await_sql("SELECT status || '/' || attempts FROM deliveries WHERE "
+                 "id = $1::uuid",
+                 d, NULL, "exhausted/8", 10);
+    v = it_owner_value("SELECT count(*) FROM outbox WHERE subject = "
+                       "'sluice.event.' || $1 || '.webhook.delivery.exhausted' "
+                       "AND payload #>> '{data,delivery_id}' = $2",
+                       org, d);
+    ck_assert_str_eq(v, "1");
+    free(v);
+    /* The relay publishes it; the watcher gets it, signed. */
+    rx_wait(&watcher, 1, 60);
+    assert_signed(&watcher.reqs[0], "w4tch");
+    b = json_loadb(watcher.reqs[0].body, watcher.reqs[0].body_len, 0, NULL);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "event_type")),
+                     "webhook.delivery.exhausted");
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(b, "data"), "webhook_id")),
+                     w_dead);
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(b, "data"), "msg_id")),
+                     "msg_last");
+    /* Its rows were written together: none for the dead endpoint. */
+    v = it_owner_value("SELECT count(*) FROM deliveries WHERE webhook_id = "
+                       "$1::uuid AND event_type = 'webhook.delivery.exhausted'",
+                       w_dead, NULL);
+    ck_assert_str_eq(v, "0");
+    free(v);
+    ck_assert_int_eq(rx_count(&dead), 1);
+    json_decref(b);
+    rx_stop(&dead);
+    rx_stop(&watcher);
+    free(user), free(token), free(org), free(u1), free(u2), free(w_dead);
+    free(w_watch), free(d);
+}
+END_TEST
+
 START_TEST(an_untrusted_certificate_gets_nothing)
 {
     struct it_client c;
@@ -879,6 +973,8 @@ deliver_suite(void)
     tcase_add_test(tc, a_receiver_down_then_up_gets_it);
     tcase_add_test(tc, gone_disables_the_webhook);
     tcase_add_test(tc, a_redirect_is_a_failure_not_followed);
+    tcase_add_test(tc, retry_after_is_honoured);
+    tcase_add_test(tc, an_exhausted_delivery_is_an_event_but_not_to_itself);
     tcase_add_test(tc, an_untrusted_certificate_gets_nothing);
     tcase_add_test(tc, an_alert_renders_the_runs_fields);
     tcase_add_test(tc, a_hub_killed_mid_delivery_delivers_under_the_same_id);
