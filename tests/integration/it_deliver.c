@@ -47,6 +47,7 @@
 
 #include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <openssl/ssl.h>
 
 #include "it.h"
 #include "secretbox.h"
@@ -84,6 +85,7 @@ struct rx {
     int n;
     int hung[RX_MAX];
     int nhung;
+    SSL_CTX *tls; /* an https receiver when set */
 };
 
 static void
@@ -112,8 +114,14 @@ header_copy(const char *head, const char *name, char *out, size_t outsz)
 }
 
 /* Reads one request from fd and records it; false if none came whole. */
+static ssize_t
+rx_recv(int fd, SSL *ssl, char *buf, size_t n)
+{
+    return ssl != NULL ? SSL_read(ssl, buf, (int)n) : recv(fd, buf, n, 0);
+}
+
 static bool
-rx_read(struct rx *rx, int fd)
+rx_read(struct rx *rx, int fd, SSL *ssl)
 {
     char buf[70000], cl[32];
     size_t len = 0, need;
@@ -122,7 +130,7 @@ rx_read(struct rx *rx, int fd)
 
     memset(&q, 0, sizeof(q));
     while (end == NULL) {
-        ssize_t r = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+        ssize_t r = rx_recv(fd, ssl, buf + len, sizeof(buf) - 1 - len);
 
         if (r <= 0)
             return false;
@@ -138,7 +146,7 @@ rx_read(struct rx *rx, int fd)
     if (need >= sizeof(buf))
         return false;
     while (len < need) {
-        ssize_t r = recv(fd, buf + len, need - len, 0);
+        ssize_t r = rx_recv(fd, ssl, buf + len, need - len);
 
         if (r <= 0)
             return false;
@@ -173,6 +181,7 @@ rx_main(void *arg)
         struct timeval tv = {5, 0};
         const char *answer = NULL;
         char moved[256];
+        SSL *ssl = NULL;
         int fd;
 
         if (poll(&p, 1, 100) <= 0)
@@ -181,7 +190,18 @@ rx_main(void *arg)
         if (fd < 0)
             continue;
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        if (!rx_read(rx, fd)) {
+        if (rx->tls != NULL) {
+            ssl = SSL_new(rx->tls);
+            SSL_set_fd(ssl, fd);
+            if (SSL_accept(ssl) != 1) {
+                /* The hub did not trust us: it sends nothing. */
+                SSL_free(ssl);
+                close(fd);
+                continue;
+            }
+        }
+        if (!rx_read(rx, fd, ssl)) {
+            SSL_free(ssl);
             close(fd);
             continue;
         }
@@ -216,7 +236,11 @@ rx_main(void *arg)
             pthread_mutex_unlock(&rx->mu);
             continue;
         }
-        if (send(fd, answer, strlen(answer), MSG_NOSIGNAL) < 0) {
+        if (ssl != NULL) {
+            SSL_write(ssl, answer, (int)strlen(answer));
+            SSL_shutdown(ssl);
+            SSL_free(ssl);
+        } else if (send(fd, answer, strlen(answer), MSG_NOSIGNAL) < 0) {
             /* the hub went away: nothing to do */
         }
         close(fd);
@@ -246,6 +270,24 @@ rx_start(struct rx *rx, enum rx_mode mode)
     ck_assert_int_eq(pthread_create(&rx->thr, NULL, rx_main, rx), 0);
 }
 
+/* An https receiver, with the certificate dir/srv.pem and its key. */
+static void
+rx_start_tls(struct rx *rx, const char *dir)
+{
+    char cert[512], key[512];
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+    snprintf(cert, sizeof(cert), "%s/srv.pem", dir);
+    snprintf(key, sizeof(key), "%s/srv.key", dir);
+    ck_assert_ptr_nonnull(ctx);
+    ck_assert_int_eq(SSL_CTX_use_certificate_file(ctx, cert, SSL_FILETYPE_PEM),
+                     1);
+    ck_assert_int_eq(SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM),
+                     1);
+    rx_start(rx, RX_OK);
+    rx->tls = ctx; /* before the first connection can come */
+}
+
 static void
 rx_stop(struct rx *rx)
 {
@@ -256,6 +298,7 @@ rx_stop(struct rx *rx)
         close(rx->hung[i]);
     for (int i = 0; i < rx->n; i++)
         free(rx->reqs[i].body);
+    SSL_CTX_free(rx->tls);
 }
 
 /* Waits up to limit seconds until the receiver has n requests. */
@@ -925,6 +968,62 @@ START_TEST(nats_restarted_the_consumer_resumes)
 }
 END_TEST
 
+/*
+ * https: the hub resolves "localhost" itself, connects to the address it
+ * checked and verifies the certificate against the name (a CA of the
+ * test's own, given to the hub through SSL_CERT_FILE); the same receiver
+ * named by its IP address fails verification (the certificate names
+ * only localhost) and gets no request.
+ */
+START_TEST(https_verifies_the_name_on_the_checked_address)
+{
+    struct rx rx;
+    struct it_client c;
+    char *user, *token, *org, *u1, *u2, *w1, *w2, *e;
+    char dir[] = "/tmp/it_deliver_tls.XXXXXX";
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(
+        it_sh("(cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout "
+              "ca.key -out ca.pem -days 2 -subj /CN=it-deliver-ca && "
+              "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out "
+              "srv.csr -subj /CN=localhost && printf "
+              "'subjectAltName=DNS:localhost\\n' >ext && openssl x509 -req "
+              "-in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "
+              "srv.pem -days 2 -extfile ext) >/dev/null 2>&1",
+              dir),
+        0);
+    rx_start_tls(&rx, dir);
+    it_stack("stop", "hub");
+    ck_assert_int_eq(it_sh("SSL_CERT_FILE=%s/ca.pem %s start hub >/dev/null "
+                           "2>&1",
+                           dir, it_env("SLUICE_TEST_STACKCTL")),
+                     0);
+    ck_assert_int_gt(asprintf(&u1, "https://localhost:%d/tls-ok", rx.port), 0);
+    ck_assert_int_gt(asprintf(&u2, "https://127.0.0.1:%d/tls-ip", rx.port), 0);
+    w1 = webhook(org, u1, "{pipeline.completed}", "tls-secret", NULL);
+    w2 = webhook(org, u2, "{pipeline.completed}", "tls-secret", NULL);
+    e = outbox_event(org, "pipeline.completed", "{}");
+    rx_wait(&rx, 1, 30);
+    ck_assert_str_eq(rx.reqs[0].path, "/tls-ok");
+    assert_signed(&rx.reqs[0], "tls-secret");
+    it_await_sql(DELIVERY_OF, rx.reqs[0].id, NULL, "succeeded/1", 10);
+    it_await_sql("SELECT status || '/' || attempts || '/' || (last_error LIKE "
+                 "'TLS: certificate not trusted: IP address mismatch%')::text "
+                 "FROM deliveries WHERE webhook_id = $1::uuid",
+                 w2, NULL, "pending/1/true", 30);
+    ck_assert_int_eq(rx_count(&rx), 1);
+    it_stack("stop", "hub");
+    it_stack("start", "hub");
+    rx_stop(&rx);
+    it_sh("rm -rf %s", dir);
+    free(user), free(token), free(org), free(u1), free(u2), free(w1);
+    free(w2), free(e);
+}
+END_TEST
+
 /* Last: it restarts the hub with loopback receivers refused. */
 START_TEST(loopback_is_refused_when_not_allowed)
 {
@@ -979,6 +1078,7 @@ deliver_suite(void)
     tcase_add_test(tc, an_alert_renders_the_runs_fields);
     tcase_add_test(tc, a_hub_killed_mid_delivery_delivers_under_the_same_id);
     tcase_add_test(tc, nats_restarted_the_consumer_resumes);
+    tcase_add_test(tc, https_verifies_the_name_on_the_checked_address);
     tcase_add_test(tc, loopback_is_refused_when_not_allowed);
     suite_add_tcase(s, tc);
     return s;
