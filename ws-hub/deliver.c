@@ -69,6 +69,10 @@
 /* How long a read response waits for the peer to close first. */
 #define DLV_DRAIN_MS   500
 #define DLV_MAX_EVENTS 128
+/* Resolved addresses are kept this long, for this many host names: a
+ * busy endpoint is resolved once, not once per delivery. */
+#define DLV_DNS_TTL_MS  30000
+#define DLV_DNS_ENTRIES 64
 /* Results waiting for the database, at most (past that, their leases
  * run out and the rows are sent again). */
 #define DLV_MAX_PENDING_RESULTS 20000
@@ -103,6 +107,20 @@ enum phase { P_RESOLVE, P_CONNECT, P_TLS, P_WRITE, P_READ };
 
 struct rjob; /* a host to resolve */
 
+/* The addresses a host resolved to, at most SL_PGCONN_MAX_ADDRS. */
+struct addrset {
+    int n;
+    struct sockaddr_storage a[SL_PGCONN_MAX_ADDRS];
+    socklen_t len[SL_PGCONN_MAX_ADDRS];
+};
+
+struct dns_entry {
+    char host[SL_HTTPC_MAX_HOST + 1];
+    char port[6];
+    int64_t until_us;
+    struct addrset set;
+};
+
 /* One delivery in flight: the send thread's alone. */
 struct dlv {
     struct dlv *prev, *next;
@@ -112,7 +130,8 @@ struct dlv {
     char *req; /* head and body */
     size_t req_len, req_off;
     struct sl_httpc_url url;
-    struct addrinfo *addrs, *cur;
+    struct addrset addrs;
+    int cur; /* the next address to try */
     struct rjob *job;
     int fd;
     SSL *ssl;
@@ -164,6 +183,8 @@ struct hub_deliver {
     int ninflight;
     json_t *results;
     uint32_t rnd;
+    struct dns_entry dns[DLV_DNS_ENTRIES];
+    int dns_next;
 };
 
 static void
@@ -773,8 +794,6 @@ dlv_finish(struct hub_deliver *dv, struct dlv *d, int status,
         d->job->d = NULL; /* the resolver frees it */
         pthread_mutex_unlock(&dv->rmu);
     }
-    if (d->addrs != NULL)
-        freeaddrinfo(d->addrs);
     if (d->prev != NULL)
         d->prev->next = d->next;
     else
@@ -794,29 +813,80 @@ watch(struct hub_deliver *dv, struct dlv *d, uint32_t events, bool add)
     return epoll_ctl(dv->ep, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, d->fd, &ev);
 }
 
+/* The address sa as text (no port). */
+static void
+addr_text(const struct sockaddr *sa, char *out, size_t outsz)
+{
+    const void *ip = sa->sa_family == AF_INET6
+                         ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+                         : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+
+    if (inet_ntop(sa->sa_family, ip, out, (socklen_t)outsz) == NULL)
+        snprintf(out, outsz, "?");
+}
+
+/* Copies the addresses of res (not freed) into set. */
+static void
+addrset_from(const struct addrinfo *res, struct addrset *set)
+{
+    set->n = 0;
+    for (const struct addrinfo *a = res; a != NULL && set->n < SL_PGCONN_MAX_ADDRS;
+         a = a->ai_next) {
+        if (a->ai_addrlen > sizeof(set->a[0]))
+            continue;
+        memcpy(&set->a[set->n], a->ai_addr, a->ai_addrlen);
+        set->len[set->n++] = a->ai_addrlen;
+    }
+}
+
+static const struct addrset *
+dns_find(struct hub_deliver *dv, const char *host, const char *port)
+{
+    int64_t now = sl_clock_mono_us();
+
+    for (int i = 0; i < DLV_DNS_ENTRIES; i++) {
+        struct dns_entry *e = &dv->dns[i];
+
+        if (e->until_us > now && strcmp(e->host, host) == 0 &&
+            strcmp(e->port, port) == 0)
+            return &e->set;
+    }
+    return NULL;
+}
+
+static void
+dns_keep(struct hub_deliver *dv, const char *host, const char *port,
+         const struct addrset *set)
+{
+    struct dns_entry *e = &dv->dns[dv->dns_next];
+
+    dv->dns_next = (dv->dns_next + 1) % DLV_DNS_ENTRIES;
+    snprintf(e->host, sizeof(e->host), "%s", host);
+    snprintf(e->port, sizeof(e->port), "%s", port);
+    e->set = *set;
+    e->until_us = sl_clock_mono_us() + (int64_t)DLV_DNS_TTL_MS * 1000;
+}
+
 /* Starts a connection to the next address; finishes d when none is left. */
 static void
 dlv_connect_next(struct hub_deliver *dv, struct dlv *d, const char *why)
 {
     char host[SL_PGCONN_ADDR_MAX];
 
-    for (; d->cur != NULL; d->cur = d->cur->ai_next) {
-        struct addrinfo *a = d->cur;
-        const void *ip = a->ai_family == AF_INET6
-                             ? (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr
-                             : (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
+    for (; d->cur < d->addrs.n; d->cur++) {
+        const struct sockaddr *sa = (const struct sockaddr *)&d->addrs.a[d->cur];
 
-        inet_ntop(a->ai_family, ip, host, sizeof(host));
+        addr_text(sa, host, sizeof(host));
         snprintf(d->addr, sizeof(d->addr), "%s port %s", host, d->url.port);
-        d->fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+        d->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                        0);
         if (d->fd < 0)
             continue;
-        if ((connect(d->fd, a->ai_addr, a->ai_addrlen) == 0 ||
+        if ((connect(d->fd, sa, d->addrs.len[d->cur]) == 0 ||
              errno == EINPROGRESS) &&
             watch(dv, d, EPOLLOUT, true) == 0) {
             d->phase = P_CONNECT;
-            d->cur = a->ai_next;
+            d->cur++;
             return;
         }
         why = strerror(errno);
@@ -832,21 +902,20 @@ dlv_connect_next(struct hub_deliver *dv, struct dlv *d, const char *why)
     }
 }
 
-/* The addresses are known: checks every one, then connects. */
+/* The addresses are known: checks every one, then connects to them. */
 static void
-dlv_resolved(struct hub_deliver *dv, struct dlv *d, struct addrinfo *res)
+dlv_resolved(struct hub_deliver *dv, struct dlv *d, const struct addrset *set)
 {
-    d->addrs = res;
+    d->addrs = *set;
+    d->cur = 0;
     if (!dv->conf->webhook_allow_private) {
-        for (struct addrinfo *a = res; a != NULL; a = a->ai_next) {
-            if (sl_pgconn_addr_private(a->ai_addr)) {
-                char host[SL_PGCONN_ADDR_MAX], e[200];
-                const void *ip =
-                    a->ai_family == AF_INET6
-                        ? (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr
-                        : (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
+        for (int i = 0; i < d->addrs.n; i++) {
+            const struct sockaddr *sa = (const struct sockaddr *)&d->addrs.a[i];
 
-                inet_ntop(a->ai_family, ip, host, sizeof(host));
+            if (sl_pgconn_addr_private(sa)) {
+                char host[SL_PGCONN_ADDR_MAX], e[200];
+
+                addr_text(sa, host, sizeof(host));
                 snprintf(e, sizeof(e),
                          "address not allowed (private or loopback): %s",
                          host);
@@ -855,7 +924,6 @@ dlv_resolved(struct hub_deliver *dv, struct dlv *d, struct addrinfo *res)
             }
         }
     }
-    d->cur = res;
     dlv_connect_next(dv, d, NULL);
 }
 
@@ -1185,15 +1253,24 @@ dlv_start(struct hub_deliver *dv, PGresult *res, int row)
         dlv_finish(dv, d, 0, error);
         return;
     }
-    /* An address needs no resolver. */
+    /* An address needs no resolver; a name resolved lately neither. */
     {
-        struct addrinfo hints, *addrs = NULL;
+        struct addrinfo hints, *ai = NULL;
+        const struct addrset *known;
+        struct addrset set;
 
         memset(&hints, 0, sizeof(hints));
         hints.ai_socktype = SOCK_STREAM;
         hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-        if (getaddrinfo(d->url.host, d->url.port, &hints, &addrs) == 0) {
-            dlv_resolved(dv, d, addrs);
+        if (getaddrinfo(d->url.host, d->url.port, &hints, &ai) == 0) {
+            addrset_from(ai, &set);
+            freeaddrinfo(ai);
+            dlv_resolved(dv, d, &set);
+            return;
+        }
+        if ((known = dns_find(dv, d->url.host, d->url.port)) != NULL) {
+            set = *known;
+            dlv_resolved(dv, d, &set);
             return;
         }
     }
@@ -1251,10 +1328,14 @@ take_resolved(struct hub_deliver *dv)
             continue;
         }
         {
-            struct addrinfo *res = j->res;
+            struct addrset set;
 
+            addrset_from(j->res, &set);
+            freeaddrinfo(j->res);
+            if (set.n > 0)
+                dns_keep(dv, j->host, j->port, &set);
             free(j);
-            dlv_resolved(dv, d, res);
+            dlv_resolved(dv, d, &set);
         }
     }
 }
