@@ -16,8 +16,8 @@ enum {
     ST_BODY,       /* Content-Length, or until the close */
     ST_CHUNK_SIZE, /* reading a chunk-size line */
     ST_CHUNK_DATA,
-    ST_CHUNK_END,  /* the CRLF after a chunk's data */
-    ST_TRAILER,    /* trailer lines up to an empty one */
+    ST_CHUNK_END, /* the CRLF after a chunk's data */
+    ST_TRAILER,   /* trailer lines up to an empty one */
     ST_DONE,
 };
 
@@ -128,8 +128,8 @@ head_value(const char *head, const char *name, char *out, size_t outsz)
 
             while (vn > 0 && (*v == ' ' || *v == '\t'))
                 v++, vn--;
-            while (vn > 0 && (v[vn - 1] == '\r' || v[vn - 1] == ' ' ||
-                              v[vn - 1] == '\t'))
+            while (vn > 0 &&
+                   (v[vn - 1] == '\r' || v[vn - 1] == ' ' || v[vn - 1] == '\t'))
                 vn--;
             if (vn >= outsz)
                 vn = outsz - 1;
@@ -149,8 +149,9 @@ head_parse(struct sl_httpc_resp *r)
     char v[64];
     int status;
 
-    if (strncmp(r->head, "HTTP/1.", 7) != 0 || !isdigit((unsigned char)r->head[7]) ||
-        r->head[8] != ' ' || !isdigit((unsigned char)r->head[9]) ||
+    if (strncmp(r->head, "HTTP/1.", 7) != 0 ||
+        !isdigit((unsigned char)r->head[7]) || r->head[8] != ' ' ||
+        !isdigit((unsigned char)r->head[9]) ||
         !isdigit((unsigned char)r->head[10]) ||
         !isdigit((unsigned char)r->head[11]))
         return SL_EPARSE;
@@ -254,8 +255,8 @@ sl_httpc_resp_feed(struct sl_httpc_resp *r, const char *data, size_t n)
             if (!full)
                 break;
             size = strtoll(r->line, &e, 16);
-            if (e == r->line || size < 0 || (*e != '\0' && *e != ';' &&
-                                              *e != ' ' && *e != '\t'))
+            if (e == r->line || size < 0 ||
+                (*e != '\0' && *e != ';' && *e != ' ' && *e != '\t'))
                 return SL_EPARSE;
             r->linelen = 0;
             r->chunk_left = size;
@@ -309,8 +310,7 @@ sl_httpc_resp_feed(struct sl_httpc_resp *r, const char *data, size_t n)
 int
 sl_httpc_resp_eof(struct sl_httpc_resp *r)
 {
-    if (r->state == ST_DONE ||
-        (r->state == ST_BODY && r->content_length < 0)) {
+    if (r->state == ST_DONE || (r->state == ST_BODY && r->content_length < 0)) {
         r->state = ST_DONE;
         r->done = true;
         return SL_OK;

@@ -20,20 +20,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SL_HTTPC_MAX_URL    2048
-#define SL_HTTPC_MAX_HOST   255
+#define SL_HTTPC_MAX_URL  2048
+#define SL_HTTPC_MAX_HOST 255
 /* A response's status line and headers together. */
-#define SL_HTTPC_MAX_HEAD   (16 * 1024)
+#define SL_HTTPC_MAX_HEAD (16 * 1024)
 /* Body bytes read (and discarded) before the response counts as read. */
-#define SL_HTTPC_MAX_BODY   (64 * 1024)
+#define SL_HTTPC_MAX_BODY        (64 * 1024)
 #define SL_HTTPC_MAX_RETRY_AFTER 64
 
 struct sl_httpc_url {
-    bool tls;                          /* https */
-    char host[SL_HTTPC_MAX_HOST + 1];  /* a name or an address, no brackets */
-    char port[6];                      /* decimal */
+    bool tls;                         /* https */
+    char host[SL_HTTPC_MAX_HOST + 1]; /* a name or an address, no brackets */
+    char port[6];                     /* decimal */
     char authority[SL_HTTPC_MAX_HOST + 9]; /* Host: header's value */
-    char target[SL_HTTPC_MAX_URL + 1]; /* path and query; "/" at least */
+    char target[SL_HTTPC_MAX_URL + 1];     /* path and query; "/" at least */
 };
 
 /*
@@ -46,12 +46,12 @@ int sl_httpc_url_parse(const char *url, struct sl_httpc_url *u);
 
 /* An incremental response reader; the caller owns the struct. */
 struct sl_httpc_resp {
-    int status;            /* the final status code, once the head is read */
+    int status; /* the final status code, once the head is read */
     bool head_done;
-    bool done;             /* the response has been read (or enough of it) */
+    bool done; /* the response has been read (or enough of it) */
     bool chunked;
-    int64_t content_length; /* -1: not given */
-    int64_t body;           /* body bytes seen */
+    int64_t content_length;                     /* -1: not given */
+    int64_t body;                               /* body bytes seen */
     char retry_after[SL_HTTPC_MAX_RETRY_AFTER]; /* "" when absent */
     /* internal */
     int state;

@@ -61,11 +61,11 @@
 /* How long a claimed row is this hub's unless renewed; renewed every
  * DLV_RENEW_MS while in flight, so a dead hub's rows come back within
  * DLV_LEASE_S of its last renewal. */
-#define DLV_LEASE_S    10
-#define DLV_RENEW_MS   3000
-#define DLV_POLL_MS    1000
-#define DLV_RESOLVERS  2
-#define DLV_GRACE_MS   5000
+#define DLV_LEASE_S   10
+#define DLV_RENEW_MS  3000
+#define DLV_POLL_MS   1000
+#define DLV_RESOLVERS 2
+#define DLV_GRACE_MS  5000
 /* How long a read response waits for the peer to close first. */
 #define DLV_DRAIN_MS   500
 #define DLV_MAX_EVENTS 128
@@ -76,8 +76,8 @@
 /* Results waiting for the database, at most (past that, their leases
  * run out and the rows are sent again). */
 #define DLV_MAX_PENDING_RESULTS 20000
-#define DLV_USER_AGENT "sluice-hub/" PACKAGE_VERSION
-#define EXHAUSTED_EVENT "webhook.delivery.exhausted"
+#define DLV_USER_AGENT          "sluice-hub/" PACKAGE_VERSION
+#define EXHAUSTED_EVENT         "webhook.delivery.exhausted"
 
 /* --- statements ----------------------------------------------------------- */
 
@@ -305,9 +305,9 @@ add_row(json_t *rows, const char *tenant, const char *event_id,
 
     if (body == NULL)
         return SL_ENOMEM;
-    row = json_pack("{s:s, s:s, s:s, s:I, s:s}", "tenant_id", tenant,
-                    "event_id", event_id, "event_type", sent_type, "seq", seq,
-                    "body", body);
+    row =
+        json_pack("{s:s, s:s, s:s, s:I, s:s}", "tenant_id", tenant, "event_id",
+                  event_id, "event_type", sent_type, "seq", seq, "body", body);
     free(body);
     if (row == NULL)
         return SL_ENOMEM;
@@ -353,8 +353,8 @@ alert_body(json_t *rule, json_t *channel, json_t *event, const char *sent_type,
         free(text);
         if (j == NULL)
             return NULL;
-        static const char *const extra[] = {"channel", "username",
-                                            "icon_emoji", "icon_url"};
+        static const char *const extra[] = {"channel", "username", "icon_emoji",
+                                            "icon_url"};
         for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
             const char *v = sl_json_get_str(conf, extra[i]);
 
@@ -365,11 +365,11 @@ alert_body(json_t *rule, json_t *channel, json_t *event, const char *sent_type,
         j = event_as(event, sent_type);
         if (j == NULL)
             return NULL;
-        json_object_set_new(
-            j, "alert",
-            json_pack("{s:O?, s:O?, s:s, s:s}", "id", json_object_get(rule, "id"),
-                      "name", json_object_get(rule, "name"), "subject",
-                      subject, "message", message));
+        json_object_set_new(j, "alert",
+                            json_pack("{s:O?, s:O?, s:s, s:s}", "id",
+                                      json_object_get(rule, "id"), "name",
+                                      json_object_get(rule, "name"), "subject",
+                                      subject, "message", message));
     }
     out = json_dumps(j, JSON_COMPACT);
     json_decref(j);
@@ -388,13 +388,13 @@ event_rows(json_t *rows, const char *tenant, json_t *event, json_int_t seq,
     const char *type = sl_json_get_str(event, "event_type");
     bool exhausted = strcmp(type, EXHAUSTED_EVENT) == 0;
     const char *from_webhook =
-        exhausted ? sl_json_get_str(json_object_get(event, "data"),
-                                    "webhook_id")
-                  : NULL;
+        exhausted
+            ? sl_json_get_str(json_object_get(event, "data"), "webhook_id")
+            : NULL;
     const char *from_channel =
-        exhausted ? sl_json_get_str(json_object_get(event, "data"),
-                                    "channel_id")
-                  : NULL;
+        exhausted
+            ? sl_json_get_str(json_object_get(event, "data"), "channel_id")
+            : NULL;
     json_t *w, *a, *name, *c;
     size_t i, j;
     int rc;
@@ -444,8 +444,8 @@ event_rows(json_t *rows, const char *tenant, json_t *event, json_int_t seq,
                              ? sl_json_get_str(a, "name")
                              : "{{event_type}}",
                          event);
-        message = render(tmpl, "body", "{{event_type}} at {{timestamp}}",
-                         event);
+        message =
+            render(tmpl, "body", "{{event_type}} at {{timestamp}}", event);
         rc = subject == NULL || message == NULL ? SL_ENOMEM : SL_OK;
         json_array_foreach(json_object_get(a, "channels"), j, c)
         {
@@ -555,9 +555,9 @@ ingest_batch(struct hub_deliver *dv, struct sl_db *db, natsMsg **msgs, int n)
             natsMsg_NakWithDelay(msgs[i], 1000, NULL);
     }
     if (rc != SL_OK)
-        sl_log_warn(dv->log, "deliver: %d events not taken (%s): again soon",
-                    n, rc == SL_EDB || rc == SL_EDBCONN ? sl_db_error(db)
-                                                        : sl_strerror(rc));
+        sl_log_warn(dv->log, "deliver: %d events not taken (%s): again soon", n,
+                    rc == SL_EDB || rc == SL_EDBCONN ? sl_db_error(db)
+                                                     : sl_strerror(rc));
     free(text);
     json_decref(rows);
     json_decref(cache);
@@ -734,8 +734,7 @@ dlv_close(struct hub_deliver *dv, struct dlv *d)
  * error saying why) for the next flush, and frees it.
  */
 static void
-dlv_finish(struct hub_deliver *dv, struct dlv *d, int status,
-           const char *error)
+dlv_finish(struct hub_deliver *dv, struct dlv *d, int status, const char *error)
 {
     int64_t latency = (sl_clock_mono_us() - d->start_us) / 1000;
     const char *outcome;
@@ -751,8 +750,10 @@ dlv_finish(struct hub_deliver *dv, struct dlv *d, int status,
         error = "HTTP 410 Gone: the endpoint is disabled";
     } else {
         if (status >= 300 && status < 400) {
-            snprintf(etext, sizeof(etext), "HTTP %d: redirects are not "
-                                           "followed", status);
+            snprintf(etext, sizeof(etext),
+                     "HTTP %d: redirects are not "
+                     "followed",
+                     status);
             error = etext;
         } else if (status != 0) {
             snprintf(etext, sizeof(etext), "HTTP %d", status);
@@ -762,8 +763,8 @@ dlv_finish(struct hub_deliver *dv, struct dlv *d, int status,
         delay = sl_webhook_retry_delay_ms(d->attempts + 1, dv->rnd >> 8);
         if (delay >= 0 && (status == 429 || status == 503) &&
             d->resp.retry_after[0] != '\0') {
-            int64_t ra = sl_webhook_retry_after_ms(d->resp.retry_after,
-                                                   sl_clock_now());
+            int64_t ra =
+                sl_webhook_retry_after_ms(d->resp.retry_after, sl_clock_now());
 
             if (ra > delay)
                 delay = ra;
@@ -817,9 +818,10 @@ watch(struct hub_deliver *dv, struct dlv *d, uint32_t events, bool add)
 static void
 addr_text(const struct sockaddr *sa, char *out, size_t outsz)
 {
-    const void *ip = sa->sa_family == AF_INET6
-                         ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
-                         : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+    const void *ip =
+        sa->sa_family == AF_INET6
+            ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+            : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
 
     if (inet_ntop(sa->sa_family, ip, out, (socklen_t)outsz) == NULL)
         snprintf(out, outsz, "?");
@@ -830,8 +832,8 @@ static void
 addrset_from(const struct addrinfo *res, struct addrset *set)
 {
     set->n = 0;
-    for (const struct addrinfo *a = res; a != NULL && set->n < SL_PGCONN_MAX_ADDRS;
-         a = a->ai_next) {
+    for (const struct addrinfo *a = res;
+         a != NULL && set->n < SL_PGCONN_MAX_ADDRS; a = a->ai_next) {
         if (a->ai_addrlen > sizeof(set->a[0]))
             continue;
         memcpy(&set->a[set->n], a->ai_addr, a->ai_addrlen);
@@ -874,12 +876,13 @@ dlv_connect_next(struct hub_deliver *dv, struct dlv *d, const char *why)
     char host[SL_PGCONN_ADDR_MAX];
 
     for (; d->cur < d->addrs.n; d->cur++) {
-        const struct sockaddr *sa = (const struct sockaddr *)&d->addrs.a[d->cur];
+        const struct sockaddr *sa =
+            (const struct sockaddr *)&d->addrs.a[d->cur];
 
         addr_text(sa, host, sizeof(host));
         snprintf(d->addr, sizeof(d->addr), "%s port %s", host, d->url.port);
-        d->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                       0);
+        d->fd = socket(sa->sa_family,
+                       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (d->fd < 0)
             continue;
         if ((connect(d->fd, sa, d->addrs.len[d->cur]) == 0 ||
@@ -917,8 +920,7 @@ dlv_resolved(struct hub_deliver *dv, struct dlv *d, const struct addrset *set)
 
                 addr_text(sa, host, sizeof(host));
                 snprintf(e, sizeof(e),
-                         "address not allowed (private or loopback): %s",
-                         host);
+                         "address not allowed (private or loopback): %s", host);
                 dlv_finish(dv, d, 0, e);
                 return;
             }
@@ -1074,8 +1076,8 @@ dlv_io(struct hub_deliver *dv, struct dlv *d, uint32_t events)
                 if (r < 0 && (errno == EAGAIN || errno == EINTR))
                     return;
             }
-            if (d->draining && (r <= 0 || (d->drained += (size_t)r) >
-                                                  SL_HTTPC_MAX_BODY)) {
+            if (d->draining &&
+                (r <= 0 || (d->drained += (size_t)r) > SL_HTTPC_MAX_BODY)) {
                 dlv_finish(dv, d, d->resp.status, NULL);
                 return;
             }
@@ -1216,9 +1218,8 @@ dlv_start(struct hub_deliver *dv, PGresult *res, int row)
                 sl_webhook_sign_std(secret, msg_id, ts, body, blen, std) !=
                     SL_OK)
                 error = "the secret cannot sign (a bad whsec_ secret?)";
-            else if (prev != NULL &&
-                     sl_webhook_sign_std(prev, msg_id, ts, body, blen, std2) ==
-                         SL_OK)
+            else if (prev != NULL && sl_webhook_sign_std(prev, msg_id, ts, body,
+                                                         blen, std2) == SL_OK)
                 snprintf(extra + n, sizeof(extra) - (size_t)n,
                          "X-Webhook-Signature: %s\r\n"
                          "webhook-signature: %s %s\r\n",
@@ -1234,10 +1235,10 @@ dlv_start(struct hub_deliver *dv, PGresult *res, int row)
         size_t cap = 4096 + sizeof(extra) + strlen(d->url.target) + blen;
 
         d->req = malloc(cap);
-        hlen = d->req == NULL ? SL_ENOMEM
-                              : sl_httpc_request_head(&d->url, DLV_USER_AGENT,
-                                                      blen, extra, d->req,
-                                                      cap - blen);
+        hlen = d->req == NULL
+                   ? SL_ENOMEM
+                   : sl_httpc_request_head(&d->url, DLV_USER_AGENT, blen, extra,
+                                           d->req, cap - blen);
         if (hlen < 0) {
             error = "cannot build the request";
         } else {
@@ -1446,8 +1447,8 @@ send_main(void *arg)
                 break;
         }
         if (dv->wake_sub == NULL && sl_bus_connected(dv->bus))
-            sl_bus_subscribe(dv->bus, SL_SUBJ_DELIVERY_WAKE, NULL, wake_cb,
-                             dv, &dv->wake_sub);
+            sl_bus_subscribe(dv->bus, SL_SUBJ_DELIVERY_WAKE, NULL, wake_cb, dv,
+                             &dv->wake_sub);
         wait_us = next_claim - now;
         for (struct dlv *d = dv->inflight; d != NULL; d = d->next)
             if (d->deadline_us - now < wait_us)
@@ -1573,8 +1574,8 @@ hub_deliver_start(const struct sl_conf *conf, struct sl_logger *log,
     if (pthread_create(&dv->ingest_thr, NULL, ingest_main, dv) != 0)
         goto fail;
     dv->ingest_started = true;
-    sl_log_info(log, "deliver: sending webhooks as %s, %d at once%s",
-                dv->owner, conf->webhook_concurrency,
+    sl_log_info(log, "deliver: sending webhooks as %s, %d at once%s", dv->owner,
+                conf->webhook_concurrency,
                 conf->webhook_allow_private ? " (private addresses allowed)"
                                             : "");
     *out = dv;

@@ -82,10 +82,8 @@ header(const char *head, const char *name, char *out, size_t outsz)
 static int
 handle(struct conn *c, const char *secret, FILE *out, long *count)
 {
-    char *end = strstr(c->buf, "\r\n\r\n"), cl[32], id[128], ts[32],
-                                            std[512], hex[128],
-                                            want[SL_WEBHOOK_HEX_SIG_SIZE],
-                                            eid[128] = "-";
+    char *end = strstr(c->buf, "\r\n\r\n"), cl[32], id[128], ts[32], std[512],
+         hex[128], want[SL_WEBHOOK_HEX_SIG_SIZE], eid[128] = "-";
     const char *body, *e;
     size_t blen;
     int ok;

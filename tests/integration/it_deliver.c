@@ -18,9 +18,9 @@
  * that subscribed to it but never the endpoint that exhausted; a hub SIGKILLed
  * while a receiver holds the request delivers after its restart under
  * the same webhook-id; NATS restarted, the hubs' durable consumer
- * resumes and an event written meanwhile arrives; 410 disables the webhook and fails what was
- * pending for it; a 302 is a failure and is not followed; an https
- * receiver whose certificate is not trusted is never sent the body; an
+ * resumes and an event written meanwhile arrives; 410 disables the webhook and
+ * fails what was pending for it; a 302 is a failure and is not followed; an
+ * https receiver whose certificate is not trusted is never sent the body; an
  * alert rule renders its template with the run's fields, for a webhook
  * channel and in Slack's body for a Slack channel, and a rule whose
  * filter does not match sends nothing; a loopback receiver is refused
@@ -55,7 +55,8 @@
 #include "uuid.h"
 #include "webhook.h"
 
-/* --- the receiver ----------------------------------------------------------- */
+/* --- the receiver -----------------------------------------------------------
+ */
 
 enum rx_mode { RX_OK, RX_500, RX_410, RX_302, RX_HANG, RX_429 };
 
@@ -316,8 +317,8 @@ rx_wait(struct rx *rx, int n, double limit)
             int got = rx->n;
 
             pthread_mutex_unlock(&rx->mu);
-            ck_abort_msg("the receiver got %d requests in %.0f s, not %d",
-                         got, limit, n);
+            ck_abort_msg("the receiver got %d requests in %.0f s, not %d", got,
+                         limit, n);
         }
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += (time_t)left;
@@ -353,15 +354,15 @@ assert_signed(const struct rx_req *q, const char *secret)
     ck_assert_msg(strncmp(q->id, "msg_", 4) == 0, "webhook-id %s", q->id);
     ck_assert_msg(llabs(atoll(q->ts) - (long long)time(NULL)) < 120,
                   "webhook-timestamp %s", q->ts);
-    ck_assert_int_eq(sl_webhook_sign_hex(secret, q->body, q->body_len, hex),
-                     0);
+    ck_assert_int_eq(sl_webhook_sign_hex(secret, q->body, q->body_len, hex), 0);
     ck_assert_str_eq(q->hex_sig, hex);
-    ck_assert_msg(sl_webhook_verify_std(secret, q->std_sig, q->id,
-                                        atoll(q->ts), q->body, q->body_len),
+    ck_assert_msg(sl_webhook_verify_std(secret, q->std_sig, q->id, atoll(q->ts),
+                                        q->body, q->body_len),
                   "webhook-signature %s does not verify", q->std_sig);
 }
 
-/* --- rows made as the owner ------------------------------------------------- */
+/* --- rows made as the owner -------------------------------------------------
+ */
 
 /* Runs sql with n parameters as the owner; the first value, malloc'd. */
 static char *
@@ -376,9 +377,8 @@ owner_q(const char *sql, int n, const char *const *p)
     ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK ||
                       PQresultStatus(res) == PGRES_COMMAND_OK,
                   "%s: %s", sql, PQresultErrorMessage(res));
-    out = strdup(PQntuples(res) > 0 && PQnfields(res) > 0
-                     ? PQgetvalue(res, 0, 0)
-                     : "");
+    out = strdup(
+        PQntuples(res) > 0 && PQnfields(res) > 0 ? PQgetvalue(res, 0, 0) : "");
     PQclear(res);
     PQfinish(conn);
     return out;
@@ -425,7 +425,8 @@ webhook(const char *org, const char *url, const char *events,
 
     free(owner_q("INSERT INTO webhooks (id, tenant_id, url, events, secret, "
                  "secret_previous, secret_previous_until) VALUES ($1::uuid, "
-                 "$2, $3, $4::text[], $5, $6::text, CASE WHEN $6::text IS NULL THEN NULL "
+                 "$2, $3, $4::text[], $5, $6::text, CASE WHEN $6::text IS NULL "
+                 "THEN NULL "
                  "ELSE now() + interval '1 hour' END)",
                  6, p));
     free(sealed);
@@ -498,8 +499,7 @@ small_run(struct it_client *c, const char *token, const char *org,
     *pipeline = it_pipeline(c, token, nodes, it_chain(nodes));
     run = it_execute(c, token, *pipeline);
     it_await_run(c, token, run, "completed|failed", 60, &r);
-    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s",
-                  r.body);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
     it_resp_free(&r);
     return run;
 }
@@ -507,7 +507,8 @@ small_run(struct it_client *c, const char *token, const char *org,
 #define DELIVERY_OF                                                            \
     "SELECT status || '/' || attempts FROM deliveries WHERE msg_id = $1"
 
-/* --- scenarios -------------------------------------------------------------- */
+/* --- scenarios --------------------------------------------------------------
+ */
 
 START_TEST(a_completed_run_is_signed_both_ways)
 {
@@ -564,10 +565,9 @@ START_TEST(a_completed_run_is_signed_both_ways)
                      "pipeline.execution.completed");
     ck_assert_str_eq(json_string_value(json_object_get(b2, "event_type")),
                      "pipeline.completed");
-    ck_assert_str_eq(
-        json_string_value(json_object_get(json_object_get(b1, "data"),
-                                          "run_id")),
-        run);
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(b1, "data"), "run_id")),
+                     run);
     ck_assert_str_eq(json_string_value(json_object_get(b1, "event_id")),
                      json_string_value(json_object_get(b2, "event_id")));
     ck_assert_str_ne(rx.reqs[0].id, rx.reqs[1].id);
@@ -612,10 +612,11 @@ START_TEST(a_receiver_down_then_up_gets_it)
     ck_assert_str_eq(rx.reqs[0].id, rx.reqs[1].id);
     assert_signed(&rx.reqs[1], "s3cret");
     it_await_sql(DELIVERY_OF, rx.reqs[0].id, NULL, "succeeded/2", 10);
-    v = it_owner_value("SELECT string_agg(coalesce(status_code, 0)::text, ',' "
-                       "ORDER BY attempt) FROM delivery_attempts a JOIN "
-                       "deliveries d ON d.id = a.delivery_id WHERE d.msg_id = $1",
-                       rx.reqs[0].id, NULL);
+    v = it_owner_value(
+        "SELECT string_agg(coalesce(status_code, 0)::text, ',' "
+        "ORDER BY attempt) FROM delivery_attempts a JOIN "
+        "deliveries d ON d.id = a.delivery_id WHERE d.msg_id = $1",
+        rx.reqs[0].id, NULL);
     ck_assert_str_eq(v, "500,200");
     free(v);
     rx_stop(&rx);
@@ -673,7 +674,8 @@ START_TEST(gone_disables_the_webhook)
                     "'pipeline.completed', $2::uuid, 'msg_later', '{}', "
                     "now() + interval '1 hour') RETURNING id",
                     2, p);
-    eid = outbox_event(org, "pipeline.completed", "{\"status\": \"completed\"}");
+    eid =
+        outbox_event(org, "pipeline.completed", "{\"status\": \"completed\"}");
     rx_wait(&rx, 1, 30);
     it_await_sql("SELECT enabled::text || '/' || (disabled_reason LIKE "
                  "'%410%')::text FROM webhooks WHERE id = $1::uuid",
@@ -791,8 +793,8 @@ START_TEST(an_exhausted_delivery_is_an_event_but_not_to_itself)
     ck_assert_str_eq(json_string_value(json_object_get(
                          json_object_get(b, "data"), "webhook_id")),
                      w_dead);
-    ck_assert_str_eq(json_string_value(json_object_get(
-                         json_object_get(b, "data"), "msg_id")),
+    ck_assert_str_eq(json_string_value(
+                         json_object_get(json_object_get(b, "data"), "msg_id")),
                      "msg_last");
     /* Its rows were written together: none for the dead endpoint. */
     v = it_owner_value("SELECT count(*) FROM deliveries WHERE webhook_id = "
@@ -836,8 +838,8 @@ START_TEST(an_alert_renders_the_runs_fields)
     struct it_client c;
     struct rx rx;
     char *user, *token, *org, *run, *pipeline, *hook_url, *slack_url;
-    char *ch_hook, *ch_slack, *conf_hook, *conf_slack, *s1, *s2, *rule,
-        *quiet, *want, *v;
+    char *ch_hook, *ch_slack, *conf_hook, *conf_slack, *s1, *s2, *rule, *quiet,
+        *want, *v;
     const char *p[5];
     struct rx_req *slack = NULL, *hook = NULL;
     json_t *sb, *hb;
@@ -904,8 +906,7 @@ START_TEST(an_alert_renders_the_runs_fields)
     ck_assert_ptr_nonnull(hb);
     /* Slack's incoming-webhook body: text, channel, username. */
     ck_assert_int_eq(json_object_size(sb), 3);
-    ck_assert_str_eq(json_string_value(json_object_get(sb, "channel")),
-                     "#ops");
+    ck_assert_str_eq(json_string_value(json_object_get(sb, "channel")), "#ops");
     ck_assert_str_eq(json_string_value(json_object_get(sb, "username")),
                      "sluice");
     ck_assert_int_gt(
@@ -918,8 +919,8 @@ START_TEST(an_alert_renders_the_runs_fields)
     assert_signed(hook, "ch-secret");
     ck_assert_str_eq(json_string_value(json_object_get(hb, "event_type")),
                      "pipeline.execution.completed");
-    ck_assert_str_eq(json_string_value(json_object_get(
-                         json_object_get(hb, "alert"), "name")),
+    ck_assert_str_eq(json_string_value(
+                         json_object_get(json_object_get(hb, "alert"), "name")),
                      "Run done");
     ck_assert_str_eq(json_string_value(json_object_get(
                          json_object_get(hb, "alert"), "message")),

@@ -38,11 +38,14 @@ START_TEST(url_refused)
 {
     struct sl_httpc_url u;
     static const char *bad[] = {
-        "ftp://example.com/", "http://", "http://:80/", "http://a@b/",
-        "http://u:p@host/", "http://host:0/", "http://host:65536/",
-        "http://host:8x/", "http://ho st/", "http://host/a b",
-        "http://host/\n", "http://[::1/", "http://[::1]x/", "//host/",
-        "http://ho%73t/", NULL,
+        "ftp://example.com/", "http://",
+        "http://:80/",        "http://a@b/",
+        "http://u:p@host/",   "http://host:0/",
+        "http://host:65536/", "http://host:8x/",
+        "http://ho st/",      "http://host/a b",
+        "http://host/\n",     "http://[::1/",
+        "http://[::1]x/",     "//host/",
+        "http://ho%73t/",     NULL,
     };
 
     for (int i = 0; bad[i] != NULL; i++)

@@ -33,8 +33,8 @@ START_TEST(std_signature_of_whsec_secret)
                                      STD_BODY, strlen(STD_BODY)));
     ck_assert(!sl_webhook_verify_std(STD_SECRET, STD_SIG, "msg_x", STD_TS,
                                      STD_BODY, strlen(STD_BODY)));
-    ck_assert(!sl_webhook_verify_std(STD_SECRET, STD_SIG, STD_ID, STD_TS,
-                                     "{}", 2));
+    ck_assert(
+        !sl_webhook_verify_std(STD_SECRET, STD_SIG, STD_ID, STD_TS, "{}", 2));
 }
 END_TEST
 
@@ -60,7 +60,10 @@ START_TEST(hex_signature_is_the_seeds)
     /* printf '%s' '{"a":1}' | openssl dgst -sha256 -hmac s3cret */
     ck_assert_int_eq(sl_webhook_sign_hex("s3cret", body, strlen(body), sig),
                      SL_OK);
-    ck_assert_str_eq(sig, "sha256=5910e62016ef5034272c926c27071992a465c2335cecf41851bda071577f4f6d");
+    ck_assert_str_eq(
+        sig,
+        "sha256="
+        "5910e62016ef5034272c926c27071992a465c2335cecf41851bda071577f4f6d");
     /* A whsec_ secret signs the seeds' way with its text as given. */
     ck_assert_int_eq(sl_webhook_sign_hex(STD_SECRET, body, strlen(body), sig),
                      SL_OK);
@@ -99,12 +102,10 @@ END_TEST
 
 START_TEST(schedule_is_svixs_with_jitter)
 {
-    static const int64_t base_s[] = {5,    300,   1800,  7200,
-                                     18000, 36000, 36000};
+    static const int64_t base_s[] = {5, 300, 1800, 7200, 18000, 36000, 36000};
 
     for (int a = 1; a < SL_WEBHOOK_MAX_ATTEMPTS; a++) {
-        int64_t b = base_s[a - 1] * 1000, lo = b * 85 / 100,
-                hi = b * 115 / 100;
+        int64_t b = base_s[a - 1] * 1000, lo = b * 85 / 100, hi = b * 115 / 100;
         uint32_t rnds[] = {0, 1, 12345, 0xffffffffu, 777777};
         bool moved = false;
 
@@ -117,8 +118,7 @@ START_TEST(schedule_is_svixs_with_jitter)
         }
         ck_assert(moved);
     }
-    ck_assert_int_eq(sl_webhook_retry_delay_ms(SL_WEBHOOK_MAX_ATTEMPTS, 0),
-                     -1);
+    ck_assert_int_eq(sl_webhook_retry_delay_ms(SL_WEBHOOK_MAX_ATTEMPTS, 0), -1);
     ck_assert_int_eq(sl_webhook_retry_delay_ms(0, 0), -1);
 }
 END_TEST
@@ -128,13 +128,13 @@ START_TEST(retry_after_forms)
     /* 1994-11-06 08:49:37 UTC = 784111777 */
     ck_assert_int_eq(sl_webhook_retry_after_ms("120", 0), 120000);
     ck_assert_int_eq(sl_webhook_retry_after_ms(" 0 ", 0), 0);
-    ck_assert_int_eq(
-        sl_webhook_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111777 - 30),
-        30000);
+    ck_assert_int_eq(sl_webhook_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT",
+                                               784111777 - 30),
+                     30000);
     /* A date passed: now. */
-    ck_assert_int_eq(
-        sl_webhook_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111777 + 30),
-        0);
+    ck_assert_int_eq(sl_webhook_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT",
+                                               784111777 + 30),
+                     0);
     /* Bounded to a day. */
     ck_assert_int_eq(sl_webhook_retry_after_ms("99999999999", 0),
                      (int64_t)SL_WEBHOOK_RETRY_AFTER_MAX_S * 1000);
