@@ -41,6 +41,10 @@ $$;
 
 GRANT USAGE ON SCHEMA public TO sluice_hub;
 
+-- Which hub made each attempt (its lease owner: "host:pid/random").
+ALTER TABLE delivery_attempts ADD COLUMN hub text
+    CHECK (length(hub) <= 200);
+
 -- The webhook-id of one event sent to one endpoint: the same however
 -- often the event arrives, so a redelivered NATS message, or a hub that
 -- re-reads the stream, names the same delivery. p_endpoint is the
@@ -200,11 +204,12 @@ CREATE FUNCTION hub_delivery_record(p_owner text, p_results jsonb)
             CONTINUE WHEN NOT FOUND;
             INSERT INTO delivery_attempts (tenant_id, delivery_id, attempt,
                                            started_at, latency_ms,
-                                           status_code, error)
+                                           status_code, error, hub)
             VALUES (d.tenant_id, d.id, d.attempts + 1,
                     now() - make_interval(secs => coalesce(r.latency_ms, 0)
                                                   / 1000.0),
-                    r.latency_ms, r.status_code, left(r.error, 1000));
+                    r.latency_ms, r.status_code, left(r.error, 1000),
+                    left(p_owner, 200));
             CONTINUE WHEN d.status <> 'pending'
                        OR d.lease_owner IS DISTINCT FROM p_owner;
             UPDATE deliveries x SET

@@ -24,7 +24,8 @@
  * alert rule renders its template with the run's fields, for a webhook
  * channel and in Slack's body for a Slack channel, and a rule whose
  * filter does not match sends nothing; a loopback receiver is refused
- * at send time once the hub runs with webhook_allow_private off.
+ * at send time once the hub runs with webhook_allow_private off; two
+ * hubs share due rows, each sent once.
  *
  * Waits are on the receiver (a condition variable) or on the database
  * (it_await_sql), each bounded.
@@ -42,8 +43,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 #include <arpa/inet.h>
 #include <libpq-fe.h>
@@ -58,7 +62,7 @@
 /* --- the receiver -----------------------------------------------------------
  */
 
-enum rx_mode { RX_OK, RX_500, RX_410, RX_302, RX_HANG, RX_429 };
+enum rx_mode { RX_OK, RX_500, RX_410, RX_302, RX_HANG, RX_429, RX_SLOW };
 
 #define RX_MAX 64
 
@@ -207,6 +211,9 @@ rx_main(void *arg)
             continue;
         }
         switch (atomic_load(&rx->mode)) {
+        case RX_SLOW:
+            usleep(50 * 1000);
+            /* fall through */
         case RX_OK:
             answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
             break;
@@ -969,6 +976,108 @@ START_TEST(nats_restarted_the_consumer_resumes)
 }
 END_TEST
 
+/* A second hub on the stack's configuration, on its own WebSocket port,
+ * with 4 deliveries in flight at most. */
+static pid_t
+second_hub(void)
+{
+    char bin[512], pidfile[512], log[512], port[16];
+    double end;
+    pid_t pid;
+
+    snprintf(bin, sizeof(bin), "%s/ws-hub/sluice-hub", it_env("abs_builddir"));
+    snprintf(pidfile, sizeof(pidfile), "%s/run/hub2.pid",
+             it_env("SLUICE_TEST_VAR"));
+    snprintf(log, sizeof(log), "%s/log/hub2.log", it_env("SLUICE_TEST_VAR"));
+    {
+        /* A free port for its WebSocket listener. */
+        struct sockaddr_in a = {.sin_family = AF_INET};
+        socklen_t alen = sizeof(a);
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+        getsockname(s, (struct sockaddr *)&a, &alen);
+        snprintf(port, sizeof(port), "%d", ntohs(a.sin_port));
+        close(s);
+    }
+    unlink(pidfile);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        setenv("SLUICE_HUB_PORT", port, 1);
+        setenv("SLUICE_WEBHOOK_CONCURRENCY", "4", 1);
+        execl(bin, bin, "-c", it_env("SLUICE_TEST_CONF"), "--pid-file", pidfile,
+              (char *)NULL);
+        _exit(127);
+    }
+    end = it_now() + 10;
+    while (access(pidfile, F_OK) != 0) {
+        ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0,
+                      "the second hub exited; see %s", log);
+        ck_assert_msg(it_now() < end, "the second hub did not start; see %s",
+                      log);
+        usleep(50 * 1000);
+    }
+    return pid;
+}
+
+/* Two hubs, 4 deliveries in flight each, share 40 due rows: each row is
+ * sent once, and both hubs send some. */
+START_TEST(two_hubs_share_the_work)
+{
+    struct rx rx;
+    struct it_client c;
+    char *user, *token, *org, *url, *w, *v;
+    const char *p[2];
+    pid_t hub2;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    rx_start(&rx, RX_SLOW);
+    url = rx_url(&rx, "/shared");
+    w = webhook(org, url, "{pipeline.completed}", "tw0", NULL);
+    it_stack("stop", "hub");
+    ck_assert_int_eq(it_sh("SLUICE_WEBHOOK_CONCURRENCY=4 %s start hub "
+                           ">/dev/null 2>&1",
+                           it_env("SLUICE_TEST_STACKCTL")),
+                     0);
+    hub2 = second_hub();
+    p[0] = org;
+    p[1] = w;
+    free(owner_q("INSERT INTO deliveries (id, tenant_id, event_id, "
+                 "event_type, webhook_id, msg_id, body) SELECT "
+                 "gen_random_uuid(), $1, 'evt_two_' || i, "
+                 "'pipeline.completed', $2::uuid, 'msg_two_' || i, '{}' "
+                 "FROM generate_series(1, 40) i",
+                 2, p));
+    rx_wait(&rx, 40, 60);
+    it_await_sql("SELECT count(*) FILTER (WHERE status = 'succeeded') FROM "
+                 "deliveries WHERE webhook_id = $1::uuid",
+                 w, NULL, "40", 30);
+    v = it_owner_value("SELECT count(*) || '/' || count(DISTINCT a.hub) FROM "
+                       "delivery_attempts a JOIN deliveries d ON d.id = "
+                       "a.delivery_id WHERE d.webhook_id = $1::uuid",
+                       w, NULL);
+    ck_assert_str_eq(v, "40/2");
+    free(v);
+    ck_assert_int_eq(rx_count(&rx), 40);
+    kill(hub2, SIGTERM);
+    waitpid(hub2, NULL, 0);
+    it_stack("stop", "hub");
+    it_stack("start", "hub");
+    rx_stop(&rx);
+    free(user), free(token), free(org), free(url), free(w);
+}
+END_TEST
+
 /*
  * https: the hub resolves "localhost" itself, connects to the address it
  * checked and verifies the certificate against the name (a CA of the
@@ -1079,6 +1188,7 @@ deliver_suite(void)
     tcase_add_test(tc, an_alert_renders_the_runs_fields);
     tcase_add_test(tc, a_hub_killed_mid_delivery_delivers_under_the_same_id);
     tcase_add_test(tc, nats_restarted_the_consumer_resumes);
+    tcase_add_test(tc, two_hubs_share_the_work);
     tcase_add_test(tc, https_verifies_the_name_on_the_checked_address);
     tcase_add_test(tc, loopback_is_refused_when_not_allowed);
     suite_add_tcase(s, tc);
