@@ -185,6 +185,7 @@ struct hub_deliver {
     uint32_t rnd;
     struct dns_entry dns[DLV_DNS_ENTRIES];
     int dns_next;
+    int64_t send_trouble_us; /* when the send thread last logged one */
 };
 
 static void
@@ -204,6 +205,30 @@ drain(int fd)
 
     while (read(fd, &v, sizeof(v)) > 0)
         ;
+}
+
+/*
+ * Logs a database failure of what, at most once a minute per *last (the
+ * calling thread's own clock of it): an error naming the fix when the
+ * role may not run the deliverer's functions, else a warning.
+ */
+static void
+db_trouble(struct hub_deliver *dv, struct sl_db *db, const char *what,
+           int64_t *last)
+{
+    int64_t now = sl_clock_mono_us();
+
+    if (*last != 0 && now - *last < 60 * 1000000LL)
+        return;
+    *last = now;
+    if (strcmp(sl_db_sqlstate(db), "42501") == 0)
+        sl_log_error(dv->log,
+                     "deliver: %s: the hub's database role may not use the "
+                     "deliverer's functions: set hub_db_url to a connection "
+                     "as sluice_hub (docs/operator-guide.md); webhooks wait",
+                     what);
+    else
+        sl_log_warn(dv->log, "deliver: %s: %s", what, sl_db_error(db));
 }
 
 /* Sleeps up to ms, returning early when the deliverer stops. */
@@ -493,7 +518,8 @@ endpoints_of(struct sl_db *db, json_t *cache, const char *tenant)
  * second later when it failed. Returns the rows added.
  */
 static int
-ingest_batch(struct hub_deliver *dv, struct sl_db *db, natsMsg **msgs, int n)
+ingest_batch(struct hub_deliver *dv, struct sl_db *db, natsMsg **msgs, int n,
+             int64_t *trouble)
 {
     json_t *rows = json_array(), *cache = json_object();
     int added = 0, rc = SL_OK;
@@ -554,10 +580,12 @@ ingest_batch(struct hub_deliver *dv, struct sl_db *db, natsMsg **msgs, int n)
         else
             natsMsg_NakWithDelay(msgs[i], 1000, NULL);
     }
-    if (rc != SL_OK)
+    if (rc == SL_EDB || rc == SL_EDBCONN || rc == SL_EPERM ||
+        rc == SL_ETIMEDOUT)
+        db_trouble(dv, db, "events not taken (again soon)", trouble);
+    else if (rc != SL_OK)
         sl_log_warn(dv->log, "deliver: %d events not taken (%s): again soon", n,
-                    rc == SL_EDB || rc == SL_EDBCONN ? sl_db_error(db)
-                                                     : sl_strerror(rc));
+                    sl_strerror(rc));
     free(text);
     json_decref(rows);
     json_decref(cache);
@@ -601,6 +629,7 @@ ingest_main(void *arg)
     struct sl_db db;
     natsSubscription *sub = NULL;
     bool warned = false;
+    int64_t trouble = 0;
 
     if (sl_db_init(&db, dv->conf->hub_db_url, "sluice-hub",
                    dv->conf->db_statement_timeout_ms, ingest_stmts,
@@ -654,7 +683,7 @@ ingest_main(void *arg)
             }
         }
         natsMsgList_Destroy(&more);
-        if (ingest_batch(dv, &db, batch, n) > 0)
+        if (ingest_batch(dv, &db, batch, n, &trouble) > 0)
             poke(dv->wake_fd);
         for (int i = 0; i < n; i++)
             natsMsg_Destroy(batch[i]);
@@ -1359,8 +1388,8 @@ flush_results(struct hub_deliver *dv)
     if (sl_db_exec(&dv->sdb, ST_RECORD, 2, p, &res) == SL_OK)
         json_array_clear(dv->results);
     else
-        sl_log_warn(dv->log, "deliver: cannot record %zu outcomes: %s",
-                    json_array_size(dv->results), sl_db_error(&dv->sdb));
+        db_trouble(dv, &dv->sdb, "cannot record outcomes",
+                   &dv->send_trouble_us);
     PQclear(res);
     free(text);
 }
@@ -1379,8 +1408,11 @@ claim(struct hub_deliver *dv)
         return 0;
     snprintf(limit, sizeof(limit), "%d", free_slots);
     snprintf(lease, sizeof(lease), "%d", DLV_LEASE_S);
-    if (sl_db_exec(&dv->sdb, ST_CLAIM, 3, p, &res) != SL_OK)
+    if (sl_db_exec(&dv->sdb, ST_CLAIM, 3, p, &res) != SL_OK) {
+        db_trouble(dv, &dv->sdb, "cannot claim deliveries",
+                   &dv->send_trouble_us);
         return 0;
+    }
     n = PQntuples(res);
     for (int i = 0; i < n; i++)
         dlv_start(dv, res, i);
@@ -1412,8 +1444,7 @@ renew(struct hub_deliver *dv)
     p[1] = ids;
     p[2] = lease;
     if (sl_db_exec(&dv->sdb, ST_RENEW, 3, p, &res) != SL_OK)
-        sl_log_warn(dv->log, "deliver: cannot renew leases: %s",
-                    sl_db_error(&dv->sdb));
+        db_trouble(dv, &dv->sdb, "cannot renew leases", &dv->send_trouble_us);
     PQclear(res);
     free(ids);
 }
