@@ -178,7 +178,8 @@ CREATE FUNCTION hub_delivery_renew(p_owner text, p_ids uuid[],
 -- array of
 --   {"id", "latency_ms", "status_code" (or null), "error" (or null),
 --    "outcome": "succeeded" | "retry" | "exhausted" | "gone",
---    "retry_in_ms" (for "retry")}
+--    "retry_in_ms" (for "retry"), "announce" (for "exhausted": false
+--    when the schedule was over already, a redelivery that failed)}
 -- Each attempt is recorded in delivery_attempts. The delivery is updated
 -- only while p_owner still holds it (pending, leased to p_owner): a hub
 -- whose lease ran out and was taken over leaves the row to the new
@@ -199,7 +200,8 @@ CREATE FUNCTION hub_delivery_record(p_owner text, p_results jsonb)
     BEGIN
         FOR r IN SELECT * FROM jsonb_to_recordset(p_results) AS x (
                      id uuid, latency_ms integer, status_code integer,
-                     error text, outcome text, retry_in_ms bigint) LOOP
+                     error text, outcome text, retry_in_ms bigint,
+                     announce boolean) LOOP
             SELECT * INTO d FROM deliveries x WHERE x.id = r.id FOR UPDATE;
             CONTINUE WHEN NOT FOUND;
             INSERT INTO delivery_attempts (tenant_id, delivery_id, attempt,
@@ -249,7 +251,7 @@ CREATE FUNCTION hub_delivery_record(p_owner text, p_results jsonb)
                 WHERE x.status = 'pending' AND x.id <> d.id
                   AND (x.webhook_id = d.webhook_id
                        OR x.channel_id = d.channel_id);
-            ELSIF r.outcome = 'exhausted'
+            ELSIF r.outcome = 'exhausted' AND coalesce(r.announce, true)
                   AND d.event_type <> 'webhook.delivery.exhausted' THEN
                 INSERT INTO outbox (id, tenant_id, subject, payload)
                 VALUES (gen_random_uuid(), d.tenant_id,

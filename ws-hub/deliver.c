@@ -559,6 +559,12 @@ dlv_finish(struct hub_deliver *dv, struct dlv *d, int status, const char *error)
                             error != NULL ? json_string(error) : json_null());
         if (delay >= 0)
             json_object_set_new(r, "retry_in_ms", json_integer(delay));
+        /* A redelivery of an exhausted row that fails again is not
+         * announced a second time. */
+        if (strcmp(outcome, "exhausted") == 0)
+            json_object_set_new(
+                r, "announce",
+                json_boolean(d->attempts + 1 == SL_WEBHOOK_MAX_ATTEMPTS));
         if (json_array_size(dv->results) < DLV_MAX_PENDING_RESULTS)
             json_array_append_new(dv->results, r);
         else

@@ -810,6 +810,22 @@ START_TEST(an_exhausted_delivery_is_an_event_but_not_to_itself)
     ck_assert_str_eq(v, "0");
     free(v);
     ck_assert_int_eq(rx_count(&dead), 1);
+    /* Sent again (as POST .../redeliver does), under the same id; it
+     * fails again, and is not announced twice. */
+    it_owner_sql("UPDATE deliveries SET status = 'pending', next_attempt_at "
+                 "= now() WHERE id = $1::uuid",
+                 d);
+    rx_wait(&dead, 2, 30);
+    ck_assert_str_eq(dead.reqs[1].id, "msg_last");
+    it_await_sql("SELECT status || '/' || attempts FROM deliveries WHERE "
+                 "id = $1::uuid",
+                 d, NULL, "exhausted/9", 10);
+    v = it_owner_value("SELECT count(*) FROM outbox WHERE subject = "
+                       "'sluice.event.' || $1 || '.webhook.delivery.exhausted' "
+                       "AND payload #>> '{data,delivery_id}' = $2",
+                       org, d);
+    ck_assert_str_eq(v, "1");
+    free(v);
     json_decref(b);
     rx_stop(&dead);
     rx_stop(&watcher);
