@@ -25,6 +25,15 @@
  *
  * Delivery is at least once: a row is sent again under the same msg_id
  * (webhook-id) until an outcome is recorded for it.
+ *
+ * What the API stores, and the hub reads (lib/secretbox.h, with
+ * secret_key, associated data "<tenant_id>/<row id>"): a webhook's
+ * secret and secret_previous, each the secret's text sealed as is; a
+ * channel's secret, the JSON {"url": ..., "secret": ...} sealed (secret
+ * optional: a channel without one is sent unsigned, as Slack is). A row
+ * the API adds itself (POST /notifications/send, a redelivery) carries
+ * the exact body to send; the API publishes SL_SUBJ_DELIVERY_WAKE after
+ * its commit so that a hub sends it at once.
  */
 #ifndef HUB_DELIVER_H
 #define HUB_DELIVER_H
