@@ -58,8 +58,9 @@ if [ "${1:-}" = --inside ]; then
            FROM generate_series(1, $n) i, LATERAL (SELECT 'evt_rows_' || i AS e) x" >/dev/null
     else
         "$sink" publish "$SLUICE_TEST_NATS_URL" "$org" "$n" &
+        pub_pid=$!
     fi
-    killed=0 t_kill=0 t_restart=0 done_at=0
+    killed=0 t_kill=0 t_restart=0 done_at=0 pub_pid=${pub_pid:-}
     deadline=$((SECONDS + 300))
     while [ $SECONDS -lt $deadline ]; do
         got=$(cat "$work/got.count" 2>/dev/null || true)
@@ -77,6 +78,9 @@ if [ "${1:-}" = --inside ]; then
         fi
         sleep 0.1
     done
+    if [ -n "$pub_pid" ] && ! wait "$pub_pid"; then
+        echo "deliver: the publisher failed: these figures are not valid"
+    fi
     wait_rows=$(q "SELECT count(*) FROM deliveries WHERE webhook_id = '$wid' AND status <> 'succeeded'")
     kill "$sink_pid"; wait "$sink_pid" || true
     sort -n "$work/got" | awk -v n="$n" -v t0="$t0" -v tk="$t_kill" -v tr="$t_restart" \

@@ -246,6 +246,8 @@ publish(const char *url, const char *org, long n)
     s = natsConnection_ConnectTo(&nc, url);
     jsOptions_Init(&o);
     o.PublishAsync.MaxPending = 4096;
+    /* A busy machine: wait for acknowledgements rather than give up. */
+    o.PublishAsync.StallWait = 30000;
     if (s == NATS_OK)
         s = natsConnection_JetStream(&js, nc, &o);
     snprintf(subject, sizeof(subject), "%s%s.pipeline.completed",
@@ -264,8 +266,13 @@ publish(const char *url, const char *org, long n)
         po.MsgId = id;
         s = js_PublishAsync(js, subject, body, (int)strlen(body), &po);
     }
-    if (s == NATS_OK)
-        s = js_PublishAsyncComplete(js, NULL);
+    if (s == NATS_OK) {
+        jsPubOptions po;
+
+        jsPubOptions_Init(&po);
+        po.MaxWait = 60000;
+        s = js_PublishAsyncComplete(js, &po);
+    }
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
     if (s != NATS_OK) {
