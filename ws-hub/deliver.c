@@ -77,7 +77,9 @@
  * run out and the rows are sent again). */
 #define DLV_MAX_PENDING_RESULTS 20000
 #define DLV_USER_AGENT          "sluice-hub/" PACKAGE_VERSION
-#define EXHAUSTED_EVENT         "webhook.delivery.exhausted"
+/* The longest webhook-id sent (rows the API adds carry their own). */
+#define DLV_MAX_MSG_ID  128
+#define EXHAUSTED_EVENT "webhook.delivery.exhausted"
 
 /* --- statements ----------------------------------------------------------- */
 
@@ -990,6 +992,13 @@ dlv_start(struct hub_deliver *dv, PGresult *res, int row)
     }
     if (error == NULL && sl_httpc_url_parse(url, &d->url) != SL_OK)
         error = "the URL is not a valid http or https URL";
+    /* The id goes into a header: a token of at most DLV_MAX_MSG_ID. */
+    if (error == NULL &&
+        (strlen(msg_id) == 0 || strlen(msg_id) > DLV_MAX_MSG_ID ||
+         strspn(msg_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
+                        "klmnopqrstuvwxyz0123456789_-.") != strlen(msg_id)))
+        error = "the delivery's msg_id is not a token of at most 128 "
+                "characters";
     d->tls = d->url.tls;
     /* The headers: the seeds' signature with the current secret, and
      * Standard Webhooks' with every secret that signs now. */
@@ -1210,7 +1219,9 @@ wake_cb(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *arg)
 {
     struct hub_deliver *dv = arg;
 
-    poke(dv->wake_fd);
+    /* Once stopping, wake_fd is about to close. */
+    if (!atomic_load(&dv->stop))
+        poke(dv->wake_fd);
     natsMsg_Destroy(msg);
 }
 

@@ -834,6 +834,35 @@ START_TEST(an_exhausted_delivery_is_an_event_but_not_to_itself)
 }
 END_TEST
 
+/* A row whose msg_id would smuggle a header in is never sent. */
+START_TEST(a_msg_id_is_never_a_header_injection)
+{
+    struct rx rx;
+    struct it_client c;
+    char *user, *token, *org, *url, *w, *d;
+    const char *p[2];
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    rx_start(&rx, RX_OK);
+    url = rx_url(&rx, "/inject");
+    w = webhook(org, url, "{pipeline.completed}", "inj", NULL);
+    p[0] = org;
+    p[1] = w;
+    d = owner_q("INSERT INTO deliveries (id, tenant_id, event_id, event_type, "
+                "webhook_id, msg_id, body) VALUES (gen_random_uuid(), $1, "
+                "'evt_inj', 'pipeline.completed', $2::uuid, "
+                "E'msg_x\\r\\nX-Evil: 1', '{}') RETURNING id",
+                2, p);
+    it_await_sql("SELECT status || '/' || attempts || '/' || (last_error LIKE "
+                 "'%msg_id%')::text FROM deliveries WHERE id = $1::uuid",
+                 d, NULL, "pending/1/true", 30);
+    ck_assert_int_eq(rx_count(&rx), 0);
+    rx_stop(&rx);
+    free(user), free(token), free(org), free(url), free(w), free(d);
+}
+END_TEST
+
 START_TEST(an_untrusted_certificate_gets_nothing)
 {
     struct it_client c;
@@ -1200,6 +1229,7 @@ deliver_suite(void)
     tcase_add_test(tc, a_redirect_is_a_failure_not_followed);
     tcase_add_test(tc, retry_after_is_honoured);
     tcase_add_test(tc, an_exhausted_delivery_is_an_event_but_not_to_itself);
+    tcase_add_test(tc, a_msg_id_is_never_a_header_injection);
     tcase_add_test(tc, an_untrusted_certificate_gets_nothing);
     tcase_add_test(tc, an_alert_renders_the_runs_fields);
     tcase_add_test(tc, a_hub_killed_mid_delivery_delivers_under_the_same_id);
