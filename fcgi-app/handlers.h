@@ -100,4 +100,30 @@ int api_h_catalog_tables(struct api_req *r);
 int api_h_catalog_table_schema(struct api_req *r);
 int api_h_catalog_table_stats(struct api_req *r);
 
+/* webhooks.c */
+int api_h_webhook_events(struct api_req *r);
+int api_h_webhooks_list(struct api_req *r);
+int api_h_webhooks_create(struct api_req *r);
+int api_h_webhooks_get(struct api_req *r);
+int api_h_webhooks_update(struct api_req *r);
+int api_h_webhooks_delete(struct api_req *r);
+int api_h_webhooks_rotate(struct api_req *r);
+int api_h_webhooks_test(struct api_req *r);
+int api_h_deliveries_list(struct api_req *r);
+int api_h_deliveries_get(struct api_req *r);
+int api_h_deliveries_redeliver(struct api_req *r);
+
+/* notifications.c */
+int api_h_channels_list(struct api_req *r);
+int api_h_channels_create(struct api_req *r);
+int api_h_channels_get(struct api_req *r);
+int api_h_channels_update(struct api_req *r);
+int api_h_channels_delete(struct api_req *r);
+int api_h_alerts_list(struct api_req *r);
+int api_h_alerts_create(struct api_req *r);
+int api_h_alerts_get(struct api_req *r);
+int api_h_alerts_update(struct api_req *r);
+int api_h_alerts_delete(struct api_req *r);
+int api_h_notifications_send(struct api_req *r);
+
 #endif

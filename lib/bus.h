@@ -26,6 +26,11 @@
 #define SL_SUBJ_RUN_REQUEST       "sluice.run.request"
 #define SL_SUBJ_RUN_CANCEL_PREFIX "sluice.run.cancel."
 #define SL_SUBJ_EVENT_PREFIX      "sluice.event."
+/* An empty core-NATS message the API sends after committing a delivery
+ * row that is due now (a test, a send, a redelivery), so that a hub's
+ * deliverer looks at once instead of at its next poll. Best effort: the
+ * hub polls anyway. */
+#define SL_SUBJ_DELIVERY_WAKE "sluice.delivery.wake"
 /* Liveness requests answered by each daemon (core NATS, request-reply). */
 #define SL_SUBJ_PING_RUNNER "sluice.ping.runner"
 #define SL_SUBJ_PING_HUB    "sluice.ping.hub"

@@ -76,6 +76,7 @@ static const struct key keys[] = {
     STR(data_dir, "/var/lib/sluice/data"),
     STR(warehouse_url, "dbname=sluice_warehouse"),
     BOOL(connector_allow_private, "false"),
+    BOOL(webhook_allow_private, "false"),
     INT(connector_timeout_ms, "5000", 100, 60000),
     INT(warehouse_statement_timeout_ms, "1800000", 100,
         SL_RUN_TIMEOUT_CEIL * 1000L),

@@ -365,6 +365,8 @@ data_dir = $SLUICE_VAR/data
 warehouse_url = "$(wh_dburl)"
 # A dev stack's connectors may reach its own PostgreSQL on loopback.
 connector_allow_private = true
+# ...and its webhooks may reach receivers on loopback.
+webhook_allow_private = true
 EOF
     mkdir -p "$SLUICE_VAR/data"
 }
