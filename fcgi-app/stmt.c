@@ -383,7 +383,7 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
          "actor_key_id, action, entity_type, entity_id, entity_name) "
          "SELECT app_tenant(), app_user(), $3::uuid, 'delete', 'pipeline', "
          "d.id::text, d.name FROM d) "
-         "SELECT d.id, rfc3339(d.deleted_at) FROM d",
+         "SELECT d.id, rfc3339(d.deleted_at), d.name FROM d",
          false},
     [ST_PIPELINE_LIST] = {"pipeline_list",
                           "SELECT pipeline_doc(p), count(*) OVER () "
