@@ -705,6 +705,38 @@ START_TEST(pipeline_changes_write_events_to_the_outbox)
                  "WHERE tenant_id = $1 AND payload->'data'->>'pipeline_id' = $2",
                  org, pid, "t", 10);
     free(pid);
+
+    /* A connector whose test fails: connector.connection.failed. */
+    it_call(&c, "POST", "/api/v1/connectors", token,
+            json_pack("{s:s, s:s, s:{s:s, s:i, s:s, s:s, s:s, s:s}}", "name",
+                      "closed-port", "type", "postgresql", "configuration",
+                      "host", "127.0.0.1", "port", 9, "database", "x",
+                      "username", "u", "password", "p-assword-1", "ssl_mode",
+                      "disable"),
+            &r);
+    it_assert_status(&r, 201);
+    pid = strdup(it_str(&r, "id"));
+    it_resp_free(&r);
+    v = it_owner_value("SELECT count(*) FROM outbox WHERE tenant_id = $1 AND "
+                       "payload->'data'->>'connector_id' = $2",
+                       org, pid);
+    ck_assert_str_eq(v, "0");
+    free(v);
+    it_call(&c, "POST", path("/api/v1/connectors/%s/test", pid), token, NULL,
+            &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "status"), "failed");
+    it_resp_free(&r);
+    v = it_owner_value(
+        "SELECT count(*) FROM outbox WHERE tenant_id = $1 AND subject = "
+        "'sluice.event.' || $1 || '.connector.connection.failed' AND "
+        "payload->'data'->>'connector_id' = $2 AND "
+        "payload->'data'->>'connector_name' = 'closed-port' AND "
+        "payload->'data'->>'error_message' <> ''",
+        org, pid);
+    ck_assert_str_eq(v, "1");
+    free(v);
+    free(pid);
     free(token);
     free(admin);
     free(org);
