@@ -37,9 +37,9 @@
 #include "uuid.h"
 #include "webhooks.h"
 
-#define MAX_CHANNELS      32   /* of one alert rule (sql/019's check) */
-#define MAX_FILTERS       32   /* members of a condition's filters */
-#define MAX_FILTER_VALUES 100  /* values of one filter */
+#define MAX_CHANNELS      32  /* of one alert rule (sql/019's check) */
+#define MAX_FILTERS       32  /* members of a condition's filters */
+#define MAX_FILTER_VALUES 100 /* values of one filter */
 #define MAX_SUBJECT       500
 #define MAX_MESSAGE       10000
 #define MASK              "********"
@@ -50,7 +50,8 @@
 static int API_ANSWERS
 channel_not_found(struct api_req *r, const char *id)
 {
-    return api_error(r, 404, "CHANNEL_NOT_FOUND", "No such notification channel",
+    return api_error(r, 404, "CHANNEL_NOT_FOUND",
+                     "No such notification channel",
                      json_pack("{s:s}", "channel_id", id ? id : ""));
 }
 
@@ -134,8 +135,7 @@ split_configuration(struct api_check *c, json_t *body, const char *type,
                                "is for webhook channels only");
             } else if (json_is_null(v)) {
                 json_object_del(*sealed, API_CHANNEL_SEALED_SECRET);
-            } else if (!json_is_string(v) ||
-                       json_string_length(v) < 8 ||
+            } else if (!json_is_string(v) || json_string_length(v) < 8 ||
                        json_string_length(v) > 512) {
                 api_check_fail(c, "configuration.secret",
                                "must be a string of 8 to 512 characters");
@@ -157,8 +157,8 @@ split_configuration(struct api_check *c, json_t *body, const char *type,
             char field[64];
 
             snprintf(field, sizeof(field), "configuration.%s", str[i]);
-            if (s != NULL && (!json_is_string(s) ||
-                              json_string_length(s) > 200))
+            if (s != NULL &&
+                (!json_is_string(s) || json_string_length(s) > 200))
                 api_check_fail(c, field,
                                "must be a string of at most 200 characters");
         }
@@ -332,7 +332,8 @@ api_h_channels_update(struct api_req *r)
         return channel_not_found(r, id);
     }
     type = PQgetvalue(res, 0, 0);
-    base = sl_json_pool_own(r->pool, json_loads(PQgetvalue(res, 0, 1), 0, NULL));
+    base =
+        sl_json_pool_own(r->pool, json_loads(PQgetvalue(res, 0, 1), 0, NULL));
     rc = channel_unseal(r, id, PQgetvalue(res, 0, 2), &sealed_base);
     if (rc != 0) {
         sl_db_rollback(db);
@@ -377,8 +378,8 @@ api_h_channels_update(struct api_req *r)
                     : NULL;
     params[3] = sealed_text;
     params[4] = enabled;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
-                         ST_CHANNEL_UPDATE, 5, params, &res);
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_CHANNEL_UPDATE,
+                         5, params, &res);
     if (rc == SL_ECONFLICT)
         return duplicate_channel(r, name);
     if (rc != SL_OK)
@@ -400,8 +401,8 @@ api_h_channels_delete(struct api_req *r)
 
     if ((rc = id_param(r, &id, true)) != 0)
         return rc;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
-                         ST_CHANNEL_DELETE, 1, &id, &res);
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_CHANNEL_DELETE,
+                         1, &id, &res);
     if (rc != SL_OK)
         return api_db_error(r, rc);
     if (!PQgetisnull(res, 0, 0))
@@ -515,8 +516,8 @@ check_channels(struct api_check *c, json_t *body, bool required)
     }
     if (!json_is_array(ch) || json_array_size(ch) == 0 ||
         json_array_size(ch) > MAX_CHANNELS) {
-        api_check_fail(c, "channels",
-                       "must be an array of 1 to %d channel ids", MAX_CHANNELS);
+        api_check_fail(c, "channels", "must be an array of 1 to %d channel ids",
+                       MAX_CHANNELS);
         return NULL;
     }
     out = json_array();
@@ -556,8 +557,8 @@ channels_exist(struct api_check *c, const char *channels)
                                json_loads(PQgetvalue(res, 0, 0), 0, NULL));
     json_array_foreach(missing, i, v)
     {
-        json_t *given = sl_json_pool_own(c->r->pool,
-                                         json_loads(channels, 0, NULL));
+        json_t *given =
+            sl_json_pool_own(c->r->pool, json_loads(channels, 0, NULL));
         json_t *g;
         size_t j;
 
@@ -597,8 +598,9 @@ check_template(struct api_check *c, json_t *body)
         const char *field = sl_psprintf(c->r->pool, "template.%.50s", key);
 
         if (strcmp(key, "subject") != 0 && strcmp(key, "body") != 0) {
-            api_check_fail(c, field, "is not a member of a template "
-                                     "(subject, body)");
+            api_check_fail(c, field,
+                           "is not a member of a template "
+                           "(subject, body)");
             continue;
         }
         if (!json_is_string(v)) {
@@ -860,8 +862,8 @@ api_h_notifications_send(struct api_req *r)
                          "The notification channel is disabled",
                          json_pack("{s:s}", "channel_id", chan));
     }
-    conf = sl_json_pool_own(r->pool,
-                            json_loads(PQgetvalue(res, 0, 1), 0, NULL));
+    conf =
+        sl_json_pool_own(r->pool, json_loads(PQgetvalue(res, 0, 1), 0, NULL));
     body_text = strcmp(PQgetvalue(res, 0, 0), "slack") == 0
                     ? slack_body(r, conf, subject, message)
                     : api_json_text(r, event);

@@ -610,12 +610,12 @@ static int
 pipeline_event(struct api_req *r, const char *type, const char *id,
                const char *name, struct api_event *ev)
 {
-    return api_event_stage(
-        r, type,
-        json_pack("{s:s, s:s?, s:{s:s?, s:s?}}", "pipeline_id", id,
-                  "pipeline_name", name, "actor", "user_id", r->who.user_id,
-                  "api_key_id", r->who.key_id),
-        ev);
+    return api_event_stage(r, type,
+                           json_pack("{s:s, s:s?, s:{s:s?, s:s?}}",
+                                     "pipeline_id", id, "pipeline_name", name,
+                                     "actor", "user_id", r->who.user_id,
+                                     "api_key_id", r->who.key_id),
+                           ev);
 }
 
 /*

@@ -68,8 +68,7 @@
  * absent). Returns NULL, or why it is not a URL Sluice posts to.
  */
 static const char *
-url_split(const char *url, char *host, size_t hostsz, char *port,
-          size_t portsz)
+url_split(const char *url, char *host, size_t hostsz, char *port, size_t portsz)
 {
     size_t len = strlen(url), hl;
     const char *p, *a, *end, *colon = NULL, *h, *he;
@@ -249,10 +248,10 @@ api_url_check(struct api_req *r, const char *field, const char *url)
     int rc;
 
     if (why != NULL)
-        return api_error(r, 422, "VALIDATION_ERROR",
-                         sl_psprintf(r->pool, "%s %s", field, why),
-                         json_pack("{s:s, s:s}", "field", field, "reason",
-                                   why));
+        return api_error(
+            r, 422, "VALIDATION_ERROR",
+            sl_psprintf(r->pool, "%s %s", field, why),
+            json_pack("{s:s, s:s}", "field", field, "reason", why));
     rc = resolve(host, port, r->ctx->conf->connector_timeout_ms, &res);
     if (rc == SL_ENOMEM)
         return rc;
@@ -283,11 +282,10 @@ api_url_check(struct api_req *r, const char *field, const char *url)
 
         if (!sl_pgconn_addr_private(ai->ai_addr))
             continue;
-        bin = ai->ai_family == AF_INET6
-                  ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)
-                        ->sin6_addr
-                  : (const void *)&((struct sockaddr_in *)ai->ai_addr)
-                        ->sin_addr;
+        bin =
+            ai->ai_family == AF_INET6
+                ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+                : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
         if (inet_ntop(ai->ai_family, bin, addr, sizeof(addr)) == NULL)
             snprintf(addr, sizeof(addr), "?");
         freeaddrinfo(res);
@@ -399,8 +397,8 @@ api_event_publish(struct api_req *r, const struct api_event *ev)
                     ev->outbox_id);
         return;
     }
-    if (api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_OUTBOX_SENT,
-                        1, params, &res) != SL_OK)
+    if (api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_OUTBOX_SENT, 1,
+                        params, &res) != SL_OK)
         sl_log_warn(&r->ctx->log, "event %s published, not marked sent",
                     ev->outbox_id);
 }
@@ -463,8 +461,8 @@ check_events(struct api_check *c, json_t *body, bool required)
         json_t *w;
         size_t j;
 
-        if (name == NULL || (!sl_event_known(name) &&
-                             strcmp(name, SL_EVENT_ALL) != 0)) {
+        if (name == NULL ||
+            (!sl_event_known(name) && strcmp(name, SL_EVENT_ALL) != 0)) {
             char field[32];
 
             snprintf(field, sizeof(field), "events[%zu]", i);
@@ -477,9 +475,8 @@ check_events(struct api_check *c, json_t *body, bool required)
                                name);
             continue;
         }
-        json_array_foreach(out, j, w) dup = dup ||
-                                            strcmp(json_string_value(w),
-                                                   name) == 0;
+        json_array_foreach(out, j, w) dup =
+            dup || strcmp(json_string_value(w), name) == 0;
         if (!dup)
             json_array_append(out, v);
     }
@@ -514,13 +511,14 @@ body_secret(struct api_check *c, json_t *body)
         if (strncmp(s, WHSEC_PREFIX, strlen(WHSEC_PREFIX)) == 0) {
             const char *t = s + strlen(WHSEC_PREFIX);
             size_t tl = strlen(t);
-            int n = tl % 4 == 0 && tl > 0
-                        ? EVP_DecodeBlock(dec, (const unsigned char *)t,
-                                          (int)tl)
-                        : -1;
+            int n =
+                tl % 4 == 0 && tl > 0
+                    ? EVP_DecodeBlock(dec, (const unsigned char *)t, (int)tl)
+                    : -1;
 
             if (n >= 0)
-                n -= (tl > 0 && t[tl - 1] == '=') + (tl > 1 && t[tl - 2] == '=');
+                n -=
+                    (tl > 0 && t[tl - 1] == '=') + (tl > 1 && t[tl - 2] == '=');
             if (n < WHSEC_KEY_MIN || n > WHSEC_KEY_MAX) {
                 api_check_fail(c, "secret",
                                "starts with whsec_ but its rest is not base64 "
@@ -608,10 +606,9 @@ api_h_webhooks_create(struct api_req *r)
         return rc;
     if (secret == NULL)
         return SL_ECRYPTO;
-    if ((rc = api_url_check(r, json_object_get(body, "webhook_url")
-                                   ? "webhook_url"
-                                   : "url",
-                            url)) != 0)
+    if ((rc = api_url_check(
+             r, json_object_get(body, "webhook_url") ? "webhook_url" : "url",
+             url)) != 0)
         return rc;
     if (sl_uuid_v7(id) != SL_OK)
         return SL_ECRYPTO;
@@ -657,8 +654,8 @@ api_h_webhooks_get(struct api_req *r)
 
     if ((rc = webhook_param(r, &id)) != 0)
         return rc;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_WEBHOOK_GET,
-                         1, &id, &res);
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_WEBHOOK_GET, 1,
+                         &id, &res);
     if (rc != SL_OK)
         return api_db_error(r, rc);
     if (PQntuples(res) == 0)
@@ -690,10 +687,9 @@ api_h_webhooks_update(struct api_req *r)
     if ((rc = api_check_done(&c)) != 0)
         return rc;
     if (url != NULL &&
-        (rc = api_url_check(r, json_object_get(body, "webhook_url")
-                                   ? "webhook_url"
-                                   : "url",
-                            url)) != 0)
+        (rc = api_url_check(
+             r, json_object_get(body, "webhook_url") ? "webhook_url" : "url",
+             url)) != 0)
         return rc;
     params[0] = id;
     params[1] = url;
@@ -701,8 +697,8 @@ api_h_webhooks_update(struct api_req *r)
     params[3] = desc;
     params[4] = json_object_get(body, "description") != NULL ? "true" : "false";
     params[5] = enabled;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
-                         ST_WEBHOOK_UPDATE, 6, params, &res);
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_WEBHOOK_UPDATE,
+                         6, params, &res);
     if (rc != SL_OK)
         return api_db_error(r, rc);
     if (PQntuples(res) == 0)
@@ -719,8 +715,8 @@ api_h_webhooks_delete(struct api_req *r)
 
     if ((rc = webhook_param(r, &id)) != 0)
         return rc;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
-                         ST_WEBHOOK_DELETE, 1, &id, &res);
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_WEBHOOK_DELETE,
+                         1, &id, &res);
     if (rc != SL_OK)
         return api_db_error(r, rc);
     if (PQntuples(res) == 0)
@@ -756,8 +752,8 @@ api_h_webhooks_rotate(struct api_req *r)
         return rc;
     params[0] = id;
     params[1] = sealed;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
-                         ST_WEBHOOK_ROTATE, 2, params, &res);
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_WEBHOOK_ROTATE,
+                         2, params, &res);
     if (rc != SL_OK)
         return api_db_error(r, rc);
     if (PQntuples(res) == 0)
@@ -822,11 +818,10 @@ api_h_webhooks_test(struct api_req *r)
     if ((rc = webhook_param(r, &id)) != 0)
         return rc;
     event = sl_json_pool_own(
-        r->pool,
-        api_event_new(r, "webhook.test",
-                      json_pack("{s:s, s:s}", "webhook_id", id, "message",
-                                "A test event from Sluice"),
-                      hex));
+        r->pool, api_event_new(r, "webhook.test",
+                               json_pack("{s:s, s:s}", "webhook_id", id,
+                                         "message", "A test event from Sluice"),
+                               hex));
     if (event == NULL || (body = api_json_text(r, event)) == NULL)
         return SL_ENOMEM;
     if ((rc = sl_db_begin(db, r->who.tenant_id, r->who.user_id)) != SL_OK ||

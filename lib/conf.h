@@ -59,10 +59,10 @@ struct sl_conf {
     char *data_dir;      /* where file connectors and modules may read/write */
     char *warehouse_url; /* libpq conninfo of the warehouse database */
     bool connector_allow_private; /* loopback and private addresses */
+    int connector_timeout_ms;     /* bound on a connector's connect+query */
     /* Whether webhook and notification URLs may resolve to loopback,
      * private, link-local or metadata addresses. */
     bool webhook_allow_private;
-    int connector_timeout_ms;     /* bound on a connector's connect+query */
     /* What an organisation's warehouse role may use (its SQL's limits). */
     int warehouse_statement_timeout_ms;
     int warehouse_temp_file_limit_mb;

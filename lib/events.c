@@ -32,7 +32,8 @@ const char *const sl_event_names[] = {
     "webhook.test",
     "notification.sent",
 };
-const size_t sl_event_nnames = sizeof(sl_event_names) / sizeof(sl_event_names[0]);
+const size_t sl_event_nnames =
+    sizeof(sl_event_names) / sizeof(sl_event_names[0]);
 
 /*
  * A subscription to sub also takes events published as ev. The first

@@ -80,8 +80,7 @@ scan(const char *tmpl, piece_fn fn, void *arg, char *why, size_t whysz)
             b++;
         if (b == a) {
             if (strstr(tmpl + open + 2, "}}") == NULL)
-                say(why, whysz, "'{{' at byte %zu is not closed by '}}'",
-                    open);
+                say(why, whysz, "'{{' at byte %zu is not closed by '}}'", open);
             else
                 say(why, whysz,
                     "the placeholder at byte %zu has no field name (letters, "
@@ -98,8 +97,7 @@ scan(const char *tmpl, piece_fn fn, void *arg, char *why, size_t whysz)
             i++;
         if (!(tmpl[i] == '}' && tmpl[i + 1] == '}')) {
             if (strstr(tmpl + open + 2, "}}") == NULL)
-                say(why, whysz, "'{{' at byte %zu is not closed by '}}'",
-                    open);
+                say(why, whysz, "'{{' at byte %zu is not closed by '}}'", open);
             else
                 say(why, whysz,
                     "the placeholder at byte %zu holds more than a field name",
@@ -111,14 +109,15 @@ scan(const char *tmpl, piece_fn fn, void *arg, char *why, size_t whysz)
             say(why, whysz, "the field name at byte %zu is malformed", open);
             return SL_EINVAL;
         }
-        if (fn != NULL && ((open > lit &&
-                            (rc = fn(arg, false, tmpl + lit, open - lit)) != 0) ||
+        if (fn != NULL && ((open > lit && (rc = fn(arg, false, tmpl + lit,
+                                                   open - lit)) != 0) ||
                            (rc = fn(arg, true, tmpl + a, b - a)) != 0))
             return rc;
         i += 2;
         lit = i;
     }
-    if (fn != NULL && len > lit && (rc = fn(arg, false, tmpl + lit, len - lit)) != 0)
+    if (fn != NULL && len > lit &&
+        (rc = fn(arg, false, tmpl + lit, len - lit)) != 0)
         return rc;
     return 0;
 }

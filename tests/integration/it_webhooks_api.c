@@ -46,8 +46,7 @@ webhook(struct it_client *c, const char *token)
 }
 
 /* A path, formatted, in static storage valid until the next call. */
-static char *__attribute__((format(printf, 1, 2)))
-path(const char *fmt, ...)
+static char *__attribute__((format(printf, 1, 2))) path(const char *fmt, ...)
 {
     static char buf[512];
     va_list ap;
@@ -80,8 +79,8 @@ START_TEST(secret_shown_once_then_masked)
     it_resp_free(&r);
 
     /* Stored sealed, never in clear. */
-    sealed = it_owner_value("SELECT secret FROM webhooks WHERE id = $1",
-                            id, NULL);
+    sealed =
+        it_owner_value("SELECT secret FROM webhooks WHERE id = $1", id, NULL);
     ck_assert_int_eq(strncmp(sealed, "v1.", 3), 0);
     ck_assert_ptr_null(strstr(sealed, secret + 6));
     free(sealed);
@@ -126,8 +125,7 @@ START_TEST(secret_shown_once_then_masked)
     ck_assert_str_eq(it_str(&r, "error.details.field"), "secret");
     it_resp_free(&r);
 
-    it_call(&c, "DELETE", path("/api/v1/webhooks/%s", id), token, NULL,
-            &r);
+    it_call(&c, "DELETE", path("/api/v1/webhooks/%s", id), token, NULL, &r);
     it_assert_status(&r, 200);
     it_resp_free(&r);
     it_get(&c, path("/api/v1/webhooks/%s", id), token, &r);
@@ -154,11 +152,11 @@ START_TEST(rotation_keeps_the_previous_secret_a_day)
     id = strdup(it_str(&r, "id"));
     snprintf(first, sizeof(first), "%s", it_str(&r, "secret"));
     it_resp_free(&r);
-    old_sealed = it_owner_value("SELECT secret FROM webhooks WHERE id = $1",
-                                id, NULL);
+    old_sealed =
+        it_owner_value("SELECT secret FROM webhooks WHERE id = $1", id, NULL);
 
-    it_call(&c, "POST", path("/api/v1/webhooks/%s/rotate-secret", id),
-            token, NULL, &r);
+    it_call(&c, "POST", path("/api/v1/webhooks/%s/rotate-secret", id), token,
+            NULL, &r);
     it_assert_status(&r, 200);
     ck_assert_int_eq(strncmp(it_str(&r, "secret"), "whsec_", 6), 0);
     ck_assert_str_ne(it_str(&r, "secret"), first);
@@ -173,17 +171,16 @@ START_TEST(rotation_keeps_the_previous_secret_a_day)
     free(v);
 
     /* A given secret; a malformed whsec_ one is refused. */
-    it_call(&c, "POST", path("/api/v1/webhooks/%s/rotate-secret", id),
-            token,
-            json_pack("{s:s}", "secret",
-                      "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
-            &r);
+    it_call(
+        &c, "POST", path("/api/v1/webhooks/%s/rotate-secret", id), token,
+        json_pack("{s:s}", "secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        &r);
     it_assert_status(&r, 200);
     ck_assert_str_eq(it_str(&r, "secret"),
                      "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
     it_resp_free(&r);
-    it_call(&c, "POST", path("/api/v1/webhooks/%s/rotate-secret", id),
-            token, json_pack("{s:s}", "secret", "whsec_not*base64!!"), &r);
+    it_call(&c, "POST", path("/api/v1/webhooks/%s/rotate-secret", id), token,
+            json_pack("{s:s}", "secret", "whsec_not*base64!!"), &r);
     it_assert_error(&r, 422, "VALIDATION_ERROR");
     it_resp_free(&r);
     free(old_sealed);
@@ -209,8 +206,8 @@ START_TEST(refused_registrations)
             &r);
     it_assert_error(&r, 422, "VALIDATION_ERROR");
     ck_assert_str_eq(it_str(&r, "error.details.field"), "events[1]");
-    ck_assert_ptr_nonnull(strstr(it_str(&r, "error.message"),
-                                 "pipeline.exploded"));
+    ck_assert_ptr_nonnull(
+        strstr(it_str(&r, "error.message"), "pipeline.exploded"));
     it_resp_free(&r);
     /* No events. */
     it_call(&c, "POST", "/api/v1/webhooks", token,
@@ -232,9 +229,9 @@ START_TEST(refused_registrations)
                               "pipeline.completed"),
                     &r);
             it_assert_error(&r, 422, "VALIDATION_ERROR");
-            ck_assert_msg(strcmp(it_str(&r, "error.details.field"),
-                                 "webhook_url") == 0,
-                          "%s: %s", bad[i], r.body);
+            ck_assert_msg(
+                strcmp(it_str(&r, "error.details.field"), "webhook_url") == 0,
+                "%s: %s", bad[i], r.body);
             it_resp_free(&r);
         }
     }
@@ -267,12 +264,11 @@ START_TEST(another_org_sees_nothing)
             json_pack("{s:b}", "enabled", 0), &r);
     it_assert_error(&r, 404, "WEBHOOK_NOT_FOUND");
     it_resp_free(&r);
-    it_call(&c, "POST", path("/api/v1/webhooks/%s/rotate-secret", id),
-            b, NULL, &r);
+    it_call(&c, "POST", path("/api/v1/webhooks/%s/rotate-secret", id), b, NULL,
+            &r);
     it_assert_error(&r, 404, "WEBHOOK_NOT_FOUND");
     it_resp_free(&r);
-    it_call(&c, "POST", path("/api/v1/webhooks/%s/test", id), b, NULL,
-            &r);
+    it_call(&c, "POST", path("/api/v1/webhooks/%s/test", id), b, NULL, &r);
     it_assert_error(&r, 404, "WEBHOOK_NOT_FOUND");
     it_resp_free(&r);
     it_get(&c, path("/api/v1/webhooks/%s/deliveries", id), b, &r);
@@ -322,8 +318,7 @@ START_TEST(test_event_deliveries_and_redelivery)
     token = it_new_org(&c, &admin, &org);
     id = webhook(&c, token);
 
-    it_call(&c, "POST", path("/api/v1/webhooks/%s/test", id), token,
-            NULL, &r);
+    it_call(&c, "POST", path("/api/v1/webhooks/%s/test", id), token, NULL, &r);
     it_assert_status(&r, 202);
     ck_assert_str_eq(it_str(&r, "status"), "pending");
     ck_assert_str_eq(it_str(&r, "event_type"), "webhook.test");
@@ -371,8 +366,8 @@ START_TEST(test_event_deliveries_and_redelivery)
            token, &r);
     ck_assert_int_eq(it_int(&r, "total"), 0);
     it_resp_free(&r);
-    it_get(&c, path("/api/v1/webhooks/%s/deliveries?status=bogus", id),
-           token, &r);
+    it_get(&c, path("/api/v1/webhooks/%s/deliveries?status=bogus", id), token,
+           &r);
     it_assert_error(&r, 422, "VALIDATION_ERROR");
     it_resp_free(&r);
 
@@ -385,8 +380,8 @@ START_TEST(test_event_deliveries_and_redelivery)
 
     /* Redelivered: pending again, due now, the same webhook-id. */
     it_call(&c, "POST",
-            path("/api/v1/webhooks/%s/deliveries/%s/redeliver", id, did),
-            token, NULL, &r);
+            path("/api/v1/webhooks/%s/deliveries/%s/redeliver", id, did), token,
+            NULL, &r);
     it_assert_status(&r, 202);
     ck_assert_str_eq(it_str(&r, "status"), "pending");
     ck_assert_str_eq(it_str(&r, "msg_id"), msg);
@@ -401,13 +396,12 @@ START_TEST(test_event_deliveries_and_redelivery)
     {
         char *other = webhook(&c, token);
 
-        it_get(&c, path("/api/v1/webhooks/%s/deliveries/%s", other, did),
-               token, &r);
+        it_get(&c, path("/api/v1/webhooks/%s/deliveries/%s", other, did), token,
+               &r);
         it_assert_error(&r, 404, "DELIVERY_NOT_FOUND");
         it_resp_free(&r);
         it_call(&c, "POST",
-                path("/api/v1/webhooks/%s/deliveries/%s/redeliver", other,
-                     did),
+                path("/api/v1/webhooks/%s/deliveries/%s/redeliver", other, did),
                 token, NULL, &r);
         it_assert_error(&r, 404, "DELIVERY_NOT_FOUND");
         it_resp_free(&r);
@@ -461,8 +455,7 @@ START_TEST(channels_and_alert_rules)
                        ch, NULL);
     ck_assert_str_eq(v, "t");
     free(v);
-    it_get(&c, path("/api/v1/notifications/channels/%s", ch), token,
-           &r);
+    it_get(&c, path("/api/v1/notifications/channels/%s", ch), token, &r);
     it_assert_status(&r, 200);
     ck_assert_ptr_null(strstr(r.body, "XYZ"));
     ck_assert_str_eq(it_str(&r, "configuration.username"), "DataBot");
@@ -471,8 +464,8 @@ START_TEST(channels_and_alert_rules)
     /* An unknown channel, by UUID and by seed 001's example id. */
     it_call(&c, "POST", "/api/v1/notifications/alerts", token,
             json_pack("{s:s, s:{s:s}, s:[s, s]}", "name", "x", "condition",
-                      "event_type", "pipeline.execution.failed", "channels",
-                      ch, unknown),
+                      "event_type", "pipeline.execution.failed", "channels", ch,
+                      unknown),
             &r);
     it_assert_error(&r, 422, "VALIDATION_ERROR");
     ck_assert_str_eq(it_str(&r, "error.details.field"), "channels[1]");
@@ -503,8 +496,7 @@ START_TEST(channels_and_alert_rules)
                       "event_type", "pipeline.imploded", "channels", ch),
             &r);
     it_assert_error(&r, 422, "VALIDATION_ERROR");
-    ck_assert_str_eq(it_str(&r, "error.details.field"),
-                     "condition.event_type");
+    ck_assert_str_eq(it_str(&r, "error.details.field"), "condition.event_type");
     it_resp_free(&r);
 
     /* Seed 001's own example. */
@@ -526,8 +518,8 @@ START_TEST(channels_and_alert_rules)
     ck_assert_str_eq(it_str(&r, "condition.filters.severity.1"), "high");
     alert = strdup(it_str(&r, "id"));
     it_resp_free(&r);
-    it_call(&c, "PATCH", path("/api/v1/notifications/alerts/%s", alert),
-            token, json_pack("{s:b}", "enabled", 0), &r);
+    it_call(&c, "PATCH", path("/api/v1/notifications/alerts/%s", alert), token,
+            json_pack("{s:b}", "enabled", 0), &r);
     it_assert_status(&r, 200);
     ck_assert(json_is_false(it_at(&r, "enabled")));
     ck_assert_str_eq(it_str(&r, "template.subject"),
@@ -538,20 +530,19 @@ START_TEST(channels_and_alert_rules)
     it_resp_free(&r);
 
     /* A channel in use is not deleted. */
-    it_call(&c, "DELETE", path("/api/v1/notifications/channels/%s", ch),
-            token, NULL, &r);
+    it_call(&c, "DELETE", path("/api/v1/notifications/channels/%s", ch), token,
+            NULL, &r);
     it_assert_error(&r, 409, "CHANNEL_IN_USE");
     it_resp_free(&r);
-    it_call(&c, "DELETE", path("/api/v1/notifications/alerts/%s", alert),
-            token, NULL, &r);
+    it_call(&c, "DELETE", path("/api/v1/notifications/alerts/%s", alert), token,
+            NULL, &r);
     it_assert_status(&r, 200);
     it_resp_free(&r);
-    it_call(&c, "DELETE", path("/api/v1/notifications/channels/%s", ch),
-            token, NULL, &r);
+    it_call(&c, "DELETE", path("/api/v1/notifications/channels/%s", ch), token,
+            NULL, &r);
     it_assert_status(&r, 200);
     it_resp_free(&r);
-    it_get(&c, path("/api/v1/notifications/channels/%s", ch), token,
-           &r);
+    it_get(&c, path("/api/v1/notifications/channels/%s", ch), token, &r);
     it_assert_error(&r, 404, "CHANNEL_NOT_FOUND");
     it_resp_free(&r);
     free(alert);
@@ -581,8 +572,8 @@ START_TEST(send_writes_slack_body)
 
     it_call(&c, "POST", "/api/v1/notifications/send", token,
             json_pack("{s:s, s:s, s:s, s:s}", "channel_id", slack, "subject",
-                      "Test <Notification>", "message",
-                      "This is a test & more", "priority", "high"),
+                      "Test <Notification>", "message", "This is a test & more",
+                      "priority", "high"),
             &r);
     it_assert_status(&r, 202);
     ck_assert_str_eq(it_str(&r, "channel_id"), slack);
@@ -692,8 +683,7 @@ START_TEST(pipeline_changes_write_events_to_the_outbox)
     ck_assert_str_eq(v, "1");
     free(v);
 
-    it_call(&c, "DELETE", path("/api/v1/pipelines/%s", pid), token, NULL,
-            &r);
+    it_call(&c, "DELETE", path("/api/v1/pipelines/%s", pid), token, NULL, &r);
     it_assert_status(&r, 200);
     it_resp_free(&r);
     outbox_query(sql, sizeof(sql), "pipeline.deleted");
@@ -701,9 +691,10 @@ START_TEST(pipeline_changes_write_events_to_the_outbox)
     ck_assert_str_eq(v, "1");
     free(v);
     /* Published by the API after commit (NATS is up), so marked sent. */
-    it_await_sql("SELECT bool_and(sent_at IS NOT NULL) FROM outbox "
-                 "WHERE tenant_id = $1 AND payload->'data'->>'pipeline_id' = $2",
-                 org, pid, "t", 10);
+    it_await_sql(
+        "SELECT bool_and(sent_at IS NOT NULL) FROM outbox "
+        "WHERE tenant_id = $1 AND payload->'data'->>'pipeline_id' = $2",
+        org, pid, "t", 10);
     free(pid);
 
     /* A connector whose test fails: connector.connection.failed. */
@@ -768,11 +759,12 @@ start_strict_api(void)
      * this API, the harness's teardown does. */
     snprintf(pidfile, sizeof(pidfile), "%s/run/api.pid", var);
     unlink(pidfile);
-    ck_assert_int_eq(it_sh("cd / && setsid '%s' -c '%s/api-strict.conf' "
-                           "--pid-file '%s' </dev/null >>'%s/log/api-strict.log' "
-                           "2>&1 &",
-                           it_env("SLUICE_TEST_API_BIN"), var, pidfile, var),
-                     0);
+    ck_assert_int_eq(
+        it_sh("cd / && setsid '%s' -c '%s/api-strict.conf' "
+              "--pid-file '%s' </dev/null >>'%s/log/api-strict.log' "
+              "2>&1 &",
+              it_env("SLUICE_TEST_API_BIN"), var, pidfile, var),
+        0);
     for (;;) {
         long pid = 0;
 
@@ -821,16 +813,16 @@ START_TEST(loopback_refused_unless_allowed)
     start_strict_api();
     for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
         it_call(&c, "POST", "/api/v1/webhooks", token,
-                json_pack("{s:s, s:[s]}", "webhook_url", forbidden[i],
-                          "events", "pipeline.completed"),
+                json_pack("{s:s, s:[s]}", "webhook_url", forbidden[i], "events",
+                          "pipeline.completed"),
                 &r);
         if (r.status != 422 || it_str(&r, "error.code") == NULL ||
             strcmp(it_str(&r, "error.code"), "WEBHOOK_URL_FORBIDDEN") != 0)
             stop_strict_api();
         it_assert_error(&r, 422, "WEBHOOK_URL_FORBIDDEN");
         ck_assert_str_eq(it_str(&r, "error.details.field"), "webhook_url");
-        ck_assert_ptr_nonnull(strstr(it_str(&r, "error.message"),
-                                     "webhook_allow_private"));
+        ck_assert_ptr_nonnull(
+            strstr(it_str(&r, "error.message"), "webhook_allow_private"));
         it_resp_free(&r);
     }
     it_call(&c, "POST", "/api/v1/notifications/channels", token,

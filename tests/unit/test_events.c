@@ -12,11 +12,14 @@ START_TEST(known_names)
     static const char *const seed000[] = {
         "pipeline.started", "pipeline.completed", "pipeline.failed",
         "quality.check_failed", "pii.detected"};
-    static const char *const seed001[] = {
-        "pipeline.created",           "pipeline.updated",
-        "pipeline.deleted",           "pipeline.execution.started",
-        "pipeline.execution.completed", "pipeline.execution.failed",
-        "data_quality.check.completed", "connector.connection.failed"};
+    static const char *const seed001[] = {"pipeline.created",
+                                          "pipeline.updated",
+                                          "pipeline.deleted",
+                                          "pipeline.execution.started",
+                                          "pipeline.execution.completed",
+                                          "pipeline.execution.failed",
+                                          "data_quality.check.completed",
+                                          "connector.connection.failed"};
 
     for (size_t i = 0; i < 5; i++)
         ck_assert_msg(sl_event_known(seed000[i]), "%s", seed000[i]);
@@ -39,12 +42,12 @@ END_TEST
 
 START_TEST(families_match_both_ways)
 {
-    ck_assert(sl_event_matches("pipeline.execution.completed",
-                               "pipeline.completed"));
-    ck_assert(sl_event_matches("pipeline.completed",
-                               "pipeline.execution.completed"));
-    ck_assert(sl_event_matches("pipeline.execution.started",
-                               "pipeline.started"));
+    ck_assert(
+        sl_event_matches("pipeline.execution.completed", "pipeline.completed"));
+    ck_assert(
+        sl_event_matches("pipeline.completed", "pipeline.execution.completed"));
+    ck_assert(
+        sl_event_matches("pipeline.execution.started", "pipeline.started"));
     ck_assert(sl_event_matches("pipeline.failed", "pipeline.execution.failed"));
     ck_assert(sl_event_matches("pipeline.completed", "pipeline.completed"));
     /* Different events do not. */

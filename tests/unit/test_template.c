@@ -122,8 +122,13 @@ END_TEST
 START_TEST(check_accepts)
 {
     static const char *const good[] = {
-        "", "plain text { } with braces", "{{a}}", "{{ a }}", "{{a.b-c_d}}",
-        "x{{a}}y{{b}}z", "{ {a} }",
+        "",
+        "plain text { } with braces",
+        "{{a}}",
+        "{{ a }}",
+        "{{a.b-c_d}}",
+        "x{{a}}y{{b}}z",
+        "{ {a} }",
     };
 
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
