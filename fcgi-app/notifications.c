@@ -469,8 +469,10 @@ check_condition(struct api_check *c, json_t *body, bool required)
                     json_t *e;
 
                     ok = json_array_size(v) <= MAX_FILTER_VALUES;
-                    json_array_foreach(v, i, e) ok =
-                        ok && !json_is_object(e) && !json_is_array(e);
+                    json_array_foreach(v, i, e)
+                    {
+                        ok = ok && !json_is_object(e) && !json_is_array(e);
+                    }
                 }
                 if (!ok)
                     api_check_fail(c,

@@ -475,8 +475,10 @@ check_events(struct api_check *c, json_t *body, bool required)
                                name);
             continue;
         }
-        json_array_foreach(out, j, w) dup =
-            dup || strcmp(json_string_value(w), name) == 0;
+        json_array_foreach(out, j, w)
+        {
+            dup = dup || strcmp(json_string_value(w), name) == 0;
+        }
         if (!dup)
             json_array_append(out, v);
     }
