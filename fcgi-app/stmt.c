@@ -736,6 +736,13 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                     "SELECT run_view(r) FROM runs r WHERE r.id = $1::uuid "
                     "AND ($2::uuid IS NULL OR r.pipeline_id = $2::uuid)",
                     true},
+    /* A WebSocket handshake's pipeline ($1 id or $2 slug) or run $1
+     * (live.c), in the caller's organisation. */
+    [ST_WS_PIPELINE] = {"ws_pipeline",
+                        "SELECT id FROM pipelines WHERE deleted_at IS NULL "
+                        "AND (id = $1::uuid OR slug = $2)",
+                        true},
+    [ST_WS_RUN] = {"ws_run", "SELECT id FROM runs WHERE id = $1::uuid", true},
     /* $1 pipeline, $2 status, $3 trigger type, $4/$5 created from/to. */
     [ST_RUN_LIST] =
         {"run_list",

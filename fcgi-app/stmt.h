@@ -85,6 +85,8 @@ enum api_stmt {
     ST_OUTBOX_SENT,
     ST_OUTBOX_STATS,
     ST_RUN_GET,
+    ST_WS_PIPELINE,
+    ST_WS_RUN,
     ST_RUN_LIST,
     ST_RUN_LOCK,
     ST_RUN_CANCEL,
