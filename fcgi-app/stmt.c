@@ -716,11 +716,13 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                        false},
     /* The run and its request in the outbox (sql/009_scheduler_fire.sql,
      * shared with the scheduler), with $10 the API key or $11 the user
-     * that started it (sql/015_run_callers.sql). */
+     * that started it (sql/015_run_callers.sql); and the body of its
+     * pipeline.queued event, outbox row $1 (sql/020_run_queued.sql). */
     [ST_RUN_INSERT] =
         {"run_insert",
-         "SELECT run_view(run_request_by($1::uuid, $2::uuid, $3::integer, $4, "
-         "$5, $6::jsonb, $7::uuid, $8, $9::uuid, $10, $11::uuid))",
+         "SELECT run_view(x), run_queued_event(x)::text "
+         "FROM run_request_by($1::uuid, $2::uuid, $3::integer, $4, "
+         "$5, $6::jsonb, $7::uuid, $8, $9::uuid, $10, $11::uuid) x",
          false},
     [ST_OUTBOX_SENT] = {"outbox_sent",
                         "UPDATE outbox SET sent_at = now() "

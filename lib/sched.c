@@ -128,15 +128,24 @@ sl_sched_publish_request(struct sl_db *db, struct sl_bus *bus, int sent,
                          const char *outbox_id, const char *payload,
                          struct sl_logger *log)
 {
+    sl_sched_publish_outbox(db, bus, sent, tenant_id, run_id,
+                            SL_SUBJ_RUN_REQUEST, outbox_id, payload, log);
+}
+
+void
+sl_sched_publish_outbox(struct sl_db *db, struct sl_bus *bus, int sent,
+                        const char *tenant_id, const char *run_id,
+                        const char *subject, const char *outbox_id,
+                        const char *payload, struct sl_logger *log)
+{
     const char *params[1] = {outbox_id};
     PGresult *res = NULL;
 
-    if (sl_bus_publish(bus, SL_SUBJ_RUN_REQUEST, payload, strlen(payload),
-                       outbox_id, PUBLISH_TIMEOUT_MS, NULL) != SL_OK) {
+    if (sl_bus_publish(bus, subject, payload, strlen(payload), outbox_id,
+                       PUBLISH_TIMEOUT_MS, NULL) != SL_OK) {
         if (log != NULL)
-            sl_log_warn(log,
-                        "run %s: request not published now; the relay will",
-                        run_id);
+            sl_log_warn(log, "run %s: %s not published now; the relay will",
+                        run_id, subject);
         return;
     }
     if (sl_db_exec_scoped(db, tenant_id, NULL, sent, 1, params, &res) !=

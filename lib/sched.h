@@ -152,4 +152,11 @@ void sl_sched_publish_request(struct sl_db *db, struct sl_bus *bus, int sent,
                               const char *outbox_id, const char *payload,
                               struct sl_logger *log);
 
+/* As sl_sched_publish_request(), for any outbox row: payload on subject
+ * (a run's pipeline.queued event, say). */
+void sl_sched_publish_outbox(struct sl_db *db, struct sl_bus *bus, int sent,
+                             const char *tenant_id, const char *run_id,
+                             const char *subject, const char *outbox_id,
+                             const char *payload, struct sl_logger *log);
+
 #endif

@@ -147,6 +147,8 @@ stack_secrets() {
     chmod 700 "$SECRETS"
     umask 077
     [ -s "$SECRETS/jwt_secret" ] || random_secret 48 64 >"$SECRETS/jwt_secret"
+    # Signs the API's WebSocket handshake tickets for the hubs.
+    [ -s "$SECRETS/hub_ticket_key" ] || random_secret 48 64 >"$SECRETS/hub_ticket_key"
     if [ -n "${SLUICE_ADMIN_KEY:-}" ]; then
         printf '%s' "$SLUICE_ADMIN_KEY" >"$SECRETS/admin_key"
     elif [ ! -s "$SECRETS/admin_key" ]; then
@@ -358,6 +360,7 @@ jwt_secret_file = $SECRETS/jwt_secret
 admin_key_file = $SECRETS/admin_key
 hub_listen = $SLUICE_BIND
 hub_port = $SLUICE_HUB_PORT
+hub_ticket_key_file = $SECRETS/hub_ticket_key
 log_level = $SLUICE_LOG_LEVEL
 password_cost = $SLUICE_PASSWORD_COST
 secret_key_file = $SECRETS/secret_key
