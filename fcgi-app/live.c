@@ -57,7 +57,8 @@ api_h_ws_authorize(struct api_req *r)
     if (strncmp(pattern, "/ws/pipeline/", 13) == 0) {
         params[0] = api_param_uuid(r, "id");
         params[1] = api_param(r, "id");
-        rc = api_exec(r, ST_WS_PIPELINE, 2, params, &res);
+        rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
+                             ST_WS_PIPELINE, 2, params, &res);
         if (rc != 0)
             return api_db_error(r, rc);
         if (PQntuples(res) == 0)
@@ -69,7 +70,8 @@ api_h_ws_authorize(struct api_req *r)
         params[0] = api_param_uuid(r, "id");
         if (params[0] == NULL)
             return api_error(r, 404, "RUN_NOT_FOUND", "No such run", NULL);
-        rc = api_exec(r, ST_WS_RUN, 1, params, &res);
+        rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_WS_RUN,
+                             1, params, &res);
         if (rc != 0)
             return api_db_error(r, rc);
         if (PQntuples(res) == 0)

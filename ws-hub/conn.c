@@ -12,7 +12,7 @@
  *
  * Order of what a subscriber receives: the welcome; a gap message when
  * since is older than the stream keeps; the snapshot or the replay
- * (catchup.c); then live events. Live events that arrive meanwhile are
+ * (catchup.c); {"type": "caught_up", "seq"}; then live events. Live events that arrive meanwhile are
  * held, then sent if after the last one replayed: every event at most
  * once, none missed.
  *
@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <jansson.h>
 
@@ -43,8 +44,10 @@
 #include "limits.h"
 #include "log.h"
 
-/* How many frames one writeable callback sends at most (fairness). */
-#define WRITE_BURST 32
+/* How many frames one writeable callback sends at most (fairness); more
+ * than the loop dispatches between two turns (HUB_DRAIN_MAX), so that a
+ * client that reads keeps up with a burst. */
+#define WRITE_BURST 256
 /* Events per catch-up job at most. */
 #define CATCHUP_BATCH 512
 
@@ -238,10 +241,41 @@ fail:
     return -1;
 }
 
+/*
+ * Refuses a handshake with status and a JSON error body, written straight
+ * to the socket (libwebsockets closes a connection whose filter refuses
+ * it without answering). A few hundred bytes on a fresh socket: the write
+ * does not block. Returns -1, the filter's refusal.
+ */
 static int
 refuse(struct lws *wsi, unsigned status)
 {
-    lws_return_http_status(wsi, status, NULL);
+    static const struct {
+        unsigned status;
+        const char *reason, *code, *message;
+    } answers[] = {
+        {401, "Unauthorized", "AUTHENTICATION_FAILED",
+         "A valid hub ticket is required (connect through nginx's /ws/)"},
+        {404, "Not Found", "NOT_FOUND", "No such resource"},
+        {503, "Service Unavailable", "SERVICE_UNAVAILABLE",
+         "The hub takes no more subscribers now"},
+    };
+    char buf[512], body[256];
+    size_t i = 0;
+    int n, b;
+
+    while (i < 2 && answers[i].status != status)
+        i++;
+    b = snprintf(body, sizeof(body),
+                 "{\"error\":{\"code\":\"%s\",\"message\":\"%s\","
+                 "\"details\":{}}}",
+                 answers[i].code, answers[i].message);
+    n = snprintf(buf, sizeof(buf),
+                 "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\n"
+                 "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+                 answers[i].status, answers[i].reason, b, body);
+    if (n > 0 && (size_t)n < sizeof(buf))
+        (void)!send(lws_get_socket_fd(wsi), buf, (size_t)n, MSG_NOSIGNAL);
     return -1;
 }
 
@@ -336,6 +370,14 @@ admit(struct hub_ctx *ctx, struct lws *wsi, struct hub_sub **slot)
     }
     *slot = s;
     return 0;
+}
+
+/* Says that what follows is live, from after seq. */
+static void
+caught_up(struct hub_sub *s, uint64_t seq)
+{
+    send_own(s, json_pack("{s:s, s:I}", "type", "caught_up", "seq",
+                          (json_int_t)seq));
 }
 
 static void
@@ -553,6 +595,7 @@ catchup_done(struct hub_ctx *ctx, struct hub_catchup *job)
         goto out;
     }
     s->catching_up = false;
+    caught_up(s, job->snapshot ? job->snap_seq : s->last_seq);
     {
         struct hub_frame **held = s->held;
         unsigned n = s->nheld;
@@ -589,12 +632,18 @@ hub_handle_item(struct hub_ctx *ctx, struct hub_item *item)
 void
 hub_drain(struct hub_ctx *ctx)
 {
-    struct hub_item *it = hub_inbox_take(&ctx->inbox), *next;
+    bool more = false;
+    struct hub_item *it = hub_inbox_take(&ctx->inbox, HUB_DRAIN_MAX, &more),
+                    *next;
 
     for (; it != NULL; it = next) {
         next = it->next;
         hub_handle_item(ctx, it);
     }
+    /* The rest after the sockets had their turn: a burst of events is
+     * interleaved with writing, not queued whole before any write. */
+    if (more)
+        lws_cancel_service(ctx->lws);
 }
 
 static int
@@ -641,6 +690,8 @@ on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
             start_catchup(s, s->since, false);
         else if (s->t.scope != SL_TICKET_EVENTS)
             start_catchup(s, 0, true);
+        else
+            caught_up(s, ctx->loop_seq);
         return 0;
     case LWS_CALLBACK_TIMER:
         if (s != NULL)

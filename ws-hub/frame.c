@@ -285,17 +285,31 @@ hub_inbox_put(struct hub_inbox *in, struct hub_item *item)
 }
 
 struct hub_item *
-hub_inbox_take(struct hub_inbox *in)
+hub_inbox_take(struct hub_inbox *in, size_t max, bool *more)
 {
-    struct hub_item *all;
+    struct hub_item *first, *last;
+    size_t k = 1;
 
     pthread_mutex_lock(&in->mu);
-    all = in->head;
-    in->head = in->tail = NULL;
-    in->n = 0;
+    first = last = in->head;
+    if (first == NULL) {
+        *more = false;
+        pthread_mutex_unlock(&in->mu);
+        return NULL;
+    }
+    while (k < max && last->next != NULL) {
+        last = last->next;
+        k++;
+    }
+    in->head = last->next;
+    if (in->head == NULL)
+        in->tail = NULL;
+    last->next = NULL;
+    in->n -= k;
+    *more = in->head != NULL;
     pthread_cond_broadcast(&in->room);
     pthread_mutex_unlock(&in->mu);
-    return all;
+    return first;
 }
 
 void

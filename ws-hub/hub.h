@@ -113,8 +113,12 @@ void hub_inbox_free(struct hub_inbox *in);
  */
 int hub_inbox_put(struct hub_inbox *in, struct hub_item *item);
 
-/* Takes every item (a list, oldest first; the caller's); NULL if none. */
-struct hub_item *hub_inbox_take(struct hub_inbox *in);
+/* Takes up to max items (a list, oldest first; the caller's; NULL if
+ * none); *more tells whether items remain. */
+struct hub_item *hub_inbox_take(struct hub_inbox *in, size_t max, bool *more);
+
+/* Items the loop handles between two turns of its sockets at most. */
+#define HUB_DRAIN_MAX 64
 
 /* Refuses further items and wakes waiting writers. */
 void hub_inbox_close(struct hub_inbox *in);

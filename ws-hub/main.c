@@ -182,7 +182,6 @@ main(int argc, char **argv)
     hub_catchup_stop(&ctx);
     sl_liveness_stop(&ctx.live);
     lws_context_destroy(ctx.lws);
-    hub_drain(&ctx);
     hub_inbox_free(&ctx.inbox);
     sl_bus_close(&ctx.bus);
     sl_db_free(&ctx.db);
