@@ -244,6 +244,8 @@ ws_auth_adapt(struct api_req *r)
 {
     json_t *body, *err;
     const char *code = "INTERNAL_ERROR", *message = "";
+    char safe[301];
+    size_t i;
 
     if (r->status < 300)
         return;
@@ -253,8 +255,15 @@ ws_auth_adapt(struct api_req *r)
         code = json_string_value(json_object_get(err, "code"));
     if (json_is_string(json_object_get(err, "message")))
         message = json_string_value(json_object_get(err, "message"));
+    /* nginx pastes both into a JSON string: nothing that would end it. */
+    for (i = 0; message[i] != '\0' && i < sizeof(safe) - 1; i++)
+        safe[i] = message[i] == '"' || message[i] == '\\' ||
+                          (unsigned char)message[i] < 0x20
+                      ? '\''
+                      : message[i];
+    safe[i] = '\0';
     api_add_header(r, "X-Sluice-Error: %.60s", code);
-    api_add_header(r, "X-Sluice-Message: %.300s", message);
+    api_add_header(r, "X-Sluice-Message: %s", safe);
     if (r->status != 401 && r->status != 403) {
         api_add_header(r, "X-Sluice-Status: %d", r->status);
         r->status = 403;

@@ -48,7 +48,7 @@ static const struct sl_db_stmt stmts[] = {
                           "coalesce(records_processed, 0), error_message "
                           "FROM runs WHERE pipeline_id = $1::uuid "
                           "AND status IN ('pending', 'running') "
-                          "ORDER BY created_at, id",
+                          "ORDER BY created_at, id LIMIT 200",
                           true},
 };
 
