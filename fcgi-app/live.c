@@ -62,16 +62,16 @@ api_h_ws_authorize(struct api_req *r)
         if (rc != 0)
             return api_db_error(r, rc);
         if (PQntuples(res) == 0)
-            return api_error(r, 404, "PIPELINE_NOT_FOUND",
-                             "No such pipeline", NULL);
+            return api_error(r, 404, "PIPELINE_NOT_FOUND", "No such pipeline",
+                             NULL);
         t.scope = SL_TICKET_PIPELINE;
         snprintf(t.target, sizeof(t.target), "%s", PQgetvalue(res, 0, 0));
     } else if (strncmp(pattern, "/ws/runs/", 9) == 0) {
         params[0] = api_param_uuid(r, "id");
         if (params[0] == NULL)
             return api_error(r, 404, "RUN_NOT_FOUND", "No such run", NULL);
-        rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_WS_RUN,
-                             1, params, &res);
+        rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_WS_RUN, 1,
+                             params, &res);
         if (rc != 0)
             return api_db_error(r, rc);
         if (PQntuples(res) == 0)
@@ -91,8 +91,8 @@ api_h_ws_authorize(struct api_req *r)
         t.cred_exp = 0; /* API keys: revoked ones are refused at connect */
     }
     t.exp = sl_clock_now() + conf->hub_ticket_ttl;
-    rc = sl_ticket_sign(conf->hub_ticket_key, strlen(conf->hub_ticket_key),
-                        &t, text, sizeof(text));
+    rc = sl_ticket_sign(conf->hub_ticket_key, strlen(conf->hub_ticket_key), &t,
+                        text, sizeof(text));
     if (rc != 0)
         return rc;
     api_add_header(r, "X-Sluice-Ticket: %s", text);

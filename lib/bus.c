@@ -199,8 +199,7 @@ sl_bus_connected(const struct sl_bus *bus)
  */
 static int
 ensure_stream(struct sl_bus *bus, const char *name, const char *subject,
-              jsRetentionPolicy retention, int64_t max_age_s,
-              int64_t max_bytes)
+              jsRetentionPolicy retention, int64_t max_age_s, int64_t max_bytes)
 {
     jsStreamConfig cfg;
     jsStreamInfo *si = NULL;
@@ -220,9 +219,8 @@ ensure_stream(struct sl_bus *bus, const char *name, const char *subject,
             s = js_UpdateStream(&nsi, bus->js, si->Config, NULL, &jerr);
             jsStreamInfo_Destroy(nsi);
             if (bus->log != NULL)
-                sl_log_info(bus->log,
-                            "nats: stream %s retention set: %s (%d)", name,
-                            natsStatus_GetText(s), (int)jerr);
+                sl_log_info(bus->log, "nats: stream %s retention set: %s (%d)",
+                            name, natsStatus_GetText(s), (int)jerr);
         }
         jsStreamInfo_Destroy(si);
         return SL_OK;

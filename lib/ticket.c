@@ -46,10 +46,9 @@ sl_ticket_sign(const void *key, size_t klen, const struct sl_ticket *t,
     if (klen < 32 || !clean(t->tenant) || !clean(t->principal) ||
         !clean(t->target) || (unsigned)t->scope > SL_TICKET_RUN)
         return SL_EINVAL;
-    len = snprintf(fields, sizeof(fields),
-                   "%s|%s|%s|%s|%" PRId64 "|%" PRId64, t->tenant,
-                   t->principal, sl_ticket_scope_name(t->scope), t->target,
-                   t->cred_exp, t->exp);
+    len = snprintf(fields, sizeof(fields), "%s|%s|%s|%s|%" PRId64 "|%" PRId64,
+                   t->tenant, t->principal, sl_ticket_scope_name(t->scope),
+                   t->target, t->cred_exp, t->exp);
     if (len < 0 || (size_t)len >= sizeof(fields))
         return SL_ETOOBIG;
     if (sl_hmac_sha256(key, klen, fields, (size_t)len, mac) != 0)
@@ -132,8 +131,8 @@ sl_ticket_verify(const void *key, size_t klen, const char *text, int64_t now,
         !field(&p, t->principal, sizeof(t->principal)) ||
         !field(&p, scope, sizeof(scope)) ||
         !field(&p, t->target, sizeof(t->target)) ||
-        !int_field(&p, &t->cred_exp) || !int_field(&p, &t->exp) ||
-        *p != '\0' || t->tenant[0] == '\0')
+        !int_field(&p, &t->cred_exp) || !int_field(&p, &t->exp) || *p != '\0' ||
+        t->tenant[0] == '\0')
         return SL_EINVAL;
     if (strcmp(scope, "events") == 0)
         t->scope = SL_TICKET_EVENTS;

@@ -30,7 +30,7 @@ struct sl_ticket {
     char tenant[64];
     char principal[64]; /* a user's id, or "key:" an API key's id */
     enum sl_ticket_scope scope;
-    char target[40]; /* a UUID, or "" for SL_TICKET_EVENTS */
+    char target[40];  /* a UUID, or "" for SL_TICKET_EVENTS */
     int64_t cred_exp; /* Unix seconds the credential expires; 0: never */
     int64_t exp;      /* Unix seconds the ticket expires */
 };

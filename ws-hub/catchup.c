@@ -181,9 +181,9 @@ replay(struct hub_ctx *ctx, struct hub_catchup *job)
         pending = meta->NumPending;
         jsMsgMetaData_Destroy(meta);
         if (seq > job->last_seq) {
-            struct hub_event *ev = hub_event_parse(
-                natsMsg_GetSubject(msg), natsMsg_GetData(msg),
-                (size_t)natsMsg_GetDataLength(msg), seq);
+            struct hub_event *ev =
+                hub_event_parse(natsMsg_GetSubject(msg), natsMsg_GetData(msg),
+                                (size_t)natsMsg_GetDataLength(msg), seq);
 
             if (ev != NULL) {
                 job->evs[job->nevs++] = ev;

@@ -12,9 +12,9 @@
  *
  * Order of what a subscriber receives: the welcome; a gap message when
  * since is older than the stream keeps; the snapshot or the replay
- * (catchup.c); {"type": "caught_up", "seq"}; then live events. Live events that arrive meanwhile are
- * held, then sent if after the last one replayed: every event at most
- * once, none missed.
+ * (catchup.c); {"type": "caught_up", "seq"}; then live events. Live events that
+ * arrive meanwhile are held, then sent if after the last one replayed: every
+ * event at most once, none missed.
  *
  * Each subscriber has a send queue bounded by frames and bytes
  * (hub_queue_frames, hub_queue_kb); one that overflows is closed (1008,
@@ -202,7 +202,8 @@ send_own(struct hub_sub *s, json_t *j)
     hub_frame_unref(f);
 }
 
-/* --- the handshake --------------------------------------------------------- */
+/* --- the handshake ---------------------------------------------------------
+ */
 
 /* Splits a comma list of at most SL_MAX_WS_FILTERS names. Returns the
  * count, or -1 (out of memory, too many, a name too long). */
@@ -300,8 +301,7 @@ path_scope(const char *uri, char *id, size_t idsz)
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         size_t pl = strlen(paths[i].prefix);
 
-        if (n > pl && n - pl < idsz &&
-            strncmp(uri, paths[i].prefix, pl) == 0 &&
+        if (n > pl && n - pl < idsz && strncmp(uri, paths[i].prefix, pl) == 0 &&
             memchr(uri + pl, '/', n - pl) == NULL) {
             memcpy(id, uri + pl, n - pl);
             id[n - pl] = '\0';
@@ -328,8 +328,8 @@ admit(struct hub_ctx *ctx, struct lws *wsi, struct hub_sub **slot)
 
     if (key == NULL || strlen(key) < 32)
         return refuse(wsi, 503);
-    if (lws_hdr_custom_copy(wsi, ticket, sizeof(ticket), "x-sluice-ticket:",
-                            16) <= 0 ||
+    if (lws_hdr_custom_copy(wsi, ticket, sizeof(ticket),
+                            "x-sluice-ticket:", 16) <= 0 ||
         sl_ticket_verify(key, strlen(key), ticket, sl_clock_now(), &t) != 0)
         return refuse(wsi, 401);
     if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
@@ -442,10 +442,10 @@ subscribe(struct hub_sub *s, json_t *msg)
     s->ntypes = counts[0];
     s->pipes = lists[1];
     s->npipes = counts[1];
-    send_own(s, json_pack("{s:s, s:O?, s:O?}", "type", "subscribed",
-                          "event_types", json_object_get(msg, "event_types"),
-                          "pipeline_ids",
-                          json_object_get(msg, "pipeline_ids")));
+    send_own(s,
+             json_pack("{s:s, s:O?, s:O?}", "type", "subscribed", "event_types",
+                       json_object_get(msg, "event_types"), "pipeline_ids",
+                       json_object_get(msg, "pipeline_ids")));
     return;
 bad:
     for (int k = 0; k < 2; k++)
@@ -674,8 +674,8 @@ on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
         send_own(s, json_pack("{s:s, s:s, s:o, s:s, s:I}", "type", "welcome",
                               "server", "sluice-hub " PACKAGE_VERSION,
                               "timestamp", sl_json_time(sl_clock_now()),
-                              "scope", sl_ticket_scope_name(s->t.scope),
-                              "seq", (json_int_t)ctx->loop_seq));
+                              "scope", sl_ticket_scope_name(s->t.scope), "seq",
+                              (json_int_t)ctx->loop_seq));
         if (s->closing) {
             lws_callback_on_writable(wsi);
             return 0;

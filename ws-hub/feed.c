@@ -22,8 +22,7 @@
 #include "log.h"
 
 static void
-on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
-         void *closure)
+on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     struct hub_ctx *ctx = closure;
     jsMsgMetaData *meta = NULL;
@@ -76,8 +75,8 @@ hub_feed_start(struct hub_ctx *ctx)
     so.Stream = SL_STREAM_EVENTS;
     so.Ordered = true;
     so.Config.DeliverPolicy = js_DeliverNew;
-    s = js_Subscribe(&sub, ctx->bus.js, SL_SUBJ_EVENT_PREFIX ">", on_event,
-                     ctx, NULL, &so, &jerr);
+    s = js_Subscribe(&sub, ctx->bus.js, SL_SUBJ_EVENT_PREFIX ">", on_event, ctx,
+                     NULL, &so, &jerr);
     if (s != NATS_OK) {
         sl_log_warn(&ctx->d.log, "live feed not started: %s (%d)",
                     natsStatus_GetText(s), (int)jerr);
@@ -87,8 +86,7 @@ hub_feed_start(struct hub_ctx *ctx)
     /* A flood is bounded by the inbox, not by nats.c's defaults. */
     natsSubscription_SetPendingLimits(sub, 1000000, 512 * 1024 * 1024);
     ctx->feed = sub;
-    sl_log_info(&ctx->d.log, "live feed started on %s>",
-                SL_SUBJ_EVENT_PREFIX);
+    sl_log_info(&ctx->d.log, "live feed started on %s>", SL_SUBJ_EVENT_PREFIX);
 out:
     pthread_mutex_unlock(&ctx->feed_mu);
     return rc;

@@ -145,8 +145,7 @@ log_message(json_t *data)
 }
 
 struct hub_event *
-hub_event_parse(const char *subject, const char *text, size_t len,
-                uint64_t seq)
+hub_event_parse(const char *subject, const char *text, size_t len, uint64_t seq)
 {
     static const size_t plen = sizeof(SL_SUBJ_EVENT_PREFIX) - 1;
     struct hub_event *ev = NULL;

@@ -221,7 +221,8 @@ bool hub_sub_matches(const struct hub_sub *s, const struct hub_event *ev);
 /* Hands ev to every subscriber it is for (each a reference). */
 void hub_index_dispatch(struct hub_ctx *ctx, const struct hub_event *ev);
 
-/* --- conn.c ---------------------------------------------------------------- */
+/* --- conn.c ----------------------------------------------------------------
+ */
 
 extern const struct lws_protocols hub_protocols[];
 
@@ -242,7 +243,8 @@ void hub_handle_item(struct hub_ctx *ctx, struct hub_item *item);
 /* Drains the inbox (loop thread). */
 void hub_drain(struct hub_ctx *ctx);
 
-/* --- feed.c ---------------------------------------------------------------- */
+/* --- feed.c ----------------------------------------------------------------
+ */
 
 /* Creates the live feed (an ordered push consumer on sluice.event.>,
  * new events only) unless it exists. Returns 0 or SL_EBUS. Any thread but
@@ -250,16 +252,17 @@ void hub_drain(struct hub_ctx *ctx);
 int hub_feed_start(struct hub_ctx *ctx);
 void hub_feed_stop(struct hub_ctx *ctx);
 
-/* --- catchup.c ------------------------------------------------------------- */
+/* --- catchup.c -------------------------------------------------------------
+ */
 
 struct hub_catchup {
     struct hub_sub *sub; /* a reference held by the job */
     struct sl_ticket t;
-    bool snapshot;       /* read the current state (no ?since=) */
-    uint64_t since;      /* else replay the events after this one */
-    uint64_t snap_seq;   /* the seq a snapshot stands at */
-    int max;             /* events per job at most */
-    size_t max_bytes;    /* and bytes of their messages */
+    bool snapshot;     /* read the current state (no ?since=) */
+    uint64_t since;    /* else replay the events after this one */
+    uint64_t snap_seq; /* the seq a snapshot stands at */
+    int max;           /* events per job at most */
+    size_t max_bytes;  /* and bytes of their messages */
 
     /* Results. */
     struct hub_event **evs;

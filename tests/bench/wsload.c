@@ -142,8 +142,7 @@ pct(double *v, size_t n, double p)
 /* Consumes whole frames of c's buffer; calls on_text for text ones.
  * Returns false when the peer closed. */
 static bool
-frames(struct conn *c, void (*on_text)(const char *, size_t, void *),
-       void *arg)
+frames(struct conn *c, void (*on_text)(const char *, size_t, void *), void *arg)
 {
     size_t off = 0;
 
@@ -180,8 +179,8 @@ frames(struct conn *c, void (*on_text)(const char *, size_t, void *),
         case 8:
             return false;
         case 9: { /* ping: answer with a masked pong */
-            unsigned char pong[6 + 125] = {0x8a, (unsigned char)(0x80 | len),
-                                           0, 0, 0, 0};
+            unsigned char pong[6 + 125] = {
+                0x8a, (unsigned char)(0x80 | len), 0, 0, 0, 0};
 
             if (len <= 125) {
                 memcpy(pong + 6, h + hl, len);
@@ -278,8 +277,8 @@ read_key(const char *path, size_t *n)
 }
 
 static void
-handshake_request(int fd, const char *pid, const char *mode,
-                  const char *cred, const char *org)
+handshake_request(int fd, const char *pid, const char *mode, const char *cred,
+                  const char *org)
 {
     char req[2048], hdr[SL_MAX_TICKET + 64] = "", query[1024] = "";
 
@@ -403,8 +402,7 @@ fanout(int argc, char **argv)
         int k = epoll_wait(ep, evs, 256, 10000);
 
         if (k <= 0) {
-            fprintf(stderr, "wsload: handshakes stalled at %d of %d\n", up,
-                    n);
+            fprintf(stderr, "wsload: handshakes stalled at %d of %d\n", up, n);
             return 1;
         }
         for (int i = 0; i < k; i++) {
@@ -470,9 +468,9 @@ fanout(int argc, char **argv)
 struct react {
     char seen[64][40]; /* run ids already seen */
     int nseen;
-    bool got_new;     /* a new run's first update arrived */
+    bool got_new; /* a new run's first update arrived */
     char run[40];
-    bool ended;       /* that run's end arrived */
+    bool ended; /* that run's end arrived */
 };
 
 static void

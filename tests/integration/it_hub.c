@@ -89,8 +89,7 @@ START_TEST(no_credential_is_401)
     int status = 0;
 
     it_client_init(&c);
-    ck_assert_int_eq(ws_open_nginx(&c, "/ws/events", NULL, &status, &resp),
-                     -1);
+    ck_assert_int_eq(ws_open_nginx(&c, "/ws/events", NULL, &status, &resp), -1);
     ck_assert_int_eq(status, 401);
     ck_assert_ptr_nonnull(strstr(resp, "\"AUTHENTICATION_FAILED\""));
     free(resp);

@@ -53,7 +53,8 @@ small_pipeline(struct org *o)
 {
     json_t *nodes;
 
-    it_data_file(o->id, "live.csv", "id,name\r\n1,Ada\r\n2,Grace\r\n3,Linus\r\n");
+    it_data_file(o->id, "live.csv",
+                 "id,name\r\n1,Ada\r\n2,Grace\r\n3,Linus\r\n");
     nodes = json_pack("[o, o]",
                       it_node("in", "extractor", "csv",
                               json_pack("{s:s}", "path", "live.csv")),
@@ -460,10 +461,9 @@ publish(struct sl_bus *bus, const char *org, const char *type, size_t size,
     memset(pad, 'x', size);
     pad[size] = '\0';
     snprintf(subject, sizeof(subject), "sluice.event.%s.%s", org, type);
-    e = json_pack("{s:s, s:s, s:s, s:s, s:{s:i, s:s}}", "event_id",
-                  it_unique(), "event_type", type, "timestamp",
-                  "2026-01-01T00:00:00Z", "organization_id", org, "data", "n",
-                  n, "pad", pad);
+    e = json_pack("{s:s, s:s, s:s, s:s, s:{s:i, s:s}}", "event_id", it_unique(),
+                  "event_type", type, "timestamp", "2026-01-01T00:00:00Z",
+                  "organization_id", org, "data", "n", n, "pad", pad);
     text = json_dumps(e, JSON_COMPACT);
     ck_assert_int_eq(
         sl_bus_publish(bus, subject, text, strlen(text), NULL, 5000, NULL), 0);
@@ -539,9 +539,9 @@ START_TEST(a_slow_client_is_closed_and_a_fast_one_is_not_delayed)
         ws_frame_free(&f);
     }
     ck_assert_int_eq(f.code, 1008);
-    ck_assert_msg(strncmp(f.reason, "send queue overflow; resume with since=",
-                          39) == 0,
-                  "reason: %s", f.reason);
+    ck_assert_msg(
+        strncmp(f.reason, "send queue overflow; resume with since=", 39) == 0,
+        "reason: %s", f.reason);
     ws_frame_free(&f);
     close(slow);
     close(fast);
@@ -607,9 +607,9 @@ START_TEST(an_expired_token_and_a_bad_since_close_with_a_reason)
 
     org_init(&o);
     /* The admin's own token, expiring in 3 s. */
-    ck_assert_int_eq(sl_token_verify(secret, strlen(secret), o.token,
-                                     sl_clock_now(), &cl),
-                     0);
+    ck_assert_int_eq(
+        sl_token_verify(secret, strlen(secret), o.token, sl_clock_now(), &cl),
+        0);
     cl.exp = sl_clock_now() + 3;
     ck_assert_int_eq(sl_token_issue(secret, strlen(secret), &cl, &shortlived),
                      0);

@@ -191,8 +191,8 @@ ws_read(int fd, int timeout_ms, struct ws_frame *f)
             continue;
         }
         if (f->op == WS_CLOSE && len >= 2) {
-            f->code = (unsigned char)f->data[0] << 8 |
-                      (unsigned char)f->data[1];
+            f->code =
+                (unsigned char)f->data[0] << 8 | (unsigned char)f->data[1];
             f->reason = f->data + 2;
         }
         return;

@@ -19,8 +19,8 @@
 #define WS_PING  9
 
 struct ws_frame {
-    int op;       /* opcode, or -1 on timeout, -2 when the peer closed */
-    char *data;   /* payload, NUL-terminated (malloc'd; free it) */
+    int op;     /* opcode, or -1 on timeout, -2 when the peer closed */
+    char *data; /* payload, NUL-terminated (malloc'd; free it) */
     size_t len;
     int code;     /* a close frame's status code */
     char *reason; /* and its reason (points into data) */
@@ -32,8 +32,8 @@ struct ws_frame {
  * socket after a 101, or -1 with the status in *status and the response
  * (head and body, malloc'd) in *resp if resp is not NULL.
  */
-int ws_open_nginx(struct it_client *c, const char *target,
-                  const char *headers, int *status, char **resp);
+int ws_open_nginx(struct it_client *c, const char *target, const char *headers,
+                  int *status, char **resp);
 
 /* As ws_open_nginx(), straight to a hub on 127.0.0.1:port. */
 int ws_open_direct(int port, const char *target, const char *headers,

@@ -50,32 +50,26 @@ START_TEST(refusals)
 
     sample(&t);
     sl_ticket_sign(key, 32, &t, text, sizeof(text));
-    ck_assert_int_eq(sl_ticket_verify(other, 32, text, 1000, &back),
-                     SL_EINVAL);
-    ck_assert_int_eq(sl_ticket_verify(key, 32, text, 1010, &back),
-                     SL_EEXPIRED);
+    ck_assert_int_eq(sl_ticket_verify(other, 32, text, 1000, &back), SL_EINVAL);
+    ck_assert_int_eq(sl_ticket_verify(key, 32, text, 1010, &back), SL_EEXPIRED);
     t.cred_exp = 1005;
     sl_ticket_sign(key, 32, &t, text, sizeof(text));
-    ck_assert_int_eq(sl_ticket_verify(key, 32, text, 1005, &back),
-                     SL_EEXPIRED);
+    ck_assert_int_eq(sl_ticket_verify(key, 32, text, 1005, &back), SL_EEXPIRED);
     /* One character of the fields changed. */
     n = strlen("v1.") + 2;
     text[n] = text[n] == 'A' ? 'B' : 'A';
-    ck_assert_int_eq(sl_ticket_verify(key, 32, text, 1000, &back),
-                     SL_EINVAL);
+    ck_assert_int_eq(sl_ticket_verify(key, 32, text, 1000, &back), SL_EINVAL);
     ck_assert_int_eq(sl_ticket_verify(key, 32, "", 1000, &back), SL_EINVAL);
     ck_assert_int_eq(sl_ticket_verify(key, 32, "v1.abc", 1000, &back),
                      SL_EINVAL);
-    ck_assert_int_eq(sl_ticket_verify(key, 32, NULL, 1000, &back),
-                     SL_EINVAL);
+    ck_assert_int_eq(sl_ticket_verify(key, 32, NULL, 1000, &back), SL_EINVAL);
     /* A field holding the separator cannot be signed. */
     strcpy(t.tenant, "a|b");
     ck_assert_int_eq(sl_ticket_sign(key, 32, &t, text, sizeof(text)),
                      SL_EINVAL);
     /* A short key neither signs nor verifies. */
     sample(&t);
-    ck_assert_int_eq(sl_ticket_sign(key, 8, &t, text, sizeof(text)),
-                     SL_EINVAL);
+    ck_assert_int_eq(sl_ticket_sign(key, 8, &t, text, sizeof(text)), SL_EINVAL);
 }
 END_TEST
 
