@@ -58,6 +58,7 @@ static const struct perm perms[] = {
            {"GET", "/api/v1/catalog/catalogs/{catalog}/schemas/"
                    "{schema}/tables/{table}/schema"})},
     {"trigger:read", RULES({"GET", "/api/v1/mvp/triggers"})},
+    {"live:read", RULES({"GET", "/ws/*"})},
     {"account:read",
      RULES({"GET", "/api/v1/auth/me"}, {"GET", "/api/v1/users/me"})},
     {"session:write", RULES({"POST", "/api/v1/auth/logout"})},

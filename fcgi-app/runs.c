@@ -767,7 +767,8 @@ api_h_scheduler_trigger(struct api_req *r)
     static const struct sl_sched_stmts st = {.due = ST_SCHED_DUE,
                                              .fire = ST_SCHED_FIRE,
                                              .disable = ST_SCHED_DISABLE,
-                                             .sent = ST_OUTBOX_SENT};
+                                             .sent = ST_OUTBOX_SENT,
+                                             .queued = ST_SCHED_QUEUED};
     struct sched_report rep = {json_array(), json_array()};
     char now[SL_RFC3339_MAX];
     int rc;

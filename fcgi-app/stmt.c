@@ -843,6 +843,7 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
     [ST_SCHED_DUE] = {"sched_due", SL_SCHED_SQL_DUE, true},
     [ST_SCHED_FIRE] = {"sched_fire", SL_SCHED_SQL_FIRE, false},
     [ST_SCHED_DISABLE] = {"sched_disable", SL_SCHED_SQL_DISABLE, false},
+    [ST_SCHED_QUEUED] = {"sched_queued", SL_SCHED_SQL_QUEUED, true},
 
     /* --- triggers (triggers.c) ------------------------------------------ */
 

@@ -156,6 +156,30 @@ sl_sched_publish_outbox(struct sl_db *db, struct sl_bus *bus, int sent,
 }
 
 /*
+ * Publishes the pipeline.queued event of run run_id (outbox row run_id,
+ * sql/020_run_queued.sql) before its request, so that subscribers see
+ * pending before the runner's pipeline.started. Best effort: the relay
+ * sends what this does not.
+ */
+static void
+publish_queued(struct sl_db *db, struct sl_bus *bus,
+               const struct sl_sched_stmts *st, const char *tenant_id,
+               const char *run_id, struct sl_logger *log)
+{
+    const char *params[1] = {run_id};
+    PGresult *res = NULL;
+
+    if (st->queued <= 0 || sl_db_exec_scoped(db, tenant_id, NULL, st->queued, 1,
+                                             params, &res) != SL_OK)
+        return;
+    if (PQntuples(res) == 1)
+        sl_sched_publish_outbox(db, bus, st->sent, tenant_id, run_id,
+                                PQgetvalue(res, 0, 0), run_id,
+                                PQgetvalue(res, 0, 1), log);
+    PQclear(res);
+}
+
+/*
  * Fires row of due as f: computes the next time, then claims, checks and
  * writes in one transaction of the item's organisation, then publishes.
  * Returns 0 with f's outcome set, or a negative code: the transaction
@@ -211,6 +235,7 @@ fire_one(struct sl_db *db, struct sl_bus *bus, const struct sl_sched_stmts *st,
     }
     if (f->it.outcome == SL_SCHED_FIRED) {
         f->it.run_id = f->run_id;
+        publish_queued(db, bus, st, f->it.tenant_id, f->run_id, log);
         sl_sched_publish_request(db, bus, st->sent, f->it.tenant_id, f->run_id,
                                  f->outbox_id, PQgetvalue(res, 0, FIRE_PAYLOAD),
                                  log);

@@ -39,6 +39,12 @@
 #include "db.h"
 #include "log.h"
 
+/* The subject and body of unsent outbox row $1 (a run's pipeline.queued
+ * event, sql/020_run_queued.sql). Read-only (retry: true). */
+#define SL_SCHED_SQL_QUEUED                                                    \
+    "SELECT subject, payload::text FROM outbox "                               \
+    "WHERE id = $1::uuid AND sent_at IS NULL"
+
 /* What is due: $1 at most this many rows. Read-only (retry: true). */
 #define SL_SCHED_SQL_DUE                                                       \
     "SELECT kind, id, tenant_id, pipeline_id, cron, timezone, next_run_at "    \
@@ -64,6 +70,9 @@
  */
 struct sl_sched_stmts {
     int due, fire, disable, sent;
+    /* SL_SCHED_SQL_QUEUED, to publish a fired run's pipeline.queued event
+     * before its request (0: none; the relay sends it then). */
+    int queued;
 };
 
 enum sl_sched_outcome {
