@@ -3,11 +3,13 @@
  * 004's clients do: a subscriber to a pipeline sees its run go pending ->
  * running -> completed with progress, the node working, rows and log
  * lines; one that comes back with ?since= gets what it missed exactly
- * once; another organisation sees nothing and cannot even find the
- * pipeline; a bad credential gets 401 at the handshake; two hubs both
- * deliver; a client that never reads is closed without holding up one
- * that does; a since older than the stream keeps gets a gap message; an
- * expired token and a malformed since get a close frame with the reason.
+ * once; a run's subscriber gets its state first; /ws/events' filters (the
+ * query's, then a subscribe message's) apply; another organisation sees nothing
+ * and cannot even find the pipeline; a bad credential gets 401 at the
+ * handshake; two hubs both deliver; a client that never reads is closed without
+ * holding up one that does; a since older than the stream keeps gets a gap
+ * message; an expired token and a malformed since get a close frame with the
+ * reason.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -295,6 +297,79 @@ START_TEST(resume_with_since_gets_each_message_once)
     json_decref(full);
     json_decref(part1);
     json_decref(part2);
+    free(run);
+    free(pid);
+    org_free(&o);
+}
+END_TEST
+
+START_TEST(a_run_subscriber_gets_the_state_first_and_filters_apply)
+{
+    struct org o;
+    char path[256], *pid, *run, *run2;
+    json_t *all = json_array(), *j;
+    struct it_resp r;
+    int fd, ev;
+
+    org_init(&o);
+    pid = small_pipeline(&o);
+    run = it_execute(&o.c, o.token, pid);
+    it_await_run(&o.c, o.token, run, "completed|failed", 30, &r);
+    it_resp_free(&r);
+    /* After the run: its state first, then caught_up. */
+    snprintf(path, sizeof(path), "/ws/runs/%s", run);
+    fd = open_ws(&o, path);
+    expect_welcome(fd);
+    j = ws_next(fd, 10000, NULL);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(jstr(j, "type"), "execution_update");
+    ck_assert(json_is_true(json_object_get(j, "snapshot")));
+    ck_assert_str_eq(jstr(j, "run_id"), run);
+    ck_assert_str_eq(jstr(j, "status"), "completed");
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "rows_processed")),
+                     3);
+    json_decref(j);
+    j = ws_next(fd, 10000, NULL);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(jstr(j, "type"), "caught_up");
+    json_decref(j);
+    close(fd);
+
+    /* /ws/events filtered to the runs' ends; then, by a subscribe
+     * message, to their starts alone. */
+    ev = open_ws(&o, "/ws/events?event_type=pipeline.completed,"
+                     "pipeline.failed");
+    expect_ready(ev);
+    run2 = it_execute(&o.c, o.token, pid);
+    j = ws_next(ev, 30000, NULL);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(jstr(j, "event_type"), "pipeline.completed");
+    ck_assert_str_eq(jstr(j, "run_id"), run2);
+    json_decref(j);
+    free(run2);
+    ws_send(ev,
+            "{\"type\":\"subscribe\",\"event_types\":"
+            "[\"pipeline.started\"]}",
+            strlen("{\"type\":\"subscribe\",\"event_types\":"
+                   "[\"pipeline.started\"]}"));
+    j = ws_next(ev, 10000, NULL);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(jstr(j, "type"), "subscribed");
+    json_decref(j);
+    run2 = it_execute(&o.c, o.token, pid);
+    j = ws_next(ev, 30000, NULL);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(jstr(j, "event_type"), "pipeline.started");
+    ck_assert_str_eq(jstr(j, "run_id"), run2);
+    json_decref(j);
+    /* Nothing else of that run: its end is filtered out now. */
+    it_await_run(&o.c, o.token, run2, "completed|failed", 30, &r);
+    it_resp_free(&r);
+    j = ws_next(ev, 1500, NULL);
+    ck_assert_msg(j == NULL, "got %s", j ? json_dumps(j, 0) : "");
+    close(ev);
+    free(run2);
+    json_decref(all);
     free(run);
     free(pid);
     org_free(&o);
@@ -655,6 +730,7 @@ live_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, pipeline_subscriber_sees_the_run_in_order);
     tcase_add_test(tc, resume_with_since_gets_each_message_once);
+    tcase_add_test(tc, a_run_subscriber_gets_the_state_first_and_filters_apply);
     tcase_add_test(tc, another_organisation_sees_nothing);
     tcase_add_test(tc, bad_credentials_get_401_at_the_handshake);
     tcase_add_test(tc, two_hubs_both_deliver);
