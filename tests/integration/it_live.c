@@ -3,13 +3,13 @@
  * 004's clients do: a subscriber to a pipeline sees its run go pending ->
  * running -> completed with progress, the node working, rows and log
  * lines; one that comes back with ?since= gets what it missed exactly
- * once; a run's subscriber gets its state first; /ws/events' filters (the
- * query's, then a subscribe message's) apply; another organisation sees nothing
- * and cannot even find the pipeline; a bad credential gets 401 at the
- * handshake; two hubs both deliver; a client that never reads is closed without
- * holding up one that does; a since older than the stream keeps gets a gap
- * message; an expired token and a malformed since get a close frame with the
- * reason.
+ * once; a run's subscriber gets its state first; /ws/events' filters
+ * (the query's, then a subscribe message's) apply; another organisation
+ * sees nothing and cannot even find the pipeline; a bad credential gets
+ * 401 at the handshake; two hubs both deliver; a client that never reads
+ * is closed without holding up one that does; a since older than the
+ * stream keeps gets a gap message; an expired token and a malformed since
+ * get a close frame with the reason.
  */
 #include <pthread.h>
 #include <signal.h>
