@@ -5,6 +5,8 @@
 #ifndef API_HANDLERS_H
 #define API_HANDLERS_H
 
+#include <stdbool.h>
+
 struct api_req;
 
 /* health.c */
@@ -92,6 +94,11 @@ int api_h_connectors_delete(struct api_req *r);
 int api_h_connectors_test(struct api_req *r);
 int api_h_connectors_schema(struct api_req *r);
 int api_h_connectors_table(struct api_req *r);
+
+/* live.c: nginx's question for each WebSocket handshake */
+int api_h_ws_authorize(struct api_req *r);
+/* Whether r is nginx's /_ws_auth subrequest (FastCGI SLUICE_WS_AUTH). */
+bool api_ws_subrequest(struct api_req *r);
 
 /* catalog.c */
 int api_h_catalogs_list(struct api_req *r);

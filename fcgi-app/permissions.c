@@ -60,6 +60,7 @@ static const struct perm perms[] = {
     {"trigger:read", RULES({"GET", "/api/v1/mvp/triggers"})},
     {"webhook:read", RULES({"GET", "/api/v1/webhooks*"})},
     {"notification:read", RULES({"GET", "/api/v1/notifications/*"})},
+    {"live:read", RULES({"GET", "/ws/*"})},
     {"account:read",
      RULES({"GET", "/api/v1/auth/me"}, {"GET", "/api/v1/users/me"})},
     {"session:write", RULES({"POST", "/api/v1/auth/logout"})},
