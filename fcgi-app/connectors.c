@@ -38,6 +38,7 @@
 #include "secretbox.h"
 #include "uuid.h"
 #include "warehouse.h"
+#include "webhooks.h"
 
 #define MASK            "********"
 #define MAX_TREE_TABLES 500
@@ -786,18 +787,21 @@ test_file(struct api_req *r, json_t *settings, json_t *result)
 int
 api_h_connectors_test(struct api_req *r)
 {
-    const char *id, *params[3];
+    struct sl_db *db = &r->ctx->db;
+    const char *id, *params[3], *name = NULL;
     const struct connector_type *t;
     char tested_at[SL_RFC3339_MAX];
     json_t *settings, *result = json_object(), *details;
+    struct api_event ev;
     PGresult *res;
     int64_t t0 = sl_clock_mono_us();
+    bool failed;
     int rc;
 
     sl_json_pool_own(r->pool, result);
     if ((rc = connector_param(r, &id)) != 0)
         return rc;
-    rc = load_connector(r, id, false, &t, &settings, NULL);
+    rc = load_connector(r, id, false, &t, &settings, &name);
     if (rc != SL_OK)
         return api_connector_error(r, id, rc);
     sl_clock_format(sl_clock_now(), tested_at);
@@ -842,10 +846,24 @@ api_h_connectors_test(struct api_req *r)
     params[0] = id;
     params[1] = sl_json_get_str(result, "status");
     params[2] = sl_json_get_str(result, "message");
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
-                         ST_CONNECTOR_TESTED, 3, params, &res);
-    if (rc != SL_OK)
+    failed = strcmp(params[1], "success") != 0;
+    /* A failed test is seed 001's connector.connection.failed event,
+     * written with the test's outcome. */
+    if ((rc = sl_db_begin(db, r->who.tenant_id, r->who.user_id)) != SL_OK ||
+        (rc = api_exec(r, ST_CONNECTOR_TESTED, 3, params, &res)) != SL_OK ||
+        (failed &&
+         (rc = api_event_stage(
+              r, "connector.connection.failed",
+              json_pack("{s:s, s:s?, s:s, s:s?, s:s}", "connector_id", id,
+                        "connector_name", name, "connector_type", t->type,
+                        "error_message", params[2], "tested_at", tested_at),
+              &ev)) != SL_OK) ||
+        (rc = sl_db_commit(db)) != SL_OK) {
+        sl_db_rollback(db);
         return api_db_error(r, rc);
+    }
+    if (failed)
+        api_event_publish(r, &ev);
     return api_reply(r, 200, json_incref(result));
 }
 

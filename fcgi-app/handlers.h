@@ -5,6 +5,8 @@
 #ifndef API_HANDLERS_H
 #define API_HANDLERS_H
 
+#include <stdbool.h>
+
 struct api_req;
 
 /* health.c */
@@ -93,11 +95,42 @@ int api_h_connectors_test(struct api_req *r);
 int api_h_connectors_schema(struct api_req *r);
 int api_h_connectors_table(struct api_req *r);
 
+/* live.c: nginx's question for each WebSocket handshake */
+int api_h_ws_authorize(struct api_req *r);
+/* Whether r is nginx's /_ws_auth subrequest (FastCGI SLUICE_WS_AUTH). */
+bool api_ws_subrequest(struct api_req *r);
+
 /* catalog.c */
 int api_h_catalogs_list(struct api_req *r);
 int api_h_catalog_schemas(struct api_req *r);
 int api_h_catalog_tables(struct api_req *r);
 int api_h_catalog_table_schema(struct api_req *r);
 int api_h_catalog_table_stats(struct api_req *r);
+
+/* webhooks.c */
+int api_h_webhook_events(struct api_req *r);
+int api_h_webhooks_list(struct api_req *r);
+int api_h_webhooks_create(struct api_req *r);
+int api_h_webhooks_get(struct api_req *r);
+int api_h_webhooks_update(struct api_req *r);
+int api_h_webhooks_delete(struct api_req *r);
+int api_h_webhooks_rotate(struct api_req *r);
+int api_h_webhooks_test(struct api_req *r);
+int api_h_deliveries_list(struct api_req *r);
+int api_h_deliveries_get(struct api_req *r);
+int api_h_deliveries_redeliver(struct api_req *r);
+
+/* notifications.c */
+int api_h_channels_list(struct api_req *r);
+int api_h_channels_create(struct api_req *r);
+int api_h_channels_get(struct api_req *r);
+int api_h_channels_update(struct api_req *r);
+int api_h_channels_delete(struct api_req *r);
+int api_h_alerts_list(struct api_req *r);
+int api_h_alerts_create(struct api_req *r);
+int api_h_alerts_get(struct api_req *r);
+int api_h_alerts_update(struct api_req *r);
+int api_h_alerts_delete(struct api_req *r);
+int api_h_notifications_send(struct api_req *r);
 
 #endif

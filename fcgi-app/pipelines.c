@@ -29,6 +29,7 @@
 #include "request.h"
 #include "utf8.h"
 #include "uuid.h"
+#include "webhooks.h"
 
 #define MAX_RULES     200
 #define MAX_SLUG_LEN  100
@@ -601,6 +602,23 @@ pipeline_params(struct api_req *r, const struct pipeline *pl,
  */
 
 /*
+ * Writes the event type (pipeline.created, .updated, .deleted) of
+ * pipeline id named name to the outbox, in the open transaction, with
+ * who did it. Returns 0 or a database code.
+ */
+static int
+pipeline_event(struct api_req *r, const char *type, const char *id,
+               const char *name, struct api_event *ev)
+{
+    return api_event_stage(r, type,
+                           json_pack("{s:s, s:s?, s:{s:s?, s:s?}}",
+                                     "pipeline_id", id, "pipeline_name", name,
+                                     "actor", "user_id", r->who.user_id,
+                                     "api_key_id", r->who.key_id),
+                           ev);
+}
+
+/*
  * Inserts pl in a transaction of its own. A slug that was derived from
  * the name and is taken gets a random suffix, up to SLUG_ATTEMPTS times.
  * Returns 0 with the stored document in *doc (pool text); API_ANSWERED
@@ -613,6 +631,7 @@ pipeline_insert(struct api_req *r, struct pipeline *pl, json_t *warnings,
     struct sl_db *db = &r->ctx->db;
     char slug[MAX_SLUG_LEN + 1], base[MAX_SLUG_LEN + 1];
     const char *params[16];
+    struct api_event ev;
     struct api_check c;
     PGresult *res;
     int rc;
@@ -637,8 +656,11 @@ pipeline_insert(struct api_req *r, struct pipeline *pl, json_t *warnings,
         }
         pipeline_params(r, pl, params);
         rc = api_exec(r, ST_PIPELINE_INSERT, 16, params, &res);
+        if (rc == SL_OK)
+            rc = pipeline_event(r, "pipeline.created", pl->id, pl->name, &ev);
         if (rc == SL_OK && (rc = sl_db_commit(db)) == SL_OK) {
             *doc = PQgetvalue(res, 0, 0);
+            api_event_publish(r, &ev);
             return 0;
         }
         sl_db_rollback(db);
@@ -760,6 +782,7 @@ api_h_pipelines_update(struct api_req *r)
     struct api_check c;
     json_t *body, *warnings = own(r, json_array());
     const char *params[16];
+    struct api_event ev;
     PGresult *res;
     int rc;
 
@@ -777,7 +800,9 @@ api_h_pipelines_update(struct api_req *r)
     pipeline_params(r, &pl, params);
     rc = api_exec(r, ST_PIPELINE_UPDATE, 16, params, &res);
     if (rc == SL_OK)
-        rc = sl_db_commit(db);
+        rc = pipeline_event(r, "pipeline.updated", pl.id, pl.name, &ev);
+    if (rc == SL_OK && (rc = sl_db_commit(db)) == SL_OK)
+        api_event_publish(r, &ev);
     if (rc == SL_ECONFLICT) {
         sl_db_rollback(db);
         return api_error(
@@ -858,6 +883,7 @@ change_status(struct api_req *r, const char *const *from, const char *to,
     struct api_check c;
     json_t *warnings = own(r, json_array()), *doc;
     const char *params[3];
+    struct api_event ev;
     PGresult *res;
     int rc;
 
@@ -891,8 +917,11 @@ change_status(struct api_req *r, const char *const *from, const char *to,
     params[1] = to;
     params[2] = deploying ? "true" : "false";
     if ((rc = api_exec(r, ST_PIPELINE_STATUS, 3, params, &res)) != SL_OK ||
+        (rc = pipeline_event(r, "pipeline.updated", pl.id, pl.name, &ev)) !=
+            SL_OK ||
         (rc = sl_db_commit(db)) != SL_OK)
         goto failed;
+    api_event_publish(r, &ev);
     if (!deploying)
         return api_reply_raw(r, 200, PQgetvalue(res, 0, 0));
     doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
@@ -936,19 +965,31 @@ api_h_pipelines_resume(struct api_req *r)
 int
 api_h_pipelines_delete(struct api_req *r)
 {
+    struct sl_db *db = &r->ctx->db;
     const char *params[3];
+    struct api_event ev;
     PGresult *res;
     int rc;
 
     if ((rc = pipeline_ref(r, params)) != 0)
         return rc;
     params[2] = r->who.key_id;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
-                         ST_PIPELINE_DELETE, 3, params, &res);
-    if (rc != SL_OK)
+    if ((rc = sl_db_begin(db, r->who.tenant_id, r->who.user_id)) != SL_OK ||
+        (rc = api_exec(r, ST_PIPELINE_DELETE, 3, params, &res)) != SL_OK) {
+        sl_db_rollback(db);
         return api_db_error(r, rc);
-    if (PQntuples(res) == 0)
+    }
+    if (PQntuples(res) == 0) {
+        sl_db_rollback(db);
         return not_found(r);
+    }
+    if ((rc = pipeline_event(r, "pipeline.deleted", PQgetvalue(res, 0, 0),
+                             PQgetvalue(res, 0, 2), &ev)) != SL_OK ||
+        (rc = sl_db_commit(db)) != SL_OK) {
+        sl_db_rollback(db);
+        return api_db_error(r, rc);
+    }
+    api_event_publish(r, &ev);
     return api_reply(r, 200,
                      json_pack("{s:s, s:s, s:s, s:b}", "message",
                                "Pipeline deleted successfully", "pipeline_id",

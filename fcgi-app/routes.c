@@ -20,6 +20,9 @@
 #define ADMIN_KEY    API_AUTH_ADMIN, SL_ROLE_NONE, 0
 #define USER(role)   API_AUTH_USER, SL_ROLE_##role, 0
 #define TENANT(role) API_AUTH_TENANT, SL_ROLE_##role, 0
+/* A WebSocket handshake (live.c): a user or an API key, the token also
+ * from ?token=. */
+#define WS(role) API_AUTH_TENANT, SL_ROLE_##role, API_ROUTE_QUERY_TOKEN
 /* A user's route whose handler also needs the user's organisations. */
 #define USER_ORGS(role) API_AUTH_USER, SL_ROLE_##role, API_ROUTE_ORGS
 
@@ -29,6 +32,12 @@ const struct api_route api_routes[] = {
     ROUTE("GET", "/api/v1/health", api_h_health, NONE),
     ROUTE("GET", "/health/detailed", api_h_health_detailed, NONE),
     ROUTE("GET", "/api/v1/health/detailed", api_h_health_detailed, NONE),
+
+    /* WebSocket handshakes, asked by nginx's auth_request (seeds 002 and
+     * 004; the hub serves the sockets themselves) */
+    ROUTE("GET", "/ws/pipeline/{id}", api_h_ws_authorize, WS(VIEWER)),
+    ROUTE("GET", "/ws/runs/{id}", api_h_ws_authorize, WS(VIEWER)),
+    ROUTE("GET", "/ws/events", api_h_ws_authorize, WS(VIEWER)),
 
     /* Authentication (seeds 000, 001, 002, 004) */
     ROUTE("POST", "/api/v1/auth/register", api_h_register, NONE),
@@ -203,6 +212,59 @@ const struct api_route api_routes[] = {
           "/api/v1/catalog/catalogs/{catalog}/schemas/{schema}/tables/"
           "{table}/stats",
           api_h_catalog_table_stats, TENANT(ANALYST)),
+
+    /* Webhooks (seed 000's {webhook_url, events, secret}; seed 001's
+     * events and signature). /events comes before /{id}. */
+    ROUTE("GET", "/api/v1/webhooks/events", api_h_webhook_events,
+          TENANT(VIEWER)),
+    ROUTE("GET", "/api/v1/webhooks", api_h_webhooks_list, TENANT(VIEWER)),
+    ROUTE("POST", "/api/v1/webhooks", api_h_webhooks_create, TENANT(ENGINEER)),
+    ROUTE("GET", "/api/v1/webhooks/{id}", api_h_webhooks_get, TENANT(VIEWER)),
+    ROUTE("PUT", "/api/v1/webhooks/{id}", api_h_webhooks_update,
+          TENANT(ENGINEER)),
+    ROUTE("PATCH", "/api/v1/webhooks/{id}", api_h_webhooks_update,
+          TENANT(ENGINEER)),
+    ROUTE("DELETE", "/api/v1/webhooks/{id}", api_h_webhooks_delete,
+          TENANT(ENGINEER)),
+    ROUTE("POST", "/api/v1/webhooks/{id}/rotate-secret", api_h_webhooks_rotate,
+          TENANT(ENGINEER)),
+    ROUTE("POST", "/api/v1/webhooks/{id}/test", api_h_webhooks_test,
+          TENANT(ENGINEER)),
+    ROUTE("GET", "/api/v1/webhooks/{id}/deliveries", api_h_deliveries_list,
+          TENANT(VIEWER)),
+    ROUTE("GET", "/api/v1/webhooks/{id}/deliveries/{delivery_id}",
+          api_h_deliveries_get, TENANT(VIEWER)),
+    ROUTE("POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+          api_h_deliveries_redeliver, TENANT(ENGINEER)),
+
+    /* The notification service (seed 001): channels, alert rules, and
+     * sending to a channel now. */
+    ROUTE("GET", "/api/v1/notifications/channels", api_h_channels_list,
+          TENANT(VIEWER)),
+    ROUTE("POST", "/api/v1/notifications/channels", api_h_channels_create,
+          TENANT(ENGINEER)),
+    ROUTE("GET", "/api/v1/notifications/channels/{id}", api_h_channels_get,
+          TENANT(VIEWER)),
+    ROUTE("PUT", "/api/v1/notifications/channels/{id}", api_h_channels_update,
+          TENANT(ENGINEER)),
+    ROUTE("PATCH", "/api/v1/notifications/channels/{id}", api_h_channels_update,
+          TENANT(ENGINEER)),
+    ROUTE("DELETE", "/api/v1/notifications/channels/{id}",
+          api_h_channels_delete, TENANT(ENGINEER)),
+    ROUTE("GET", "/api/v1/notifications/alerts", api_h_alerts_list,
+          TENANT(VIEWER)),
+    ROUTE("POST", "/api/v1/notifications/alerts", api_h_alerts_create,
+          TENANT(ENGINEER)),
+    ROUTE("GET", "/api/v1/notifications/alerts/{id}", api_h_alerts_get,
+          TENANT(VIEWER)),
+    ROUTE("PUT", "/api/v1/notifications/alerts/{id}", api_h_alerts_update,
+          TENANT(ENGINEER)),
+    ROUTE("PATCH", "/api/v1/notifications/alerts/{id}", api_h_alerts_update,
+          TENANT(ENGINEER)),
+    ROUTE("DELETE", "/api/v1/notifications/alerts/{id}", api_h_alerts_delete,
+          TENANT(ENGINEER)),
+    ROUTE("POST", "/api/v1/notifications/send", api_h_notifications_send,
+          TENANT(ENGINEER)),
 
     /* Soft delete administration (seed 002) */
     ROUTE("GET", "/api/v1/admin/deleted-entities", api_h_admin_deleted_list,

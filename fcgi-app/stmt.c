@@ -383,7 +383,7 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
          "actor_key_id, action, entity_type, entity_id, entity_name) "
          "SELECT app_tenant(), app_user(), $3::uuid, 'delete', 'pipeline', "
          "d.id::text, d.name FROM d) "
-         "SELECT d.id, rfc3339(d.deleted_at) FROM d",
+         "SELECT d.id, rfc3339(d.deleted_at), d.name FROM d",
          false},
     [ST_PIPELINE_LIST] = {"pipeline_list",
                           "SELECT pipeline_doc(p), count(*) OVER () "
@@ -716,11 +716,13 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                        false},
     /* The run and its request in the outbox (sql/009_scheduler_fire.sql,
      * shared with the scheduler), with $10 the API key or $11 the user
-     * that started it (sql/015_run_callers.sql). */
+     * that started it (sql/015_run_callers.sql); and the body of its
+     * pipeline.queued event, outbox row $1 (sql/020_run_queued.sql). */
     [ST_RUN_INSERT] =
         {"run_insert",
-         "SELECT run_view(run_request_by($1::uuid, $2::uuid, $3::integer, $4, "
-         "$5, $6::jsonb, $7::uuid, $8, $9::uuid, $10, $11::uuid))",
+         "SELECT run_view(x), run_queued_event(x)::text "
+         "FROM run_request_by($1::uuid, $2::uuid, $3::integer, $4, "
+         "$5, $6::jsonb, $7::uuid, $8, $9::uuid, $10, $11::uuid) x",
          false},
     [ST_OUTBOX_SENT] = {"outbox_sent",
                         "UPDATE outbox SET sent_at = now() "
@@ -736,6 +738,13 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                     "SELECT run_view(r) FROM runs r WHERE r.id = $1::uuid "
                     "AND ($2::uuid IS NULL OR r.pipeline_id = $2::uuid)",
                     true},
+    /* A WebSocket handshake's pipeline ($1 id or $2 slug) or run $1
+     * (live.c), in the caller's organisation. */
+    [ST_WS_PIPELINE] = {"ws_pipeline",
+                        "SELECT id FROM pipelines WHERE deleted_at IS NULL "
+                        "AND (id = $1::uuid OR slug = $2)",
+                        true},
+    [ST_WS_RUN] = {"ws_run", "SELECT id FROM runs WHERE id = $1::uuid", true},
     /* $1 pipeline, $2 status, $3 trigger type, $4/$5 created from/to. */
     [ST_RUN_LIST] =
         {"run_list",
@@ -834,6 +843,7 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
     [ST_SCHED_DUE] = {"sched_due", SL_SCHED_SQL_DUE, true},
     [ST_SCHED_FIRE] = {"sched_fire", SL_SCHED_SQL_FIRE, false},
     [ST_SCHED_DISABLE] = {"sched_disable", SL_SCHED_SQL_DISABLE, false},
+    [ST_SCHED_QUEUED] = {"sched_queued", SL_SCHED_SQL_QUEUED, true},
 
     /* --- triggers (triggers.c) ------------------------------------------ */
 
@@ -869,4 +879,173 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
          "AND ($2::text IS NULL OR entity_id = $2) "
          "ORDER BY created_at DESC, id LIMIT $3::bigint OFFSET $4::bigint",
          true},
+    /* --- webhooks and notifications (webhooks.c, notifications.c; the
+     * *_doc() functions are sql/022_webhooks_api.sql's) ----------------- */
+
+    [ST_WEBHOOK_INSERT] =
+        {"webhook_insert",
+         "INSERT INTO webhooks AS w (id, tenant_id, url, events, description, "
+         "secret, enabled, created_by) VALUES ($1::uuid, app_tenant(), $2, "
+         "ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), $4, $5, "
+         "coalesce($6::boolean, true), app_user()) RETURNING webhook_doc(w)",
+         false},
+    [ST_WEBHOOK_GET] = {"webhook_get",
+                        "SELECT webhook_doc(w) FROM webhooks w "
+                        "WHERE w.id = $1::uuid",
+                        true},
+    [ST_WEBHOOK_LIST] = {"webhook_list",
+                         "SELECT webhook_doc(w), count(*) OVER () "
+                         "FROM webhooks w "
+                         "ORDER BY w.created_at DESC, w.id "
+                         "LIMIT $1::bigint OFFSET $2::bigint",
+                         true},
+    /* NULL leaves a member as it is; $5 true sets the description to $4
+     * (NULL or "" clears it). Enabling clears the hub's disabled_reason. */
+    [ST_WEBHOOK_UPDATE] =
+        {"webhook_update",
+         "UPDATE webhooks w SET url = coalesce($2, w.url), "
+         "events = CASE WHEN $3::jsonb IS NULL THEN w.events "
+         "ELSE ARRAY(SELECT jsonb_array_elements_text($3::jsonb)) END, "
+         "description = CASE WHEN $5::boolean THEN nullif($4, '') "
+         "ELSE w.description END, "
+         "enabled = coalesce($6::boolean, w.enabled), "
+         "disabled_reason = CASE WHEN $6::boolean THEN NULL "
+         "ELSE w.disabled_reason END, updated_at = now() "
+         "WHERE w.id = $1::uuid RETURNING webhook_doc(w)",
+         false},
+    [ST_WEBHOOK_DELETE] = {"webhook_delete",
+                           "DELETE FROM webhooks WHERE id = $1::uuid "
+                           "RETURNING id",
+                           false},
+    /* The current secret becomes the previous one for 24 hours (both
+     * sign meanwhile); a previous one still overlapping is dropped. */
+    [ST_WEBHOOK_ROTATE] =
+        {"webhook_rotate",
+         "UPDATE webhooks w SET secret_previous = w.secret, "
+         "secret_previous_until = now() + interval '24 hours', secret = $2, "
+         "updated_at = now() WHERE w.id = $1::uuid RETURNING webhook_doc(w)",
+         false},
+    [ST_WEBHOOK_EXISTS] = {"webhook_exists",
+                           "SELECT 1 FROM webhooks WHERE id = $1::uuid", true},
+    /* A delivery due now: $4 a webhook or $5 a channel. */
+    [ST_DELIVERY_INSERT] =
+        {"delivery_insert",
+         "INSERT INTO deliveries AS d (id, tenant_id, event_id, event_type, "
+         "webhook_id, channel_id, msg_id, body) VALUES ($1::uuid, "
+         "app_tenant(), $2, $3, $4::uuid, $5::uuid, $6, $7) "
+         "RETURNING delivery_doc(d)",
+         false},
+    [ST_DELIVERY_LIST] =
+        {"delivery_list",
+         "SELECT delivery_doc(d), count(*) OVER () FROM deliveries d "
+         "WHERE d.webhook_id = $1::uuid AND ($2::text IS NULL OR "
+         "d.status = $2) ORDER BY d.created_at DESC, d.id DESC "
+         "LIMIT $3::bigint OFFSET $4::bigint",
+         true},
+    [ST_DELIVERY_GET] = {"delivery_get",
+                         "SELECT delivery_doc_full(d) FROM deliveries d "
+                         "WHERE d.id = $1::uuid AND d.webhook_id = $2::uuid",
+                         true},
+    /* Due again at once, under the same msg_id. */
+    [ST_DELIVERY_REDELIVER] =
+        {"delivery_redeliver",
+         "UPDATE deliveries d SET status = 'pending', next_attempt_at = now(), "
+         "updated_at = now() WHERE d.id = $1::uuid AND d.webhook_id = $2::uuid "
+         "RETURNING delivery_doc(d)",
+         false},
+    [ST_CHANNEL_INSERT] =
+        {"channel_insert",
+         "INSERT INTO notification_channels AS c (id, tenant_id, name, type, "
+         "configuration, secret, enabled, created_by) VALUES ($1::uuid, "
+         "app_tenant(), $2, $3, $4::jsonb, $5, coalesce($6::boolean, true), "
+         "app_user()) RETURNING channel_doc(c)",
+         false},
+    [ST_CHANNEL_GET] = {"channel_get",
+                        "SELECT channel_doc(c) FROM notification_channels c "
+                        "WHERE c.id = $1::uuid",
+                        true},
+    /* A channel's parts, held for a change or a send. */
+    [ST_CHANNEL_LOCK] = {"channel_lock",
+                         "SELECT type, configuration::text, secret, enabled, "
+                         "name FROM notification_channels "
+                         "WHERE id = $1::uuid FOR UPDATE",
+                         false},
+    [ST_CHANNEL_LIST] = {"channel_list",
+                         "SELECT channel_doc(c), count(*) OVER () "
+                         "FROM notification_channels c "
+                         "ORDER BY c.created_at DESC, c.id "
+                         "LIMIT $1::bigint OFFSET $2::bigint",
+                         true},
+    /* NULL leaves a member as it is. */
+    [ST_CHANNEL_UPDATE] =
+        {"channel_update",
+         "UPDATE notification_channels c SET name = coalesce($2, c.name), "
+         "configuration = coalesce($3::jsonb, c.configuration), "
+         "secret = coalesce($4, c.secret), "
+         "enabled = coalesce($5::boolean, c.enabled), updated_at = now() "
+         "WHERE c.id = $1::uuid RETURNING channel_doc(c)",
+         false},
+    /* Refused (no row, $2 the rules that use it) while an alert rule
+     * sends to it. */
+    [ST_CHANNEL_DELETE] =
+        {"channel_delete",
+         "WITH u AS (SELECT coalesce(json_agg(a.id ORDER BY a.id), '[]') "
+         "AS rules FROM alert_rules a WHERE $1::uuid = ANY (a.channels)), "
+         "d AS (DELETE FROM notification_channels c USING u "
+         "WHERE c.id = $1::uuid AND json_array_length(u.rules) = 0 "
+         "RETURNING c.id) "
+         "SELECT (SELECT id FROM d), u.rules::text, "
+         "EXISTS (SELECT FROM notification_channels WHERE id = $1::uuid) "
+         "FROM u",
+         false},
+    /* Which of the ids (a JSON array of UUIDs) name no channel. */
+    [ST_CHANNELS_MISSING] =
+        {"channels_missing",
+         "SELECT coalesce(json_agg(x.id ORDER BY x.n), '[]')::text "
+         "FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY "
+         "AS x(id, n) WHERE NOT EXISTS (SELECT FROM notification_channels c "
+         "WHERE c.id = x.id::uuid)",
+         true},
+    [ST_ALERT_INSERT] =
+        {"alert_insert",
+         "INSERT INTO alert_rules AS a (id, tenant_id, name, description, "
+         "condition, channels, template, enabled, created_by) VALUES "
+         "($1::uuid, app_tenant(), $2, $3, $4::jsonb, "
+         "ARRAY(SELECT jsonb_array_elements_text($5::jsonb))::uuid[], "
+         "$6::jsonb, coalesce($7::boolean, true), app_user()) "
+         "RETURNING alert_doc(a)",
+         false},
+    [ST_ALERT_GET] = {"alert_get",
+                      "SELECT alert_doc(a) FROM alert_rules a "
+                      "WHERE a.id = $1::uuid",
+                      true},
+    [ST_ALERT_LIST] = {"alert_list",
+                       "SELECT alert_doc(a), count(*) OVER () "
+                       "FROM alert_rules a "
+                       "ORDER BY a.created_at DESC, a.id "
+                       "LIMIT $1::bigint OFFSET $2::bigint",
+                       true},
+    /* NULL leaves a member as it is; $8 true sets the description to $3. */
+    [ST_ALERT_UPDATE] =
+        {"alert_update",
+         "UPDATE alert_rules a SET name = coalesce($2, a.name), "
+         "description = CASE WHEN $8::boolean THEN nullif($3, '') "
+         "ELSE a.description END, "
+         "condition = coalesce($4::jsonb, a.condition), "
+         "channels = CASE WHEN $5::jsonb IS NULL THEN a.channels ELSE "
+         "ARRAY(SELECT jsonb_array_elements_text($5::jsonb))::uuid[] END, "
+         "template = coalesce($6::jsonb, a.template), "
+         "enabled = coalesce($7::boolean, a.enabled), updated_at = now() "
+         "WHERE a.id = $1::uuid RETURNING alert_doc(a)",
+         false},
+    [ST_ALERT_DELETE] = {"alert_delete",
+                         "DELETE FROM alert_rules WHERE id = $1::uuid "
+                         "RETURNING id",
+                         false},
+    /* An event of the API's own (pipeline.created...) on its way to the
+     * events stream, in the transaction of the change it reports. */
+    [ST_OUTBOX_EVENT] = {"outbox_event",
+                         "INSERT INTO outbox (id, tenant_id, subject, payload) "
+                         "VALUES ($1::uuid, app_tenant(), $2, $3::jsonb)",
+                         false},
 };

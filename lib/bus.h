@@ -26,18 +26,23 @@
 #define SL_SUBJ_RUN_REQUEST       "sluice.run.request"
 #define SL_SUBJ_RUN_CANCEL_PREFIX "sluice.run.cancel."
 #define SL_SUBJ_EVENT_PREFIX      "sluice.event."
+/* An empty core-NATS message the API sends after committing a delivery
+ * row that is due now (a test, a send, a redelivery), so that a hub's
+ * deliverer looks at once instead of at its next poll. Best effort: the
+ * hub polls anyway. */
+#define SL_SUBJ_DELIVERY_WAKE "sluice.delivery.wake"
 /* Liveness requests answered by each daemon (core NATS, request-reply). */
 #define SL_SUBJ_PING_RUNNER "sluice.ping.runner"
 #define SL_SUBJ_PING_HUB    "sluice.ping.hub"
-/* "A delivery row is due now": core NATS, empty; every hub's deliverer
- * listens (ws-hub/deliver.h) and claims at once instead of at its next
- * one-second poll. */
-#define SL_SUBJ_DELIVERY_WAKE "sluice.delivery.wake"
 
 struct sl_bus {
     natsConnection *nc;
     jsCtx *js;
     struct sl_logger *log; /* borrowed; may be NULL */
+    /* SLUICE_EVENTS' retention (operator configuration, events_max_*),
+     * applied by sl_bus_ensure_streams(); 0: unlimited. */
+    int64_t events_max_age_s;
+    int64_t events_max_bytes;
 };
 
 /*
@@ -63,7 +68,10 @@ bool sl_bus_connected(const struct sl_bus *bus);
 /*
  * Creates the streams if they do not exist: SLUICE_RUNS (work queue on
  * sluice.run.request) and SLUICE_EVENTS (sluice.event.>), both on disk
- * with a two-minute duplicate window. Returns 0 or SL_EBUS.
+ * with a two-minute duplicate window. SLUICE_EVENTS keeps events as long
+ * as bus->events_max_age_s and bus->events_max_bytes allow (how far back
+ * a WebSocket client's ?since= reaches); an existing stream whose limits
+ * differ is updated to them. Returns 0 or SL_EBUS.
  */
 int sl_bus_ensure_streams(struct sl_bus *bus);
 

@@ -63,6 +63,9 @@ struct sl_conf {
     char *warehouse_url; /* libpq conninfo of the warehouse database */
     bool connector_allow_private; /* loopback and private addresses */
     int connector_timeout_ms;     /* bound on a connector's connect+query */
+    /* Whether webhook and notification URLs may resolve to loopback,
+     * private, link-local or metadata addresses. */
+    bool webhook_allow_private;
     /* What an organisation's warehouse role may use (its SQL's limits). */
     int warehouse_statement_timeout_ms;
     int warehouse_temp_file_limit_mb;
@@ -83,10 +86,21 @@ struct sl_conf {
     /* sluice-hub */
     char *hub_listen; /* address the WebSocket server binds */
     int hub_port;
-    /* Whether webhooks may reach loopback, private and link-local
-     * addresses (the dev stack's receivers); off in production. */
-    bool webhook_allow_private;
+    /* Signs the tickets the API gives nginx for each WebSocket handshake
+     * (lib/ticket.h); the API and every hub share it. At least 32 bytes;
+     * empty: the hub refuses every subscriber. */
+    char *hub_ticket_key;
+    int hub_ticket_ttl;      /* seconds a ticket is good for */
+    int hub_queue_frames;    /* a subscriber's send queue, in frames */
+    int hub_queue_kb;        /* ... and in kilobytes */
+    int hub_ping_seconds;    /* keepalive ping interval; a peer silent
+                                for twice this long is dropped */
+    int hub_max_subscribers; /* subscribers one hub holds at most */
     int webhook_concurrency; /* deliveries one hub has in flight at once */
+
+    /* The events stream (SLUICE_EVENTS): how far back ?since= reaches. */
+    int events_max_age_hours; /* 0: no age limit */
+    int events_max_mb;        /* 0: no size limit */
 
     /* Everyone. */
     char *log_level;

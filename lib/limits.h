@@ -107,4 +107,10 @@
  */
 #define SL_RUN_TIMEOUT_CEIL (7 * 86400)
 
+/* WebSocket subscribers (sluice-hub): a client message, a hub ticket,
+ * and the ids one subscribe message may name. */
+#define SL_MAX_WS_MESSAGE 4096
+#define SL_MAX_TICKET     512
+#define SL_MAX_WS_FILTERS 64
+
 #endif

@@ -9,10 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "deliver_placeholders.h"
 #include "deliver_rules.h"
 #include "err.h"
+#include "events.h"
 #include "json.h"
+#include "template.h"
 
 #define EXHAUSTED_EVENT "webhook.delivery.exhausted"
 
@@ -143,6 +144,33 @@ render(json_t *tmpl, const char *field, const char *dflt, json_t *event)
     return out;
 }
 
+/* s with Slack's three control characters escaped (&, <, >), as Slack
+ * asks of message text; malloc'd, or NULL. */
+static char *
+slack_escape(const char *s)
+{
+    size_t n = 0;
+    char *out, *p;
+
+    for (const char *q = s; *q != '\0'; q++)
+        n += *q == '&' ? 5 : (*q == '<' || *q == '>') ? 4 : 1;
+    if ((out = malloc(n + 1)) == NULL)
+        return NULL;
+    p = out;
+    for (const char *q = s; *q != '\0'; q++) {
+        if (*q == '&')
+            p = stpcpy(p, "&amp;");
+        else if (*q == '<')
+            p = stpcpy(p, "&lt;");
+        else if (*q == '>')
+            p = stpcpy(p, "&gt;");
+        else
+            *p++ = *q;
+    }
+    *p = '\0';
+    return out;
+}
+
 /* An alert's body for one channel: Slack's incoming-webhook JSON, or the
  * event with the alert beside it. Returns malloc'd text or NULL. */
 static char *
@@ -154,7 +182,16 @@ alert_body(json_t *rule, json_t *channel, json_t *event, const char *sent_type,
     char *text = NULL, *out;
 
     if (type != NULL && strcmp(type, "slack") == 0) {
-        if (asprintf(&text, "%s\n%s", subject, message) < 0)
+        /* As POST /notifications/send writes it: the subject in bold. */
+        char *s = slack_escape(subject), *m = slack_escape(message);
+        int rc = s == NULL || m == NULL
+                     ? -1
+                     : (*s != '\0' ? asprintf(&text, "*%s*\n%s", s, m)
+                                   : asprintf(&text, "%s", m));
+
+        free(s);
+        free(m);
+        if (rc < 0)
             return NULL;
         j = json_pack("{s:s}", "text", text);
         free(text);

@@ -13,7 +13,8 @@
  * to ("*": the event's own); a webhook channel gets the same with
  * "alert": {"id", "name", "subject", "message"}, the rule's template
  * rendered (sl_template_render()); a Slack channel gets Slack's
- * incoming-webhook body, {"text": "<subject>\n<message>"} and the
+ * incoming-webhook body, {"text": "*<subject>*\n<message>"} (&, < and >
+ * escaped as Slack asks, as POST /notifications/send writes it) and the
  * channel's configured "channel", "username", "icon_emoji", "icon_url".
  *
  * webhook.delivery.exhausted never goes to the webhook or channel that

@@ -962,9 +962,9 @@ START_TEST(an_alert_renders_the_runs_fields)
     ck_assert_str_eq(json_string_value(json_object_get(sb, "username")),
                      "sluice");
     ck_assert_int_gt(
-        asprintf(&want, "Run %s completed\nPipeline %s processed 2 rows at %s",
-                 run, pipeline,
-                 json_string_value(json_object_get(hb, "timestamp"))),
+        asprintf(&want,
+                 "*Run %s completed*\nPipeline %s processed 2 rows at %s", run,
+                 pipeline, json_string_value(json_object_get(hb, "timestamp"))),
         0);
     ck_assert_str_eq(json_string_value(json_object_get(sb, "text")), want);
     /* The webhook channel: the event, and the alert rendered, signed. */

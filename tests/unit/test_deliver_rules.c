@@ -102,8 +102,8 @@ START_TEST(alerts_render_for_each_channel)
     json_t *rows =
         rows_for(event("pipeline.failed",
                        json_pack("{s:s, s:s, s:s, s:i}", "pipeline_name",
-                                 "daily", "error_message", "boom", "severity",
-                                 "high", "records", 2)),
+                                 "daily", "error_message", "boom <3",
+                                 "severity", "high", "records", 2)),
                  ALERTS);
     json_t *slack, *hook;
 
@@ -113,7 +113,7 @@ START_TEST(alerts_render_for_each_channel)
     ck_assert_str_eq(str(json_array_get(rows, 0), "channel_id"), "c-slack");
     ck_assert_int_eq(json_object_size(slack), 3);
     ck_assert_str_eq(str(slack, "text"),
-                     "daily failed\nat 2026-01-01T00:00:00Z: boom");
+                     "*daily failed*\nat 2026-01-01T00:00:00Z: boom &lt;3");
     ck_assert_str_eq(str(slack, "channel"), "#ops");
     ck_assert_str_eq(str(slack, "username"), "sluice");
     hook = body(rows, 1);
@@ -121,8 +121,9 @@ START_TEST(alerts_render_for_each_channel)
     ck_assert_str_eq(str(json_object_get(hook, "alert"), "name"), "Failed");
     ck_assert_str_eq(str(json_object_get(hook, "alert"), "subject"),
                      "daily failed");
+    /* Unescaped where it is not Slack's text. */
     ck_assert_str_eq(str(json_object_get(hook, "alert"), "message"),
-                     "at 2026-01-01T00:00:00Z: boom");
+                     "at 2026-01-01T00:00:00Z: boom <3");
     json_decref(slack);
     json_decref(hook);
     json_decref(rows);
