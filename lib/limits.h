@@ -59,11 +59,12 @@
 #define SL_MAX_SECRET_AAD 1024
 
 /*
- * The PII engine (pii.h) and its endpoints: the bytes of one text, the
- * findings reported for one text, the texts of one batch, an anonymized
- * text, the allow list's entries and a replacement's length.
+ * The PII engine (pii.h) and its endpoints: the bytes of one text (half
+ * the default body limit, so that the API, not nginx, names this bound),
+ * the findings reported for one text, the texts of one batch, an
+ * anonymized text, the allow list's entries and a replacement's length.
  */
-#define SL_PII_MAX_TEXT      (1024 * 1024)
+#define SL_PII_MAX_TEXT      (512 * 1024)
 #define SL_PII_MAX_ENTITIES  10000
 #define SL_PII_MAX_BATCH     100
 #define SL_PII_MAX_OUTPUT    (4 * 1024 * 1024)
