@@ -219,6 +219,7 @@ struct scan {
     size_t n, cap, max;
     const struct sl_pii_opts *o;
     bool too_many;
+    size_t next_at; /* where the next '@' is at or after the walk, or len */
 };
 
 /* The byte at i, or 0 past the end. */
@@ -902,6 +903,13 @@ classify_number(struct scan *sc, size_t i, struct numtok t)
                           "passport (9 digits)")) != 0)
                 return r;
         }
+        /* NHS numbers: 943 476 5919, with an NHS word nearby; one that
+         * fails its check there is a mistyped NHS number, not a phone's. */
+        if (t.nd == 10 &&
+            (t.ng == 1 ||
+             (SHAPE(&t, 3, 3, 4) && t.sep[1] == t.sep[2] && t.sep[1] != '.')) &&
+            !nhs_valid(t.d) && context_for(sc, SL_PII_UK_NHS, i, t.e) != NULL)
+            return (long)t.e;
         /* NHS numbers: 943 476 5919, with an NHS word nearby. */
         if (t.nd == 10 &&
             (t.ng == 1 ||
@@ -910,6 +918,12 @@ classify_number(struct scan *sc, size_t i, struct numtok t)
             (r = emit(sc, SL_PII_UK_NHS, i, t.e, 0.65, "nhs number")) != 0)
             return r;
     }
+    /* Bare digits by a bank word are an account, before a phone. */
+    if (!t.plus && !t.paren && t.ng == 1 && t.nd >= 8 && t.nd <= 17 &&
+        context_for(sc, SL_PII_US_BANK_NUMBER, i, t.e) != NULL &&
+        (r = emit(sc, SL_PII_US_BANK_NUMBER, i, t.e, 0.05,
+                  "bank account (digits)")) != 0)
+        return r;
     if ((r = try_phone(sc, &t)) != 0)
         return r;
     if (!t.plus && !t.paren && t.ng == 1 && t.nd >= 8 && t.nd <= 17 &&
@@ -1415,9 +1429,23 @@ name_word(const struct scan *sc, size_t i, struct nword *w)
     w->b = i;
     w->e = p;
     for (size_t k = i; k < p; k++) {
-        if (ISDIG(sc->s[k]))
+        unsigned char c = sc->s[k], n = k + 1 < p ? sc->s[k + 1] : 0;
+
+        if (ISDIG(c))
             return 0;
-        w->low[k - i] = (char)LOWER(sc->s[k]);
+        w->low[k - i] = (char)LOWER(c);
+        /* Capitals of Latin-1 (À-Þ but ×) and Cyrillic (А-Я) lowered. */
+        if (c == 0xc3 && n >= 0x80 && n <= 0x9e && n != 0x97) {
+            w->low[k - i + 1] = (char)(n + 0x20);
+            k++;
+        } else if (c == 0xd0 && n >= 0x90 && n <= 0x9f) {
+            w->low[k - i + 1] = (char)(n + 0x20);
+            k++;
+        } else if (c == 0xd0 && n >= 0xa0 && n <= 0xaf) {
+            w->low[k - i] = (char)0xd1;
+            w->low[k - i + 1] = (char)(n - 0x20);
+            k++;
+        }
     }
     w->low[p - i] = '\0';
     return p;
@@ -1530,6 +1558,21 @@ try_names(struct scan *sc, size_t i)
     return 0;
 }
 
+/* Whether the lower-cased word w may start a name, a place, a title or a
+ * month (sl_pii_word_bits); false means it surely does not. */
+static bool
+word_maybe(const char *w)
+{
+    uint32_t h = 0x811c9dc5;
+
+    for (; *w != '\0'; w++) {
+        h ^= (unsigned char)*w;
+        h *= 0x01000193;
+    }
+    h &= 0xffff;
+    return (sl_pii_word_bits[h >> 3] >> (h & 7)) & 1;
+}
+
 /* --- the walk ---------------------------------------------------------------
  */
 
@@ -1549,7 +1592,14 @@ try_at(struct scan *sc, size_t i)
     if ((c == 'h' || c == 'H' || c == 'f' || c == 'w' || c == 'W') &&
         (r = try_url(sc, i)) != 0)
         return r;
-    if ((r = try_email(sc, i)) != 0)
+    /* An e-mail address only where an '@' follows within a local part's
+     * length: one memchr() a '@' instead of a scan a word. */
+    if (sc->next_at < i) {
+        const unsigned char *at_ = memchr(sc->s + i, '@', sc->len - i);
+
+        sc->next_at = at_ != NULL ? (size_t)(at_ - sc->s) : sc->len;
+    }
+    if (sc->next_at - i <= 64 && (r = try_email(sc, i)) != 0)
         return r;
     if (IS(c, C_HEX)) {
         if ((c2 == ':' || c2 == '-' || at(sc, i + 4) == '.') &&
@@ -1561,7 +1611,8 @@ try_at(struct scan *sc, size_t i)
             return r;
     }
     if (ISDIG(c)) {
-        if ((c == '1' || c == '3') && (r = try_bitcoin(sc, i)) != 0)
+        if ((c == '1' || c == '3') && ISWORD(at(sc, i + 25)) &&
+            (r = try_bitcoin(sc, i)) != 0)
             return r;
         if ((r = try_ipv4(sc, i)) != 0)
             return r;
@@ -1571,8 +1622,6 @@ try_at(struct scan *sc, size_t i)
     }
     if (IS(c, C_UPPER)) {
         if (IS(at(sc, i + 1), C_UPPER) && (r = try_iban(sc, i)) != 0)
-            return r;
-        if ((r = try_month_date(sc, i)) != 0)
             return r;
         if (ISDIG(at(sc, i + 1)) && word_end(sc, i) == i + 9 &&
             starts_clean(sc, i)) {
@@ -1586,10 +1635,20 @@ try_at(struct scan *sc, size_t i)
                 return r;
         }
     }
-    if ((c == 'b' || c == 'B') && (r = try_bitcoin(sc, i)) != 0)
+    if ((c == 'b' || c == 'B') && (at(sc, i + 1) | 0x20) == 'c' &&
+        at(sc, i + 2) == '1' && (r = try_bitcoin(sc, i)) != 0)
         return r;
-    if (IS(c, C_UPPER | C_HIGH))
+    if (IS(c, C_UPPER | C_HIGH)) {
+        struct nword w;
+
+        /* Most capitalized words are no name, place, title or month:
+         * one bit says so without a look at the lists. */
+        if (name_word(sc, i, &w) == 0 || !word_maybe(w.low))
+            return 0;
+        if (IS(c, C_UPPER) && (r = try_month_date(sc, i)) != 0)
+            return r;
         return try_names(sc, i);
+    }
     return 0;
 }
 
@@ -1650,6 +1709,11 @@ sl_pii_analyze(const char *text, size_t len, const struct sl_pii_opts *o,
     if (!text_valid(sc.s, len))
         return SL_EPARSE;
     sc.o = o;
+    {
+        const unsigned char *at_ = memchr(sc.s, '@', len);
+
+        sc.next_at = at_ != NULL ? (size_t)(at_ - sc.s) : len;
+    }
     sc.want = o->entities != 0 ? o->entities : SL_PII_ALL;
     sc.max = o->max_entities != 0 && o->max_entities < SL_PII_MAX_ENTITIES
                  ? o->max_entities

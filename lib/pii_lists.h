@@ -15,4 +15,11 @@ extern const size_t sl_pii_surnames_n;
 extern const char *const sl_pii_places[];
 extern const size_t sl_pii_places_n;
 
+/*
+ * A 65536-bit set: bit FNV-1a(w) & 0xffff is set for every word w a name,
+ * a place, a title or a month may start with (lower case, UTF-8). A clear
+ * bit means the word is none of them; a set one, that it may be.
+ */
+extern const unsigned char sl_pii_word_bits[8192];
+
 #endif

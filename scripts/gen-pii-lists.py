@@ -42,3 +42,37 @@ for name, sym in LISTS:
         print("    %s," % c_string(w))
     print("};")
     print("const size_t %s_n = %d;\n" % (sym, len(ws)))
+
+# Every word a name, a place, a title or a month may start with, as bits
+# of a 65536-bit set indexed by FNV-1a of the word (lower case, UTF-8):
+# the engine looks a capitalized word up in the lists only when its bit is
+# set. Titles and months are pii.c's (titles[], months[]); keep them equal.
+TITLES = ["mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "mx"]
+MONTHS = ["january", "february", "march", "april", "may", "june", "july",
+          "august", "september", "october", "november", "december"]
+
+
+def fnv1a(b):
+    h = 0x811c9dc5
+    for x in b:
+        h ^= x
+        h = (h * 0x01000193) & 0xffffffff
+    return h
+
+
+first = set()
+for name, _ in LISTS:
+    for w in words(name):
+        first.add(w.split(" ")[0])
+first.update(TITLES)
+for m in MONTHS:
+    first.update([m, m[:3]])
+first.add("sept")
+bits = bytearray(8192)
+for w in first:
+    h = fnv1a(w.encode("utf-8")) & 0xffff
+    bits[h >> 3] |= 1 << (h & 7)
+print("const unsigned char sl_pii_word_bits[8192] = {")
+for i in range(0, 8192, 16):
+    print("    " + " ".join("0x%02x," % b for b in bits[i:i + 16]))
+print("};")
