@@ -452,16 +452,19 @@ host_end(const struct scan *sc, size_t i, bool need_dot)
 }
 
 static long
-try_email(struct scan *sc, size_t i)
+try_email(struct scan *sc, size_t i, size_t we)
 {
-    size_t p = i, h;
+    size_t p = we, h;
 
     /* Not from the middle of something that is no local part. */
     if (i > 0 && IS(sc->s[i - 1], C_LOCAL))
         return 0;
-    while (p < sc->len && IS(sc->s[p], C_LOCAL) && p - i <= 64)
+    /* From the word's end we (the word is local-part characters) to the
+     * next '@', only local-part characters. */
+    while (p < sc->next_at && IS(sc->s[p], C_LOCAL))
         p++;
-    if (at(sc, p) != '@' || p - i > 64 || sc->s[p - 1] == '.')
+    if (p != sc->next_at || at(sc, p) != '@' || p - i > 64 ||
+        sc->s[p - 1] == '.')
         return 0;
     for (size_t k = i; k + 1 < p; k++)
         if (sc->s[k] == '.' && sc->s[k + 1] == '.')
@@ -516,7 +519,7 @@ try_url(struct scan *sc, size_t i)
         e++;
     }
     /* Trailing punctuation belongs to the sentence. */
-    while (e > h && strchr(".,;:!?'*", sc->s[e - 1]) != NULL)
+    while (e > h && memchr(".,;:!?'*", sc->s[e - 1], 8) != NULL)
         e--;
     return emit(sc, SL_PII_URL, i, e, 0.6, "url");
 }
@@ -1144,40 +1147,64 @@ try_iban(struct scan *sc, size_t i)
 /* --- Bitcoin ----------------------------------------------------------------
  */
 
+/* Base58 digits: value + 1 of each character of Bitcoin's alphabet
+ * (123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz), 0 for the
+ * rest. */
+static const unsigned char b58[256] = {
+    ['1'] = 1,  ['2'] = 2,  ['3'] = 3,  ['4'] = 4,  ['5'] = 5,  ['6'] = 6,
+    ['7'] = 7,  ['8'] = 8,  ['9'] = 9,  ['A'] = 10, ['B'] = 11, ['C'] = 12,
+    ['D'] = 13, ['E'] = 14, ['F'] = 15, ['G'] = 16, ['H'] = 17, ['J'] = 18,
+    ['K'] = 19, ['L'] = 20, ['M'] = 21, ['N'] = 22, ['P'] = 23, ['Q'] = 24,
+    ['R'] = 25, ['S'] = 26, ['T'] = 27, ['U'] = 28, ['V'] = 29, ['W'] = 30,
+    ['X'] = 31, ['Y'] = 32, ['Z'] = 33, ['a'] = 34, ['b'] = 35, ['c'] = 36,
+    ['d'] = 37, ['e'] = 38, ['f'] = 39, ['g'] = 40, ['h'] = 41, ['i'] = 42,
+    ['j'] = 43, ['k'] = 44, ['m'] = 45, ['n'] = 46, ['o'] = 47, ['p'] = 48,
+    ['q'] = 49, ['r'] = 50, ['s'] = 51, ['t'] = 52, ['u'] = 53, ['v'] = 54,
+    ['w'] = 55, ['x'] = 56, ['y'] = 57, ['z'] = 58,
+};
+
 static int
 b58val(unsigned char c)
 {
-    static const char alpha[] =
-        "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-    const char *p = c != 0 ? strchr(alpha, c) : NULL;
-
-    return p != NULL ? (int)(p - alpha) : -1;
+    return (int)b58[c] - 1;
 }
 
-/* Base58check: 25 bytes, version 0 or 5, checksum = SHA256(SHA256(21)). */
+/* Base58check: 25 bytes, version 0 or 5, checksum = SHA256(SHA256(21)).
+ * The number is built in seven 32-bit limbs (28 bytes; the top three
+ * must stay 0). */
 static bool
 base58check(const unsigned char *s, size_t n)
 {
-    unsigned char b[25] = {0}, h1[SL_SHA256_LEN], h2[SL_SHA256_LEN];
+    uint32_t limb[7] = {0};
+    unsigned char b[28], h1[SL_SHA256_LEN], h2[SL_SHA256_LEN];
 
     for (size_t k = 0; k < n; k++) {
-        int carry = b58val(s[k]);
+        int v = b58val(s[k]);
+        uint64_t carry;
 
-        if (carry < 0)
+        if (v < 0)
             return false;
-        for (int j = 24; j >= 0; j--) {
-            carry += 58 * b[j];
-            b[j] = (unsigned char)(carry & 0xff);
-            carry >>= 8;
+        carry = (uint64_t)v;
+        for (int j = 6; j >= 0; j--) {
+            uint64_t t = (uint64_t)limb[j] * 58 + carry;
+
+            limb[j] = (uint32_t)t;
+            carry = t >> 32;
         }
         if (carry != 0)
             return false;
     }
-    if (b[0] != 0 && b[0] != 5)
+    for (int j = 0; j < 7; j++) {
+        b[4 * j] = (unsigned char)(limb[j] >> 24);
+        b[4 * j + 1] = (unsigned char)(limb[j] >> 16);
+        b[4 * j + 2] = (unsigned char)(limb[j] >> 8);
+        b[4 * j + 3] = (unsigned char)limb[j];
+    }
+    if (b[0] != 0 || b[1] != 0 || b[2] != 0 || (b[3] != 0 && b[3] != 5))
         return false;
-    if (sl_sha256(b, 21, h1) != 0 || sl_sha256(h1, sizeof(h1), h2) != 0)
+    if (sl_sha256(b + 3, 21, h1) != 0 || sl_sha256(h1, sizeof(h1), h2) != 0)
         return false;
-    return memcmp(h2, b + 21, 4) == 0;
+    return memcmp(h2, b + 24, 4) == 0;
 }
 
 static bool
@@ -1215,8 +1242,8 @@ bech32_valid(const unsigned char *s, size_t n)
 
         if ((upper && c >= 'a' && c <= 'z') || (!upper && c >= 'A' && c <= 'Z'))
             return false;
-        p = strchr(charset, LOWER(c));
-        if (c == 0 || p == NULL)
+        p = c != 0 ? memchr(charset, LOWER(c), 32) : NULL;
+        if (p == NULL)
             return false;
         chk = ((chk & 0x1ffffff) << 5) ^ (uint32_t)(p - charset);
         for (int g = 0; g < 5; g++)
@@ -1258,8 +1285,10 @@ month_at(const struct scan *sc, size_t b, size_t e)
 
     if (n < 3 || n > 9)
         return 0;
+    static const size_t mlen[12] = {7, 8, 5, 5, 3, 4, 4, 6, 9, 7, 8, 8};
+
     for (int k = 0; k < 12; k++) {
-        size_t ml = strlen(months[k]);
+        size_t ml = mlen[k];
 
         if (n != ml && n != 3 && !(k == 8 && n == 4))
             continue;
@@ -1370,21 +1399,29 @@ try_day_month(struct scan *sc, size_t i)
 /* --- names and places -------------------------------------------------------
  */
 
-static bool
-in_list(const char *const *list, size_t n, const char *key)
+/* FNV-1a of the string w, as scripts/gen-pii-lists.py computes it. */
+static uint32_t
+fnv1a(const char *w)
 {
-    size_t lo = 0, hi = n;
+    uint32_t h = 0x811c9dc5;
 
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(list[mid], key);
+    for (; *w != '\0'; w++) {
+        h ^= (unsigned char)*w;
+        h *= 0x01000193;
+    }
+    return h;
+}
 
-        if (c == 0)
+/* Whether key is in list, by its hash table (pii_lists.h). */
+static bool
+in_list(const char *const *list, const unsigned short *table, size_t mask,
+        const char *key)
+{
+    for (size_t h = fnv1a(key) & mask; table[h] != 0; h = (h + 1) & mask) {
+        const char *w = list[table[h] - 1];
+
+        if (w[0] == key[0] && strcmp(w, key) == 0)
             return true;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
     }
     return false;
 }
@@ -1467,19 +1504,21 @@ is_place(const struct nword *w, int k)
         n += l;
     }
     key[n] = '\0';
-    return in_list(sl_pii_places, sl_pii_places_n, key);
+    return in_list(sl_pii_places, sl_pii_places_table, sl_pii_places_mask, key);
 }
 
 static bool
 is_first(const struct nword *w)
 {
-    return in_list(sl_pii_first_names, sl_pii_first_names_n, w->low);
+    return in_list(sl_pii_first_names, sl_pii_first_names_table,
+                   sl_pii_first_names_mask, w->low);
 }
 
 static bool
 is_surname(const struct nword *w)
 {
-    return in_list(sl_pii_surnames, sl_pii_surnames_n, w->low);
+    return in_list(sl_pii_surnames, sl_pii_surnames_table, sl_pii_surnames_mask,
+                   w->low);
 }
 
 static long
@@ -1563,13 +1602,8 @@ try_names(struct scan *sc, size_t i)
 static bool
 word_maybe(const char *w)
 {
-    uint32_t h = 0x811c9dc5;
+    uint32_t h = fnv1a(w) & 0xffff;
 
-    for (; *w != '\0'; w++) {
-        h ^= (unsigned char)*w;
-        h *= 0x01000193;
-    }
-    h &= 0xffff;
     return (sl_pii_word_bits[h >> 3] >> (h & 7)) & 1;
 }
 
@@ -1579,7 +1613,7 @@ word_maybe(const char *w)
 /* Tries every recognizer that may start at i. Returns the end of what was
  * taken, 0 for nothing, or a negative SL_E*. */
 static long
-try_at(struct scan *sc, size_t i)
+try_at(struct scan *sc, size_t i, size_t we)
 {
     unsigned char c = sc->s[i], c2 = at(sc, i + 2);
     long r;
@@ -1599,7 +1633,7 @@ try_at(struct scan *sc, size_t i)
 
         sc->next_at = at_ != NULL ? (size_t)(at_ - sc->s) : sc->len;
     }
-    if (sc->next_at - i <= 64 && (r = try_email(sc, i)) != 0)
+    if (sc->next_at - i <= 64 && we > i && (r = try_email(sc, i, we)) != 0)
         return r;
     if (IS(c, C_HEX)) {
         if ((c2 == ':' || c2 == '-' || at(sc, i + 4) == '.') &&
@@ -1690,6 +1724,26 @@ text_valid(const unsigned char *s, size_t n)
     return true;
 }
 
+/* The characters in the n bytes at s: the bytes that are no UTF-8
+ * continuation byte (10xxxxxx), counted eight at a time. */
+static size_t
+chars_in(const unsigned char *s, size_t n)
+{
+    size_t c = n, k = 0;
+
+    for (; k + 8 <= n; k += 8) {
+        uint64_t w;
+
+        memcpy(&w, s + k, 8);
+        /* High bit set and next bit clear: a continuation byte. */
+        w = w & ~(w << 1) & 0x8080808080808080ull;
+        c -= (size_t)__builtin_popcountll(w);
+    }
+    for (; k < n; k++)
+        c -= (s[k] & 0xc0) == 0x80;
+    return c;
+}
+
 int
 sl_pii_analyze(const char *text, size_t len, const struct sl_pii_opts *o,
                struct sl_pii_result *res)
@@ -1720,13 +1774,25 @@ sl_pii_analyze(const char *text, size_t len, const struct sl_pii_opts *o,
                  : SL_PII_MAX_ENTITIES;
     while (i < len) {
         unsigned char c = sc.s[i];
+        size_t we;
         long r;
 
         if (!IS(c, C_WORD) && c != '+' && c != '(') {
             i++;
             continue;
         }
-        r = try_at(&sc, i);
+        we = IS(c, C_WORD) ? word_end(&sc, i) : i;
+        /* Most words are lower case, with no '@' near: only a URL, a MAC
+         * or IPv6 address, or a bech32 address may start with them. */
+        if (IS(c, C_LOWER) && sc.next_at - i > 64 && c != 'h' && c != 'f' &&
+            c != 'w' && !(c == 'b' && at(&sc, i + 2) == '1') &&
+            !(IS(c, C_HEX) && we - i <= 4 &&
+              (at(&sc, we) == ':' || at(&sc, we) == '-' ||
+               at(&sc, we) == '.'))) {
+            i = we;
+            continue;
+        }
+        r = try_at(&sc, i, we);
         if (r < 0) {
             rc = (int)r;
             break;
@@ -1736,7 +1802,7 @@ sl_pii_analyze(const char *text, size_t len, const struct sl_pii_opts *o,
             continue;
         }
         if (IS(c, C_WORD))
-            i = word_end(&sc, i);
+            i = we;
         else
             i++;
     }
@@ -1744,12 +1810,11 @@ sl_pii_analyze(const char *text, size_t len, const struct sl_pii_opts *o,
     for (size_t k = 0; k < sc.n; k++) {
         struct sl_pii_match *m = &sc.m[k];
 
-        for (; pos < m->bstart; pos++)
-            cp += (sc.s[pos] & 0xc0) != 0x80;
+        cp += chars_in(sc.s + pos, m->bstart - pos);
         m->start = cp;
-        for (; pos < m->bend; pos++)
-            cp += (sc.s[pos] & 0xc0) != 0x80;
+        cp += chars_in(sc.s + m->bstart, m->bend - m->bstart);
         m->end = cp;
+        pos = m->bend;
     }
     res->m = sc.m;
     res->n = sc.n;

@@ -6,6 +6,14 @@ searches by bisection. Run from the source root after editing a list:
 """
 import sys
 
+def fnv1a(b):
+    h = 0x811c9dc5
+    for x in b:
+        h ^= x
+        h = (h * 0x01000193) & 0xffffffff
+    return h
+
+
 LISTS = [("first_names", "sl_pii_first_names"),
          ("surnames", "sl_pii_surnames"),
          ("places", "sl_pii_places")]
@@ -41,7 +49,23 @@ for name, sym in LISTS:
     for w in ws:
         print("    %s," % c_string(w))
     print("};")
-    print("const size_t %s_n = %d;\n" % (sym, len(ws)))
+    print("const size_t %s_n = %d;" % (sym, len(ws)))
+    # An open-addressing table over the list: FNV-1a of the entry, linear
+    # probing; each slot holds an index + 1, or 0 for empty.
+    size = 1
+    while size < 2 * len(ws):
+        size *= 2
+    table = [0] * size
+    for i, w in enumerate(ws):
+        h = fnv1a(w.encode("utf-8")) & (size - 1)
+        while table[h]:
+            h = (h + 1) & (size - 1)
+        table[h] = i + 1
+    print("const unsigned short %s_table[%d] = {" % (sym, size))
+    for i in range(0, size, 12):
+        print("    " + " ".join("%d," % x for x in table[i:i + 12]))
+    print("};")
+    print("const size_t %s_mask = %d;\n" % (sym, size - 1))
 
 # Every word a name, a place, a title or a month may start with, as bits
 # of a 65536-bit set indexed by FNV-1a of the word (lower case, UTF-8):
@@ -50,14 +74,6 @@ for name, sym in LISTS:
 TITLES = ["mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "mx"]
 MONTHS = ["january", "february", "march", "april", "may", "june", "july",
           "august", "september", "october", "november", "december"]
-
-
-def fnv1a(b):
-    h = 0x811c9dc5
-    for x in b:
-        h ^= x
-        h = (h * 0x01000193) & 0xffffffff
-    return h
 
 
 first = set()

@@ -7,7 +7,9 @@ are not PII (unlabelled): failed Luhn digits, bad IBAN and NHS check
 digits, SSNs of area 000/666/9xx, octets past 255, version numbers,
 prices, order numbers, times, capitalized phrases.
 
-Usage: pii_corpus.py LINES SEED [--text]   (--text: the texts only)
+Usage: pii_corpus.py LINES SEED [--text] [--mixed]
+  --text: the texts only; --mixed: each line a paragraph, the sentence
+  among ordinary prose (as documents, tickets and notes are)
 Names and places are drawn from lib/pii-data/ (so PERSON and LOCATION
 measure context and boundaries more than list coverage), plus given
 names followed by family names that are in no list.
@@ -344,13 +346,41 @@ def sentence():
     return L.done()
 
 
+PROSE = ("the a of to and in is it that for on with as was at by this be "
+         "from or have an they which one you had not but what all were when we "
+         "there can more if no out so said up its about into than them could "
+         "time only new some would other these may then do first any now such "
+         "like our over also did most made after well where much through back "
+         "years way people report system data pipeline table column value run "
+         "order customer service account project team week meeting review "
+         "update change release quality check load file record").split()
+
+
+def prose():
+    """An ordinary sentence with no personal data in it."""
+    w = [R.choice(PROSE) for _ in range(R.randint(8, 20))]
+    w[0] = w[0].capitalize()
+    return " ".join(w) + "."
+
+
 def main():
     n, seed = int(sys.argv[1]), int(sys.argv[2])
     text_only = "--text" in sys.argv
+    mixed = "--mixed" in sys.argv
     R.seed(seed)
     out = sys.stdout
     for _ in range(n):
         s = sentence()
+        if mixed:
+            # A paragraph: the sentence among three of ordinary prose.
+            before = " ".join(prose() for _ in range(R.randint(0, 3)))
+            after = " ".join(prose() for _ in range(3 - len(before and before.split(". "))))
+            shift = len(before) + 1 if before else 0
+            for e in s["entities"]:
+                e["start"] += shift
+                e["end"] += shift
+            s["text"] = (before + " " if before else "") + s["text"] + \
+                (" " + after if after else "")
         if text_only:
             out.write(s["text"] + "\n")
         else:

@@ -5,21 +5,29 @@
 # SSN ranges, octets, IBAN mod-97, Bitcoin checksums...), scores with
 # context and finds eleven more entity types; grep only matches.
 #
-#   tests/bench/pii_speed.sh [MB] [CPU]
+#   tests/bench/pii_speed.sh [MB] [CPU] [dense|mixed]
 #
-# Run from the build tree. Defaults: a 100 MB corpus (generated texts of
-# tests/bench/pii_corpus.py, copies of 200000 lines), CPU 0 (taskset).
-# grep runs under LC_ALL=C (bytes; what the engine scans) and, for
-# reference, under C.UTF-8.
+# Run from the build tree. Defaults: a 100 MB corpus of the texts of
+# tests/bench/pii_corpus.py (copies of 200000 lines), CPU 0 (taskset),
+# "dense": every line a sentence with personal data or a look-alike (one
+# finding per 60 bytes); "mixed": each such sentence among ordinary prose
+# (one finding per 200 bytes or so). grep runs under LC_ALL=C (bytes;
+# what the engine scans) and, for reference, under C.UTF-8.
 set -eu
 mb=${1:-100}
 cpu=${2:-0}
+kind=${3:-dense}
+case $kind in
+dense) gen= ;;
+mixed) gen=--mixed ;;
+*) echo "pii_speed.sh: dense or mixed, not $kind" >&2; exit 2 ;;
+esac
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 make -s tests/bench/pii_bench >/dev/null
-python3 "$srcdir/tests/bench/pii_corpus.py" 200000 7 --text >"$tmp/part.txt"
+python3 "$srcdir/tests/bench/pii_corpus.py" 200000 7 --text $gen >"$tmp/part.txt"
 : >"$tmp/corpus.txt"
 while [ "$(wc -c <"$tmp/corpus.txt")" -lt $((mb * 1000000)) ]; do
     cat "$tmp/part.txt" >>"$tmp/corpus.txt"
@@ -27,7 +35,7 @@ done
 head -c $((mb * 1000000)) "$tmp/corpus.txt" >"$tmp/c.txt"
 mv "$tmp/c.txt" "$tmp/corpus.txt"
 bytes=$(wc -c <"$tmp/corpus.txt")
-echo "corpus: $bytes bytes, CPU $cpu"
+echo "corpus: $bytes bytes ($kind), CPU $cpu"
 
 email='[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}'
 phone='\+?[0-9]{0,3}[ -]?\(?[0-9]{3}\)?[ .-]?[0-9]{3}[ .-]?[0-9]{4}'
