@@ -1627,12 +1627,7 @@ try_at(struct scan *sc, size_t i, size_t we)
         (r = try_url(sc, i)) != 0)
         return r;
     /* An e-mail address only where an '@' follows within a local part's
-     * length: one memchr() a '@' instead of a scan a word. */
-    if (sc->next_at < i) {
-        const unsigned char *at_ = memchr(sc->s + i, '@', sc->len - i);
-
-        sc->next_at = at_ != NULL ? (size_t)(at_ - sc->s) : sc->len;
-    }
+     * length (the walk keeps next_at ahead of i). */
     if (sc->next_at - i <= 64 && we > i && (r = try_email(sc, i, we)) != 0)
         return r;
     if (IS(c, C_HEX)) {
@@ -1780,6 +1775,11 @@ sl_pii_analyze(const char *text, size_t len, const struct sl_pii_opts *o,
         if (!IS(c, C_WORD) && c != '+' && c != '(') {
             i++;
             continue;
+        }
+        if (sc.next_at < i) {
+            const unsigned char *at_ = memchr(sc.s + i, '@', len - i);
+
+            sc.next_at = at_ != NULL ? (size_t)(at_ - sc.s) : len;
         }
         we = IS(c, C_WORD) ? word_end(&sc, i) : i;
         /* Most words are lower case, with no '@' near: only a URL, a MAC

@@ -69,6 +69,13 @@ START_TEST(emails)
     ck_assert(!any("a..b@example.com", SL_PII_EMAIL_ADDRESS));
     ck_assert(!any("@example.com and x@ and x@y", SL_PII_EMAIL_ADDRESS));
     ck_assert(!any("x@example.c0m", SL_PII_EMAIL_ADDRESS));
+    /* Addresses one after another are each found. */
+    {
+        struct sl_pii_result r = analyze("a@bc.de a@bc.de b@bc.de, c@bc.de");
+
+        ck_assert_uint_eq(r.n, 4);
+        sl_pii_result_free(&r);
+    }
 }
 END_TEST
 
