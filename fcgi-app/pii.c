@@ -332,8 +332,10 @@ api_h_pii_analyze(struct api_req *r)
         return rc;
     if (sl_uuid_v4(id) != 0 || sl_clock_format(sl_clock_now(), now) != 0)
         return SL_ERR;
-    if (batch)
-        results = json_array();
+    /* The pool holds the batch's results, so that an error half-way
+     * leaks nothing. */
+    if (batch && (results = sl_json_pool_own(r->pool, json_array())) == NULL)
+        return SL_ENOMEM;
     for (size_t i = 0; i < (batch ? json_array_size(texts) : 1); i++) {
         json_t *t = batch ? json_array_get(texts, i) : texts;
         struct sl_pii_result res;
@@ -361,7 +363,7 @@ api_h_pii_analyze(struct api_req *r)
     if (out == NULL)
         return SL_ENOMEM;
     if (batch)
-        json_object_set_new(out, "results", results);
+        json_object_set(out, "results", results);
     else
         json_object_set_new(out, "detected_entities", ents);
     return api_reply(r, 200, out);

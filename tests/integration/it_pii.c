@@ -97,6 +97,26 @@ START_TEST(seed_000_examples)
                      "Call 415-555-#### or mail [x]");
     it_resp_free(&r);
 
+    /* Presidio's analyzer_results instead of an analysis. */
+    it_call(&c, "POST", "/api/v1/pii/anonymize", tok,
+            json_pack("{s:s, s:[{s:i, s:i, s:s, s:f}]}", "text", SEED_TEXT,
+                      "analyzer_results", "start", 11, "end", 19, "entity_type",
+                      "PERSON", "score", 0.9),
+            &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "anonymized_text"),
+                     "My name is <PERSON> and my email is "
+                     "john.doe@example.com");
+    it_resp_free(&r);
+    it_call(&c, "POST", "/api/v1/pii/anonymize", tok,
+            json_pack("{s:s, s:[{s:i, s:i, s:s}]}", "text", "short",
+                      "analyzer_results", "start", 2, "end", 40, "entity_type",
+                      "PERSON"),
+            &r);
+    it_assert_error(&r, 422, "VALIDATION_ERROR");
+    ck_assert_str_eq(it_str(&r, "error.details.field"), "analyzer_results");
+    it_resp_free(&r);
+
     /* A batch, the decision process, and non-ASCII offsets. */
     it_call(&c, "POST", "/api/v1/pii/analyze", tok,
             json_pack("{s:[s,s], s:b}", "text",
