@@ -276,16 +276,25 @@ starts_clean(const struct scan *sc, size_t i)
 static const char *
 word_in(const unsigned char *w, size_t n, const char *const *words)
 {
-    char low[24];
+    unsigned char c0;
 
-    if (n == 0 || n >= sizeof(low))
+    /* No context word, title or version word is longer than 12. */
+    if (n == 0 || n > 12)
         return NULL;
-    for (size_t i = 0; i < n; i++)
-        low[i] = (char)LOWER(w[i]);
-    low[n] = '\0';
-    for (; *words != NULL; words++)
-        if ((*words)[0] == low[0] && strcmp(*words, low) == 0)
-            return *words;
+    c0 = (unsigned char)LOWER(w[0]);
+    for (; *words != NULL; words++) {
+        const char *x = *words;
+        size_t k = 1;
+
+        if ((unsigned char)x[0] != c0)
+            continue;
+        /* x shorter than n stops at its NUL, which no word byte equals;
+         * x[n] is read only when x[0..n) all matched. */
+        while (k < n && (unsigned char)x[k] == LOWER(w[k]))
+            k++;
+        if (k == n && x[n] == '\0')
+            return x;
+    }
     return NULL;
 }
 
@@ -628,7 +637,11 @@ read_number(const struct scan *sc, size_t i, struct numtok *t)
     size_t p = i;
     bool paren_used = false;
 
-    memset(t, 0, sizeof(*t));
+    /* The arrays are filled as groups are read; only these start at 0. */
+    t->nd = 0;
+    t->ng = 0;
+    t->plus = t->paren = false;
+    t->sep[0] = 0;
     t->b = i;
     if (at(sc, p) == '+') {
         t->plus = true;
@@ -871,66 +884,67 @@ try_phone(struct scan *sc, const struct numtok *t)
 
 /* Classifies the digit groups t (starting at i). */
 static long
-classify_number(struct scan *sc, size_t i, struct numtok t)
+classify_number(struct scan *sc, size_t i, const struct numtok *t)
 {
     long r;
 
-    if ((r = try_numeric_date(sc, &t)) != 0)
+    if ((r = try_numeric_date(sc, t)) != 0)
         return r;
-    if (!ends_clean(sc, t.e))
+    if (!ends_clean(sc, t->e))
         return 0;
-    if (!t.plus && !t.paren) {
+    if (!t->plus && !t->paren) {
         /* Cards: 13 to 19 digits, groups by ' ' or '-' or none. */
-        if (t.nd >= 13 && t.nd <= 19 &&
-            (t.ng == 1 || ((seps_all(&t, 1, ' ') || seps_all(&t, 1, '-')) &&
-                           t.glen[0] == 4)) &&
-            card_brand(t.d, t.nd) && luhn(t.d, t.nd))
-            return emit(sc, SL_PII_CREDIT_CARD, i, t.e, 1.0, "credit card");
+        if (t->nd >= 13 && t->nd <= 19 &&
+            (t->ng == 1 || ((seps_all(t, 1, ' ') || seps_all(t, 1, '-')) &&
+                            t->glen[0] == 4)) &&
+            card_brand(t->d, t->nd) && luhn(t->d, t->nd))
+            return emit(sc, SL_PII_CREDIT_CARD, i, t->e, 1.0, "credit card");
         /* Social security numbers: 123-45-6789, 123 45 6789. */
-        if (t.nd == 9 && SHAPE(&t, 3, 2, 4) && t.sep[1] == t.sep[2] &&
-            (t.sep[1] == '-' || t.sep[1] == ' ')) {
-            if (!ssn_valid(t.d))
-                return (long)t.e; /* looks like one; is none: skip it */
-            return emit(sc, SL_PII_US_SSN, i, t.e, t.sep[1] == '-' ? 0.85 : 0.6,
-                        "ssn (formatted)");
+        if (t->nd == 9 && SHAPE(t, 3, 2, 4) && t->sep[1] == t->sep[2] &&
+            (t->sep[1] == '-' || t->sep[1] == ' ')) {
+            if (!ssn_valid(t->d))
+                return (long)t->e; /* looks like one; is none: skip it */
+            return emit(sc, SL_PII_US_SSN, i, t->e,
+                        t->sep[1] == '-' ? 0.85 : 0.6, "ssn (formatted)");
         }
         /* Nine bare digits: by their context. */
-        if (t.nd == 9 && t.ng == 1) {
-            const char *c =
-                ssn_valid(t.d) ? context_for(sc, SL_PII_US_SSN, i, t.e) : NULL;
+        if (t->nd == 9 && t->ng == 1) {
+            const char *c = ssn_valid(t->d)
+                                ? context_for(sc, SL_PII_US_SSN, i, t->e)
+                                : NULL;
 
             if (c != NULL)
-                return emit_ctx(sc, SL_PII_US_SSN, i, t.e, 0.5,
+                return emit_ctx(sc, SL_PII_US_SSN, i, t->e, 0.5,
                                 "ssn (digits only)", c, true);
-            if ((r = emit(sc, SL_PII_US_PASSPORT, i, t.e, 0.05,
+            if ((r = emit(sc, SL_PII_US_PASSPORT, i, t->e, 0.05,
                           "passport (9 digits)")) != 0)
                 return r;
         }
         /* NHS numbers: 943 476 5919, with an NHS word nearby; one that
          * fails its check there is a mistyped NHS number, not a phone's. */
-        if (t.nd == 10 &&
-            (t.ng == 1 ||
-             (SHAPE(&t, 3, 3, 4) && t.sep[1] == t.sep[2] && t.sep[1] != '.')) &&
-            !nhs_valid(t.d) && context_for(sc, SL_PII_UK_NHS, i, t.e) != NULL)
-            return (long)t.e;
+        if (t->nd == 10 &&
+            (t->ng == 1 || (SHAPE(t, 3, 3, 4) && t->sep[1] == t->sep[2] &&
+                            t->sep[1] != '.')) &&
+            !nhs_valid(t->d) && context_for(sc, SL_PII_UK_NHS, i, t->e) != NULL)
+            return (long)t->e;
         /* NHS numbers: 943 476 5919, with an NHS word nearby. */
-        if (t.nd == 10 &&
-            (t.ng == 1 ||
-             (SHAPE(&t, 3, 3, 4) && t.sep[1] == t.sep[2] && t.sep[1] != '.')) &&
-            nhs_valid(t.d) &&
-            (r = emit(sc, SL_PII_UK_NHS, i, t.e, 0.65, "nhs number")) != 0)
+        if (t->nd == 10 &&
+            (t->ng == 1 || (SHAPE(t, 3, 3, 4) && t->sep[1] == t->sep[2] &&
+                            t->sep[1] != '.')) &&
+            nhs_valid(t->d) &&
+            (r = emit(sc, SL_PII_UK_NHS, i, t->e, 0.65, "nhs number")) != 0)
             return r;
     }
     /* Bare digits by a bank word are an account, before a phone. */
-    if (!t.plus && !t.paren && t.ng == 1 && t.nd >= 8 && t.nd <= 17 &&
-        context_for(sc, SL_PII_US_BANK_NUMBER, i, t.e) != NULL &&
-        (r = emit(sc, SL_PII_US_BANK_NUMBER, i, t.e, 0.05,
+    if (!t->plus && !t->paren && t->ng == 1 && t->nd >= 8 && t->nd <= 17 &&
+        context_for(sc, SL_PII_US_BANK_NUMBER, i, t->e) != NULL &&
+        (r = emit(sc, SL_PII_US_BANK_NUMBER, i, t->e, 0.05,
                   "bank account (digits)")) != 0)
         return r;
-    if ((r = try_phone(sc, &t)) != 0)
+    if ((r = try_phone(sc, t)) != 0)
         return r;
-    if (!t.plus && !t.paren && t.ng == 1 && t.nd >= 8 && t.nd <= 17 &&
-        (r = emit(sc, SL_PII_US_BANK_NUMBER, i, t.e, 0.05,
+    if (!t->plus && !t->paren && t->ng == 1 && t->nd >= 8 && t->nd <= 17 &&
+        (r = emit(sc, SL_PII_US_BANK_NUMBER, i, t->e, 0.05,
                   "bank account (digits)")) != 0)
         return r;
     return 0;
@@ -950,7 +964,7 @@ try_number(struct scan *sc, size_t i)
         return 0;
     for (int k = t.ng; k >= 1; k--) {
         number_prefix(&t, k);
-        if ((r = classify_number(sc, i, t)) != 0)
+        if ((r = classify_number(sc, i, &t)) != 0)
             return r;
     }
     return 0;
@@ -1521,8 +1535,9 @@ is_surname(const struct nword *w)
                    w->low);
 }
 
+/* Names and places from i, whose first word is first (name_word()). */
 static long
-try_names(struct scan *sc, size_t i)
+try_names(struct scan *sc, size_t i, const struct nword *first)
 {
     struct nword w[MAX_NAME_WORDS];
     int nw = 0, place = 0;
@@ -1530,7 +1545,14 @@ try_names(struct scan *sc, size_t i)
     bool title = false;
 
     while (nw < MAX_NAME_WORDS && capital_at(sc, p)) {
-        size_t e = name_word(sc, p, &w[nw]);
+        size_t e;
+
+        if (nw == 0) {
+            w[0] = *first;
+            e = first->e;
+        } else {
+            e = name_word(sc, p, &w[nw]);
+        }
 
         if (e == 0)
             break;
@@ -1676,7 +1698,7 @@ try_at(struct scan *sc, size_t i, size_t we)
             return 0;
         if (IS(c, C_UPPER) && (r = try_month_date(sc, i)) != 0)
             return r;
-        return try_names(sc, i);
+        return try_names(sc, i, &w);
     }
     return 0;
 }
