@@ -4,20 +4,26 @@
 # tests/bench/pii_corpus.py (names, places, contacts, numbers with and
 # without valid checksums, look-alikes that are not PII). No server.
 #
-#   tests/bench/pii_accuracy.sh [LINES] [SEED] [THRESHOLD]
+#   tests/bench/pii_accuracy.sh [LINES] [SEED] [THRESHOLD] [dense|mixed]
 #
 # Run from the build tree (after ./configure). Defaults: 20000 texts, seed
-# 42, score_threshold 0.35 (seed 000's example). PII_BENCH_VERBOSE=1 lists
-# every false positive and false negative on stderr.
+# 42, score_threshold 0.35 (seed 000's example), dense (one sentence a
+# text; mixed: each among ordinary prose). PII_BENCH_VERBOSE=1 lists every
+# false positive and false negative on stderr.
 set -eu
 lines=${1:-20000}
 seed=${2:-42}
 threshold=${3:-0.35}
+case ${4:-dense} in
+dense) gen= ;;
+mixed) gen=--mixed ;;
+*) echo "pii_accuracy.sh: dense or mixed, not $4" >&2; exit 2 ;;
+esac
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 make -s tests/bench/pii_bench >/dev/null
-python3 "$srcdir/tests/bench/pii_corpus.py" "$lines" "$seed" >"$tmp/corpus.jsonl"
-echo "corpus: $lines texts (seed $seed), $(wc -c <"$tmp/corpus.jsonl") bytes of JSON"
+python3 "$srcdir/tests/bench/pii_corpus.py" "$lines" "$seed" $gen >"$tmp/corpus.jsonl"
+echo "corpus: $lines texts (seed $seed, ${4:-dense}), $(wc -c <"$tmp/corpus.jsonl") bytes of JSON"
 ./tests/bench/pii_bench accuracy "$tmp/corpus.jsonl" "$threshold"
