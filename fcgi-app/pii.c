@@ -111,6 +111,7 @@ read_opts(struct api_check *c, json_t *body, struct sl_pii_opts *o)
                         ? sl_pii_entity_parse(json_string_value(e))
                         : -1;
 
+            /* An empty list is every entity type, as Presidio's. */
             if (k < 0 && i < 20)
                 api_check_fail(c, "entities",
                                "entities[%zu] is not a "
@@ -120,8 +121,6 @@ read_opts(struct api_check *c, json_t *body, struct sl_pii_opts *o)
             else if (k >= 0)
                 o->entities |= 1u << k;
         }
-        if (json_array_size(v) > 0 && o->entities == 0)
-            o->entities = 0; /* reported above */
     }
     if ((v = json_object_get(body, "score_threshold")) != NULL &&
         !json_is_null(v)) {
@@ -168,7 +167,7 @@ read_opts(struct api_check *c, json_t *body, struct sl_pii_opts *o)
 
 /*
  * The texts to analyse: "text" (a string, or an array of strings: a
- * batch), or Presidio-style "texts". Sets *texts (borrowed), *n, *batch.
+ * batch), or "texts". Sets *texts (borrowed from body) and *batch.
  * Returns 0, or API_ANSWERED with the 413/422 set.
  */
 static int API_ANSWERS
