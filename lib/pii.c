@@ -1413,7 +1413,7 @@ try_day_month(struct scan *sc, size_t i)
 /* --- names and places -------------------------------------------------------
  */
 
-/* FNV-1a of the string w, as scripts/gen-pii-lists.py computes it. */
+/* FNV-1a of the string w, as scripts/gen_pii_lists.c computes it. */
 static uint32_t
 fnv1a(const char *w)
 {

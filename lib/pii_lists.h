@@ -1,5 +1,6 @@
 /*
- * pii_lists.h: the PII engine's word lists (pii_lists.c, generated):
+ * pii_lists.h: the PII engine's word lists (pii_lists.c, generated into
+ * the build tree by scripts/gen_pii_lists.c from the lists in lib/pii-data/):
  * given names, family names and places, lower case (ASCII letters only
  * lowered), words separated by one space, sorted in strcmp order.
  */
