@@ -133,4 +133,11 @@ int api_h_alerts_update(struct api_req *r);
 int api_h_alerts_delete(struct api_req *r);
 int api_h_notifications_send(struct api_req *r);
 
+/* pii.c */
+int api_h_pii_analyze(struct api_req *r);
+int api_h_pii_anonymize(struct api_req *r);
+int api_h_pii_deanonymize(struct api_req *r);
+int api_h_pii_recognizers(struct api_req *r);
+int api_h_pii_supported_entities(struct api_req *r);
+
 #endif

@@ -97,6 +97,10 @@ static const struct perm perms[] = {
      RULES({"GET", "/api/v1/users"}, {"GET", "/api/v1/users/{id}"})},
     {"user:write",
      RULES({"POST", "/api/v1/users"}, {WRITE, "/api/v1/users/{id}"})},
+    {"pii:read", RULES({"GET", "/api/v1/pii/*"})},
+    {"pii:analyze", RULES({"POST", "/api/v1/pii/analyze"})},
+    {"pii:anonymize", RULES({"POST", "/api/v1/pii/anonymize"},
+                            {"POST", "/api/v1/pii/deanonymize"})},
     {"org:admin", RULES({"GET POST DELETE", "/api/v1/admin/*"})},
 };
 #define NPERMS (sizeof(perms) / sizeof(perms[0]))

@@ -266,6 +266,17 @@ const struct api_route api_routes[] = {
     ROUTE("POST", "/api/v1/notifications/send", api_h_notifications_send,
           TENANT(ENGINEER)),
 
+    /* PII detection and anonymisation (seed 000; Presidio's names) */
+    ROUTE("POST", "/api/v1/pii/analyze", api_h_pii_analyze, TENANT(ANALYST)),
+    ROUTE("POST", "/api/v1/pii/anonymize", api_h_pii_anonymize,
+          TENANT(ANALYST)),
+    ROUTE("POST", "/api/v1/pii/deanonymize", api_h_pii_deanonymize,
+          TENANT(ANALYST)),
+    ROUTE("GET", "/api/v1/pii/recognizers", api_h_pii_recognizers,
+          TENANT(ANALYST)),
+    ROUTE("GET", "/api/v1/pii/supportedentities", api_h_pii_supported_entities,
+          TENANT(ANALYST)),
+
     /* Soft delete administration (seed 002) */
     ROUTE("GET", "/api/v1/admin/deleted-entities", api_h_admin_deleted_list,
           TENANT(ADMIN)),
