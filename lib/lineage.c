@@ -137,8 +137,9 @@ rename_member(json_t *obj, const char *from, const char *to)
 }
 
 /*
- * The string member key of obj at path, 1 to max characters; NULL when
- * absent (a problem when required) or bad (a problem).
+ * The string member key of obj at path, at most max characters and, when
+ * required, at least 1; NULL when absent (a problem when required) or bad
+ * (a problem).
  */
 static const char *
 str_member(struct lcheck *c, json_t *obj, const char *path, const char *key,
@@ -158,9 +159,12 @@ str_member(struct lcheck *c, json_t *obj, const char *path, const char *key,
         fail(c, field, "must be a string");
         return NULL;
     }
+    /* An optional member may be empty (OpenLineage's own examples send
+     * "description": ""). */
     n = chars(json_string_value(v));
-    if (n < 1 || n > max) {
-        fail(c, field, "must have 1 to %zu characters", max);
+    if ((required && n < 1) || n > max) {
+        fail(c, field, "must have %d to %zu characters", required ? 1 : 0,
+             max);
         return NULL;
     }
     return json_string_value(v);

@@ -239,6 +239,27 @@ START_TEST(problems_name_the_field)
 }
 END_TEST
 
+/* OpenLineage's own example sends "description": "". */
+START_TEST(optional_members_may_be_empty)
+{
+    struct told t;
+
+    ck_assert_int_eq(
+        check_text("{\"eventTime\": \"2026-01-09T16:30:00Z\", \"run\": "
+                   "{\"runId\": \"" RUN_ID "\"}, \"job\": {\"namespace\": "
+                   "\"n\", \"name\": \"j\"}, \"outputs\": [{\"namespace\": "
+                   "\"n\", \"name\": \"d\", \"facets\": {\"columnLineage\": "
+                   "{\"fields\": {\"a\": {\"inputFields\": [{\"namespace\": "
+                   "\"n\", \"name\": \"s\", \"field\": \"x\", "
+                   "\"transformations\": [{\"type\": \"DIRECT\", "
+                   "\"subtype\": \"IDENTITY\", \"description\": \"\"}]}], "
+                   "\"transformationDescription\": \"\"}}}}}]}",
+                   &t, NULL),
+        0);
+    ck_assert_msg(t.n == 0, "%s", t.text);
+}
+END_TEST
+
 START_TEST(not_an_object)
 {
     struct told t;
@@ -321,6 +342,7 @@ lineage_suite(void)
     tcase_add_test(tc, event_types);
     tcase_add_test(tc, times);
     tcase_add_test(tc, problems_name_the_field);
+    tcase_add_test(tc, optional_members_may_be_empty);
     tcase_add_test(tc, not_an_object);
     tcase_add_test(tc, bounds);
     tcase_add_test(tc, problems_are_bounded);
