@@ -253,7 +253,10 @@ CREATE FUNCTION lineage_ingest(p_id uuid, p_event jsonb,
                    AND excluded.fields IS DISTINCT FROM t.fields)
                OR NOT t.facets @> excluded.facets;
 
-        -- Its edges.
+        -- Its edges. (Datasets are looked up one by one, by their unique
+        -- index, through LATERAL ... LIMIT 1: the planner guesses 100
+        -- rows for each jsonb_array_elements() and would otherwise hash
+        -- the whole table.)
         WITH e AS (
             SELECT DISTINCT ds.id AS dataset_id, x.dir
             FROM (SELECT v.value, 'in' AS dir FROM jsonb_array_elements(
@@ -261,9 +264,11 @@ CREATE FUNCTION lineage_ingest(p_id uuid, p_event jsonb,
                   UNION ALL
                   SELECT v.value, 'out' FROM jsonb_array_elements(
                       coalesce(p_event -> 'outputs', '[]')) v) x
-            JOIN lineage_datasets ds ON ds.tenant_id = v_tenant
-                 AND ds.namespace = x.value ->> 'namespace'
-                 AND ds.name = x.value ->> 'name')
+            CROSS JOIN LATERAL (
+                SELECT d.id FROM lineage_datasets d
+                WHERE d.tenant_id = v_tenant
+                  AND d.namespace = x.value ->> 'namespace'
+                  AND d.name = x.value ->> 'name' LIMIT 1) ds)
         INSERT INTO lineage_edges AS g (tenant_id, job_id, dataset_id,
                                         direction, transformation, run_id)
         SELECT v_tenant, v_job, e.dataset_id, e.dir, v_transformation, v_run
@@ -286,16 +291,20 @@ CREATE FUNCTION lineage_ingest(p_id uuid, p_event jsonb,
                        f.value ->> 'transformationType' AS ttype,
                        f.value ->> 'transformationDescription' AS tdesc
                 FROM jsonb_array_elements(p_event -> 'outputs') o
-                JOIN lineage_datasets od ON od.tenant_id = v_tenant
-                     AND od.namespace = o.value ->> 'namespace'
-                     AND od.name = o.value ->> 'name'
+                CROSS JOIN LATERAL (
+                    SELECT d.id FROM lineage_datasets d
+                    WHERE d.tenant_id = v_tenant
+                      AND d.namespace = o.value ->> 'namespace'
+                      AND d.name = o.value ->> 'name' LIMIT 1) od
                 CROSS JOIN LATERAL jsonb_each(
                     o.value #> '{facets,columnLineage,fields}') f
                 CROSS JOIN LATERAL jsonb_array_elements(
                     f.value -> 'inputFields') i
-                JOIN lineage_datasets idd ON idd.tenant_id = v_tenant
-                     AND idd.namespace = i.value ->> 'namespace'
-                     AND idd.name = i.value ->> 'name'
+                CROSS JOIN LATERAL (
+                    SELECT d.id FROM lineage_datasets d
+                    WHERE d.tenant_id = v_tenant
+                      AND d.namespace = i.value ->> 'namespace'
+                      AND d.name = i.value ->> 'name' LIMIT 1) idd
                 WHERE jsonb_typeof(o.value #> '{facets,columnLineage,fields}')
                       = 'object')
             INSERT INTO lineage_columns AS l (tenant_id, dataset_id, field,
@@ -437,9 +446,10 @@ CREATE FUNCTION lineage_graph(p_namespace text, p_name text, p_depth integer,
                 v_truncated := true;
                 v_ds := v_ds[1:p_max];
             END IF;
-            v_jobs := ARRAY(SELECT DISTINCT e.job_id FROM lineage_edges e
-                            WHERE e.tenant_id = v_tenant
-                              AND e.dataset_id = ANY (v_ds)
+            v_jobs := ARRAY(SELECT DISTINCT e.job_id
+                            FROM unnest(v_ds) u(id)
+                            JOIN lineage_edges e ON e.tenant_id = v_tenant
+                                 AND e.dataset_id = u.id
                             ORDER BY 1
                             LIMIT greatest(p_max - cardinality(v_ds), 0));
         ELSE
@@ -491,8 +501,9 @@ CREATE FUNCTION lineage_graph(p_namespace text, p_name text, p_depth integer,
                                                      x.name),
                                'type', 'dataset', 'namespace', x.namespace,
                                'name', x.name, 'layer', x.layer) doc
-                    FROM lineage_datasets x
-                    WHERE x.tenant_id = v_tenant AND x.id = ANY (v_ds)
+                    FROM unnest(v_ds) u(id)
+                    JOIN lineage_datasets x ON x.tenant_id = v_tenant
+                         AND x.id = u.id
                     UNION ALL
                     SELECT lineage_node_id('job', j.namespace, j.name),
                            json_build_object(
@@ -500,8 +511,9 @@ CREATE FUNCTION lineage_graph(p_namespace text, p_name text, p_depth integer,
                                                      j.name),
                                'type', 'job', 'namespace', j.namespace,
                                'name', j.name, 'layer', NULL)
-                    FROM lineage_jobs j
-                    WHERE j.tenant_id = v_tenant AND j.id = ANY (v_jobs)) n),
+                    FROM unnest(v_jobs) u(id)
+                    JOIN lineage_jobs j ON j.tenant_id = v_tenant
+                         AND j.id = u.id) n),
             'edges', (
                 SELECT coalesce(json_agg(json_build_object(
                     'source', CASE e.direction
@@ -519,13 +531,14 @@ CREATE FUNCTION lineage_graph(p_namespace text, p_name text, p_depth integer,
                     'run_id', e.run_id,
                     'created_at', rfc3339(e.created_at))
                     ORDER BY e.job_id, e.direction, e.dataset_id), '[]')
-                FROM lineage_edges e
+                FROM unnest(v_jobs) u(id)
+                JOIN lineage_edges e ON e.tenant_id = v_tenant
+                     AND e.job_id = u.id
                 JOIN lineage_datasets x ON x.tenant_id = e.tenant_id
                      AND x.id = e.dataset_id
                 JOIN lineage_jobs j ON j.tenant_id = e.tenant_id
                      AND j.id = e.job_id
-                WHERE e.tenant_id = v_tenant AND e.job_id = ANY (v_jobs)
-                  AND e.dataset_id = ANY (v_ds)));
+                WHERE e.dataset_id IN (SELECT unnest(v_ds))));
     END
     $$;
 
@@ -637,6 +650,18 @@ CREATE FUNCTION lineage_record_run(p_id uuid, p_run uuid, p_event jsonb)
         RETURN NULL;
     END
     $$;
+
+-- The reads are many short index probes over arrays whose size only the
+-- call knows. A generic plan (PL/pgSQL's, after five calls) guesses that
+-- size and may join 4,000 ids by nested loops (seconds where a custom
+-- plan takes 100 ms, tests/bench/lineage.sh); and the estimates pass
+-- jit_above_cost, where compiling costs more than running.
+ALTER FUNCTION lineage_graph(text, text, integer, integer)
+    SET jit = off SET plan_cache_mode = force_custom_plan;
+ALTER FUNCTION lineage_dataset_doc(text, text, integer)
+    SET jit = off SET plan_cache_mode = force_custom_plan;
+ALTER FUNCTION lineage_columns_doc(text, text, text) SET jit = off;
+ALTER FUNCTION lineage_ingest(uuid, jsonb) SET jit = off;
 
 GRANT SELECT, INSERT, UPDATE
     ON lineage_datasets, lineage_jobs, lineage_runs, lineage_edges,
