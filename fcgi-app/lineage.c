@@ -64,8 +64,8 @@ api_h_lineage_event(struct api_req *r)
     p[1] = api_json_text(r, event);
     if (p[1] == NULL)
         return SL_ENOMEM;
-    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id,
-                         ST_LINEAGE_INGEST, 2, p, &res);
+    rc = api_exec_scoped(r, r->who.tenant_id, r->who.user_id, ST_LINEAGE_INGEST,
+                         2, p, &res);
     if (rc != 0)
         return api_db_error(r, rc);
     duplicate = PQgetvalue(res, 0, 1)[0] == 't';
@@ -104,9 +104,9 @@ dataset_not_found(struct api_req *r, const char *ns, const char *name)
 
     snprintf(msg, sizeof(msg), "no dataset %.200s%s%.200s has lineage",
              name ? name : "", ns ? " in namespace " : "", ns ? ns : "");
-    return api_error(r, 404, "DATASET_NOT_FOUND", msg,
-                     json_pack("{s:s?, s:s?}", "dataset_name", name,
-                               "namespace", ns));
+    return api_error(
+        r, 404, "DATASET_NOT_FOUND", msg,
+        json_pack("{s:s?, s:s?}", "dataset_name", name, "namespace", ns));
 }
 
 /* Runs statement id with p, n of them; answers its one JSON value, or

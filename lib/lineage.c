@@ -25,8 +25,7 @@ struct lcheck {
     int problems;
 };
 
-static void
-fail(struct lcheck *c, const char *field, const char *fmt, ...)
+static void fail(struct lcheck *c, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -130,8 +129,7 @@ rename_member(json_t *obj, const char *from, const char *to)
 
     if (v == NULL)
         return 0;
-    if (json_object_get(obj, to) == NULL &&
-        json_object_set(obj, to, v) != 0)
+    if (json_object_get(obj, to) == NULL && json_object_set(obj, to, v) != 0)
         return SL_ENOMEM;
     return json_object_del(obj, from) == 0 ? 0 : SL_ENOMEM;
 }
@@ -163,8 +161,7 @@ str_member(struct lcheck *c, json_t *obj, const char *path, const char *key,
      * "description": ""). */
     n = chars(json_string_value(v));
     if ((required && n < 1) || n > max) {
-        fail(c, field, "must have %d to %zu characters", required ? 1 : 0,
-             max);
+        fail(c, field, "must have %d to %zu characters", required ? 1 : 0, max);
         return NULL;
     }
     return json_string_value(v);
@@ -407,9 +404,10 @@ check_datasets(struct lcheck *c, json_t *event, const char *key)
         }
         snprintf(field, sizeof(field), "%s.%s", path,
                  strcmp(key, "inputs") == 0 ? "inputFacets" : "outputFacets");
-        check_facets(c, json_object_get(d, strcmp(key, "inputs") == 0
-                                               ? "inputFacets"
-                                               : "outputFacets"),
+        check_facets(c,
+                     json_object_get(d, strcmp(key, "inputs") == 0
+                                            ? "inputFacets"
+                                            : "outputFacets"),
                      field);
     }
 }
@@ -422,8 +420,7 @@ default_str(json_t *obj, const char *key, const char *def)
 
     if (v != NULL && !json_is_null(v))
         return 0;
-    return json_object_set_new(obj, key, json_string(def)) == 0 ? 0
-                                                                : SL_ENOMEM;
+    return json_object_set_new(obj, key, json_string(def)) == 0 ? 0 : SL_ENOMEM;
 }
 
 int
@@ -458,8 +455,7 @@ sl_lineage_check(json_t *event, sl_lineage_fail_fn failfn, void *arg)
              "must be START, RUNNING, COMPLETE, ABORT, FAIL or OTHER");
     s = str_member(&c, event, "", "eventTime", true, 64);
     if (s != NULL && !sl_lineage_time_valid(s))
-        fail(&c, "eventTime",
-             "must be an RFC 3339 date-time with a time zone");
+        fail(&c, "eventTime", "must be an RFC 3339 date-time with a time zone");
     s = str_member(&c, event, "", "producer", true, SL_LINEAGE_MAX_URI);
     if (s != NULL && !uri_valid(s))
         fail(&c, "producer", "must be a URI");

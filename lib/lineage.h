@@ -27,8 +27,8 @@
 /* Fields of a schema facet, and fields of a columnLineage facet. */
 #define SL_LINEAGE_MAX_FIELDS 1000
 /* Input fields of one output field; transformations of one input field. */
-#define SL_LINEAGE_MAX_INPUT_FIELDS  100
-#define SL_LINEAGE_MAX_TRANSFORMS    20
+#define SL_LINEAGE_MAX_INPUT_FIELDS 100
+#define SL_LINEAGE_MAX_TRANSFORMS   20
 /* Namespaces, names and fields: characters. */
 #define SL_LINEAGE_MAX_NAME 1024
 /* producer and schemaURL: characters. */

@@ -89,10 +89,10 @@ holds(const json_t *arr, const char *s)
 static void
 add_transform(json_t *ts, const char *description, bool masking)
 {
-    json_array_append_new(ts, json_pack("{s:s, s:s, s:s, s:b}", "type",
-                                        "DIRECT", "subtype", "TRANSFORMATION",
-                                        "description", description, "masking",
-                                        masking));
+    json_array_append_new(ts,
+                          json_pack("{s:s, s:s, s:s, s:b}", "type", "DIRECT",
+                                    "subtype", "TRANSFORMATION", "description",
+                                    description, "masking", masking));
 }
 
 /*
@@ -122,9 +122,9 @@ trace(const struct run_job *job, const struct run_node *n, const char *col,
                 if (ds != NULL) {
                     if (json_array_size(pts) == 0)
                         json_array_append_new(
-                            pts, json_pack("{s:s, s:s, s:b}", "type", "DIRECT",
-                                           "subtype", "IDENTITY", "masking",
-                                           false));
+                            pts,
+                            json_pack("{s:s, s:s, s:b}", "type", "DIRECT",
+                                      "subtype", "IDENTITY", "masking", false));
                     json_object_set_new(ds, "field", json_string(col));
                     json_object_set(ds, "transformations", pts);
                     json_array_append_new(out, ds);
@@ -156,8 +156,8 @@ trace(const struct run_job *job, const struct run_node *n, const char *col,
                 }
             }
             if (is(p, SL_MODULE_TRANSFORMER, "cast")) {
-                const char *type = sl_json_get_str(
-                    json_object_get(p->config, "columns"), col);
+                const char *type =
+                    sl_json_get_str(json_object_get(p->config, "columns"), col);
                 char d[96];
 
                 if (type != NULL) {
@@ -209,8 +209,8 @@ column_facet(const struct run_job *job, const struct run_node *n)
         }
         json_array_foreach(ins, i, in)
         {
-            json_t *t0 = json_array_get(json_object_get(in, "transformations"),
-                                        0);
+            json_t *t0 =
+                json_array_get(json_object_get(in, "transformations"), 0);
 
             if (json_array_size(json_object_get(in, "transformations")) != 1 ||
                 strcmp(sl_json_get_str(t0, "subtype"), "IDENTITY") != 0)
@@ -239,10 +239,9 @@ schema_facet(const struct run_node *n)
     if (n->in_schema == NULL || (fields = json_array()) == NULL)
         return NULL;
     for (int c = 0; c < n->in_schema->ncols; c++)
-        json_array_append_new(fields,
-                              json_pack("{s:s, s:s?}", "name",
-                                        n->in_schema->cols[c].name, "type",
-                                        n->in_schema->cols[c].type));
+        json_array_append_new(
+            fields, json_pack("{s:s, s:s?}", "name", n->in_schema->cols[c].name,
+                              "type", n->in_schema->cols[c].type));
     return json_pack("{s:s, s:s, s:o}", "_producer", PRODUCER, "_schemaURL",
                      SCHEMA_FACET_URL, "fields", fields);
 }
@@ -292,11 +291,11 @@ run_lineage_event(const struct run_job *job, const char *type)
     ev = json_pack(
         "{s:s, s:s, s:s, s:s, s:{s:s, s:{s:{s:s, s:s, s:s, s:i, s:I, s:I}}}, "
         "s:{s:s, s:s, s:{s:{s:s, s:s, s:s}}}, s:O, s:O}",
-        "eventType", type, "eventTime", when, "producer", PRODUCER,
-        "schemaURL", SL_LINEAGE_SCHEMA_URL, "run", "runId", job->run_id,
-        "facets", "sluice", "_producer", PRODUCER, "_schemaURL",
-        SL_LINEAGE_SCHEMA_URL, "pipeline_id", job->pipeline_id, "attempt",
-        job->attempt, "records", (json_int_t)job->records, "records_failed",
+        "eventType", type, "eventTime", when, "producer", PRODUCER, "schemaURL",
+        SL_LINEAGE_SCHEMA_URL, "run", "runId", job->run_id, "facets", "sluice",
+        "_producer", PRODUCER, "_schemaURL", SL_LINEAGE_SCHEMA_URL,
+        "pipeline_id", job->pipeline_id, "attempt", job->attempt, "records",
+        (json_int_t)job->records, "records_failed",
         (json_int_t)job->records_failed, "job", "namespace", "sluice", "name",
         job->pipeline_id, "facets", "sluice", "_producer", PRODUCER,
         "_schemaURL", SL_LINEAGE_SCHEMA_URL, "transformation",

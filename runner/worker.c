@@ -55,10 +55,11 @@ struct run_slot {
     bool lost;     /* stopped because heartbeats failed: may be another's */
     bool gone;     /* known to be another's (or ended by another) */
     bool enlisted; /* its participants are recorded (commit.h) */
-    bool lineage_off; /* recording lineage failed: ends go without it */
     json_t *logs;  /* lines not yet written */
     long logs_dropped;
     double progress_at; /* when run.progress was last published */
+    /* Recording lineage failed: this slot's runs end without it. */
+    bool lineage_off;
     struct {
         struct run_node *node;
         PGcancel *cancel;

@@ -44,8 +44,7 @@ run_ok(struct it_client *c, const char *token, const char *pid)
     char *run = it_execute(c, token, pid);
 
     it_await_run(c, token, run, "completed|failed", 60, &r);
-    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s",
-                  r.body);
+    ck_assert_msg(strcmp(it_str(&r, "status"), "completed") == 0, "%s", r.body);
     it_resp_free(&r);
     return run;
 }
@@ -119,30 +118,29 @@ START_TEST(chain_of_two_pipelines)
     snprintf(a, sizeof(a), "A_%s", it_unique());
     snprintf(b, sizeof(b), "B_%s", it_unique());
     /* The file into bronze.t1, then A: t1 -> t2, then B: t2 -> t3. */
-    p0 = pipeline_named(
-        &c, token, zero,
-        json_pack("[o, o]",
-                  it_node("in", "extractor", "csv",
-                          json_pack("{s:s}", "path", "t1.csv")),
-                  it_node("out", "loader", "postgres",
-                          json_pack("{s:s, s:s}", "schema", "bronze", "table",
-                                    "t1"))));
+    p0 = pipeline_named(&c, token, zero,
+                        json_pack("[o, o]",
+                                  it_node("in", "extractor", "csv",
+                                          json_pack("{s:s}", "path", "t1.csv")),
+                                  it_node("out", "loader", "postgres",
+                                          json_pack("{s:s, s:s}", "schema",
+                                                    "bronze", "table", "t1"))));
     pa = pipeline_named(
         &c, token, a,
         json_pack(
             "[o, o, o, o, o]",
             it_node("in", "extractor", "postgres",
                     json_pack("{s:s, s:s}", "schema", "bronze", "table", "t1")),
-            it_node("keep", "transformer", "select",
-                    json_pack("{s:[s, s, s]}", "columns", "id", "name",
-                              "amount")),
+            it_node(
+                "keep", "transformer", "select",
+                json_pack("{s:[s, s, s]}", "columns", "id", "name", "amount")),
             it_node("ren", "transformer", "rename",
                     json_pack("{s:{s:s}}", "mapping", "name", "customer")),
             it_node("num", "transformer", "cast",
                     json_pack("{s:{s:s}}", "columns", "amount", "numeric")),
-            it_node("out", "loader", "postgres",
-                    json_pack("{s:s, s:s}", "schema", "silver", "table",
-                              "t2"))));
+            it_node(
+                "out", "loader", "postgres",
+                json_pack("{s:s, s:s}", "schema", "silver", "table", "t2"))));
     pb = pipeline_named(
         &c, token, b,
         json_pack(
@@ -150,8 +148,7 @@ START_TEST(chain_of_two_pipelines)
             it_node("in", "extractor", "postgres",
                     json_pack("{s:s, s:s}", "schema", "silver", "table", "t2")),
             it_node("out", "loader", "postgres",
-                    json_pack("{s:s, s:s}", "schema", "gold", "table",
-                              "t3"))));
+                    json_pack("{s:s, s:s}", "schema", "gold", "table", "t3"))));
     run0 = run_ok(&c, token, p0);
     runa = run_ok(&c, token, pa);
     runb = run_ok(&c, token, pb);
@@ -210,8 +207,7 @@ START_TEST(chain_of_two_pipelines)
     ck_assert(has_edge(&r, "dataset:warehouse:silver.t2", job_b));
     ck_assert(has_edge(&r, job_b, "dataset:warehouse:gold.t3"));
     ck_assert(!has(it_at(&r, "nodes"), "id", "dataset:files:t1.csv"));
-    ck_assert_str_eq(it_str(&r, "edges.0.transformation") ? "set" : "",
-                     "set");
+    ck_assert_str_eq(it_str(&r, "edges.0.transformation") ? "set" : "", "set");
     ck_assert_ptr_nonnull(it_at(&r, "edges.0.created_at"));
     it_resp_free(&r);
     /* Two jobs each way reach the file the first pipeline read. */
@@ -287,13 +283,13 @@ event(const char *type, const char *runid, int s, const char *ns,
     snprintf(when, sizeof(when), "2026-01-09T16:%02d:%02d.5Z", s / 60, s % 60);
     json_array_foreach(ins, i, v)
     {
-        json_array_append_new(inputs, json_pack("{s:s, s:O}", "namespace", ns,
-                                                "name", v));
+        json_array_append_new(
+            inputs, json_pack("{s:s, s:O}", "namespace", ns, "name", v));
     }
     json_array_foreach(outs, i, v)
     {
-        json_array_append_new(outputs, json_pack("{s:s, s:O}", "namespace", ns,
-                                                 "name", v));
+        json_array_append_new(
+            outputs, json_pack("{s:s, s:O}", "namespace", ns, "name", v));
     }
     json_decref(ins);
     json_decref(outs);
@@ -344,16 +340,16 @@ START_TEST(openlineage_column_lineage)
             "https://openlineage.io/spec/facets/1-2-0/"
             "ColumnLineageDatasetFacet.json",
             "fields", "order_id", "inputFields", "namespace",
-            "postgres://db.example:5432", "name", "shop.public.orders",
-            "field", "id", "transformations", "type", "DIRECT", "subtype",
-            "IDENTITY", "description", "", "transformationDescription",
-            "identical", "transformationType", "IDENTITY", "total",
-            "inputFields", "namespace", "postgres://db.example:5432", "name",
+            "postgres://db.example:5432", "name", "shop.public.orders", "field",
+            "id", "transformations", "type", "DIRECT", "subtype", "IDENTITY",
+            "description", "", "transformationDescription", "identical",
+            "transformationType", "IDENTITY", "total", "inputFields",
+            "namespace", "postgres://db.example:5432", "name",
             "shop.public.orders", "field", "price", "namespace",
-            "postgres://db.example:5432", "name", "shop.public.orders",
-            "field", "qty", "transformationType", "TRANSFORMATION", "schema",
-            "fields", "name", "order_id", "type", "integer", "name", "total",
-            "type", "numeric"));
+            "postgres://db.example:5432", "name", "shop.public.orders", "field",
+            "qty", "transformationType", "TRANSFORMATION", "schema", "fields",
+            "name", "order_id", "type", "integer", "name", "total", "type",
+            "numeric"));
     it_call(&c, "POST", "/api/v1/lineage", token, json_incref(ev), &r);
     it_assert_status(&r, 201);
     ck_assert_str_eq(it_str(&r, "status"), "recorded");
@@ -398,10 +394,10 @@ START_TEST(openlineage_column_lineage)
                       "s:[{s:s, s:s}]}",
                       "event_type", "START", "event_time",
                       "2026-01-09T16:30:00Z", "run", "run_id", run, "job",
-                      "namespace", "atlas_pipeline", "name",
-                      "bronze_to_silver", "inputs", "namespace", "atlas",
-                      "name", "bronze.customers", "outputs", "namespace",
-                      "atlas", "name", "silver.customers"),
+                      "namespace", "atlas_pipeline", "name", "bronze_to_silver",
+                      "inputs", "namespace", "atlas", "name",
+                      "bronze.customers", "outputs", "namespace", "atlas",
+                      "name", "silver.customers"),
             &r);
     it_assert_status(&r, 201);
     ck_assert_str_eq(it_str(&r, "status"), "recorded");
@@ -417,8 +413,7 @@ START_TEST(openlineage_column_lineage)
     viewer = it_member(&c, token, "viewer");
     it_get(&c, "/api/v1/lineage/graph", viewer, &r);
     it_assert_status(&r, 200);
-    ck_assert(has(it_at(&r, "nodes"), "id",
-                  "dataset:atlas:silver.customers"));
+    ck_assert(has(it_at(&r, "nodes"), "id", "dataset:atlas:silver.customers"));
     it_resp_free(&r);
     it_call(&c, "POST", "/api/v1/lineage", viewer,
             event("START", run, 2, "n", "j", json_array(), json_array()), &r);
@@ -610,8 +605,8 @@ START_TEST(cycles_end_and_depth_bounds)
     ck_assert(!has(it_at(&r, "nodes"), "id", "job:line:k4"));
     it_resp_free(&r);
     /* Upstream of d6 at depth 2: d4, d5, k5, k6 and d6. */
-    it_get(&c, "/api/v1/lineage/graph?namespace=line&dataset=d6&depth=2",
-           token, &r);
+    it_get(&c, "/api/v1/lineage/graph?namespace=line&dataset=d6&depth=2", token,
+           &r);
     it_assert_status(&r, 200);
     ck_assert_int_eq(json_array_size(it_at(&r, "nodes")), 5);
     ck_assert(has(it_at(&r, "nodes"), "id", "dataset:line:d4"));

@@ -89,9 +89,8 @@ START_TEST(accepts_openlineage_event)
     ck_assert_int_eq(check_text(OK_EVENT, &t, &ev), 0);
     ck_assert_int_eq(t.n, 0);
     /* runId is lower-cased: one run whatever the case it is sent in. */
-    ck_assert_str_eq(
-        sl_json_get_str(json_object_get(ev, "run"), "runId"),
-        "3f5e83fa-3480-44ff-99c5-ff943904e5e8");
+    ck_assert_str_eq(sl_json_get_str(json_object_get(ev, "run"), "runId"),
+                     "3f5e83fa-3480-44ff-99c5-ff943904e5e8");
     json_decref(ev);
 }
 END_TEST
@@ -126,8 +125,8 @@ END_TEST
 
 START_TEST(event_types)
 {
-    const char *ok[] = {"START", "RUNNING", "COMPLETE", "ABORT", "FAIL",
-                        "OTHER"};
+    const char *ok[] = {"START", "RUNNING", "COMPLETE",
+                        "ABORT", "FAIL",    "OTHER"};
 
     for (size_t i = 0; i < 6; i++)
         ck_assert(sl_lineage_event_type_valid(ok[i]));
@@ -278,8 +277,8 @@ wide_event(int ninputs, int nfields)
     char *text;
 
     for (int i = 0; i < nfields; i++)
-        json_array_append_new(fields, json_pack("{s:s++}", "name", "c",
-                                                i % 2 ? "a" : "b", "x"));
+        json_array_append_new(
+            fields, json_pack("{s:s++}", "name", "c", i % 2 ? "a" : "b", "x"));
     for (int i = 0; i < ninputs; i++) {
         char name[32];
 
