@@ -89,7 +89,9 @@ CREATE TABLE lineage_edges (
     -- what the job does to the data: its name, or for a Sluice run the
     -- modules between the dataset and the others ("select > cast")
     transformation text,
-    run_id         uuid, -- the latest run that recorded it
+    -- the run that recorded it, or last changed its transformation (an
+    -- edge is not rewritten by every run that confirms it)
+    run_id         uuid,
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, dataset_id, direction, job_id),
@@ -167,8 +169,17 @@ CREATE FUNCTION lineage_ingest(p_id uuid, p_event jsonb,
         v_run uuid := (p_event #>> '{run,runId}')::uuid;
         v_type text := coalesce(p_event ->> 'eventType', 'OTHER');
         v_time timestamptz := (p_event ->> 'eventTime')::timestamptz;
+        v_job_ns text := p_event #>> '{job,namespace}';
+        v_job_name text := p_event #>> '{job,name}';
+        v_job_facets jsonb := coalesce(p_event #> '{job,facets}', '{}');
         v_job bigint;
+        v_facets jsonb;
         v_transformation text;
+        -- every dataset the event names, once: [{namespace, name, fields,
+        -- facets, dir ('in', 'out' or NULL for a columnLineage input)}]
+        v_ds jsonb;
+        -- the same with their ids
+        v_ids jsonb;
     BEGIN
         INSERT INTO lineage_events AS e (id, tenant_id, run_id, event_type,
                                          event_time, producer, payload)
@@ -186,25 +197,27 @@ CREATE FUNCTION lineage_ingest(p_id uuid, p_event jsonb,
         END IF;
         duplicate := false;
 
+        -- What already exists is read, not locked: rows are written only
+        -- when something changes (a row lock is a write too, and most
+        -- events repeat what the previous run of their job said).
+
         -- The job.
-        INSERT INTO lineage_jobs AS j (tenant_id, namespace, name, facets)
-        VALUES (v_tenant, p_event #>> '{job,namespace}',
-                p_event #>> '{job,name}',
-                coalesce(p_event #> '{job,facets}', '{}'))
-        ON CONFLICT (tenant_id, namespace, name) DO UPDATE
-            SET facets = j.facets || excluded.facets, updated_at = now()
-            WHERE excluded.facets <> '{}'
-              AND NOT j.facets @> excluded.facets
-        RETURNING j.id INTO v_job;
+        SELECT j.id, j.facets INTO v_job, v_facets FROM lineage_jobs j
+        WHERE j.tenant_id = v_tenant AND j.namespace = v_job_ns
+          AND j.name = v_job_name;
         IF v_job IS NULL THEN
-            SELECT j.id INTO v_job FROM lineage_jobs j
-            WHERE j.tenant_id = v_tenant
-              AND j.namespace = p_event #>> '{job,namespace}'
-              AND j.name = p_event #>> '{job,name}';
+            INSERT INTO lineage_jobs AS j (tenant_id, namespace, name, facets)
+            VALUES (v_tenant, v_job_ns, v_job_name, v_job_facets)
+            ON CONFLICT (tenant_id, namespace, name) DO UPDATE
+                SET facets = j.facets || excluded.facets, updated_at = now()
+            RETURNING j.id INTO v_job;
+        ELSIF NOT v_facets @> v_job_facets THEN
+            UPDATE lineage_jobs SET facets = facets || v_job_facets,
+                                    updated_at = now()
+            WHERE id = v_job;
         END IF;
         v_transformation := coalesce(
-            p_event #>> '{job,facets,sluice,transformation}',
-            p_event #>> '{job,name}');
+            p_event #>> '{job,facets,sluice,transformation}', v_job_name);
 
         -- The run: its state is its latest event's.
         INSERT INTO lineage_runs AS r (tenant_id, run_id, job_id, state,
@@ -226,85 +239,116 @@ CREATE FUNCTION lineage_ingest(p_id uuid, p_event jsonb,
             facets = r.facets || excluded.facets,
             updated_at = now();
 
-        -- Its datasets, in a stable order (concurrent events lock the
-        -- same rows in the same order), made or updated.
-        WITH d AS (
-            SELECT DISTINCT ON (x.value ->> 'namespace', x.value ->> 'name')
-                   x.value ->> 'namespace' AS namespace,
-                   x.value ->> 'name' AS name,
-                   x.value #> '{facets,schema,fields}' AS fields,
-                   coalesce(x.value -> 'facets', '{}') - 'columnLineage'
-                       - 'schema' AS facets
-            FROM jsonb_array_elements(coalesce(p_event -> 'inputs', '[]')
-                     || coalesce(p_event -> 'outputs', '[]')
-                     || jsonb_path_query_array(p_event,
-                            '$.outputs[*].facets.columnLineage.fields.*'
-                            '.inputFields[*]')) x
-            ORDER BY 1, 2, (x.value #> '{facets,schema,fields}') IS NULL)
-        INSERT INTO lineage_datasets AS t (tenant_id, namespace, name, layer,
-                                           fields, facets)
-        SELECT v_tenant, d.namespace, d.name, lineage_layer(d.name),
-               d.fields, d.facets
-        FROM d ORDER BY d.namespace, d.name
-        ON CONFLICT (tenant_id, namespace, name) DO UPDATE
-            SET fields = coalesce(excluded.fields, t.fields),
-                facets = t.facets || excluded.facets, updated_at = now()
-            WHERE (excluded.fields IS NOT NULL
-                   AND excluded.fields IS DISTINCT FROM t.fields)
-               OR NOT t.facets @> excluded.facets;
+        -- Its datasets: the inputs, the outputs, and the inputs their
+        -- column lineage names; one entry each, the one with fields first.
+        SELECT coalesce(jsonb_agg(x.v ORDER BY x.v ->> 'namespace',
+                                  x.v ->> 'name'), '[]')
+        INTO v_ds
+        FROM (SELECT DISTINCT ON (y.value ->> 'namespace', y.value ->> 'name')
+                     jsonb_build_object(
+                         'namespace', y.value ->> 'namespace',
+                         'name', y.value ->> 'name',
+                         'fields', y.value #> '{facets,schema,fields}',
+                         'facets', coalesce(y.value -> 'facets', '{}')
+                             - 'columnLineage' - 'schema') AS v
+              FROM jsonb_array_elements(coalesce(p_event -> 'inputs', '[]')
+                       || coalesce(p_event -> 'outputs', '[]')
+                       || jsonb_path_query_array(p_event,
+                              '$.outputs[*].facets.columnLineage.fields.*'
+                              '.inputFields[*]')) y
+              ORDER BY y.value ->> 'namespace', y.value ->> 'name',
+                       (y.value #> '{facets,schema,fields}') IS NULL) x;
+        -- Those that are new. (Each is looked up by its unique index,
+        -- through LATERAL ... LIMIT 1: the planner guesses 100 rows for a
+        -- jsonb_array_elements() and would otherwise hash the table.)
+        INSERT INTO lineage_datasets (tenant_id, namespace, name, layer,
+                                      fields, facets)
+        SELECT v_tenant, d.value ->> 'namespace', d.value ->> 'name',
+               lineage_layer(d.value ->> 'name'),
+               CASE WHEN jsonb_typeof(d.value -> 'fields') = 'array'
+                    THEN d.value -> 'fields' END,
+               d.value -> 'facets'
+        FROM jsonb_array_elements(v_ds) d
+        WHERE (SELECT t.id FROM lineage_datasets t
+               WHERE t.tenant_id = v_tenant
+                 AND t.namespace = d.value ->> 'namespace'
+                 AND t.name = d.value ->> 'name') IS NULL
+        ORDER BY d.value ->> 'namespace', d.value ->> 'name'
+        ON CONFLICT (tenant_id, namespace, name) DO NOTHING;
+        -- Their ids, and the old ones whose schema or facets change.
+        SELECT jsonb_object_agg(jsonb_build_array(d.value -> 'namespace',
+                                                  d.value -> 'name')::text,
+                                t.id)
+        INTO v_ids
+        FROM jsonb_array_elements(v_ds) d
+        CROSS JOIN LATERAL (
+            SELECT x.id FROM lineage_datasets x
+            WHERE x.tenant_id = v_tenant
+              AND x.namespace = d.value ->> 'namespace'
+              AND x.name = d.value ->> 'name' LIMIT 1) t;
+        UPDATE lineage_datasets t
+        SET fields = coalesce(u.fields, t.fields),
+            facets = t.facets || u.facets, updated_at = now()
+        FROM (SELECT (v_ids ->> jsonb_build_array(d.value -> 'namespace',
+                                             d.value -> 'name')::text)::bigint AS id,
+                     CASE WHEN jsonb_typeof(d.value -> 'fields') = 'array'
+                          THEN d.value -> 'fields' END AS fields,
+                     d.value -> 'facets' AS facets
+              FROM jsonb_array_elements(v_ds) d) u
+        WHERE t.tenant_id = v_tenant
+          AND t.id = ANY (ARRAY(SELECT x.value::bigint
+                                FROM jsonb_each_text(v_ids) x))
+          AND t.id = u.id
+          AND ((u.fields IS NOT NULL AND u.fields IS DISTINCT FROM t.fields)
+               OR NOT t.facets @> u.facets);
 
-        -- Its edges. (Datasets are looked up one by one, by their unique
-        -- index, through LATERAL ... LIMIT 1: the planner guesses 100
-        -- rows for each jsonb_array_elements() and would otherwise hash
-        -- the whole table.)
+        -- Its edges: new ones made, changed ones rewritten.
         WITH e AS (
-            SELECT DISTINCT ds.id AS dataset_id, x.dir
+            SELECT DISTINCT (v_ids ->> jsonb_build_array(x.value -> 'namespace',
+                                                     x.value -> 'name')::text)::bigint
+                       AS dataset_id, x.dir
             FROM (SELECT v.value, 'in' AS dir FROM jsonb_array_elements(
                       coalesce(p_event -> 'inputs', '[]')) v
                   UNION ALL
                   SELECT v.value, 'out' FROM jsonb_array_elements(
-                      coalesce(p_event -> 'outputs', '[]')) v) x
-            CROSS JOIN LATERAL (
-                SELECT d.id FROM lineage_datasets d
-                WHERE d.tenant_id = v_tenant
-                  AND d.namespace = x.value ->> 'namespace'
-                  AND d.name = x.value ->> 'name' LIMIT 1) ds)
+                      coalesce(p_event -> 'outputs', '[]')) v) x)
         INSERT INTO lineage_edges AS g (tenant_id, job_id, dataset_id,
                                         direction, transformation, run_id)
         SELECT v_tenant, v_job, e.dataset_id, e.dir, v_transformation, v_run
-        FROM e ORDER BY e.dataset_id, e.dir
+        FROM e
+        WHERE e.dataset_id IS NOT NULL
+          AND (SELECT o.transformation IS NOT DISTINCT FROM v_transformation
+               FROM lineage_edges o
+               WHERE o.tenant_id = v_tenant AND o.dataset_id = e.dataset_id
+                 AND o.direction = e.dir AND o.job_id = v_job)
+              IS NOT TRUE
+        ORDER BY e.dataset_id, e.dir
         ON CONFLICT (tenant_id, dataset_id, direction, job_id) DO UPDATE
             SET run_id = excluded.run_id,
                 transformation = excluded.transformation, updated_at = now()
-            WHERE g.run_id IS DISTINCT FROM excluded.run_id
-               OR g.transformation IS DISTINCT FROM excluded.transformation;
+            WHERE g.transformation IS DISTINCT FROM excluded.transformation;
 
-        -- Column lineage of the outputs that carry it.
+        -- Column lineage of the outputs that carry it, likewise.
         IF jsonb_path_exists(p_event, '$.outputs[*].facets.columnLineage') THEN
             WITH c AS (
-                SELECT DISTINCT ON (od.id, f.key, idd.id, i.value ->> 'field')
-                       od.id AS dataset_id, f.key AS field,
-                       idd.id AS input_dataset_id,
+                SELECT DISTINCT ON (1, 2, 3, 4)
+                       (v_ids ->> jsonb_build_array(o.value -> 'namespace',
+                                                o.value -> 'name')::text)::bigint
+                           AS dataset_id,
+                       f.key AS field,
+                       (v_ids ->> jsonb_build_array(i.value -> 'namespace',
+                                                i.value -> 'name')::text)::bigint
+                           AS input_dataset_id,
                        i.value ->> 'field' AS input_field,
                        coalesce(i.value -> 'transformations', '[]')
                            AS transformations,
                        f.value ->> 'transformationType' AS ttype,
                        f.value ->> 'transformationDescription' AS tdesc
                 FROM jsonb_array_elements(p_event -> 'outputs') o
-                CROSS JOIN LATERAL (
-                    SELECT d.id FROM lineage_datasets d
-                    WHERE d.tenant_id = v_tenant
-                      AND d.namespace = o.value ->> 'namespace'
-                      AND d.name = o.value ->> 'name' LIMIT 1) od
                 CROSS JOIN LATERAL jsonb_each(
                     o.value #> '{facets,columnLineage,fields}') f
                 CROSS JOIN LATERAL jsonb_array_elements(
                     f.value -> 'inputFields') i
-                CROSS JOIN LATERAL (
-                    SELECT d.id FROM lineage_datasets d
-                    WHERE d.tenant_id = v_tenant
-                      AND d.namespace = i.value ->> 'namespace'
-                      AND d.name = i.value ->> 'name' LIMIT 1) idd
                 WHERE jsonb_typeof(o.value #> '{facets,columnLineage,fields}')
                       = 'object')
             INSERT INTO lineage_columns AS l (tenant_id, dataset_id, field,
@@ -314,7 +358,20 @@ CREATE FUNCTION lineage_ingest(p_id uuid, p_event jsonb,
             SELECT v_tenant, c.dataset_id, c.field, c.input_dataset_id,
                    c.input_field, c.transformations, c.ttype, c.tdesc, v_job,
                    v_run
-            FROM c ORDER BY 2, 3, 4, 5
+            FROM c
+            WHERE c.dataset_id IS NOT NULL AND c.input_dataset_id IS NOT NULL
+              AND (SELECT x.transformations = c.transformations
+                          AND x.transformation_type
+                              IS NOT DISTINCT FROM c.ttype
+                          AND x.transformation_description
+                              IS NOT DISTINCT FROM c.tdesc
+                          AND x.job_id = v_job
+                   FROM lineage_columns x
+                   WHERE x.tenant_id = v_tenant
+                     AND x.dataset_id = c.dataset_id AND x.field = c.field
+                     AND x.input_dataset_id = c.input_dataset_id
+                     AND x.input_field = c.input_field) IS NOT TRUE
+            ORDER BY 2, 3, 4, 5
             ON CONFLICT (tenant_id, dataset_id, field, input_dataset_id,
                          input_field) DO UPDATE
                 SET transformations = excluded.transformations,

@@ -409,6 +409,35 @@ START_TEST(openlineage_column_lineage)
     ck_assert_str_eq(it_str(&r, "fields.1.name"), "total");
     it_resp_free(&r);
 
+    /* A later run of the job with a wider schema and a changed column:
+     * the dataset and its column lineage follow. */
+    ev = event("COMPLETE", new_run(run), 5, "postgres://db.example:5432",
+               "etl.orders", json_pack("[s]", "shop.public.orders"),
+               json_pack("[s]", "shop.gold.orders"));
+    json_object_set_new(
+        json_array_get(json_object_get(ev, "outputs"), 0), "facets",
+        json_pack("{s:{s:[{s:s}, {s:s}, {s:s}]}, s:{s:{s:{s:[{s:s, s:s, "
+                  "s:s}], s:s}}}}",
+                  "schema", "fields", "name", "order_id", "name", "total",
+                  "name", "tax", "columnLineage", "fields", "order_id",
+                  "inputFields", "namespace", "postgres://db.example:5432",
+                  "name", "shop.public.orders", "field", "id",
+                  "transformationType", "TRANSFORMATION"));
+    it_call(&c, "POST", "/api/v1/lineage", token, ev, &r);
+    it_assert_status(&r, 201);
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/lineage/datasets/shop.gold.orders", token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_int_eq(json_array_size(it_at(&r, "fields")), 3);
+    ck_assert_str_eq(it_str(&r, "fields.2.name"), "tax");
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/lineage/columns/shop.gold.orders?field=order_id", token,
+           &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "fields.0.transformation_type"),
+                     "TRANSFORMATION");
+    it_resp_free(&r);
+
     /* A viewer reads lineage but records none. */
     viewer = it_member(&c, token, "viewer");
     it_get(&c, "/api/v1/lineage/graph", viewer, &r);
@@ -624,6 +653,50 @@ START_TEST(cycles_end_and_depth_bounds)
 }
 END_TEST
 
+/* A failed run records its lineage too, as FAIL, in the transaction that
+ * records its end. */
+START_TEST(failed_run_records_fail)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *org, *user, *token, *pid, *run, name[64];
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    it_scale_up(org);
+    it_data_file(org, "bad.csv", "id,amount\n1,10\n2,ten\n");
+    snprintf(name, sizeof(name), "F_%s", it_unique());
+    pid = pipeline_named(
+        &c, token, name,
+        json_pack("[o, o, o]",
+                  it_node("in", "extractor", "csv",
+                          json_pack("{s:s}", "path", "bad.csv")),
+                  it_node("num", "transformer", "cast",
+                          json_pack("{s:{s:s}, s:s}", "columns", "amount",
+                                    "integer", "on_error", "fail")),
+                  it_node("out", "loader", "postgres",
+                          json_pack("{s:s, s:s}", "schema", "silver", "table",
+                                    "never"))));
+    run = it_execute(&c, token, pid);
+    it_await_run(&c, token, run, "completed|failed", 60, &r);
+    ck_assert_str_eq(it_str(&r, "status"), "failed");
+    it_resp_free(&r);
+    it_get(&c, "/api/v1/lineage/datasets/silver.never?namespace=warehouse",
+           token, &r);
+    it_assert_status(&r, 200);
+    ck_assert_str_eq(it_str(&r, "transformations.0.run_id"), run);
+    ck_assert_str_eq(it_str(&r, "transformations.0.state"), "FAIL");
+    ck_assert_str_eq(it_str(&r, "upstream_datasets.0.dataset_name"), "bad.csv");
+    ck_assert_str_eq(it_str(&r, "upstream_datasets.0.namespace"), "files");
+    it_resp_free(&r);
+    free(run);
+    free(pid);
+    free(token);
+    free(user);
+    free(org);
+}
+END_TEST
+
 static Suite *
 lineage_suite(void)
 {
@@ -636,6 +709,7 @@ lineage_suite(void)
     tcase_add_test(tc, another_org_sees_nothing);
     tcase_add_test(tc, cycles_end_and_depth_bounds);
     tcase_add_test(tc, chain_of_two_pipelines);
+    tcase_add_test(tc, failed_run_records_fail);
     suite_add_tcase(s, tc);
     return s;
 }
