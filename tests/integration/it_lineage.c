@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "it.h"
+#include "json.h"
 #include "unit.h"
 
 /* Creates a pipeline called name of nodes (taken), chained; its id. */
@@ -697,6 +698,54 @@ START_TEST(failed_run_records_fail)
 }
 END_TEST
 
+/* A connector's table is named as OpenLineage names PostgreSQL tables:
+ * postgres://<host>:<port>/<database>, <schema>.<table>. */
+START_TEST(connector_tables_are_postgres_uris)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *org, *user, *token, *conn, *pid, *run, sql[256], want[256], table[96];
+    json_t *settings = it_wh_settings();
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    it_scale_up(org);
+    conn = it_wh_connector(&c, token);
+    snprintf(table, sizeof(table), "src_%s", org);
+    snprintf(sql, sizeof(sql), "CREATE TABLE public.%s AS SELECT 1 AS id",
+             table);
+    free(it_wh(sql, NULL));
+    pid = pipeline_named(
+        &c, token, it_unique(),
+        json_pack("[o, o]",
+                  it_node("in", "extractor", "postgres",
+                          json_pack("{s:s, s:s, s:s}", "connection_id", conn,
+                                    "schema", "public", "table", table)),
+                  it_node("out", "loader", "postgres",
+                          json_pack("{s:s, s:s}", "schema", "bronze", "table",
+                                    "copied"))));
+    run = run_ok(&c, token, pid);
+    it_get(&c, "/api/v1/lineage/datasets/bronze.copied?namespace=warehouse",
+           token, &r);
+    it_assert_status(&r, 200);
+    snprintf(want, sizeof(want), "postgres://%s:%lld/%s",
+             sl_json_get_str(settings, "host"),
+             (long long)sl_json_get_int(settings, "port", 5432),
+             sl_json_get_str(settings, "database"));
+    ck_assert_str_eq(it_str(&r, "upstream_datasets.0.namespace"), want);
+    snprintf(want, sizeof(want), "public.%s", table);
+    ck_assert_str_eq(it_str(&r, "upstream_datasets.0.dataset_name"), want);
+    it_resp_free(&r);
+    json_decref(settings);
+    free(run);
+    free(pid);
+    free(conn);
+    free(token);
+    free(user);
+    free(org);
+}
+END_TEST
+
 static Suite *
 lineage_suite(void)
 {
@@ -710,6 +759,7 @@ lineage_suite(void)
     tcase_add_test(tc, cycles_end_and_depth_bounds);
     tcase_add_test(tc, chain_of_two_pipelines);
     tcase_add_test(tc, failed_run_records_fail);
+    tcase_add_test(tc, connector_tables_are_postgres_uris);
     suite_add_tcase(s, tc);
     return s;
 }
