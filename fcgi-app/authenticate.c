@@ -284,12 +284,18 @@ api_auth_changed(struct api_req *r, const char *user, const char *tenant)
     free(text);
 }
 
-/* The token of an "Authorization: Bearer <token>" header, or NULL. */
+/* The token of an "Authorization: Bearer <token>" header, or NULL; on a
+ * route with API_ROUTE_QUERY_TOKEN, also ?token=. */
 static const char *
 bearer_token(struct api_req *r)
 {
     const char *h = api_header(r, "Authorization");
 
+    if (h == NULL && (r->route->flags & API_ROUTE_QUERY_TOKEN) != 0 &&
+        api_header(r, "X-API-Key") == NULL) {
+        h = api_query(r, "token");
+        return h != NULL && *h != '\0' ? h : NULL;
+    }
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
         return NULL;
     h += 7;

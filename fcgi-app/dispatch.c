@@ -19,6 +19,7 @@
 #include "dispatch.h"
 #include "err.h"
 #include "form.h"
+#include "handlers.h"
 #include "json.h"
 #include "limits.h"
 #include "request.h"
@@ -230,6 +231,46 @@ api_answer(struct api_req *r, int rc)
                        NULL);
 }
 
+/*
+ * nginx's auth_request passes on only a 2xx, 401 or 403 (anything else is
+ * its own 500): for a WebSocket handshake's check (live.c), any other
+ * status becomes a 403 whose X-Sluice-Status names the real one, and
+ * every refusal names its error code and message in X-Sluice-Error and
+ * X-Sluice-Message, from which nginx's error pages answer in the seeds'
+ * JSON (nginx/sluice.conf.in).
+ */
+static void
+ws_auth_adapt(struct api_req *r)
+{
+    json_t *body, *err;
+    const char *code = "INTERNAL_ERROR", *message = "";
+    char safe[301];
+    size_t i;
+
+    if (r->status < 300)
+        return;
+    body = json_loadb(r->resp_body ? r->resp_body : "", r->resp_len, 0, NULL);
+    err = json_object_get(body, "error");
+    if (json_is_string(json_object_get(err, "code")))
+        code = json_string_value(json_object_get(err, "code"));
+    if (json_is_string(json_object_get(err, "message")))
+        message = json_string_value(json_object_get(err, "message"));
+    /* nginx pastes both into a JSON string: nothing that would end it. */
+    for (i = 0; message[i] != '\0' && i < sizeof(safe) - 1; i++)
+        safe[i] = message[i] == '"' || message[i] == '\\' ||
+                          (unsigned char)message[i] < 0x20
+                      ? '\''
+                      : message[i];
+    safe[i] = '\0';
+    api_add_header(r, "X-Sluice-Error: %.60s", code);
+    api_add_header(r, "X-Sluice-Message: %s", safe);
+    if (r->status != 401 && r->status != 403) {
+        api_add_header(r, "X-Sluice-Status: %d", r->status);
+        r->status = 403;
+    }
+    json_decref(body);
+}
+
 static void
 write_response(struct api_req *r)
 {
@@ -301,6 +342,8 @@ api_handle(struct api_ctx *ctx, FCGX_Request *fcgi)
     ctx->log.request_id = rid;
 
     api_answer(&r, route(&r));
+    if (api_ws_subrequest(&r))
+        ws_auth_adapt(&r);
     write_response(&r);
     drain_body(fcgi);
 

@@ -5,6 +5,8 @@
 #ifndef API_HANDLERS_H
 #define API_HANDLERS_H
 
+#include <stdbool.h>
+
 struct api_req;
 
 /* health.c */
@@ -93,6 +95,11 @@ int api_h_connectors_test(struct api_req *r);
 int api_h_connectors_schema(struct api_req *r);
 int api_h_connectors_table(struct api_req *r);
 
+/* live.c: nginx's question for each WebSocket handshake */
+int api_h_ws_authorize(struct api_req *r);
+/* Whether r is nginx's /_ws_auth subrequest (FastCGI SLUICE_WS_AUTH). */
+bool api_ws_subrequest(struct api_req *r);
+
 /* catalog.c */
 int api_h_catalogs_list(struct api_req *r);
 int api_h_catalog_schemas(struct api_req *r);
@@ -131,5 +138,11 @@ int api_h_lineage_event(struct api_req *r);
 int api_h_lineage_dataset(struct api_req *r);
 int api_h_lineage_graph(struct api_req *r);
 int api_h_lineage_columns(struct api_req *r);
+/* pii.c */
+int api_h_pii_analyze(struct api_req *r);
+int api_h_pii_anonymize(struct api_req *r);
+int api_h_pii_deanonymize(struct api_req *r);
+int api_h_pii_recognizers(struct api_req *r);
+int api_h_pii_supported_entities(struct api_req *r);
 
 #endif

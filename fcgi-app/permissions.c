@@ -61,6 +61,7 @@ static const struct perm perms[] = {
     {"webhook:read", RULES({"GET", "/api/v1/webhooks*"})},
     {"notification:read", RULES({"GET", "/api/v1/notifications/*"})},
     {"lineage:read", RULES({"GET", "/api/v1/lineage/*"})},
+    {"live:read", RULES({"GET", "/ws/*"})},
     {"account:read",
      RULES({"GET", "/api/v1/auth/me"}, {"GET", "/api/v1/users/me"})},
     {"session:write", RULES({"POST", "/api/v1/auth/logout"})},
@@ -99,6 +100,10 @@ static const struct perm perms[] = {
      RULES({"GET", "/api/v1/users"}, {"GET", "/api/v1/users/{id}"})},
     {"user:write",
      RULES({"POST", "/api/v1/users"}, {WRITE, "/api/v1/users/{id}"})},
+    {"pii:read", RULES({"GET", "/api/v1/pii/*"})},
+    {"pii:analyze", RULES({"POST", "/api/v1/pii/analyze"})},
+    {"pii:anonymize", RULES({"POST", "/api/v1/pii/anonymize"},
+                            {"POST", "/api/v1/pii/deanonymize"})},
     {"org:admin", RULES({"GET POST DELETE", "/api/v1/admin/*"})},
 };
 #define NPERMS (sizeof(perms) / sizeof(perms[0]))

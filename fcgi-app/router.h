@@ -27,6 +27,9 @@ enum {
     /* Authentication also reads the user's organisations (one round trip
      * for both), into who.organizations. */
     API_ROUTE_ORGS = 1,
+    /* A WebSocket handshake's check: the access token may also come as
+     * ?token= (seed 002's browser client cannot set headers). */
+    API_ROUTE_QUERY_TOKEN = 2,
 };
 
 struct api_route {

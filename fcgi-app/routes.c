@@ -20,6 +20,9 @@
 #define ADMIN_KEY    API_AUTH_ADMIN, SL_ROLE_NONE, 0
 #define USER(role)   API_AUTH_USER, SL_ROLE_##role, 0
 #define TENANT(role) API_AUTH_TENANT, SL_ROLE_##role, 0
+/* A WebSocket handshake (live.c): a user or an API key, the token also
+ * from ?token=. */
+#define WS(role) API_AUTH_TENANT, SL_ROLE_##role, API_ROUTE_QUERY_TOKEN
 /* A user's route whose handler also needs the user's organisations. */
 #define USER_ORGS(role) API_AUTH_USER, SL_ROLE_##role, API_ROUTE_ORGS
 
@@ -29,6 +32,12 @@ const struct api_route api_routes[] = {
     ROUTE("GET", "/api/v1/health", api_h_health, NONE),
     ROUTE("GET", "/health/detailed", api_h_health_detailed, NONE),
     ROUTE("GET", "/api/v1/health/detailed", api_h_health_detailed, NONE),
+
+    /* WebSocket handshakes, asked by nginx's auth_request (seeds 002 and
+     * 004; the hub serves the sockets themselves) */
+    ROUTE("GET", "/ws/pipeline/{id}", api_h_ws_authorize, WS(VIEWER)),
+    ROUTE("GET", "/ws/runs/{id}", api_h_ws_authorize, WS(VIEWER)),
+    ROUTE("GET", "/ws/events", api_h_ws_authorize, WS(VIEWER)),
 
     /* Authentication (seeds 000, 001, 002, 004) */
     ROUTE("POST", "/api/v1/auth/register", api_h_register, NONE),
@@ -256,6 +265,17 @@ const struct api_route api_routes[] = {
           TENANT(ENGINEER)),
     ROUTE("POST", "/api/v1/notifications/send", api_h_notifications_send,
           TENANT(ENGINEER)),
+
+    /* PII detection and anonymisation (seed 000; Presidio's names) */
+    ROUTE("POST", "/api/v1/pii/analyze", api_h_pii_analyze, TENANT(ANALYST)),
+    ROUTE("POST", "/api/v1/pii/anonymize", api_h_pii_anonymize,
+          TENANT(ANALYST)),
+    ROUTE("POST", "/api/v1/pii/deanonymize", api_h_pii_deanonymize,
+          TENANT(ANALYST)),
+    ROUTE("GET", "/api/v1/pii/recognizers", api_h_pii_recognizers,
+          TENANT(ANALYST)),
+    ROUTE("GET", "/api/v1/pii/supportedentities", api_h_pii_supported_entities,
+          TENANT(ANALYST)),
 
     /* Soft delete administration (seed 002) */
     ROUTE("GET", "/api/v1/admin/deleted-entities", api_h_admin_deleted_list,

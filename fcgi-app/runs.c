@@ -370,6 +370,17 @@ start_run(struct api_req *r, const char *ref, json_t *body,
     }
     if (rc != SL_OK)
         goto failed;
+    /* pipeline.queued first, so that subscribers see pending before the
+     * runner's pipeline.started (sql/020_run_queued.sql). */
+    {
+        char subject[160];
+
+        snprintf(subject, sizeof(subject), "%s%s.pipeline.queued",
+                 SL_SUBJ_EVENT_PREFIX, r->who.tenant_id);
+        sl_sched_publish_outbox(&r->ctx->db, &r->ctx->bus, ST_OUTBOX_SENT,
+                                r->who.tenant_id, run_id, subject, run_id,
+                                PQgetvalue(res, 0, 1), &r->ctx->log);
+    }
     publish_request(r, outbox_id, run_id, pid);
     return reply_started(r, 202, PQgetvalue(res, 0, 0));
 failed:
@@ -756,7 +767,8 @@ api_h_scheduler_trigger(struct api_req *r)
     static const struct sl_sched_stmts st = {.due = ST_SCHED_DUE,
                                              .fire = ST_SCHED_FIRE,
                                              .disable = ST_SCHED_DISABLE,
-                                             .sent = ST_OUTBOX_SENT};
+                                             .sent = ST_OUTBOX_SENT,
+                                             .queued = ST_SCHED_QUEUED};
     struct sched_report rep = {json_array(), json_array()};
     char now[SL_RFC3339_MAX];
     int rc;

@@ -716,11 +716,13 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                        false},
     /* The run and its request in the outbox (sql/009_scheduler_fire.sql,
      * shared with the scheduler), with $10 the API key or $11 the user
-     * that started it (sql/015_run_callers.sql). */
+     * that started it (sql/015_run_callers.sql); and the body of its
+     * pipeline.queued event, outbox row $1 (sql/020_run_queued.sql). */
     [ST_RUN_INSERT] =
         {"run_insert",
-         "SELECT run_view(run_request_by($1::uuid, $2::uuid, $3::integer, $4, "
-         "$5, $6::jsonb, $7::uuid, $8, $9::uuid, $10, $11::uuid))",
+         "SELECT run_view(x), run_queued_event(x)::text "
+         "FROM run_request_by($1::uuid, $2::uuid, $3::integer, $4, "
+         "$5, $6::jsonb, $7::uuid, $8, $9::uuid, $10, $11::uuid) x",
          false},
     [ST_OUTBOX_SENT] = {"outbox_sent",
                         "UPDATE outbox SET sent_at = now() "
@@ -736,6 +738,13 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                     "SELECT run_view(r) FROM runs r WHERE r.id = $1::uuid "
                     "AND ($2::uuid IS NULL OR r.pipeline_id = $2::uuid)",
                     true},
+    /* A WebSocket handshake's pipeline ($1 id or $2 slug) or run $1
+     * (live.c), in the caller's organisation. */
+    [ST_WS_PIPELINE] = {"ws_pipeline",
+                        "SELECT id FROM pipelines WHERE deleted_at IS NULL "
+                        "AND (id = $1::uuid OR slug = $2)",
+                        true},
+    [ST_WS_RUN] = {"ws_run", "SELECT id FROM runs WHERE id = $1::uuid", true},
     /* $1 pipeline, $2 status, $3 trigger type, $4/$5 created from/to. */
     [ST_RUN_LIST] =
         {"run_list",
@@ -834,6 +843,7 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
     [ST_SCHED_DUE] = {"sched_due", SL_SCHED_SQL_DUE, true},
     [ST_SCHED_FIRE] = {"sched_fire", SL_SCHED_SQL_FIRE, false},
     [ST_SCHED_DISABLE] = {"sched_disable", SL_SCHED_SQL_DISABLE, false},
+    [ST_SCHED_QUEUED] = {"sched_queued", SL_SCHED_SQL_QUEUED, true},
 
     /* --- triggers (triggers.c) ------------------------------------------ */
 

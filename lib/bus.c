@@ -191,18 +191,37 @@ sl_bus_connected(const struct sl_bus *bus)
            natsConnection_Status(bus->nc) == NATS_CONN_STATUS_CONNECTED;
 }
 
+/*
+ * Creates stream name on subject unless it exists; max_age_s and
+ * max_bytes (0: unlimited) are its limits, and an existing stream whose
+ * limits differ is updated to them (so that the operator's retention
+ * settings take effect on the next start).
+ */
 static int
 ensure_stream(struct sl_bus *bus, const char *name, const char *subject,
-              jsRetentionPolicy retention)
+              jsRetentionPolicy retention, int64_t max_age_s, int64_t max_bytes)
 {
     jsStreamConfig cfg;
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
     natsStatus s;
     const char *subjects[1] = {subject};
+    int64_t age_ns = max_age_s * 1000000000;
+    int64_t bytes = max_bytes > 0 ? max_bytes : -1;
 
     s = js_GetStreamInfo(&si, bus->js, name, NULL, &jerr);
     if (s == NATS_OK) {
+        if (si->Config->MaxAge != age_ns || si->Config->MaxBytes != bytes) {
+            jsStreamInfo *nsi = NULL;
+
+            si->Config->MaxAge = age_ns;
+            si->Config->MaxBytes = bytes;
+            s = js_UpdateStream(&nsi, bus->js, si->Config, NULL, &jerr);
+            jsStreamInfo_Destroy(nsi);
+            if (bus->log != NULL)
+                sl_log_info(bus->log, "nats: stream %s retention set: %s (%d)",
+                            name, natsStatus_GetText(s), (int)jerr);
+        }
         jsStreamInfo_Destroy(si);
         return SL_OK;
     }
@@ -215,7 +234,8 @@ ensure_stream(struct sl_bus *bus, const char *name, const char *subject,
     cfg.Retention = retention;
     cfg.Storage = js_FileStorage;
     cfg.Duplicates = (int64_t)120 * 1000000000; /* nanoseconds */
-    cfg.MaxAge = (int64_t)7 * 24 * 3600 * 1000000000;
+    cfg.MaxAge = age_ns;
+    cfg.MaxBytes = bytes;
     s = js_AddStream(&si, bus->js, &cfg, NULL, &jerr);
     if (s == NATS_OK) {
         jsStreamInfo_Destroy(si);
@@ -240,10 +260,11 @@ sl_bus_ensure_streams(struct sl_bus *bus)
     if (bus->js == NULL)
         return SL_EBUS;
     rc = ensure_stream(bus, SL_STREAM_RUNS, SL_SUBJ_RUN_REQUEST,
-                       js_WorkQueuePolicy);
+                       js_WorkQueuePolicy, (int64_t)7 * 24 * 3600, 0);
     if (rc == SL_OK)
         rc = ensure_stream(bus, SL_STREAM_EVENTS, SL_SUBJ_EVENT_PREFIX ">",
-                           js_LimitsPolicy);
+                           js_LimitsPolicy, bus->events_max_age_s,
+                           bus->events_max_bytes);
     return rc;
 }
 

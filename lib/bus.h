@@ -39,6 +39,10 @@ struct sl_bus {
     natsConnection *nc;
     jsCtx *js;
     struct sl_logger *log; /* borrowed; may be NULL */
+    /* SLUICE_EVENTS' retention (operator configuration, events_max_*),
+     * applied by sl_bus_ensure_streams(); 0: unlimited. */
+    int64_t events_max_age_s;
+    int64_t events_max_bytes;
 };
 
 /*
@@ -64,7 +68,10 @@ bool sl_bus_connected(const struct sl_bus *bus);
 /*
  * Creates the streams if they do not exist: SLUICE_RUNS (work queue on
  * sluice.run.request) and SLUICE_EVENTS (sluice.event.>), both on disk
- * with a two-minute duplicate window. Returns 0 or SL_EBUS.
+ * with a two-minute duplicate window. SLUICE_EVENTS keeps events as long
+ * as bus->events_max_age_s and bus->events_max_bytes allow (how far back
+ * a WebSocket client's ?since= reaches); an existing stream whose limits
+ * differ is updated to them. Returns 0 or SL_EBUS.
  */
 int sl_bus_ensure_streams(struct sl_bus *bus);
 

@@ -90,6 +90,14 @@ static const struct key keys[] = {
     INT(run_timeout_max_seconds, "86400", 1, SL_RUN_TIMEOUT_CEIL),
     STR(hub_listen, "127.0.0.1"),
     INT(hub_port, "8090", 1, 65535),
+    SECRET(hub_ticket_key, ""),
+    INT(hub_ticket_ttl, "10", 1, 300),
+    INT(hub_queue_frames, "256", 4, 65536),
+    INT(hub_queue_kb, "512", 16, 65536),
+    INT(hub_ping_seconds, "30", 1, 3600),
+    INT(hub_max_subscribers, "30000", 1, 1000000),
+    INT(events_max_age_hours, "168", 0, 87600),
+    INT(events_max_mb, "1024", 0, 1048576),
     STR(log_level, "info"),
 };
 

@@ -83,6 +83,20 @@ struct sl_conf {
     /* sluice-hub */
     char *hub_listen; /* address the WebSocket server binds */
     int hub_port;
+    /* Signs the tickets the API gives nginx for each WebSocket handshake
+     * (lib/ticket.h); the API and every hub share it. At least 32 bytes;
+     * empty: the hub refuses every subscriber. */
+    char *hub_ticket_key;
+    int hub_ticket_ttl;      /* seconds a ticket is good for */
+    int hub_queue_frames;    /* a subscriber's send queue, in frames */
+    int hub_queue_kb;        /* ... and in kilobytes */
+    int hub_ping_seconds;    /* keepalive ping interval; a peer silent
+                                for twice this long is dropped */
+    int hub_max_subscribers; /* subscribers one hub holds at most */
+
+    /* The events stream (SLUICE_EVENTS): how far back ?since= reaches. */
+    int events_max_age_hours; /* 0: no age limit */
+    int events_max_mb;        /* 0: no size limit */
 
     /* Everyone. */
     char *log_level;

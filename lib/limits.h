@@ -59,6 +59,19 @@
 #define SL_MAX_SECRET_AAD 1024
 
 /*
+ * The PII engine (pii.h) and its endpoints: the bytes of one text (half
+ * the default body limit, so that the API, not nginx, names this bound),
+ * the findings reported for one text, the texts of one batch, an
+ * anonymized text, the allow list's entries and a replacement's length.
+ */
+#define SL_PII_MAX_TEXT      (512 * 1024)
+#define SL_PII_MAX_ENTITIES  10000
+#define SL_PII_MAX_BATCH     100
+#define SL_PII_MAX_OUTPUT    (4 * 1024 * 1024)
+#define SL_PII_MAX_ALLOW     1000
+#define SL_PII_MAX_NEW_VALUE 1024
+
+/*
  * Connections to user-supplied PostgreSQL servers (pgconn.h): the length of
  * each connection parameter and of a host name, the total time one attempt
  * may take, how many resolved addresses are tried, and how much
@@ -106,5 +119,11 @@
  * seconds.
  */
 #define SL_RUN_TIMEOUT_CEIL (7 * 86400)
+
+/* WebSocket subscribers (sluice-hub): a client message, a hub ticket,
+ * and the ids one subscribe message may name. */
+#define SL_MAX_WS_MESSAGE 4096
+#define SL_MAX_TICKET     512
+#define SL_MAX_WS_FILTERS 64
 
 #endif

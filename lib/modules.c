@@ -138,7 +138,8 @@ const struct sl_module sl_modules[] = {
      "\"required\": [\"columns\"], \"additionalProperties\": false}",
      "{\"columns\": {}, \"on_error\": \"fail\"}"},
     {SL_MOD_PII_MASK, SL_MODULE_TRANSFORMER, "pii_mask", "PII Masking",
-     "Mask, hash or redact personal data in the named (or detected) columns",
+     "Mask, hash or redact personal data in the named (or detected) "
+     "columns, whole or only the entities found in them",
      "shield", "#EF4444", SL_CONN_NONE,
      "{\"type\": \"object\", \"properties\": {"
      "\"columns\": " COLUMN_LIST(
@@ -146,7 +147,15 @@ const struct sl_module sl_modules[] = {
             "\"detect\": {\"type\": \"boolean\", \"default\": false}, "
             "\"method\": {\"enum\": [\"mask\", \"hash\", \"redact\", "
             "\"partial\"], "
-            "\"default\": \"mask\"}}, "
+            "\"default\": \"mask\"}, "
+            "\"scope\": {\"enum\": [\"value\", \"entities\"], "
+            "\"default\": \"value\"}, "
+            "\"entities\": {\"type\": \"array\", \"maxItems\": 15, "
+            "\"items\": {\"enum\": [\"CREDIT_CARD\", \"CRYPTO\", "
+            "\"DATE_TIME\", \"EMAIL_ADDRESS\", \"IBAN_CODE\", "
+            "\"IP_ADDRESS\", \"LOCATION\", \"MAC_ADDRESS\", \"PERSON\", "
+            "\"PHONE_NUMBER\", \"UK_NHS\", \"URL\", \"US_BANK_NUMBER\", "
+            "\"US_PASSPORT\", \"US_SSN\"]}}}, "
             "\"required\": [], \"additionalProperties\": false}",
      "{\"method\": \"mask\", \"detect\": true}"},
 

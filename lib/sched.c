@@ -128,21 +128,54 @@ sl_sched_publish_request(struct sl_db *db, struct sl_bus *bus, int sent,
                          const char *outbox_id, const char *payload,
                          struct sl_logger *log)
 {
+    sl_sched_publish_outbox(db, bus, sent, tenant_id, run_id,
+                            SL_SUBJ_RUN_REQUEST, outbox_id, payload, log);
+}
+
+void
+sl_sched_publish_outbox(struct sl_db *db, struct sl_bus *bus, int sent,
+                        const char *tenant_id, const char *run_id,
+                        const char *subject, const char *outbox_id,
+                        const char *payload, struct sl_logger *log)
+{
     const char *params[1] = {outbox_id};
     PGresult *res = NULL;
 
-    if (sl_bus_publish(bus, SL_SUBJ_RUN_REQUEST, payload, strlen(payload),
-                       outbox_id, PUBLISH_TIMEOUT_MS, NULL) != SL_OK) {
+    if (sl_bus_publish(bus, subject, payload, strlen(payload), outbox_id,
+                       PUBLISH_TIMEOUT_MS, NULL) != SL_OK) {
         if (log != NULL)
-            sl_log_warn(log,
-                        "run %s: request not published now; the relay will",
-                        run_id);
+            sl_log_warn(log, "run %s: %s not published now; the relay will",
+                        run_id, subject);
         return;
     }
     if (sl_db_exec_scoped(db, tenant_id, NULL, sent, 1, params, &res) !=
             SL_OK &&
         log != NULL)
         sl_log_warn(log, "run %s: published, not marked sent", run_id);
+    PQclear(res);
+}
+
+/*
+ * Publishes the pipeline.queued event of run run_id (outbox row run_id,
+ * sql/020_run_queued.sql) before its request, so that subscribers see
+ * pending before the runner's pipeline.started. Best effort: the relay
+ * sends what this does not.
+ */
+static void
+publish_queued(struct sl_db *db, struct sl_bus *bus,
+               const struct sl_sched_stmts *st, const char *tenant_id,
+               const char *run_id, struct sl_logger *log)
+{
+    const char *params[1] = {run_id};
+    PGresult *res = NULL;
+
+    if (st->queued <= 0 || sl_db_exec_scoped(db, tenant_id, NULL, st->queued, 1,
+                                             params, &res) != SL_OK)
+        return;
+    if (PQntuples(res) == 1)
+        sl_sched_publish_outbox(db, bus, st->sent, tenant_id, run_id,
+                                PQgetvalue(res, 0, 0), run_id,
+                                PQgetvalue(res, 0, 1), log);
     PQclear(res);
 }
 
@@ -202,6 +235,7 @@ fire_one(struct sl_db *db, struct sl_bus *bus, const struct sl_sched_stmts *st,
     }
     if (f->it.outcome == SL_SCHED_FIRED) {
         f->it.run_id = f->run_id;
+        publish_queued(db, bus, st, f->it.tenant_id, f->run_id, log);
         sl_sched_publish_request(db, bus, st->sent, f->it.tenant_id, f->run_id,
                                  f->outbox_id, PQgetvalue(res, 0, FIRE_PAYLOAD),
                                  log);

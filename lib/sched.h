@@ -39,6 +39,12 @@
 #include "db.h"
 #include "log.h"
 
+/* The subject and body of unsent outbox row $1 (a run's pipeline.queued
+ * event, sql/020_run_queued.sql). Read-only (retry: true). */
+#define SL_SCHED_SQL_QUEUED                                                    \
+    "SELECT subject, payload::text FROM outbox "                               \
+    "WHERE id = $1::uuid AND sent_at IS NULL"
+
 /* What is due: $1 at most this many rows. Read-only (retry: true). */
 #define SL_SCHED_SQL_DUE                                                       \
     "SELECT kind, id, tenant_id, pipeline_id, cron, timezone, next_run_at "    \
@@ -64,6 +70,9 @@
  */
 struct sl_sched_stmts {
     int due, fire, disable, sent;
+    /* SL_SCHED_SQL_QUEUED, to publish a fired run's pipeline.queued event
+     * before its request (0: none; the relay sends it then). */
+    int queued;
 };
 
 enum sl_sched_outcome {
@@ -151,5 +160,12 @@ void sl_sched_publish_request(struct sl_db *db, struct sl_bus *bus, int sent,
                               const char *tenant_id, const char *run_id,
                               const char *outbox_id, const char *payload,
                               struct sl_logger *log);
+
+/* As sl_sched_publish_request(), for any outbox row: payload on subject
+ * (a run's pipeline.queued event, say). */
+void sl_sched_publish_outbox(struct sl_db *db, struct sl_bus *bus, int sent,
+                             const char *tenant_id, const char *run_id,
+                             const char *subject, const char *outbox_id,
+                             const char *payload, struct sl_logger *log);
 
 #endif

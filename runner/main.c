@@ -130,6 +130,9 @@ tick(struct run_ctx *ctx)
 {
     sl_liveness_check(&ctx->live, &ctx->db);
     check_role(ctx);
+    ctx->bus.events_max_age_s =
+        (int64_t)ctx->d.conf.events_max_age_hours * 3600;
+    ctx->bus.events_max_bytes = (int64_t)ctx->d.conf.events_max_mb << 20;
     if (!ctx->streams_ok && sl_bus_connected(&ctx->bus) &&
         sl_bus_ensure_streams(&ctx->bus) == SL_OK) {
         ctx->streams_ok = true;

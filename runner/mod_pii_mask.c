@@ -1,128 +1,89 @@
 /*
  * mod_pii_mask.c: the pii_mask transformer: masks personal data in the
- * named columns and, with detect, in the columns found to hold it.
+ * named columns and, with detect, in the columns found to hold it. What is
+ * personal data is the PII engine's call (lib/pii.h), the same engine
+ * POST /pii/analyze answers with.
  *
  * Detection looks at the first batch: a text column is personal data when
- * at least half of its non-NULL values look like e-mail addresses, phone
- * numbers, payment card numbers (Luhn-valid), US social security numbers
- * or IPv4 addresses. The run's log names each column found and its kind.
+ * at least half of its non-NULL values (of the first 1000) are, whole, one
+ * finding of the engine of one entity type: an e-mail address, a phone
+ * number, a payment card (Luhn-valid), a US social security number (valid
+ * area, group and serial), an IBAN (mod-97), an IP address, a URL, a MAC
+ * address, a Bitcoin address, a name, a place... `entities` narrows the
+ * types looked for; DATE_TIME is left out unless named there, since dates
+ * are seldom personal on their own. The run's log names each column found
+ * and its entity type.
  *
  * Methods: mask replaces every letter and digit with '*' (keeping the
  * shape: "***@*******.***"); partial keeps the last four characters
  * ("************1234") and, for an e-mail, the first letter and the domain
  * ("j***@example.com"); redact writes "[REDACTED]"; hash writes the
  * HMAC-SHA256 of the value under a key of the organisation's own derived
- * from secret_key, in hex, so the same value hashes the same across runs
- * (joins still work) and cannot be looked up in a table of hashes made
- * elsewhere.
+ * from secret_key (sl_pii_org_key(), the key POST /pii/anonymize's hash
+ * uses too), in hex, so the same value hashes the same across runs and
+ * requests (joins still work) and cannot be looked up in a table of hashes
+ * made elsewhere.
+ *
+ * With scope "entities", only the findings inside each value of those
+ * columns are replaced (free text: "call 415-555-0132" becomes "call
+ * ***-***-****"): mask masks each finding's letters and digits, hash
+ * replaces it with its token, redact with "[REDACTED]", partial masks all
+ * but its last four characters (an e-mail: "j***@example.com").
  */
 #include "config.h"
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "crypto.h"
 #include "engine.h"
 #include "json.h"
+#include "pii.h"
 
 enum method { M_MASK, M_HASH, M_REDACT, M_PARTIAL };
 
 struct pii {
     enum method method;
     bool detect;
+    bool spans;        /* scope "entities" */
+    uint32_t entities; /* what detection looks for */
     const struct run_schema *in;
     bool *masked; /* per column */
-    unsigned char key[SL_SHA256_LEN];
+    unsigned char key[SL_PII_KEY_LEN];
     uint64_t values;
+    uint64_t findings; /* scope "entities" */
 };
 
-/* --- detectors --------------------------------------------------------------
+/* --- detection --------------------------------------------------------------
  */
 
-static bool
-is_email(const char *v)
-{
-    const char *at = strchr(v, '@'), *dot;
-
-    if (at == NULL || at == v || strchr(at + 1, '@') != NULL ||
-        strchr(v, ' ') != NULL)
-        return false;
-    dot = strrchr(at, '.');
-    return dot != NULL && dot > at + 1 && dot[1] != '\0';
-}
-
+/*
+ * The entity type the whole of v is, by the engine, among those x looks
+ * for; -1 when it is none (or not one finding, or not text).
+ */
 static int
-digits_only(const char *v, const char *allowed, char *out, size_t outsz)
+value_kind(const char *v, uint32_t entities)
 {
-    size_t n = 0;
+    struct sl_pii_opts o = {.entities = entities, .max_entities = 4};
+    struct sl_pii_result r;
+    size_t len = strlen(v), b = 0, e = len;
+    int kind = -1;
 
-    for (; *v != '\0'; v++) {
-        if (isdigit((unsigned char)*v)) {
-            if (n + 1 >= outsz)
-                return -1;
-            out[n++] = *v;
-        } else if (strchr(allowed, *v) == NULL) {
-            return -1;
-        }
-    }
-    out[n] = '\0';
-    return (int)n;
+    while (b < len && isspace((unsigned char)v[b]))
+        b++;
+    while (e > b && isspace((unsigned char)v[e - 1]))
+        e--;
+    if (e == b || e - b > 1024)
+        return -1;
+    if (sl_pii_analyze(v + b, e - b, &o, &r) == 0 && r.n == 1 &&
+        r.m[0].bstart == 0 && r.m[0].bend == e - b)
+        kind = (int)r.m[0].entity;
+    sl_pii_result_free(&r);
+    return kind;
 }
-
-static bool
-is_card(const char *v)
-{
-    char d[32];
-    int n = digits_only(v, " -", d, sizeof(d)), sum = 0;
-
-    if (n < 13 || n > 19)
-        return false;
-    for (int i = n - 1, k = 0; i >= 0; i--, k++) {
-        int x = d[i] - '0';
-
-        if (k % 2 == 1 && (x *= 2) > 9)
-            x -= 9;
-        sum += x;
-    }
-    return sum % 10 == 0;
-}
-
-static bool
-is_phone(const char *v)
-{
-    char d[32];
-    int n = digits_only(v, " +-().", d, sizeof(d));
-
-    return n >= 9 && n <= 15 && !is_card(v) &&
-           (v[0] == '+' || v[0] == '(' || strpbrk(v, " -.") != NULL ||
-            v[0] == '0');
-}
-
-static bool
-is_ssn(const char *v)
-{
-    return strlen(v) == 11 && v[3] == '-' && v[6] == '-' &&
-           strspn(v, "0123456789-") == 11;
-}
-
-static bool
-is_ipv4(const char *v)
-{
-    int a, b, c, d, used = 0;
-
-    return sscanf(v, "%3d.%3d.%3d.%3d%n", &a, &b, &c, &d, &used) == 4 &&
-           v[used] == '\0' && a <= 255 && b <= 255 && c <= 255 && d <= 255 &&
-           a >= 0 && b >= 0 && c >= 0 && d >= 0;
-}
-
-static const struct {
-    const char *kind;
-    bool (*fn)(const char *);
-} detectors[] = {
-    {"email", is_email}, {"credit_card", is_card}, {"ssn", is_ssn},
-    {"phone", is_phone}, {"ip_address", is_ipv4},
-};
 
 /* --- masking ----------------------------------------------------------------
  */
@@ -136,18 +97,13 @@ apply(struct pii *x, sl_pool *p, char *v)
     switch (x->method) {
     case M_REDACT:
         return sl_pstrdup(p, "[REDACTED]");
-    case M_HASH: {
-        unsigned char mac[SL_SHA256_LEN];
-
+    case M_HASH:
         out = sl_palloc(p, 2 * SL_SHA256_LEN + 1);
-        if (out == NULL ||
-            sl_hmac_sha256(x->key, sizeof(x->key), v, len, mac) != 0)
+        if (out == NULL || sl_pii_hash_token(x->key, v, len, out) != 0)
             return NULL;
-        sl_hex(mac, sizeof(mac), out);
         return out;
-    }
     case M_PARTIAL:
-        if (is_email(v)) {
+        if (value_kind(v, 1u << SL_PII_EMAIL_ADDRESS) == SL_PII_EMAIL_ADDRESS) {
             const char *at = strchr(v, '@');
 
             out = sl_psprintf(p, "%c***%s", v[0], at);
@@ -190,28 +146,30 @@ plan(struct run_node *n, struct pii *x, struct run_batch *b)
         x->masked[k] = true;
     }
     for (int c = 0; x->detect && c < s->ncols; c++) {
-        for (size_t d = 0; d < sizeof(detectors) / sizeof(detectors[0]); d++) {
-            size_t seen = 0, hits = 0;
+        size_t seen = 0, hits[SL_PII_NENTITIES] = {0};
+        int best = -1;
 
-            for (size_t r = 0; r < b->nrows && seen < 1000; r++) {
-                const char *val = run_cell(b, r, c);
+        for (size_t r = 0; r < b->nrows && seen < 1000; r++) {
+            const char *val = run_cell(b, r, c);
+            int k;
 
-                if (val == NULL || *val == '\0')
-                    continue;
-                seen++;
-                hits += detectors[d].fn(val);
-            }
-            if (seen > 0 && hits * 2 >= seen) {
-                if (!x->masked[c])
-                    run_node_log(n, "WARNING",
-                                 json_pack("{s:s, s:s}", "column",
-                                           s->cols[c].name, "kind",
-                                           detectors[d].kind),
-                                 "PII detected in column %s (%s)",
-                                 s->cols[c].name, detectors[d].kind);
-                x->masked[c] = true;
-                break;
-            }
+            if (val == NULL || *val == '\0')
+                continue;
+            seen++;
+            if ((k = value_kind(val, x->entities)) < 0)
+                continue;
+            hits[k]++;
+            if (best < 0 || hits[k] > hits[best])
+                best = k;
+        }
+        if (best >= 0 && hits[best] * 2 >= seen) {
+            if (!x->masked[c])
+                run_node_log(n, "WARNING",
+                             json_pack("{s:s, s:s}", "column", s->cols[c].name,
+                                       "kind", sl_pii_entity_name(best)),
+                             "PII detected in column %s (%s)", s->cols[c].name,
+                             sl_pii_entity_name(best));
+            x->masked[c] = true;
         }
     }
     x->in = s;
@@ -223,25 +181,114 @@ pii_open(struct run_node *n)
 {
     struct pii *x = sl_pcalloc(n->pool, sizeof(*x));
     const char *m = sl_json_get_str(n->config, "method");
+    const char *scope = sl_json_get_str(n->config, "scope");
     const char *secret = n->job->conf->secret_key;
-    char label[96];
+    json_t *ents = json_object_get(n->config, "entities"), *v;
+    size_t i;
 
     if (x == NULL)
         return SL_ENOMEM;
     n->state = x;
     x->detect = sl_json_get_bool(n->config, "detect", false);
+    x->spans = scope != NULL && strcmp(scope, "entities") == 0;
     x->method = m == NULL || strcmp(m, "mask") == 0 ? M_MASK
                 : strcmp(m, "hash") == 0            ? M_HASH
                 : strcmp(m, "redact") == 0          ? M_REDACT
                                                     : M_PARTIAL;
+    x->entities = SL_PII_ALL & ~(1u << SL_PII_DATE_TIME);
+    if (json_is_array(ents) && json_array_size(ents) > 0) {
+        x->entities = 0;
+        json_array_foreach(ents, i, v)
+        {
+            int k = sl_pii_entity_parse(json_string_value(v));
+
+            if (k < 0)
+                return run_node_fail(n, "VALIDATION_ERROR",
+                                     "entities[%zu]: not an entity type of "
+                                     "GET /pii/supportedentities",
+                                     i);
+            x->entities |= 1u << k;
+        }
+    }
     if (x->method == M_HASH && (secret == NULL || *secret == '\0'))
         return run_node_fail(n, "CONFIGURATION_ERROR",
                              "method hash needs the operator's secret_key");
-    snprintf(label, sizeof(label), "sluice pii hash/%s", n->job->tenant_id);
-    if (x->method == M_HASH && sl_hmac_sha256(secret, strlen(secret), label,
-                                              strlen(label), x->key) != 0)
+    if (x->method == M_HASH &&
+        sl_pii_org_key(secret, "hash", n->job->tenant_id, x->key) != 0)
         return SL_ERR;
     return 0;
+}
+
+/*
+ * Scope "entities": the findings inside v replaced by the method. Returns
+ * the new value (in p), v itself when there is nothing, or NULL out of
+ * memory. A value the engine refuses (not UTF-8, too long) is masked
+ * whole, never passed on as it is.
+ */
+static char *
+apply_spans(struct pii *x, sl_pool *p, char *v)
+{
+    static const struct sl_pii_op redact = {.kind = SL_PII_OP_REPLACE,
+                                            .new_value = "[REDACTED]"};
+    static const struct sl_pii_op hash = {.kind = SL_PII_OP_HASH};
+    struct sl_pii_opts o = {.entities = x->entities};
+    struct sl_pii_keys keys = {x->key, NULL};
+    struct sl_pii_result r;
+    char *out = NULL, *res;
+    int rc = sl_pii_analyze(v, strlen(v), &o, &r);
+
+    if (rc == SL_ENOMEM) {
+        sl_pii_result_free(&r);
+        return NULL;
+    }
+    if (rc != 0) {
+        sl_pii_result_free(&r);
+        return apply(x, p, v);
+    }
+    if (r.n == 0) {
+        sl_pii_result_free(&r);
+        return v;
+    }
+    x->findings += r.n;
+    if (x->method == M_PARTIAL || x->method == M_MASK) {
+        /* Each finding in place, by apply(): letters and digits masked
+         * (partial: all but the last four). */
+        sl_buf b;
+
+        sl_buf_init(&b, SL_PII_MAX_OUTPUT);
+        rc = 0;
+        for (size_t k = 0, pos = 0; k <= r.n && rc == 0; k++) {
+            size_t end = k < r.n ? r.m[k].bstart : strlen(v);
+            char *piece;
+
+            rc = sl_buf_append(&b, v + pos, end - pos);
+            if (k == r.n || rc != 0)
+                break;
+            piece =
+                sl_pstrndup(p, v + r.m[k].bstart, r.m[k].bend - r.m[k].bstart);
+            if (piece == NULL || (piece = apply(x, p, piece)) == NULL) {
+                rc = SL_ENOMEM;
+                break;
+            }
+            rc = sl_buf_puts(&b, piece);
+            pos = r.m[k].bend;
+        }
+        sl_pii_result_free(&r);
+        if (rc == 0 && b.data == NULL)
+            rc = sl_buf_append(&b, "", 0);
+        res = rc == 0 ? sl_pstrdup(p, b.data) : NULL;
+        sl_buf_free(&b);
+        return res;
+    }
+    rc = sl_pii_anonymize(v, strlen(v), r.m, r.n, NULL,
+                          x->method == M_HASH ? &hash : &redact, &keys, &out,
+                          NULL);
+    sl_pii_result_free(&r);
+    if (rc != 0)
+        return NULL;
+    res = sl_pstrdup(p, out);
+    free(out);
+    return res;
 }
 
 static int
@@ -257,14 +304,17 @@ pii_push(struct run_node *n, struct run_batch *b)
     for (size_t r = 0; r < b->nrows; r++)
         for (int c = 0; c < b->schema->ncols; c++) {
             char **cell = &b->cells[r * (size_t)b->schema->ncols + (size_t)c];
+            char *was = *cell;
 
             if (!x->masked[c] || *cell == NULL)
                 continue;
-            if ((*cell = apply(x, b->pool, *cell)) == NULL) {
+            *cell = x->spans ? apply_spans(x, b->pool, *cell)
+                             : apply(x, b->pool, *cell);
+            if (*cell == NULL) {
                 run_batch_free(b);
                 return SL_ENOMEM;
             }
-            x->values++;
+            x->values += !x->spans || *cell != was;
         }
     return run_emit(n, b);
 }
@@ -280,6 +330,10 @@ pii_finish(struct run_node *n)
             json_array_append_new(cols, json_string(x->in->cols[c].name));
     n->result = json_pack("{s:{s:o, s:I}}", "pii", "columns", cols,
                           "values_masked", (json_int_t)x->values);
+    if (x->spans && n->result != NULL)
+        json_object_set_new(json_object_get(n->result, "pii"),
+                            "entities_masked",
+                            json_integer((json_int_t)x->findings));
     run_node_log(n, "INFO", NULL, "Masked %llu values",
                  (unsigned long long)x->values);
     return 0;

@@ -16,6 +16,7 @@ static const struct sl_sched_stmts sched_stmts = {
     .fire = RUN_ST_SCHED_FIRE,
     .disable = RUN_ST_SCHED_DISABLE,
     .sent = RUN_ST_OUTBOX_SENT,
+    .queued = RUN_ST_SCHED_QUEUED,
 };
 
 /* Why an item was skipped, for the log. */

@@ -127,6 +127,7 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
     [RUN_ST_SCHED_DUE] = {"sched_due", SL_SCHED_SQL_DUE, true},
     [RUN_ST_SCHED_FIRE] = {"sched_fire", SL_SCHED_SQL_FIRE, false},
     [RUN_ST_SCHED_DISABLE] = {"sched_disable", SL_SCHED_SQL_DISABLE, false},
+    [RUN_ST_SCHED_QUEUED] = {"sched_queued", SL_SCHED_SQL_QUEUED, true},
     /*
      * What became of run $1 for runner $2, attempt $3, after an answer
      * was lost: its status, whether it is still that attempt's, whether

@@ -1,18 +1,18 @@
 /*
  * main.c: sluice-hub, the live hub: WebSocket subscribers (behind nginx's
- * /ws/) and, later, webhook deliveries.
+ * /ws/) and webhook deliveries.
  *
  *   sluice-hub [-c FILE] [--pid-file FILE] [--check-config]
  *
- * This first version is the daemon's frame: a libwebsockets server on
- * hub_listen:hub_port that greets each WebSocket client and answers its
- * pings; connections to PostgreSQL and NATS, kept while either restarts;
- * liveness answers on sluice.ping.hub; a clean stop on SIGTERM or SIGINT.
+ * The daemon's frame: a libwebsockets server on hub_listen:hub_port whose
+ * subscribers (conn.c) get the events of the live feed (feed.c) through
+ * the subscriber index (index.c), after their snapshot or replay
+ * (catchup.c); connections to PostgreSQL and NATS, kept while either
+ * restarts; liveness answers on sluice.ping.hub; a clean stop on SIGTERM
+ * or SIGINT. hub.h says which thread owns what.
  *
- * Threads: the main thread runs the libwebsockets loop and owns every
- * connection; a second thread takes signals and checks the database every
- * few seconds, and wakes the loop with lws_cancel_service() to stop it.
- * NATS callbacks run on NATS's threads and touch only atomics.
+ * Keepalive: libwebsockets pings a subscriber silent for hub_ping_seconds
+ * and drops one silent for twice that (its retry-and-idle policy).
  */
 #include "config.h"
 
@@ -31,30 +31,13 @@
 #include "daemon.h"
 #include "db.h"
 #include "err.h"
+#include "hub.h"
 #include "json.h"
 #include "liveness.h"
 
 #define HUB_TICK 2
-/* A client message larger than this is refused (the hub reads commands). */
-#define HUB_MAX_MESSAGE 4096
-
-struct hub_ctx {
-    struct sl_daemon d;
-    struct sl_db db; /* used by the maintenance thread only */
-    struct sl_bus bus;
-    struct sl_liveness live;
-    struct lws_context *lws;
-    atomic_bool stop;
-    atomic_int clients;
-    sigset_t signals;
-};
-
-/* One WebSocket connection. */
-struct hub_conn {
-    bool greeted;
-    int pongs; /* pongs owed */
-    size_t rx; /* bytes of the current message so far */
-};
+/* Items (events, finished catch-ups) waiting for the loop at most. */
+#define HUB_INBOX_MAX 65536
 
 /* libwebsockets' own log lines go to stderr as JSON, like ours. */
 static struct sl_logger *lws_logger;
@@ -74,90 +57,6 @@ lws_log_emit(int level, const char *line)
     sl_log(lws_logger, level == LLL_ERR ? SL_LOG_ERROR : SL_LOG_WARN, "%s",
            msg);
 }
-
-static int
-send_json(struct lws *wsi, json_t *j)
-{
-    unsigned char buf[LWS_PRE + 1024];
-    char *text = json_dumps(j, JSON_COMPACT);
-    size_t n;
-    int rc = -1;
-
-    json_decref(j);
-    if (text == NULL)
-        return -1;
-    n = strlen(text);
-    if (n <= sizeof(buf) - LWS_PRE) {
-        memcpy(buf + LWS_PRE, text, n);
-        rc = lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n ? -1 : 0;
-    }
-    free(text);
-    return rc;
-}
-
-static int
-on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-      size_t len)
-{
-    struct hub_ctx *ctx = lws_context_user(lws_get_context(wsi));
-    struct hub_conn *c = user;
-
-    switch (reason) {
-    case LWS_CALLBACK_ESTABLISHED:
-        memset(c, 0, sizeof(*c));
-        atomic_fetch_add(&ctx->clients, 1);
-        lws_callback_on_writable(wsi);
-        return 0;
-    case LWS_CALLBACK_CLOSED:
-        atomic_fetch_sub(&ctx->clients, 1);
-        return 0;
-    case LWS_CALLBACK_RECEIVE:
-        c->rx += len;
-        if (c->rx > HUB_MAX_MESSAGE) {
-            lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                             (unsigned char *)"message too large", 17);
-            return -1;
-        }
-        if (!lws_is_final_fragment(wsi))
-            return 0;
-        c->rx = 0;
-        /* "ping" or {"type":"ping"}: answer with a pong. */
-        if ((len == 4 && memcmp(in, "ping", 4) == 0) ||
-            (len < 256 && memmem(in, len, "\"ping\"", 6) != NULL)) {
-            c->pongs++;
-            lws_callback_on_writable(wsi);
-        }
-        return 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        if (!c->greeted) {
-            c->greeted = true;
-            if (send_json(wsi,
-                          json_pack("{s:s, s:s, s:o}", "type", "welcome",
-                                    "server", "sluice-hub " PACKAGE_VERSION,
-                                    "timestamp",
-                                    sl_json_time(sl_clock_now()))) != 0)
-                return -1;
-        } else if (c->pongs > 0) {
-            c->pongs--;
-            if (send_json(wsi,
-                          json_pack("{s:s, s:o}", "type", "pong", "timestamp",
-                                    sl_json_time(sl_clock_now()))) != 0)
-                return -1;
-        }
-        if (c->pongs > 0)
-            lws_callback_on_writable(wsi);
-        return 0;
-    default:
-        break;
-    }
-    return lws_callback_http_dummy(wsi, reason, user, in, len);
-}
-
-static const struct lws_protocols protocols[] = {
-    /* First: WebSocket clients that name no subprotocol land here. */
-    {"sluice", on_ws, sizeof(struct hub_conn), HUB_MAX_MESSAGE, 0, NULL, 0},
-    {NULL, NULL, 0, 0, 0, NULL, 0}, /* terminator */
-};
 
 /* The hub's own fields in its liveness answers; runs on a NATS thread. */
 static void
@@ -184,6 +83,8 @@ maintenance(void *arg)
             break;
         }
         sl_liveness_check(&ctx->live, &ctx->db);
+        /* The live feed, once NATS and the events stream are there. */
+        hub_feed_start(ctx);
     }
     atomic_store(&ctx->stop, true);
     lws_cancel_service(ctx->lws);
@@ -193,8 +94,9 @@ maintenance(void *arg)
 int
 main(int argc, char **argv)
 {
-    struct hub_ctx ctx;
+    static struct hub_ctx ctx; /* large: the index's buckets */
     struct lws_context_creation_info info;
+    lws_retry_bo_t keepalive;
     pthread_t thread;
     int rc;
 
@@ -219,11 +121,19 @@ main(int argc, char **argv)
     memset(&info, 0, sizeof(info));
     info.port = ctx.d.conf.hub_port;
     info.iface = ctx.d.conf.hub_listen;
-    info.protocols = protocols;
+    info.protocols = hub_protocols;
     info.user = &ctx;
     info.gid = -1;
     info.uid = -1;
     info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+    memset(&keepalive, 0, sizeof(keepalive));
+    keepalive.secs_since_valid_ping = (uint16_t)ctx.d.conf.hub_ping_seconds;
+    keepalive.secs_since_valid_hangup =
+        (uint16_t)(2 * ctx.d.conf.hub_ping_seconds);
+    info.retry_and_idle_policy = &keepalive;
+    /* A handshake not done in this many seconds is dropped. */
+    info.timeout_secs = 10;
+    pthread_mutex_init(&ctx.feed_mu, NULL);
     ctx.lws = lws_create_context(&info);
     if (ctx.lws == NULL) {
         sl_log_error(&ctx.d.log, "cannot listen on %s:%d", info.iface,
@@ -243,6 +153,14 @@ main(int argc, char **argv)
         return 1;
     }
     sl_liveness_check(&ctx.live, &ctx.db);
+    hub_inbox_init(&ctx.inbox, HUB_INBOX_MAX, ctx.lws);
+    if (hub_catchup_start(&ctx) != SL_OK) {
+        sl_log_error(&ctx.d.log, "cannot start the catch-up thread");
+        return 1;
+    }
+    hub_feed_start(&ctx);
+    /* Webhook deliveries (their own thread and client context) start
+     * here: hub_deliver_start(&ctx) -- and stop below. */
     if (pthread_create(&thread, NULL, maintenance, &ctx) != 0) {
         sl_log_error(&ctx.d.log, "cannot start the maintenance thread");
         return 1;
@@ -251,13 +169,20 @@ main(int argc, char **argv)
     sl_log_info(&ctx.d.log, "sluice-hub %s listening on %s:%d as %s",
                 PACKAGE_VERSION, info.iface, info.port, ctx.live.instance);
 
-    while (!atomic_load(&ctx.stop))
+    while (!atomic_load(&ctx.stop)) {
         if (lws_service(ctx.lws, 0) < 0)
             break;
+        hub_drain(&ctx); /* also done on EVENT_WAIT_CANCELLED */
+    }
 
     pthread_join(thread, NULL);
+    /* Webhook deliveries stop here: hub_deliver_stop(). */
+    hub_feed_stop(&ctx);
+    hub_inbox_close(&ctx.inbox);
+    hub_catchup_stop(&ctx);
     sl_liveness_stop(&ctx.live);
     lws_context_destroy(ctx.lws);
+    hub_inbox_free(&ctx.inbox);
     sl_bus_close(&ctx.bus);
     sl_db_free(&ctx.db);
     sl_bus_shutdown();

@@ -22,7 +22,8 @@ STACK_ENV_KEYS="SLUICE_BIND SLUICE_HTTP_PORT SLUICE_HTTPS_PORT SLUICE_PG_PORT
 SLUICE_NATS_PORT SLUICE_HUB_PORT SLUICE_API_WORKERS SLUICE_RATE_ANON
 SLUICE_BURST_ANON SLUICE_RATE_AUTH SLUICE_BURST_AUTH SLUICE_RATE_CRED_IP
 SLUICE_BURST_CRED_IP SLUICE_MAX_BODY
-SLUICE_PG_FAST SLUICE_LOG_LEVEL SLUICE_PASSWORD_COST SLUICE_NGINX_WORKERS"
+SLUICE_PG_FAST SLUICE_LOG_LEVEL SLUICE_PASSWORD_COST SLUICE_NGINX_WORKERS
+SLUICE_NGINX_CONNECTIONS"
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "stack: $*"; exit 1; }
@@ -46,6 +47,8 @@ stack_defaults() {
     : "${SLUICE_HUB_PORT:=18090}"
     : "${SLUICE_API_WORKERS:=0}"
     : "${SLUICE_NGINX_WORKERS:=1}"
+    # Connections per nginx worker; each proxied WebSocket holds two.
+    : "${SLUICE_NGINX_CONNECTIONS:=4096}"
     : "${SLUICE_RATE_ANON:=20r/m}"
     : "${SLUICE_BURST_ANON:=20}"
     : "${SLUICE_RATE_AUTH:=100r/m}"
@@ -147,6 +150,8 @@ stack_secrets() {
     chmod 700 "$SECRETS"
     umask 077
     [ -s "$SECRETS/jwt_secret" ] || random_secret 48 64 >"$SECRETS/jwt_secret"
+    # Signs the API's WebSocket handshake tickets for the hubs.
+    [ -s "$SECRETS/hub_ticket_key" ] || random_secret 48 64 >"$SECRETS/hub_ticket_key"
     if [ -n "${SLUICE_ADMIN_KEY:-}" ]; then
         printf '%s' "$SLUICE_ADMIN_KEY" >"$SECRETS/admin_key"
     elif [ ! -s "$SECRETS/admin_key" ]; then
@@ -358,6 +363,7 @@ jwt_secret_file = $SECRETS/jwt_secret
 admin_key_file = $SECRETS/admin_key
 hub_listen = $SLUICE_BIND
 hub_port = $SLUICE_HUB_PORT
+hub_ticket_key_file = $SECRETS/hub_ticket_key
 log_level = $SLUICE_LOG_LEVEL
 password_cost = $SLUICE_PASSWORD_COST
 secret_key_file = $SECRETS/secret_key
@@ -420,6 +426,7 @@ nginx_render() {
     mkdir -p "$NGX/tmp"
     sed -e "s|@USER_DIRECTIVE@|$user|" \
         -e "s|@WORKER_PROCESSES@|$SLUICE_NGINX_WORKERS|" \
+        -e "s|@WORKER_CONNECTIONS@|$SLUICE_NGINX_CONNECTIONS|" \
         -e "s|@PREFIX@|$NGX|g" \
         -e "s|@LOG_DIR@|$LOGDIR|g" \
         -e "s|@RUN_DIR@|$RUN|g" \

@@ -792,6 +792,63 @@ it_second_runner(void)
     return pid;
 }
 
+int
+it_free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+pid_t
+it_second_hub(int port)
+{
+    char bin[512], pidfile[512], log[512], portstr[16];
+    double end;
+    pid_t pid;
+
+    snprintf(bin, sizeof(bin), "%s/ws-hub/sluice-hub", it_env("abs_builddir"));
+    snprintf(pidfile, sizeof(pidfile), "%s/run/hub%d.pid",
+             it_env("SLUICE_TEST_VAR"), port);
+    snprintf(log, sizeof(log), "%s/log/hub%d.log", it_env("SLUICE_TEST_VAR"),
+             port);
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    unlink(pidfile);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        setenv("SLUICE_HUB_PORT", portstr, 1);
+        execl(bin, bin, "-c", it_env("SLUICE_TEST_CONF"), "--pid-file", pidfile,
+              (char *)NULL);
+        _exit(127);
+    }
+    end = it_now() + 10;
+    while (access(pidfile, F_OK) != 0) {
+        ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0,
+                      "the second hub exited; see %s", log);
+        ck_assert_msg(it_now() < end, "the second hub did not start; see %s",
+                      log);
+        usleep(50 * 1000);
+    }
+    return pid;
+}
+
 void
 it_await_wh(const char *sql, double limit, const char *what)
 {

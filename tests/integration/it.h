@@ -163,6 +163,16 @@ void it_await_sql(const char *sql, const char *p1, const char *p2,
  */
 pid_t it_second_runner(void);
 
+/*
+ * Starts another sluice-hub on the stack's configuration, listening on
+ * port (loopback); as it_second_runner(), it gets SIGTERM should the test
+ * process die first. Returns its pid once it listens.
+ */
+pid_t it_second_hub(int port);
+
+/* A TCP port on loopback that nothing listens on now. */
+int it_free_port(void);
+
 /* Runs the stack's control script (scripts/dev) on this test's stack:
  * verb (start, stop, ...) service; fails the test if it fails. */
 void it_stack(const char *verb, const char *service);

@@ -3,12 +3,12 @@
  * The test connects to the stack's nats-server itself, subscribes to one
  * organisation's events (sluice.event.<org>.>) and to every event
  * (sluice.event.>), and follows runs from the API's execute to their end:
- * a long run that completes (pipeline.started, run.log, run.progress,
- * pipeline.completed, each in seed 001's webhook format, each where it
- * belongs), a run failed by its quality gate, a run cancelled midway, a
- * run whose result is too big for an event (trimmed, and said so), and a
- * run requested while NATS is down, which must happen exactly once when
- * NATS is back.
+ * a long run that completes (pipeline.queued, pipeline.started, run.log,
+ * run.progress, pipeline.completed, each in seed 001's webhook format, each
+ * where it belongs), a run failed by its quality gate, a run cancelled midway,
+ * a run whose result is too big for an event (trimmed, and said so), and a run
+ * requested while NATS is down, which must happen exactly once when NATS is
+ * back.
  *
  * Waits are bounded: events are awaited on the subscription with a
  * timeout; the end of a run's events is known when its terminal event's
@@ -335,8 +335,9 @@ check_event(json_t *entry, const char *org, const char *pid, const char *run,
 
 /*
  * Asserts what every run's events share: each well formed, exactly one
- * pipeline.started, first, and exactly one terminal event, of type end,
- * last. Returns the terminal event (borrowed from events).
+ * pipeline.queued (pending), first, written with the run (sql/020), then
+ * exactly one pipeline.started, and exactly one terminal event, of type
+ * end, last. Returns the terminal event (borrowed from events).
  */
 static json_t *
 check_run_events(json_t *events, const char *org, const char *pid,
@@ -359,7 +360,13 @@ check_run_events(json_t *events, const char *org, const char *pid,
         ck_assert_msg(!one_of(t, TERMINAL) || strcmp(t, end) == 0,
                       "run %s: a %s as well as its %s", run, t, end);
     }
+    ck_assert_msg(count_type(events, "pipeline.queued") == 1,
+                  "run %s: %d pipeline.queued", run,
+                  count_type(events, "pipeline.queued"));
     first = json_array_get(events, 0);
+    ck_assert_str_eq(ev_str(first, "event_type"), "pipeline.queued");
+    ck_assert_str_eq(ev_data_str(first, "status"), "pending");
+    first = json_array_get(events, 1);
     last = json_array_get(events, n - 1);
     ck_assert_str_eq(ev_str(first, "event_type"), "pipeline.started");
     ck_assert_str_eq(ev_data_str(first, "status"), "running");
@@ -690,8 +697,9 @@ START_TEST(failed_and_cancelled_runs_told_once)
     json_decref(events);
     free(run);
 
-    /* A run cancelled before any runner took it: one pipeline.cancelled
-     * too (through the outbox, which a runner relays), and nothing else. */
+    /* A run cancelled before any runner took it: its pipeline.queued,
+     * then one pipeline.cancelled too (through the outbox, which a runner
+     * relays), and nothing else. */
     it_stack("stop", "runner");
     run = it_execute(&c, token, pid);
     snprintf(path, sizeof(path), "/api/v1/pipelines/runs/%s/cancel", run);
@@ -703,8 +711,10 @@ START_TEST(failed_and_cancelled_runs_told_once)
     end = await_event(&w, run, TERMINAL, 20);
     settle(&w, run, 30);
     events = of_run(w.org_log, run);
-    ck_assert_msg(json_array_size(events) == 1, "run %s: %zu events", run,
+    ck_assert_msg(json_array_size(events) == 2, "run %s: %zu events", run,
                   json_array_size(events));
+    ck_assert_str_eq(ev_str(json_array_get(events, 0), "event_type"),
+                     "pipeline.queued");
     ck_assert_str_eq(ev_str(end, "event_type"), "pipeline.cancelled");
     ck_assert_str_eq(ev_data_str(end, "status"), "cancelled");
     ck_assert_uint_eq(stored_of(org, "pipeline.cancelled"), 2);

@@ -1,0 +1,287 @@
+/*
+ * hub.h: sluice-hub's parts and the one context that binds them.
+ *
+ * Threads (see docs/operator-guide.md, "sluice-hub"):
+ *   - the loop thread runs libwebsockets and owns every subscriber, the
+ *     subscriber index, every send queue and every frame's reference
+ *     count once a frame is handed to it;
+ *   - nats.c's threads run the live feed's callback (feed.c): it parses
+ *     each event once, builds its outgoing frame once, and hands it to the
+ *     loop through the inbox (a bounded queue: mutex, then
+ *     lws_cancel_service(), which wakes the loop with
+ *     LWS_CALLBACK_EVENT_WAIT_CANCELLED);
+ *   - one catch-up thread (catchup.c) reads a new subscriber's snapshot
+ *     from PostgreSQL or replays JetStream from its ?since=, and hands the
+ *     results to the loop through the same inbox;
+ *   - the maintenance thread (main.c) takes signals, checks the database
+ *     and (re)creates the live feed.
+ * Why not nats.c's libuv adapter with libwebsockets on libuv: that
+ * adapter needs every NATS call on the loop thread, and JetStream's
+ * synchronous calls (creating a consumer, reading stream info) would then
+ * block every subscriber.
+ */
+#ifndef HUB_H
+#define HUB_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "bus.h"
+#include "daemon.h"
+#include "db.h"
+#include "liveness.h"
+#include "ticket.h"
+
+/* --- frames: one outgoing message, shared by every subscriber ------------ */
+
+struct hub_frame {
+    int refs;     /* loop thread only, once handed to it */
+    uint64_t seq; /* the event's stream sequence; 0 for none */
+    size_t len;
+    unsigned char buf[]; /* LWS_PRE bytes of headroom, then the text */
+};
+
+/* A frame of text (copied), one reference held by the caller; NULL when
+ * out of memory. */
+struct hub_frame *hub_frame_create(const char *text, size_t len, uint64_t seq);
+
+/* Takes a reference; drops one, freeing the frame with the last. Both
+ * accept NULL. */
+void hub_frame_ref(struct hub_frame *f);
+void hub_frame_unref(struct hub_frame *f);
+
+/* --- events: what subscribers are matched on -------------------------------
+ */
+
+struct hub_event {
+    char tenant[64];
+    char pipeline_id[40];
+    char run_id[40];
+    char type[64];
+    uint64_t seq;
+    struct hub_frame *frame; /* the message, one reference owned */
+};
+
+/*
+ * Parses an event body (DESIGN.md's event: event_id, event_type,
+ * timestamp, organization_id, data) published on subject with stream
+ * sequence seq, and builds its WebSocket message (frame.c: seed 004's
+ * execution_update, log, or a plain event). Returns a new event (free
+ * with hub_event_destroy()) or NULL for a body that is not one.
+ */
+struct hub_event *hub_event_parse(const char *subject, const char *data,
+                                  size_t len, uint64_t seq);
+
+void hub_event_destroy(struct hub_event *ev);
+
+/* --- the inbox: other threads to the loop ------------------------------- */
+
+enum hub_item_kind {
+    HUB_ITEM_EVENT,   /* a live event: ev */
+    HUB_ITEM_CATCHUP, /* a finished catch-up job: job */
+};
+
+struct hub_catchup;
+
+struct hub_item {
+    enum hub_item_kind kind;
+    struct hub_event *ev;
+    struct hub_catchup *job;
+    struct hub_item *next;
+};
+
+struct hub_inbox {
+    pthread_mutex_t mu;
+    pthread_cond_t room;
+    struct hub_item *head, *tail;
+    size_t n, max;
+    bool closed;
+    struct lws_context *lws;
+};
+
+void hub_inbox_init(struct hub_inbox *in, size_t max, struct lws_context *lws);
+void hub_inbox_free(struct hub_inbox *in);
+
+/*
+ * Appends item (taken) and wakes the loop. Waits while the inbox holds
+ * max items (so a flood slows NATS's delivery rather than growing
+ * without bound). Returns 0, or SL_EINVAL once closed (the item freed).
+ */
+int hub_inbox_put(struct hub_inbox *in, struct hub_item *item);
+
+/* Takes up to max items (a list, oldest first; the caller's; NULL if
+ * none); *more tells whether items remain. */
+struct hub_item *hub_inbox_take(struct hub_inbox *in, size_t max, bool *more);
+
+/* Items the loop handles between two turns of its sockets at most. */
+#define HUB_DRAIN_MAX 64
+
+/* Refuses further items and wakes waiting writers. */
+void hub_inbox_close(struct hub_inbox *in);
+
+/* --- subscribers ------------------------------------------------------------
+ */
+
+struct hub_key;
+
+/* One WebSocket subscriber. Allocated by conn.c when its handshake's
+ * ticket verifies; lives until the connection closed and no catch-up job
+ * refers to it (refs). Loop thread only. */
+struct hub_sub {
+    struct hub_ctx *ctx;
+    struct lws *wsi; /* NULL once the connection closed */
+    int refs;
+
+    struct sl_ticket t; /* tenant, scope, target, credential expiry */
+    /* /ws/events filters (NULL: all); each an array of strings. */
+    char **types;
+    int ntypes;
+    char **pipes;
+    int npipes;
+
+    /* The index (index.c): the list of subscribers under one key. */
+    struct hub_key *key;
+    struct hub_sub *prev, *next;
+
+    /* The send queue: a ring of frames, bounded by frames and bytes. */
+    struct hub_frame **q;
+    unsigned qhead, qlen, qcap;
+    size_t qbytes;
+    /* Live frames held while catching up (then flushed in order). */
+    struct hub_frame **held;
+    unsigned nheld, capheld;
+    size_t heldbytes;
+
+    uint64_t last_seq; /* the highest seq queued: later ones only */
+    uint64_t sent_seq; /* the highest seq written to the socket */
+    uint64_t since;
+    bool has_since;
+    bool catching_up;
+    bool want_more; /* a replay stopped at its batch: more once drained */
+    bool gap_sent;
+
+    /* Closing: a close frame with this code and reason, then the end. */
+    bool closing;
+    int close_code;
+    char close_reason[124];
+
+    char *rx; /* a client message being reassembled (malloc'd) */
+    size_t rxlen;
+};
+
+/* --- the context ----------------------------------------------------------
+ */
+
+#define HUB_INDEX_BUCKETS 16384
+
+struct hub_ctx {
+    struct sl_daemon d;
+    struct sl_db db; /* used by the maintenance thread only */
+    struct sl_bus bus;
+    struct sl_liveness live;
+    struct lws_context *lws;
+    atomic_bool stop;
+    atomic_int clients;
+    sigset_t signals;
+
+    struct hub_inbox inbox;
+    natsSubscription *feed; /* the live ordered consumer, or NULL */
+    pthread_mutex_t feed_mu;
+    atomic_uint_fast64_t feed_seq; /* the last sequence the feed saw */
+
+    /* Loop thread only. */
+    struct hub_key *index[HUB_INDEX_BUCKETS];
+    uint64_t loop_seq; /* the last sequence dispatched */
+    int64_t subscribers;
+
+    /* The catch-up thread (catchup.c). */
+    pthread_t catchup_thread;
+    bool catchup_started;
+    pthread_mutex_t jobs_mu;
+    pthread_cond_t jobs_cond;
+    struct hub_catchup *jobs_head, *jobs_tail;
+    bool jobs_stop;
+    struct sl_db catchup_db;
+};
+
+/* --- index.c ----------------------------------------------------------------
+ */
+
+/* Adds s under its ticket's key (its tenant's events, a pipeline, a run). */
+int hub_index_add(struct hub_ctx *ctx, struct hub_sub *s);
+void hub_index_remove(struct hub_ctx *ctx, struct hub_sub *s);
+
+/* Whether ev is for s (its scope and, for /ws/events, its filters). */
+bool hub_sub_matches(const struct hub_sub *s, const struct hub_event *ev);
+
+/* Hands ev to every subscriber it is for (each a reference). */
+void hub_index_dispatch(struct hub_ctx *ctx, const struct hub_event *ev);
+
+/* --- conn.c ----------------------------------------------------------------
+ */
+
+extern const struct lws_protocols hub_protocols[];
+
+/* Queues (or, while s catches up, holds) frame for s: a reference. A
+ * frame at or below s's last seq is dropped (never twice); an overflow
+ * closes s with a reason naming where to resume. */
+void hub_sub_deliver(struct hub_sub *s, struct hub_frame *f);
+
+/* Begins closing s with code and reason (a close frame, then the end). */
+void hub_sub_close(struct hub_sub *s, int code, const char *reason);
+
+/* Drops a reference to s, freeing it with the last. */
+void hub_sub_unref(struct hub_sub *s);
+
+/* Handles one item from the inbox (loop thread); frees it. */
+void hub_handle_item(struct hub_ctx *ctx, struct hub_item *item);
+
+/* Drains the inbox (loop thread). */
+void hub_drain(struct hub_ctx *ctx);
+
+/* --- feed.c ----------------------------------------------------------------
+ */
+
+/* Creates the live feed (an ordered push consumer on sluice.event.>,
+ * new events only) unless it exists. Returns 0 or SL_EBUS. Any thread but
+ * the loop's. */
+int hub_feed_start(struct hub_ctx *ctx);
+void hub_feed_stop(struct hub_ctx *ctx);
+
+/* --- catchup.c -------------------------------------------------------------
+ */
+
+struct hub_catchup {
+    struct hub_sub *sub; /* a reference held by the job */
+    struct sl_ticket t;
+    bool snapshot;     /* read the current state (no ?since=) */
+    uint64_t since;    /* else replay the events after this one */
+    uint64_t snap_seq; /* the seq a snapshot stands at */
+    int max;           /* events per job at most */
+    size_t max_bytes;  /* and bytes of their messages */
+
+    /* Results. */
+    struct hub_event **evs;
+    int nevs;
+    struct hub_frame **snap; /* snapshot messages */
+    int nsnap;
+    uint64_t first_seq; /* the stream's first sequence (for a gap) */
+    uint64_t last_seq;  /* the last sequence replayed */
+    bool more;          /* stopped at max: ask again from last_seq */
+    int error;
+    struct hub_catchup *next;
+};
+
+int hub_catchup_start(struct hub_ctx *ctx);
+void hub_catchup_stop(struct hub_ctx *ctx);
+
+/* Queues job (taken) for the catch-up thread. */
+void hub_catchup_submit(struct hub_ctx *ctx, struct hub_catchup *job);
+
+void hub_catchup_destroy(struct hub_catchup *job);
+
+#endif
