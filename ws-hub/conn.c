@@ -590,8 +590,13 @@ catchup_done(struct hub_ctx *ctx, struct hub_catchup *job)
     if (!job->snapshot && job->last_seq > s->last_seq)
         s->last_seq = job->last_seq;
     if (job->more) {
-        /* The next batch once this one is on its way (writeable()). */
-        s->want_more = true;
+        /* The next batch once this one is on its way (writeable()); at
+         * once when it queued nothing for s, since then no write is
+         * coming to ask for it. */
+        if (s->qlen > 0)
+            s->want_more = true;
+        else
+            start_catchup(s, s->last_seq, false);
         goto out;
     }
     s->catching_up = false;

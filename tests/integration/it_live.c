@@ -9,7 +9,8 @@
  * 401 at the handshake; two hubs both deliver; a client that never reads
  * is closed without holding up one that does; a since older than the
  * stream keeps gets a gap message; an expired token and a malformed since
- * get a close frame with the reason.
+ * get a close frame with the reason; a resume whose replay batch holds
+ * nothing for the subscriber still goes on to the live events.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -677,6 +678,105 @@ START_TEST(a_since_older_than_the_stream_gets_a_gap)
 }
 END_TEST
 
+/* The events stream's last sequence now. */
+static uint64_t
+stream_last(struct sl_bus *bus)
+{
+    jsErrCode jerr = 0;
+    jsStreamInfo *si = NULL;
+    uint64_t last;
+
+    ck_assert_int_eq(
+        js_GetStreamInfo(&si, bus->js, "SLUICE_EVENTS", NULL, &jerr), NATS_OK);
+    last = si->State.LastSeq;
+    jsStreamInfo_Destroy(si);
+    return last;
+}
+
+/* Publishes a run.log event of org's for run. */
+static void
+publish_for_run(struct sl_bus *bus, const char *org, const char *run,
+                const char *message)
+{
+    char subject[256], *text;
+    json_t *e;
+
+    snprintf(subject, sizeof(subject), "sluice.event.%s.run.log", org);
+    e = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "event_id",
+                  it_unique(), "event_type", "run.log", "timestamp",
+                  "2026-01-01T00:00:00Z", "organization_id", org, "data",
+                  "run_id", run, "pipeline_id",
+                  "00000000-0000-4000-8000-00000000cafe", "level", "info",
+                  "message", message);
+    text = json_dumps(e, JSON_COMPACT);
+    ck_assert_int_eq(
+        sl_bus_publish(bus, subject, text, strlen(text), NULL, 5000, NULL), 0);
+    free(text);
+    json_decref(e);
+}
+
+/* Reads messages of fd until one of type (10 s at most); returns it. */
+static json_t *
+next_of_type(int fd, const char *type)
+{
+    struct ws_frame f;
+
+    for (;;) {
+        json_t *j = ws_next(fd, 10000, &f);
+
+        ck_assert_msg(j != NULL, "no %s message (%s %d %s)", type,
+                      f.op == WS_CLOSE ? "closed" : "timed out", f.code,
+                      f.reason ? f.reason : "");
+        if (strcmp(jstr(j, "type"), type) == 0)
+            return j;
+        json_decref(j);
+    }
+}
+
+/*
+ * A run's subscriber resuming after many of its organisation's events,
+ * none of them the run's: the replay's first batch (128 events) queues
+ * nothing for it, and the next batch must still follow -- then
+ * caught_up, and the run's live events.
+ */
+START_TEST(a_replay_batch_with_nothing_for_the_subscriber_goes_on)
+{
+    const char *run = "00000000-0000-4000-8000-0000000000f1";
+    char hdr[SL_MAX_TICKET + 64], path[256], *t;
+    int port = atoi(it_env("SLUICE_HUB_PORT")), fd;
+    struct sl_bus bus;
+    struct org o;
+    uint64_t since;
+    json_t *j;
+
+    org_init(&o);
+    bus_up(&bus);
+    since = stream_last(&bus);
+    for (int i = 0; i < 300; i++)
+        publish(&bus, o.id, "test.other", 10, i);
+    publish_for_run(&bus, o.id, run, "replayed");
+    t = ws_ticket(o.id, "run", run, 30);
+    snprintf(hdr, sizeof(hdr), "X-Sluice-Ticket: %s\r\n", t);
+    snprintf(path, sizeof(path), "/ws/runs/%s?since=%llu", run,
+             (unsigned long long)since);
+    fd = ws_open_direct(port, path, hdr, NULL, NULL);
+    ck_assert_int_ge(fd, 0);
+    expect_welcome(fd);
+    j = next_of_type(fd, "log");
+    ck_assert_str_eq(jstr(j, "message"), "replayed");
+    json_decref(j);
+    json_decref(next_of_type(fd, "caught_up"));
+    publish_for_run(&bus, o.id, run, "live");
+    j = next_of_type(fd, "log");
+    ck_assert_str_eq(jstr(j, "message"), "live");
+    json_decref(j);
+    close(fd);
+    sl_bus_close(&bus);
+    free(t);
+    org_free(&o);
+}
+END_TEST
+
 START_TEST(an_expired_token_and_a_bad_since_close_with_a_reason)
 {
     struct org o;
@@ -737,6 +837,7 @@ live_suite(void)
     tcase_add_test(tc, a_slow_client_is_closed_and_a_fast_one_is_not_delayed);
     tcase_add_test(tc, a_since_older_than_the_stream_gets_a_gap);
     tcase_add_test(tc, an_expired_token_and_a_bad_since_close_with_a_reason);
+    tcase_add_test(tc, a_replay_batch_with_nothing_for_the_subscriber_goes_on);
     suite_add_tcase(s, tc);
     return s;
 }
