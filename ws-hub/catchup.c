@@ -15,7 +15,9 @@
  *     from since + 1) until the consumer has nothing pending, at most
  *     job->max events per job (the loop asks again when the subscriber's
  *     queue has drained), noting the stream's first sequence so that the
- *     loop can say when since is older than what the stream keeps.
+ *     loop can say when since is older than what the stream keeps, or
+ *     beyond its end (then the replay stands at the stream's last
+ *     sequence, and the live events after it are sent).
  * The job goes back to the loop through the inbox; the loop sends the
  * results, then the held live events after the last one replayed.
  */
@@ -137,8 +139,16 @@ replay(struct hub_ctx *ctx, struct hub_catchup *job)
     }
     job->first_seq = si->State.FirstSeq;
     last_stream = si->State.LastSeq;
+    job->stream_last = last_stream;
     jsStreamInfo_Destroy(si);
-    if (job->since >= last_stream)
+    if (job->since > last_stream) {
+        /* Beyond the stream's end (a since from elsewhere, or a stream
+         * made anew): what follows its last event is live; the loop says
+         * so with a gap message. */
+        job->last_seq = last_stream;
+        return;
+    }
+    if (job->since == last_stream)
         return; /* nothing after since */
     snprintf(subject, sizeof(subject), "%s%s.>", SL_SUBJ_EVENT_PREFIX,
              job->t.tenant);

@@ -11,7 +11,8 @@
  * lists; /ws/events' filters).
  *
  * Order of what a subscriber receives: the welcome; a gap message when
- * since is older than the stream keeps; the snapshot or the replay
+ * since is older than the stream keeps, or beyond its last event (then
+ * what follows that event is sent); the snapshot or the replay
  * (catchup.c); {"type": "caught_up", "seq"}; then live events. Live events that
  * arrive meanwhile are held, then sent if after the last one replayed: every
  * event at most once, none missed.
@@ -576,6 +577,16 @@ catchup_done(struct hub_ctx *ctx, struct hub_catchup *job)
                               (json_int_t)job->first_seq, "message",
                               "events before resumes_at are no longer "
                               "kept; read the run's state again"));
+    } else if (!job->snapshot && !s->gap_sent &&
+               job->since > job->stream_last) {
+        /* since is beyond the stream's end: the events after its last
+         * one follow, once; say where they start. */
+        s->gap_sent = true;
+        send_own(s, json_pack("{s:s, s:I, s:I, s:s}", "type", "gap", "since",
+                              (json_int_t)job->since, "resumes_at",
+                              (json_int_t)(job->stream_last + 1), "message",
+                              "since is beyond the stream's last event; "
+                              "events resume at resumes_at"));
     }
     for (int i = 0; i < job->nevs; i++) {
         struct hub_event *ev = job->evs[i];

@@ -270,6 +270,7 @@ struct hub_catchup {
     struct hub_frame **snap; /* snapshot messages */
     int nsnap;
     uint64_t first_seq; /* the stream's first sequence (for a gap) */
+    uint64_t stream_last; /* and its last, when the replay began */
     uint64_t last_seq;  /* the last sequence replayed */
     bool more;          /* stopped at max: ask again from last_seq */
     int error;

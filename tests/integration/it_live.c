@@ -8,9 +8,10 @@
  * sees nothing and cannot even find the pipeline; a bad credential gets
  * 401 at the handshake; two hubs both deliver; a client that never reads
  * is closed without holding up one that does; a since older than the
- * stream keeps gets a gap message; an expired token and a malformed since
- * get a close frame with the reason; a resume whose replay batch holds
- * nothing for the subscriber still goes on to the live events.
+ * stream keeps gets a gap message, and so does one beyond its end; an
+ * expired token and a malformed since get a close frame with the reason;
+ * a resume whose replay batch holds nothing for the subscriber still goes
+ * on to the live events.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -777,6 +778,44 @@ START_TEST(a_replay_batch_with_nothing_for_the_subscriber_goes_on)
 }
 END_TEST
 
+/* A since beyond the stream's last event: a gap message saying where the
+ * events resume, caught_up, then the live events (none swallowed). */
+START_TEST(a_since_beyond_the_stream_gets_a_gap_and_live_events)
+{
+    struct sl_bus bus;
+    struct org o;
+    char path[128];
+    uint64_t last;
+    json_t *j;
+    int fd;
+
+    org_init(&o);
+    bus_up(&bus);
+    last = stream_last(&bus);
+    snprintf(path, sizeof(path), "/ws/events?since=%llu",
+             (unsigned long long)last + 1000);
+    fd = open_ws(&o, path);
+    expect_welcome(fd);
+    j = ws_next(fd, 10000, NULL);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_msg(strcmp(jstr(j, "type"), "gap") == 0, "%s",
+                  json_dumps(j, 0));
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "since")),
+                     (long long)last + 1000);
+    ck_assert_int_ge(json_integer_value(json_object_get(j, "resumes_at")),
+                     (long long)last + 1);
+    json_decref(j);
+    json_decref(next_of_type(fd, "caught_up"));
+    publish(&bus, o.id, "test.after_gap", 10, 1);
+    j = next_of_type(fd, "event");
+    ck_assert_str_eq(jstr(j, "event_type"), "test.after_gap");
+    json_decref(j);
+    close(fd);
+    sl_bus_close(&bus);
+    org_free(&o);
+}
+END_TEST
+
 START_TEST(an_expired_token_and_a_bad_since_close_with_a_reason)
 {
     struct org o;
@@ -838,6 +877,7 @@ live_suite(void)
     tcase_add_test(tc, a_since_older_than_the_stream_gets_a_gap);
     tcase_add_test(tc, an_expired_token_and_a_bad_since_close_with_a_reason);
     tcase_add_test(tc, a_replay_batch_with_nothing_for_the_subscriber_goes_on);
+    tcase_add_test(tc, a_since_beyond_the_stream_gets_a_gap_and_live_events);
     suite_add_tcase(s, tc);
     return s;
 }
