@@ -631,16 +631,38 @@ out:
     hub_catchup_destroy(job);
 }
 
+/* The live feed was made again after events it had not delivered were
+ * gone from the stream: every subscriber is told, as one whose since is
+ * older than the stream keeps is. */
+static void
+feed_gap(struct hub_sub *s, void *arg)
+{
+    const struct hub_item *item = arg;
+
+    send_own(s, json_pack("{s:s, s:I, s:I, s:s}", "type", "gap", "since",
+                          (json_int_t)item->since, "resumes_at",
+                          (json_int_t)item->resumes_at, "message",
+                          "the live feed was interrupted and events before "
+                          "resumes_at are no longer kept; read the run's "
+                          "state again"));
+}
+
 void
 hub_handle_item(struct hub_ctx *ctx, struct hub_item *item)
 {
-    if (item->kind == HUB_ITEM_EVENT) {
+    switch (item->kind) {
+    case HUB_ITEM_EVENT:
         if (item->ev->seq > ctx->loop_seq)
             ctx->loop_seq = item->ev->seq;
         hub_index_dispatch(ctx, item->ev);
         hub_event_destroy(item->ev);
-    } else {
+        break;
+    case HUB_ITEM_CATCHUP:
         catchup_done(ctx, item->job);
+        break;
+    case HUB_ITEM_FEED_GAP:
+        hub_index_each(ctx, feed_gap, item);
+        break;
     }
     free(item);
 }

@@ -83,6 +83,7 @@ void hub_event_destroy(struct hub_event *ev);
 enum hub_item_kind {
     HUB_ITEM_EVENT,   /* a live event: ev */
     HUB_ITEM_CATCHUP, /* a finished catch-up job: job */
+    HUB_ITEM_FEED_GAP, /* the feed lost events: since, resumes_at */
 };
 
 struct hub_catchup;
@@ -91,6 +92,7 @@ struct hub_item {
     enum hub_item_kind kind;
     struct hub_event *ev;
     struct hub_catchup *job;
+    uint64_t since, resumes_at;
     struct hub_item *next;
 };
 
@@ -221,6 +223,11 @@ bool hub_sub_matches(const struct hub_sub *s, const struct hub_event *ev);
 /* Hands ev to every subscriber it is for (each a reference). */
 void hub_index_dispatch(struct hub_ctx *ctx, const struct hub_event *ev);
 
+/* Calls fn for every subscriber in the index (fn may close it, not
+ * remove it). */
+void hub_index_each(struct hub_ctx *ctx, void (*fn)(struct hub_sub *, void *),
+                    void *arg);
+
 /* --- conn.c ----------------------------------------------------------------
  */
 
@@ -246,9 +253,10 @@ void hub_drain(struct hub_ctx *ctx);
 /* --- feed.c ----------------------------------------------------------------
  */
 
-/* Creates the live feed (an ordered push consumer on sluice.event.>,
- * new events only) unless it exists. Returns 0 or SL_EBUS. Any thread but
- * the loop's. */
+/* Creates the live feed (an ordered push consumer on sluice.event.>)
+ * unless it exists: new events only the first time, from the event after
+ * feed_seq when made again (a gap item to the loop when the stream no
+ * longer holds it). Returns 0 or SL_EBUS. Any thread but the loop's. */
 int hub_feed_start(struct hub_ctx *ctx);
 void hub_feed_stop(struct hub_ctx *ctx);
 

@@ -184,3 +184,15 @@ hub_index_dispatch(struct hub_ctx *ctx, const struct hub_event *ev)
         deliver_all(lookup(ctx, name), ev);
     }
 }
+
+void
+hub_index_each(struct hub_ctx *ctx, void (*fn)(struct hub_sub *, void *),
+               void *arg)
+{
+    for (size_t b = 0; b < HUB_INDEX_BUCKETS; b++)
+        for (struct hub_key *k = ctx->index[b]; k != NULL; k = k->next)
+            for (struct hub_sub *s = k->subs, *next; s != NULL; s = next) {
+                next = s->next;
+                fn(s, arg);
+            }
+}

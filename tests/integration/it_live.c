@@ -11,7 +11,8 @@
  * stream keeps gets a gap message, and so does one beyond its end; an
  * expired token and a malformed since get a close frame with the reason;
  * a resume whose replay batch holds nothing for the subscriber still goes
- * on to the live events.
+ * on to the live events; a live feed made again loses nothing, or says
+ * what it lost.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -816,6 +817,75 @@ START_TEST(a_since_beyond_the_stream_gets_a_gap_and_live_events)
 }
 END_TEST
 
+/*
+ * The live feed made again (SIGHUP drops it; the hub makes it again at
+ * its next tick, two seconds at most): an event published meanwhile still
+ * reaches the subscriber; and when the stream no longer holds the events
+ * published meanwhile (purged), the subscriber gets a gap message, then
+ * the events that follow.
+ */
+START_TEST(a_feed_made_again_loses_nothing_or_says_so)
+{
+    char hdr[SL_MAX_TICKET + 64], *t;
+    int port = it_free_port(), fd, status = 0;
+    struct sl_bus bus;
+    struct org o;
+    jsErrCode jerr = 0;
+    uint64_t first;
+    pid_t hub2;
+    json_t *j;
+
+    org_init(&o);
+    bus_up(&bus);
+    hub2 = it_second_hub(port);
+    t = ws_ticket(o.id, "events", NULL, 30);
+    snprintf(hdr, sizeof(hdr), "X-Sluice-Ticket: %s\r\n", t);
+    for (double end = it_now() + 10;;) {
+        fd = ws_open_direct(port, "/ws/events", hdr, &status, NULL);
+        if (fd >= 0 || it_now() > end)
+            break;
+        usleep(100 * 1000);
+    }
+    ck_assert_msg(fd >= 0, "the second hub answered %d", status);
+    expect_ready(fd);
+    publish(&bus, o.id, "test.before", 10, 1);
+    j = next_of_type(fd, "event");
+    ck_assert_str_eq(jstr(j, "event_type"), "test.before");
+    json_decref(j);
+
+    /* Dropped; an event while it is away. */
+    kill(hub2, SIGHUP);
+    usleep(300 * 1000);
+    publish(&bus, o.id, "test.meanwhile", 10, 2);
+    j = next_of_type(fd, "event");
+    ck_assert_str_eq(jstr(j, "event_type"), "test.meanwhile");
+    json_decref(j);
+
+    /* Dropped again; the events meanwhile are purged. */
+    kill(hub2, SIGHUP);
+    usleep(300 * 1000);
+    publish(&bus, o.id, "test.lost", 10, 3);
+    ck_assert_int_eq(js_PurgeStream(bus.js, "SLUICE_EVENTS", NULL, &jerr),
+                     NATS_OK);
+    publish(&bus, o.id, "test.after", 10, 4);
+    first = stream_last(&bus);
+    j = next_of_type(fd, "gap");
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "resumes_at")),
+                     (long long)first);
+    json_decref(j);
+    j = next_of_type(fd, "event");
+    ck_assert_str_eq(jstr(j, "event_type"), "test.after");
+    json_decref(j);
+
+    close(fd);
+    kill(hub2, SIGTERM);
+    waitpid(hub2, NULL, 0);
+    sl_bus_close(&bus);
+    free(t);
+    org_free(&o);
+}
+END_TEST
+
 START_TEST(an_expired_token_and_a_bad_since_close_with_a_reason)
 {
     struct org o;
@@ -878,6 +948,7 @@ live_suite(void)
     tcase_add_test(tc, an_expired_token_and_a_bad_since_close_with_a_reason);
     tcase_add_test(tc, a_replay_batch_with_nothing_for_the_subscriber_goes_on);
     tcase_add_test(tc, a_since_beyond_the_stream_gets_a_gap_and_live_events);
+    tcase_add_test(tc, a_feed_made_again_loses_nothing_or_says_so);
     suite_add_tcase(s, tc);
     return s;
 }
