@@ -93,6 +93,10 @@ struct sl_conf {
     int hub_ping_seconds;    /* keepalive ping interval; a peer silent
                                 for twice this long is dropped */
     int hub_max_subscribers; /* subscribers one hub holds at most */
+    /* A socket's longest life: then it is closed, to reconnect (and so be
+     * authorised again) with since; also for credentials that never
+     * expire (API keys). */
+    int hub_session_max_seconds;
 
     /* The events stream (SLUICE_EVENTS): how far back ?since= reaches. */
     int events_max_age_hours; /* 0: no age limit */

@@ -23,8 +23,10 @@
  * slow client never holds up the loop or the others. Its memory: the
  * struct hub_sub, and the queue only once something is queued.
  *
- * Close codes: 1008 for the credential's expiry ("token expired"), a
- * malformed since, an overflow; 1009 for a client message over
+ * Close codes: 1008 for the credential's expiry ("token expired"), the
+ * end of the session's lifetime (hub_session_max_seconds, whatever the
+ * credential: an API key's is none, and a revoked key is refused only at
+ * a handshake), a malformed since, an overflow; 1009 for a client message over
  * SL_MAX_WS_MESSAGE; 1001 when the hub stops.
  */
 #include "config.h"
@@ -377,6 +379,7 @@ admit(struct hub_ctx *ctx, struct lws *wsi, struct hub_sub **slot)
 static void
 caught_up(struct hub_sub *s, uint64_t seq)
 {
+    s->caught_seq = seq;
     send_own(s, json_pack("{s:s, s:I}", "type", "caught_up", "seq",
                           (json_int_t)seq));
 }
@@ -684,6 +687,30 @@ hub_drain(struct hub_ctx *ctx)
         lws_cancel_service(ctx->lws);
 }
 
+/*
+ * The timer: the credential expired, or the session reached
+ * hub_session_max_seconds. The reason names the since to resume from:
+ * the last event written, or, with nothing left to write after
+ * caught_up, the seq caught_up named.
+ */
+static void
+session_end(struct hub_sub *s)
+{
+    char reason[96];
+    uint64_t since = s->sent_seq;
+
+    if (s->timer_is_expiry) {
+        hub_sub_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, "token expired");
+        return;
+    }
+    if (!s->catching_up && s->qlen == 0 && s->caught_seq > since)
+        since = s->caught_seq;
+    snprintf(reason, sizeof(reason),
+             "session lifetime reached; reconnect with since=%llu",
+             (unsigned long long)since);
+    hub_sub_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, reason);
+}
+
 static int
 on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
       size_t len)
@@ -720,10 +747,13 @@ on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
         }
         if (hub_index_add(ctx, s) != 0)
             return -1;
-        if (s->t.cred_exp != 0) {
+        /* The credential's expiry, or the session's end if sooner. */
+        left = ctx->d.conf.hub_session_max_seconds;
+        if (s->t.cred_exp != 0 && s->t.cred_exp - sl_clock_now() < left) {
             left = s->t.cred_exp - sl_clock_now();
-            lws_set_timer_usecs(wsi, left > 0 ? left * LWS_US_PER_SEC : 1);
+            s->timer_is_expiry = true;
         }
+        lws_set_timer_usecs(wsi, left > 0 ? left * LWS_US_PER_SEC : 1);
         if (s->has_since)
             start_catchup(s, s->since, false);
         else if (s->t.scope != SL_TICKET_EVENTS)
@@ -733,8 +763,7 @@ on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
         return 0;
     case LWS_CALLBACK_TIMER:
         if (s != NULL)
-            hub_sub_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                          "token expired");
+            session_end(s);
         return 0;
     case LWS_CALLBACK_CLOSED:
         if (s == NULL)

@@ -160,11 +160,14 @@ struct hub_sub {
 
     uint64_t last_seq; /* the highest seq queued: later ones only */
     uint64_t sent_seq; /* the highest seq written to the socket */
+    uint64_t caught_seq; /* the seq of the caught_up message */
     uint64_t since;
     bool has_since;
     bool catching_up;
     bool want_more; /* a replay stopped at its batch: more once drained */
     bool gap_sent;
+    bool timer_is_expiry; /* the timer is the credential's, not the
+                             session's end (hub_session_max_seconds) */
 
     /* Closing: a close frame with this code and reason, then the end. */
     bool closing;

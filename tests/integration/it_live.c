@@ -12,7 +12,8 @@
  * expired token and a malformed since get a close frame with the reason;
  * a resume whose replay batch holds nothing for the subscriber still goes
  * on to the live events; a live feed made again loses nothing, or says
- * what it lost.
+ * what it lost; a socket whose credential never expires is closed at the
+ * session's maximum lifetime.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -886,6 +887,72 @@ START_TEST(a_feed_made_again_loses_nothing_or_says_so)
 }
 END_TEST
 
+/* Starts a second hub on port with one setting of its own (an
+ * environment variable, the child's alone); returns once it admits the
+ * ticket in hdr, with the socket in *fd. */
+static pid_t
+hub_with(int port, const char *var, const char *value, const char *hdr,
+         int *fd)
+{
+    int status = 0;
+    pid_t hub;
+
+    setenv(var, value, 1);
+    hub = it_second_hub(port);
+    unsetenv(var);
+    for (double end = it_now() + 10;;) {
+        *fd = ws_open_direct(port, "/ws/events", hdr, &status, NULL);
+        if (*fd >= 0 || it_now() > end)
+            break;
+        usleep(100 * 1000);
+    }
+    ck_assert_msg(*fd >= 0, "the second hub answered %d", status);
+    return hub;
+}
+
+/*
+ * A credential that never expires (an API key's ticket has no expiry)
+ * still gets a socket of bounded life: at hub_session_max_seconds it is
+ * closed, 1008, with the since to reconnect with.
+ */
+START_TEST(a_session_ends_at_its_maximum_lifetime)
+{
+    char hdr[SL_MAX_TICKET + 64], want[96], *t;
+    int port = it_free_port(), fd;
+    struct ws_frame f;
+    struct sl_bus bus;
+    struct org o;
+    long long seq;
+    pid_t hub2;
+    json_t *j;
+
+    org_init(&o);
+    bus_up(&bus);
+    t = ws_ticket(o.id, "events", NULL, 30); /* no credential expiry */
+    snprintf(hdr, sizeof(hdr), "X-Sluice-Ticket: %s\r\n", t);
+    hub2 = hub_with(port, "SLUICE_HUB_SESSION_MAX_SECONDS", "3", hdr, &fd);
+    expect_ready(fd);
+    publish(&bus, o.id, "test.session", 10, 1);
+    j = next_of_type(fd, "event");
+    seq = json_integer_value(json_object_get(j, "seq"));
+    json_decref(j);
+    j = ws_next(fd, 10000, &f);
+    ck_assert_msg(j == NULL, "%s", j ? json_dumps(j, 0) : "");
+    ck_assert_int_eq(f.op, WS_CLOSE);
+    ck_assert_int_eq(f.code, 1008);
+    snprintf(want, sizeof(want),
+             "session lifetime reached; reconnect with since=%lld", seq);
+    ck_assert_str_eq(f.reason, want);
+    ws_frame_free(&f);
+    close(fd);
+    kill(hub2, SIGTERM);
+    waitpid(hub2, NULL, 0);
+    sl_bus_close(&bus);
+    free(t);
+    org_free(&o);
+}
+END_TEST
+
 START_TEST(an_expired_token_and_a_bad_since_close_with_a_reason)
 {
     struct org o;
@@ -949,6 +1016,7 @@ live_suite(void)
     tcase_add_test(tc, a_replay_batch_with_nothing_for_the_subscriber_goes_on);
     tcase_add_test(tc, a_since_beyond_the_stream_gets_a_gap_and_live_events);
     tcase_add_test(tc, a_feed_made_again_loses_nothing_or_says_so);
+    tcase_add_test(tc, a_session_ends_at_its_maximum_lifetime);
     suite_add_tcase(s, tc);
     return s;
 }
