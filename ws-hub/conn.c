@@ -256,19 +256,25 @@ refuse(struct lws *wsi, unsigned status)
 {
     static const struct {
         unsigned status;
-        const char *reason, *code, *message;
+        const char *reason, *code, *message, *headers;
     } answers[] = {
         {401, "Unauthorized", "AUTHENTICATION_FAILED",
-         "A valid hub ticket is required (connect through nginx's /ws/)"},
-        {404, "Not Found", "NOT_FOUND", "No such resource"},
+         "A valid hub ticket is required (connect through nginx's /ws/)", ""},
+        {404, "Not Found", "NOT_FOUND", "No such resource", ""},
+        {429, "Too Many Requests", "TOO_MANY_SUBSCRIBERS",
+         "The organization has as many live subscribers on this server as "
+         "it may; close one or retry later",
+         "Retry-After: 30\r\n"},
         {503, "Service Unavailable", "SERVICE_UNAVAILABLE",
-         "The hub takes no more subscribers now"},
+         "The hub takes no more subscribers now", ""},
     };
-    char buf[512], body[256];
+    const size_t n_answers = sizeof(answers) / sizeof(answers[0]);
+    char buf[768], body[320];
     size_t i = 0;
     int n, b;
 
-    while (i < 2 && answers[i].status != status)
+    /* An unlisted status answers as the last (503). */
+    while (i < n_answers - 1 && answers[i].status != status)
         i++;
     b = snprintf(body, sizeof(body),
                  "{\"error\":{\"code\":\"%s\",\"message\":\"%s\","
@@ -276,8 +282,9 @@ refuse(struct lws *wsi, unsigned status)
                  answers[i].code, answers[i].message);
     n = snprintf(buf, sizeof(buf),
                  "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\n"
-                 "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-                 answers[i].status, answers[i].reason, b, body);
+                 "%sContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+                 answers[i].status, answers[i].reason, answers[i].headers, b,
+                 body);
     if (n > 0 && (size_t)n < sizeof(buf))
         (void)!send(lws_get_socket_fd(wsi), buf, (size_t)n, MSG_NOSIGNAL);
     return -1;
@@ -317,7 +324,8 @@ path_scope(const char *uri, char *id, size_t idsz)
 /*
  * LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: verifies the ticket and the
  * path, and reads the query. Returns 0 to accept (with *slot set), or
- * nonzero after answering 401, 404 or 503.
+ * nonzero after answering 401, 404, 429 (the organisation's subscribers
+ * at hub_max_subscribers_per_org) or 503.
  */
 static int
 admit(struct hub_ctx *ctx, struct lws *wsi, struct hub_sub **slot)
@@ -342,6 +350,9 @@ admit(struct hub_ctx *ctx, struct lws *wsi, struct hub_sub **slot)
         return refuse(wsi, scope < 0 ? 404 : 401);
     if (ctx->subscribers >= ctx->d.conf.hub_max_subscribers)
         return refuse(wsi, 503);
+    /* One organisation cannot take the whole hub from the others. */
+    if (hub_org_count(ctx, t.tenant) >= ctx->d.conf.hub_max_subscribers_per_org)
+        return refuse(wsi, 429);
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return refuse(wsi, 503);
@@ -406,7 +417,12 @@ start_catchup(struct hub_sub *s, uint64_t since, bool snapshot)
     if (job->max > CATCHUP_BATCH)
         job->max = CATCHUP_BATCH;
     job->max_bytes = (size_t)s->ctx->d.conf.hub_queue_kb * 1024 / 2;
-    hub_catchup_submit(s->ctx, job);
+    if (hub_catchup_submit(s->ctx, job) != 0) {
+        s->refs--;
+        free(job);
+        hub_sub_close(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+                      "out of memory");
+    }
 }
 
 /* Replaces /ws/events' filters from a subscribe message. */
@@ -736,6 +752,9 @@ on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
         s->wsi = wsi;
         atomic_fetch_add(&ctx->clients, 1);
         ctx->subscribers++;
+        if (hub_org_add(ctx, s->t.tenant) != 0)
+            return -1;
+        s->org_counted = true;
         send_own(s, json_pack("{s:s, s:s, s:o, s:s, s:I}", "type", "welcome",
                               "server", "sluice-hub " PACKAGE_VERSION,
                               "timestamp", sl_json_time(sl_clock_now()),
@@ -771,6 +790,10 @@ on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
         if (s->wsi != NULL) {
             atomic_fetch_sub(&ctx->clients, 1);
             ctx->subscribers--;
+        }
+        if (s->org_counted) {
+            hub_org_remove(ctx, s->t.tenant);
+            s->org_counted = false;
         }
         hub_index_remove(ctx, s);
         s->wsi = NULL;

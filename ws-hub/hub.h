@@ -166,6 +166,7 @@ struct hub_sub {
     bool catching_up;
     bool want_more; /* a replay stopped at its batch: more once drained */
     bool gap_sent;
+    bool org_counted; /* in its organisation's count (hub_org_add()) */
     bool timer_is_expiry; /* the timer is the credential's, not the
                              session's end (hub_session_max_seconds) */
 
@@ -182,6 +183,9 @@ struct hub_sub {
  */
 
 #define HUB_INDEX_BUCKETS 16384
+#define HUB_JOBQ_BUCKETS 1024
+
+struct hub_jobq;
 
 struct hub_ctx {
     struct sl_daemon d;
@@ -203,12 +207,14 @@ struct hub_ctx {
     uint64_t loop_seq; /* the last sequence dispatched */
     int64_t subscribers;
 
-    /* The catch-up thread (catchup.c). */
+    /* The catch-up thread (catchup.c): a queue of jobs per organisation,
+     * the organisations with jobs taken in turn (round robin). */
     pthread_t catchup_thread;
     bool catchup_started;
     pthread_mutex_t jobs_mu;
     pthread_cond_t jobs_cond;
-    struct hub_catchup *jobs_head, *jobs_tail;
+    struct hub_jobq *turns_head, *turns_tail;
+    struct hub_jobq *jobqs[HUB_JOBQ_BUCKETS];
     bool jobs_stop;
     struct sl_db catchup_db;
 };
@@ -219,6 +225,12 @@ struct hub_ctx {
 /* Adds s under its ticket's key (its tenant's events, a pipeline, a run). */
 int hub_index_add(struct hub_ctx *ctx, struct hub_sub *s);
 void hub_index_remove(struct hub_ctx *ctx, struct hub_sub *s);
+
+/* Subscribers of tenant on this hub (the count hub_org_add() and
+ * hub_org_remove() keep); hub_org_add() returns 0 or SL_ENOMEM. */
+int64_t hub_org_count(struct hub_ctx *ctx, const char *tenant);
+int hub_org_add(struct hub_ctx *ctx, const char *tenant);
+void hub_org_remove(struct hub_ctx *ctx, const char *tenant);
 
 /* Whether ev is for s (its scope and, for /ws/events, its filters). */
 bool hub_sub_matches(const struct hub_sub *s, const struct hub_event *ev);
@@ -291,8 +303,11 @@ struct hub_catchup {
 int hub_catchup_start(struct hub_ctx *ctx);
 void hub_catchup_stop(struct hub_ctx *ctx);
 
-/* Queues job (taken) for the catch-up thread. */
-void hub_catchup_submit(struct hub_ctx *ctx, struct hub_catchup *job);
+/* Queues job (taken) for the catch-up thread, behind its organisation's
+ * other jobs: organisations take turns, one job each, so that one
+ * organisation's many replays cannot hold up another's snapshot. Returns
+ * 0, or SL_ENOMEM (job not taken). */
+int hub_catchup_submit(struct hub_ctx *ctx, struct hub_catchup *job);
 
 void hub_catchup_destroy(struct hub_catchup *job);
 

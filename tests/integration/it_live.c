@@ -13,7 +13,8 @@
  * a resume whose replay batch holds nothing for the subscriber still goes
  * on to the live events; a live feed made again loses nothing, or says
  * what it lost; a socket whose credential never expires is closed at the
- * session's maximum lifetime.
+ * session's maximum lifetime; an organisation's subscribers are capped on
+ * each hub, and one address's handshakes by nginx.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -953,6 +954,91 @@ START_TEST(a_session_ends_at_its_maximum_lifetime)
 }
 END_TEST
 
+/*
+ * One organisation cannot take a hub from the others: past
+ * hub_max_subscribers_per_org (2 here) its handshakes get 429
+ * TOO_MANY_SUBSCRIBERS with Retry-After, while another organisation's
+ * still get in; a socket closed makes room again.
+ */
+START_TEST(an_organisation_has_a_subscriber_cap_of_its_own)
+{
+    char hdr_a[SL_MAX_TICKET + 64], hdr_b[SL_MAX_TICKET + 64], *ta, *tb;
+    char *resp = NULL;
+    int port = it_free_port(), a1, a2, a3, b1, status = 0;
+    struct org a, b;
+    pid_t hub2;
+
+    org_init(&a);
+    org_init(&b);
+    ta = ws_ticket(a.id, "events", NULL, 60);
+    tb = ws_ticket(b.id, "events", NULL, 60);
+    snprintf(hdr_a, sizeof(hdr_a), "X-Sluice-Ticket: %s\r\n", ta);
+    snprintf(hdr_b, sizeof(hdr_b), "X-Sluice-Ticket: %s\r\n", tb);
+    hub2 = hub_with(port, "SLUICE_HUB_MAX_SUBSCRIBERS_PER_ORG", "2", hdr_a,
+                    &a1);
+    expect_ready(a1);
+    a2 = ws_open_direct(port, "/ws/events", hdr_a, &status, NULL);
+    ck_assert_msg(a2 >= 0, "the second answered %d", status);
+    expect_ready(a2);
+    a3 = ws_open_direct(port, "/ws/events", hdr_a, &status, &resp);
+    ck_assert_int_lt(a3, 0);
+    ck_assert_int_eq(status, 429);
+    ck_assert_msg(strstr(resp, "TOO_MANY_SUBSCRIBERS") != NULL, "%s", resp);
+    ck_assert_msg(strstr(resp, "Retry-After: ") != NULL, "%s", resp);
+    free(resp);
+    b1 = ws_open_direct(port, "/ws/events", hdr_b, &status, NULL);
+    ck_assert_msg(b1 >= 0, "another organisation answered %d", status);
+    expect_ready(b1);
+    /* Room again once one of a's sockets is closed. */
+    close(a1);
+    for (double end = it_now() + 10;;) {
+        a3 = ws_open_direct(port, "/ws/events", hdr_a, &status, NULL);
+        if (a3 >= 0 || it_now() > end)
+            break;
+        usleep(100 * 1000);
+    }
+    ck_assert_msg(a3 >= 0, "after a close: %d", status);
+    close(a2);
+    close(a3);
+    close(b1);
+    kill(hub2, SIGTERM);
+    waitpid(hub2, NULL, 0);
+    free(ta);
+    free(tb);
+    org_free(&a);
+    org_free(&b);
+}
+END_TEST
+
+/*
+ * nginx limits how fast one address opens WebSocket handshakes (before
+ * they reach the API): a flood soon gets 429 RATE_LIMIT_EXCEEDED with
+ * Retry-After. Last of the suite: it spends this address's allowance.
+ */
+START_TEST(a_flood_of_handshakes_is_rate_limited)
+{
+    struct org o;
+    char target[4096], *resp = NULL;
+    int status = 0, i;
+
+    org_init(&o);
+    snprintf(target, sizeof(target), "/ws/events?token=%s", o.token);
+    for (i = 0; i < 300; i++) {
+        int fd = ws_open_nginx(&o.c, target, NULL, &status, &resp);
+
+        if (fd < 0)
+            break;
+        close(fd);
+    }
+    ck_assert_msg(i < 300, "300 handshakes in a row, none limited");
+    ck_assert_int_eq(status, 429);
+    ck_assert_msg(strstr(resp, "RATE_LIMIT_EXCEEDED") != NULL, "%s", resp);
+    ck_assert_msg(strstr(resp, "Retry-After: 60") != NULL, "%s", resp);
+    free(resp);
+    org_free(&o);
+}
+END_TEST
+
 START_TEST(an_expired_token_and_a_bad_since_close_with_a_reason)
 {
     struct org o;
@@ -1017,6 +1103,9 @@ live_suite(void)
     tcase_add_test(tc, a_since_beyond_the_stream_gets_a_gap_and_live_events);
     tcase_add_test(tc, a_feed_made_again_loses_nothing_or_says_so);
     tcase_add_test(tc, a_session_ends_at_its_maximum_lifetime);
+    tcase_add_test(tc, an_organisation_has_a_subscriber_cap_of_its_own);
+    /* Last: it spends the address's allowance of handshakes. */
+    tcase_add_test(tc, a_flood_of_handshakes_is_rate_limited);
     suite_add_tcase(s, tc);
     return s;
 }
