@@ -22,9 +22,7 @@
  * results, then the held live events after the last one replayed.
  *
  * Jobs wait in one queue per organisation, and the organisations with
- * jobs take turns, one job each: a replay of many batches, or many
- * subscribers of one organisation at once, delay another organisation's
- * subscriber by one job per organisation ahead of it, not by all of them.
+ * jobs take turns, one job each (jobq.c).
  */
 #include "config.h"
 
@@ -41,58 +39,6 @@
 #include "log.h"
 
 #define REPLAY_WAIT_MS 2000
-
-/* An organisation's waiting jobs; in ctx->jobqs (by tenant) and in the
- * turns list while it has any. */
-struct hub_jobq {
-    struct hub_jobq *next;  /* in the turns list */
-    struct hub_jobq *hnext; /* in its bucket */
-    struct hub_catchup *head, *tail;
-    char tenant[64];
-};
-
-static uint32_t
-jobq_hash(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-
-    for (; *s != '\0'; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h % HUB_JOBQ_BUCKETS;
-}
-
-/* Takes the next job in turn (jobs_mu held; NULL if none): the first
- * organisation's first job, the organisation then going to the back of
- * the turns, or away when it has no more. */
-static struct hub_catchup *
-next_job(struct hub_ctx *ctx)
-{
-    struct hub_jobq *q = ctx->turns_head, **pp;
-    struct hub_catchup *job;
-
-    if (q == NULL)
-        return NULL;
-    job = q->head;
-    q->head = job->next;
-    job->next = NULL;
-    ctx->turns_head = q->next;
-    if (ctx->turns_head == NULL)
-        ctx->turns_tail = NULL;
-    q->next = NULL;
-    if (q->head != NULL) {
-        if (ctx->turns_tail != NULL)
-            ctx->turns_tail->next = q;
-        else
-            ctx->turns_head = q;
-        ctx->turns_tail = q;
-        return job;
-    }
-    for (pp = &ctx->jobqs[jobq_hash(q->tenant)]; *pp != q; pp = &(*pp)->hnext)
-        ;
-    *pp = q->hnext;
-    free(q);
-    return job;
-}
 
 enum { ST_SNAP_RUN, ST_SNAP_PIPELINE };
 
@@ -290,7 +236,7 @@ worker(void *arg)
             pthread_mutex_unlock(&ctx->jobs_mu);
             break;
         }
-        job = next_job(ctx);
+        job = hub_jobq_take(ctx);
         pthread_mutex_unlock(&ctx->jobs_mu);
 
         if (job->snapshot)
@@ -339,7 +285,7 @@ hub_catchup_stop(struct hub_ctx *ctx)
     pthread_cond_broadcast(&ctx->jobs_cond);
     pthread_mutex_unlock(&ctx->jobs_mu);
     pthread_join(ctx->catchup_thread, NULL);
-    while ((job = next_job(ctx)) != NULL)
+    while ((job = hub_jobq_take(ctx)) != NULL)
         hub_catchup_destroy(job);
     sl_db_free(&ctx->catchup_db);
     ctx->catchup_started = false;
@@ -348,35 +294,12 @@ hub_catchup_stop(struct hub_ctx *ctx)
 int
 hub_catchup_submit(struct hub_ctx *ctx, struct hub_catchup *job)
 {
-    uint32_t b = jobq_hash(job->t.tenant);
-    struct hub_jobq *q;
+    int rc;
 
-    job->next = NULL;
     pthread_mutex_lock(&ctx->jobs_mu);
-    for (q = ctx->jobqs[b]; q != NULL; q = q->hnext)
-        if (strcmp(q->tenant, job->t.tenant) == 0)
-            break;
-    if (q == NULL) {
-        q = calloc(1, sizeof(*q));
-        if (q == NULL) {
-            pthread_mutex_unlock(&ctx->jobs_mu);
-            return SL_ENOMEM;
-        }
-        snprintf(q->tenant, sizeof(q->tenant), "%s", job->t.tenant);
-        q->hnext = ctx->jobqs[b];
-        ctx->jobqs[b] = q;
-        if (ctx->turns_tail != NULL)
-            ctx->turns_tail->next = q;
-        else
-            ctx->turns_head = q;
-        ctx->turns_tail = q;
-    }
-    if (q->tail != NULL)
-        q->tail->next = job;
-    else
-        q->head = job;
-    q->tail = job;
-    pthread_cond_broadcast(&ctx->jobs_cond);
+    rc = hub_jobq_put(ctx, job);
+    if (rc == 0)
+        pthread_cond_broadcast(&ctx->jobs_cond);
     pthread_mutex_unlock(&ctx->jobs_mu);
-    return 0;
+    return rc;
 }

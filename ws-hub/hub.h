@@ -311,4 +311,13 @@ int hub_catchup_submit(struct hub_ctx *ctx, struct hub_catchup *job);
 
 void hub_catchup_destroy(struct hub_catchup *job);
 
+/* --- jobq.c: the catch-up jobs, organisations in turn (jobs_mu held) -- */
+
+/* Queues job (taken) behind its organisation's others. Returns 0, or
+ * SL_ENOMEM (job not taken). */
+int hub_jobq_put(struct hub_ctx *ctx, struct hub_catchup *job);
+
+/* The next job in turn (the caller's), or NULL when none waits. */
+struct hub_catchup *hub_jobq_take(struct hub_ctx *ctx);
+
 #endif
