@@ -267,9 +267,9 @@ api_ws_auth_adapt(struct api_req *r)
     api_add_header(r, "X-Sluice-Error: %.60s", code);
     api_add_header(r, "X-Sluice-Message: %s", safe);
     if (r->status == 429 || r->status == 503) {
-        const char *ra = r->resp_headers ? strcasestr(r->resp_headers,
-                                                      "Retry-After: ")
-                                         : NULL;
+        const char *ra = r->resp_headers
+                             ? strcasestr(r->resp_headers, "Retry-After: ")
+                             : NULL;
         long secs = ra ? strtol(ra + 13, NULL, 10) : 0;
 
         if (secs <= 0 && r->status == 429)

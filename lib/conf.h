@@ -93,7 +93,8 @@ struct sl_conf {
     int hub_ping_seconds;    /* keepalive ping interval; a peer silent
                                 for twice this long is dropped */
     int hub_max_subscribers; /* subscribers one hub holds at most */
-    int hub_max_subscribers_per_org; /* ... of one organisation */
+    /* ... and of one organisation (more: 429) */
+    int hub_max_subscribers_per_org;
     /* A socket's longest life: then it is closed, to reconnect (and so be
      * authorised again) with since; also for credentials that never
      * expire (API keys). */

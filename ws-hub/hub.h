@@ -81,8 +81,8 @@ void hub_event_destroy(struct hub_event *ev);
 /* --- the inbox: other threads to the loop ------------------------------- */
 
 enum hub_item_kind {
-    HUB_ITEM_EVENT,   /* a live event: ev */
-    HUB_ITEM_CATCHUP, /* a finished catch-up job: job */
+    HUB_ITEM_EVENT,    /* a live event: ev */
+    HUB_ITEM_CATCHUP,  /* a finished catch-up job: job */
     HUB_ITEM_FEED_GAP, /* the feed lost events: since, resumes_at */
 };
 
@@ -158,15 +158,15 @@ struct hub_sub {
     unsigned nheld, capheld;
     size_t heldbytes;
 
-    uint64_t last_seq; /* the highest seq queued: later ones only */
-    uint64_t sent_seq; /* the highest seq written to the socket */
+    uint64_t last_seq;   /* the highest seq queued: later ones only */
+    uint64_t sent_seq;   /* the highest seq written to the socket */
     uint64_t caught_seq; /* the seq of the caught_up message */
     uint64_t since;
     bool has_since;
     bool catching_up;
     bool want_more; /* a replay stopped at its batch: more once drained */
     bool gap_sent;
-    bool org_counted; /* in its organisation's count (hub_org_add()) */
+    bool org_counted;     /* in its organisation's count (hub_org_add()) */
     bool timer_is_expiry; /* the timer is the credential's, not the
                              session's end (hub_session_max_seconds) */
 
@@ -183,7 +183,7 @@ struct hub_sub {
  */
 
 #define HUB_INDEX_BUCKETS 16384
-#define HUB_JOBQ_BUCKETS 1024
+#define HUB_JOBQ_BUCKETS  1024
 
 struct hub_jobq;
 
@@ -292,10 +292,10 @@ struct hub_catchup {
     int nevs;
     struct hub_frame **snap; /* snapshot messages */
     int nsnap;
-    uint64_t first_seq; /* the stream's first sequence (for a gap) */
+    uint64_t first_seq;   /* the stream's first sequence (for a gap) */
     uint64_t stream_last; /* and its last, when the replay began */
-    uint64_t last_seq;  /* the last sequence replayed */
-    bool more;          /* stopped at max: ask again from last_seq */
+    uint64_t last_seq;    /* the last sequence replayed */
+    bool more;            /* stopped at max: ask again from last_seq */
     int error;
     struct hub_catchup *next;
 };

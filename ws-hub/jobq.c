@@ -69,7 +69,6 @@ hub_jobq_take(struct hub_ctx *ctx)
     return job;
 }
 
-
 int
 hub_jobq_put(struct hub_ctx *ctx, struct hub_catchup *job)
 {

@@ -801,8 +801,7 @@ START_TEST(a_since_beyond_the_stream_gets_a_gap_and_live_events)
     expect_welcome(fd);
     j = ws_next(fd, 10000, NULL);
     ck_assert_ptr_nonnull(j);
-    ck_assert_msg(strcmp(jstr(j, "type"), "gap") == 0, "%s",
-                  json_dumps(j, 0));
+    ck_assert_msg(strcmp(jstr(j, "type"), "gap") == 0, "%s", json_dumps(j, 0));
     ck_assert_int_eq(json_integer_value(json_object_get(j, "since")),
                      (long long)last + 1000);
     ck_assert_int_ge(json_integer_value(json_object_get(j, "resumes_at")),
@@ -892,8 +891,7 @@ END_TEST
  * environment variable, the child's alone); returns once it admits the
  * ticket in hdr, with the socket in *fd. */
 static pid_t
-hub_with(int port, const char *var, const char *value, const char *hdr,
-         int *fd)
+hub_with(int port, const char *var, const char *value, const char *hdr, int *fd)
 {
     int status = 0;
     pid_t hub;
@@ -974,8 +972,8 @@ START_TEST(an_organisation_has_a_subscriber_cap_of_its_own)
     tb = ws_ticket(b.id, "events", NULL, 60);
     snprintf(hdr_a, sizeof(hdr_a), "X-Sluice-Ticket: %s\r\n", ta);
     snprintf(hdr_b, sizeof(hdr_b), "X-Sluice-Ticket: %s\r\n", tb);
-    hub2 = hub_with(port, "SLUICE_HUB_MAX_SUBSCRIBERS_PER_ORG", "2", hdr_a,
-                    &a1);
+    hub2 =
+        hub_with(port, "SLUICE_HUB_MAX_SUBSCRIBERS_PER_ORG", "2", hdr_a, &a1);
     expect_ready(a1);
     a2 = ws_open_direct(port, "/ws/events", hdr_a, &status, NULL);
     ck_assert_msg(a2 >= 0, "the second answered %d", status);

@@ -265,8 +265,8 @@ START_TEST(a_handshake_refused_429_says_when_to_come_back)
                  cases[i].status);
         ck_assert_msg(strstr(req.resp_headers, status) != NULL, "%s",
                       req.resp_headers);
-        ck_assert_msg(strstr(req.resp_headers, cases[i].want) != NULL,
-                      "%d: %s", cases[i].status, req.resp_headers);
+        ck_assert_msg(strstr(req.resp_headers, cases[i].want) != NULL, "%d: %s",
+                      cases[i].status, req.resp_headers);
     }
     /* Nothing of the kind for a refusal that has no time to name. */
     no_response();
