@@ -1009,6 +1009,43 @@ START_TEST(an_organisation_has_a_subscriber_cap_of_its_own)
 END_TEST
 
 /*
+ * A handshake the API refuses with a status auth_request cannot pass on
+ * keeps it, with its Retry-After: with the database down, a pipeline's
+ * handshake gets the API's 503 and Retry-After: 5 (a 429 goes the same
+ * way: X-Sluice-Status and X-Sluice-Retry-After).
+ */
+START_TEST(a_handshake_refused_for_a_while_says_when_to_come_back)
+{
+    struct org o;
+    char path[4096], *pid, *resp = NULL;
+    int fd, status = 0;
+
+    org_init(&o);
+    pid = small_pipeline(&o);
+    snprintf(path, sizeof(path), "/ws/pipeline/%s?token=%s", pid, o.token);
+    it_stack("stop", "postgres");
+    fd = ws_open_nginx(&o.c, path, NULL, &status, &resp);
+    it_stack("start", "postgres");
+    ck_assert_int_lt(fd, 0);
+    ck_assert_msg(status == 503, "%d: %s", status, resp);
+    ck_assert_msg(strstr(resp, "Retry-After: 5") != NULL, "%s", resp);
+    ck_assert_msg(strstr(resp, "SERVICE_UNAVAILABLE") != NULL, "%s", resp);
+    free(resp);
+    /* The API back, the handshake goes through again. */
+    for (double end = it_now() + 30;;) {
+        fd = ws_open_nginx(&o.c, path, NULL, &status, NULL);
+        if (fd >= 0 || it_now() > end)
+            break;
+        usleep(500 * 1000);
+    }
+    ck_assert_msg(fd >= 0, "after the database came back: %d", status);
+    close(fd);
+    free(pid);
+    org_free(&o);
+}
+END_TEST
+
+/*
  * nginx limits how fast one address opens WebSocket handshakes (before
  * they reach the API): a flood soon gets 429 RATE_LIMIT_EXCEEDED with
  * Retry-After. Last of the suite: it spends this address's allowance.
@@ -1102,6 +1139,7 @@ live_suite(void)
     tcase_add_test(tc, a_feed_made_again_loses_nothing_or_says_so);
     tcase_add_test(tc, a_session_ends_at_its_maximum_lifetime);
     tcase_add_test(tc, an_organisation_has_a_subscriber_cap_of_its_own);
+    tcase_add_test(tc, a_handshake_refused_for_a_while_says_when_to_come_back);
     /* Last: it spends the address's allowance of handshakes. */
     tcase_add_test(tc, a_flood_of_handshakes_is_rate_limited);
     suite_add_tcase(s, tc);
