@@ -1460,13 +1460,16 @@ capital_at(const struct scan *sc, size_t i)
 }
 
 /* The name word at i: a word, with inner "'" or '-' before a letter
- * (O'Brien, Smith-Jones). Returns its end, or 0. */
+ * (O'Brien, Smith-Jones). Returns its end, or 0 (also for a word longer
+ * than MAX_NAME_BYTES). The scan stops one byte past that length: each
+ * '-' or "'" starts another word of the walk, and reading "A-A-A-..." to
+ * its end from every one of them would be quadratic. */
 static size_t
 name_word(const struct scan *sc, size_t i, struct nword *w)
 {
     size_t p = i;
 
-    while (p < sc->len) {
+    while (p < sc->len && p - i <= MAX_NAME_BYTES) {
         if (ISWORD(sc->s[p]))
             p++;
         else if ((sc->s[p] == '\'' || sc->s[p] == '-') && p > i &&

@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "pii.h"
@@ -483,6 +484,71 @@ START_TEST(operators)
 }
 END_TEST
 
+/* Seconds of CPU time since an arbitrary start. */
+static double
+cpu_now(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A text of SL_PII_MAX_TEXT bytes (or just under): unit repeated. */
+static char *
+repeated(const char *unit, size_t *len)
+{
+    size_t u = strlen(unit), n = 0;
+    char *s = malloc(SL_PII_MAX_TEXT + 1);
+
+    ck_assert_ptr_nonnull(s);
+    while (n + u <= SL_PII_MAX_TEXT) {
+        memcpy(s + n, unit, u);
+        n += u;
+    }
+    s[n] = '\0';
+    *len = n;
+    return s;
+}
+
+/* The CPU seconds sl_pii_analyze() takes over unit repeated to the
+ * largest text. */
+static double
+analyze_time(const char *unit)
+{
+    struct sl_pii_result r;
+    size_t len;
+    char *s = repeated(unit, &len);
+    double t0 = cpu_now();
+    int rc = sl_pii_analyze(s, len, NULL, &r);
+    double t = cpu_now() - t0;
+
+    ck_assert(rc == 0 || (rc == SL_ETOOBIG && r.too_many));
+    sl_pii_result_free(&r);
+    free(s);
+    return t;
+}
+
+/*
+ * Adversarial texts take linear time: a hyphenated or apostrophed chain of
+ * capitalized words ("A-A-A-...") made every word start read the chain to
+ * its end (minutes for the largest text).
+ */
+START_TEST(adversarial_texts_are_linear)
+{
+    static const char *const units[] = {"A-", "Ab'", "John-", "\xc3\x89\xc3\xa9-",
+                                        "1",  "1 ",  "@",     ".",
+                                        "Aaaa ", "a@", "http://a.bc/ "};
+
+    for (size_t k = 0; k < sizeof(units) / sizeof(units[0]); k++) {
+        double t = analyze_time(units[k]);
+
+        if (t > 1.0)
+            ck_abort_msg("%s repeated: %.2f s", units[k], t);
+    }
+}
+END_TEST
+
 static Suite *
 pii_suite(void)
 {
@@ -504,6 +570,7 @@ pii_suite(void)
     tcase_add_test(tc, malformed_and_bounds);
     tcase_add_test(tc, options);
     tcase_add_test(tc, operators);
+    tcase_add_test(tc, adversarial_texts_are_linear);
     suite_add_tcase(s, tc);
     return s;
 }
