@@ -527,6 +527,13 @@ try_url(struct scan *sc, size_t i)
             break;
         e++;
     }
+    /* The length bound may stop inside a character: the URL ends before
+     * it, so that no finding splits one (a split character made the
+     * anonymized text malformed UTF-8). */
+    while (e > p && e < sc->len && (sc->s[e] & 0xc0) == 0x80)
+        e--;
+    if (e <= p)
+        return 0;
     /* Trailing punctuation belongs to the sentence. */
     while (e > h && memchr(".,;:!?'*", sc->s[e - 1], 8) != NULL)
         e--;

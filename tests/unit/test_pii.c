@@ -13,6 +13,7 @@
 #include "pii.h"
 #include "pii_lists.h"
 #include "unit.h"
+#include "utf8.h"
 
 /* The findings of text, all entities, no threshold. */
 static struct sl_pii_result
@@ -549,6 +550,38 @@ START_TEST(adversarial_texts_are_linear)
 }
 END_TEST
 
+/*
+ * A URL longer than its 2048-byte bound ends on a character boundary: the
+ * bound fell inside a two-byte character, and replacing the URL left the
+ * character's second byte alone in the text (malformed UTF-8, which the
+ * API could not answer).
+ */
+START_TEST(long_url_ends_on_a_character)
+{
+    char text[3100], *out = NULL;
+    struct sl_pii_result r;
+    size_t n;
+
+    strcpy(text, "see http://a.com/");
+    n = strlen(text);
+    while (n + 2 < 3000) {
+        text[n++] = (char)0xc3; /* é */
+        text[n++] = (char)0xa9;
+    }
+    text[n] = '\0';
+    r = analyze(text);
+    ck_assert_uint_eq(r.n, 1);
+    ck_assert_int_eq(r.m[0].entity, SL_PII_URL);
+    ck_assert_int_ne((unsigned char)text[r.m[0].bend] & 0xc0, 0x80);
+    ck_assert_int_eq(sl_pii_anonymize(text, n, r.m, r.n, NULL, NULL, NULL,
+                                      &out, NULL),
+                     0);
+    ck_assert(sl_utf8_valid(out, strlen(out)));
+    free(out);
+    sl_pii_result_free(&r);
+}
+END_TEST
+
 static Suite *
 pii_suite(void)
 {
@@ -571,6 +604,7 @@ pii_suite(void)
     tcase_add_test(tc, options);
     tcase_add_test(tc, operators);
     tcase_add_test(tc, adversarial_texts_are_linear);
+    tcase_add_test(tc, long_url_ends_on_a_character);
     suite_add_tcase(s, tc);
     return s;
 }
