@@ -2071,6 +2071,8 @@ sl_pii_anonymize(const char *text, size_t len, const struct sl_pii_match *m,
             items[k].entity = m[k].entity;
             items[k].op = op->kind;
             items[k].start = cp;
+            items[k].bstart = before;
+            items[k].bend = b.len;
         }
         cp += cp_count(b.data != NULL ? b.data + before : "", b.len - before);
         if (items != NULL)
