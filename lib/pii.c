@@ -373,10 +373,12 @@ emit_ctx(struct scan *sc, enum sl_pii_entity e, size_t bs, size_t be,
         score = 1.0;
     if ((sc->want & (1u << e)) == 0 || score < sc->o->score_threshold)
         return (long)be;
+    /* strnlen(): an entry's length is read no further than the span's,
+     * or each finding would read every entry of the list to its end. */
     for (size_t k = 0; k < sc->o->nallow; k++) {
         const char *a = sc->o->allow_list[k];
 
-        if (a != NULL && strlen(a) == be - bs &&
+        if (a != NULL && strnlen(a, be - bs + 1) == be - bs &&
             memcmp(a, sc->s + bs, be - bs) == 0)
             return (long)be;
     }

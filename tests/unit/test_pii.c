@@ -631,6 +631,39 @@ START_TEST(items_give_byte_offsets)
 }
 END_TEST
 
+/*
+ * An allow list of long entries costs each finding no more than its own
+ * length per entry: strlen() of every entry for every finding made 10000
+ * findings and 1000 entries of 512 KB (one string, to keep the test
+ * small) read 5 TB.
+ */
+START_TEST(long_allow_list_entries_are_cheap)
+{
+    const char **allow = malloc(SL_PII_MAX_ALLOW * sizeof(*allow));
+    struct sl_pii_opts o = {0};
+    struct sl_pii_result r;
+    size_t len, blen;
+    char *text = repeated("a@b.cd , ", &len), *big = repeated("x", &blen);
+    double t0;
+
+    ck_assert_ptr_nonnull(allow);
+    for (size_t k = 0; k < SL_PII_MAX_ALLOW; k++)
+        allow[k] = big;
+    allow[SL_PII_MAX_ALLOW - 1] = "a@b.cd";
+    o.allow_list = allow;
+    o.nallow = SL_PII_MAX_ALLOW;
+    t0 = cpu_now();
+    ck_assert_int_eq(sl_pii_analyze(text, 90000, &o, &r), 0);
+    ck_assert_uint_eq(r.n, 0); /* every one allowed, by the last entry */
+    if (cpu_now() - t0 > 1.0)
+        ck_abort_msg("%.2f s", cpu_now() - t0);
+    sl_pii_result_free(&r);
+    free(text);
+    free(big);
+    free(allow);
+}
+END_TEST
+
 static Suite *
 pii_suite(void)
 {
@@ -655,6 +688,7 @@ pii_suite(void)
     tcase_add_test(tc, adversarial_texts_are_linear);
     tcase_add_test(tc, long_url_ends_on_a_character);
     tcase_add_test(tc, items_give_byte_offsets);
+    tcase_add_test(tc, long_allow_list_entries_are_cheap);
     suite_add_tcase(s, tc);
     return s;
 }
