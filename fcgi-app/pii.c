@@ -258,8 +258,8 @@ analyze_one(struct api_req *r, json_t *text, const struct sl_pii_opts *o,
                                    "malformed UTF-8 (or a NUL character)"));
     if (rc == SL_ETOOBIG && res->too_many)
         return bound_error(r, 422, "detected_entities", SL_PII_MAX_ENTITIES,
-                           "A text may hold at most " SL_LIMIT_TEXT(
-                               SL_PII_MAX_ENTITIES) " entities");
+                           "A request may find at most " SL_LIMIT_TEXT(
+                               SL_PII_MAX_ENTITIES) " entities in all");
     if (rc == SL_ETOOBIG)
         return bound_error(
             r, 413, field, SL_PII_MAX_TEXT,
@@ -344,8 +344,18 @@ api_h_pii_analyze(struct api_req *r)
             snprintf(field, sizeof(field), "text[%zu]", i);
         else
             snprintf(field, sizeof(field), "text");
+        /* The bound on findings holds for the whole request, so that a
+         * batch cannot answer SL_PII_MAX_BATCH times as many. */
+        o.max_entities = SL_PII_MAX_ENTITIES - total > 0
+                             ? (size_t)(SL_PII_MAX_ENTITIES - total)
+                             : 1;
         if ((rc = analyze_one(r, t, &o, field, &res)) != 0)
             return rc;
+        if (total + res.n > SL_PII_MAX_ENTITIES)
+            return bound_error(r, 422, "detected_entities",
+                               SL_PII_MAX_ENTITIES,
+                               "A request may find at most " SL_LIMIT_TEXT(
+                                   SL_PII_MAX_ENTITIES) " entities in all");
         ents = entities_json(json_string_value(t), &res, explain);
         if (ents == NULL)
             return SL_ENOMEM;

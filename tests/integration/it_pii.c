@@ -292,6 +292,18 @@ START_TEST(bounds_and_refusals)
     it_resp_free(&r);
     free(big);
 
+    /* The bound holds for a whole batch: two texts of 6000 each. */
+    n = 6000;
+    big = malloc(n * 8 + 1);
+    for (size_t i = 0; i < n; i++)
+        memcpy(big + i * 8, "a@bc.de ", 8);
+    big[n * 8] = '\0';
+    it_call(&c, "POST", "/api/v1/pii/analyze", tok,
+            json_pack("{s:[s,s]}", "text", big, big), &r);
+    assert_bound(&r, 422, "detected_entities", 10000);
+    it_resp_free(&r);
+    free(big);
+
     /* Malformed UTF-8: 422 naming text. */
     snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", tok);
     it_request(&c, "POST", "/api/v1/pii/analyze", hdr, "application/json",
