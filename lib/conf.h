@@ -97,6 +97,8 @@ struct sl_conf {
                                 for twice this long is dropped */
     int hub_max_subscribers; /* subscribers one hub holds at most */
     int webhook_concurrency; /* deliveries one hub has in flight at once */
+    /* deliveries to one endpoint in flight at once, over every hub */
+    int webhook_endpoint_concurrency;
 
     /* The events stream (SLUICE_EVENTS): how far back ?since= reaches. */
     int events_max_age_hours; /* 0: no age limit */

@@ -95,7 +95,8 @@ static const struct sl_db_stmt send_stmts[] = {
     [ST_CLAIM] = {"hub_delivery_claim",
                   "SELECT id, tenant_id, msg_id, body, attempts, webhook_id, "
                   "channel_id, url, secret, secret_previous, previous_valid, "
-                  "channel_type FROM hub_delivery_claim($1, $2::int, $3::int)",
+                  "channel_type FROM hub_delivery_claim($1, $2::int, $3::int, "
+                  "$4::int)",
                   false},
     [ST_RECORD] = {"hub_delivery_record",
                    "SELECT hub_delivery_record($1, $2::jsonb)", false},
@@ -1164,8 +1165,8 @@ static int
 claim(struct hub_deliver *dv)
 {
     int free_slots = dv->conf->webhook_concurrency - dv->ninflight;
-    char limit[16], lease[16];
-    const char *p[3] = {dv->owner, limit, lease};
+    char limit[16], lease[16], per[16];
+    const char *p[4] = {dv->owner, limit, lease, per};
     PGresult *res = NULL;
     int n;
 
@@ -1173,7 +1174,8 @@ claim(struct hub_deliver *dv)
         return 0;
     snprintf(limit, sizeof(limit), "%d", free_slots);
     snprintf(lease, sizeof(lease), "%d", DLV_LEASE_S);
-    if (sl_db_exec(&dv->sdb, ST_CLAIM, 3, p, &res) != SL_OK) {
+    snprintf(per, sizeof(per), "%d", dv->conf->webhook_endpoint_concurrency);
+    if (sl_db_exec(&dv->sdb, ST_CLAIM, 4, p, &res) != SL_OK) {
         db_trouble(dv, &dv->sdb, "cannot claim deliveries",
                    &dv->send_trouble_us);
         return 0;

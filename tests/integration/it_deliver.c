@@ -1179,6 +1179,65 @@ START_TEST(https_verifies_the_name_on_the_checked_address)
 }
 END_TEST
 
+/*
+ * One organisation's receiver that never answers, with a backlog of due
+ * rows, holds at most webhook_endpoint_concurrency of the hub's slots:
+ * another organisation's delivery, due after the whole backlog, is sent
+ * at once, not after the slow endpoint's timeouts.
+ */
+START_TEST(a_slow_endpoint_cannot_take_every_slot)
+{
+    struct rx slow, fast;
+    struct it_client c;
+    char *user1, *token1, *org1, *user2, *token2, *org2, *u1, *u2, *w1, *w2;
+    const char *p[2];
+
+    it_client_init(&c);
+    token1 = it_new_org(&c, &user1, &org1);
+    token2 = it_new_org(&c, &user2, &org2);
+    rx_start(&slow, RX_HANG);
+    rx_start(&fast, RX_OK);
+    u1 = rx_url(&slow, "/slow");
+    u2 = rx_url(&fast, "/fast");
+    w1 = webhook(org1, u1, "{pipeline.completed}", "sl0w", NULL);
+    w2 = webhook(org2, u2, "{pipeline.completed}", "f4st", NULL);
+    it_stack("stop", "hub");
+    ck_assert_int_eq(it_sh("SLUICE_WEBHOOK_CONCURRENCY=4 "
+                           "SLUICE_WEBHOOK_ENDPOINT_CONCURRENCY=2 %s start "
+                           "hub >/dev/null 2>&1",
+                           it_env("SLUICE_TEST_STACKCTL")),
+                     0);
+    p[0] = org1;
+    p[1] = w1;
+    free(owner_q("INSERT INTO deliveries (id, tenant_id, event_id, "
+                 "event_type, webhook_id, msg_id, body, next_attempt_at) "
+                 "SELECT gen_random_uuid(), $1, 'evt_slow_' || i, "
+                 "'pipeline.completed', $2::uuid, 'msg_slow_' || i, '{}', "
+                 "now() - interval '1 minute' FROM generate_series(1, 20) i",
+                 2, p));
+    rx_wait(&slow, 2, 30);
+    p[0] = org2;
+    p[1] = w2;
+    free(owner_q("INSERT INTO deliveries (id, tenant_id, event_id, "
+                 "event_type, webhook_id, msg_id, body) VALUES "
+                 "(gen_random_uuid(), $1, 'evt_fast', 'pipeline.completed', "
+                 "$2::uuid, 'msg_fast', '{}')",
+                 2, p));
+    /* Well within the slow receiver's 15 s timeout. */
+    rx_wait(&fast, 1, 6);
+    ck_assert_str_eq(fast.reqs[0].id, "msg_fast");
+    it_await_sql(DELIVERY_OF, "msg_fast", NULL, "succeeded/1", 10);
+    /* The slow endpoint never had more than 2 in flight. */
+    ck_assert_int_eq(rx_count(&slow), 2);
+    it_stack("stop", "hub");
+    it_stack("start", "hub");
+    rx_stop(&slow);
+    rx_stop(&fast);
+    free(user1), free(token1), free(org1), free(user2), free(token2);
+    free(org2), free(u1), free(u2), free(w1), free(w2);
+}
+END_TEST
+
 /* Last: it restarts the hub with loopback receivers refused. */
 START_TEST(loopback_is_refused_when_not_allowed)
 {
@@ -1236,6 +1295,7 @@ deliver_suite(void)
     tcase_add_test(tc, nats_restarted_the_consumer_resumes);
     tcase_add_test(tc, two_hubs_share_the_work);
     tcase_add_test(tc, https_verifies_the_name_on_the_checked_address);
+    tcase_add_test(tc, a_slow_endpoint_cannot_take_every_slot);
     tcase_add_test(tc, loopback_is_refused_when_not_allowed);
     suite_add_tcase(s, tc);
     return s;
