@@ -1238,6 +1238,58 @@ START_TEST(a_slow_endpoint_cannot_take_every_slot)
 }
 END_TEST
 
+/*
+ * A disabled webhook's pending deliveries are parked (no next attempt, so
+ * no claim reads them), those added while it is disabled too; enabling
+ * it sends them, under their own ids.
+ */
+START_TEST(a_disabled_webhook_parks_its_deliveries_until_enabled)
+{
+    struct rx rx;
+    struct it_client c;
+    char *user, *token, *org, *url, *w, *v;
+    const char *p[2];
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    rx_start(&rx, RX_OK);
+    url = rx_url(&rx, "/paused");
+    w = webhook(org, url, "{pipeline.completed}", "p4use", NULL);
+    p[0] = org;
+    p[1] = w;
+    /* One waiting for a later attempt, then the webhook is disabled. */
+    free(owner_q("INSERT INTO deliveries (id, tenant_id, event_id, "
+                 "event_type, webhook_id, msg_id, body, next_attempt_at) "
+                 "VALUES (gen_random_uuid(), $1, 'evt_p1', "
+                 "'pipeline.completed', $2::uuid, 'msg_paused_1', '{}', "
+                 "now() + interval '1 hour')",
+                 2, p));
+    free(owner_q("UPDATE webhooks SET enabled = false WHERE id = $1::uuid", 1,
+                 p + 1));
+    /* One added while it is disabled, due now. */
+    free(owner_q("INSERT INTO deliveries (id, tenant_id, event_id, "
+                 "event_type, webhook_id, msg_id, body) VALUES "
+                 "(gen_random_uuid(), $1, 'evt_p2', 'pipeline.completed', "
+                 "$2::uuid, 'msg_paused_2', '{}')",
+                 2, p));
+    v = it_owner_value("SELECT string_agg(status || '/' || "
+                       "coalesce(next_attempt_at::text, 'parked'), ',') FROM "
+                       "deliveries WHERE webhook_id = $1::uuid",
+                       w, NULL);
+    ck_assert_str_eq(v, "pending/parked,pending/parked");
+    free(v);
+    sleep(2);
+    ck_assert_int_eq(rx_count(&rx), 0);
+    free(owner_q("UPDATE webhooks SET enabled = true WHERE id = $1::uuid", 1,
+                 p + 1));
+    rx_wait(&rx, 2, 20);
+    it_await_sql(DELIVERY_OF, "msg_paused_1", NULL, "succeeded/1", 10);
+    it_await_sql(DELIVERY_OF, "msg_paused_2", NULL, "succeeded/1", 10);
+    rx_stop(&rx);
+    free(user), free(token), free(org), free(url), free(w);
+}
+END_TEST
+
 /* Last: it restarts the hub with loopback receivers refused. */
 START_TEST(loopback_is_refused_when_not_allowed)
 {
@@ -1296,6 +1348,7 @@ deliver_suite(void)
     tcase_add_test(tc, two_hubs_share_the_work);
     tcase_add_test(tc, https_verifies_the_name_on_the_checked_address);
     tcase_add_test(tc, a_slow_endpoint_cannot_take_every_slot);
+    tcase_add_test(tc, a_disabled_webhook_parks_its_deliveries_until_enabled);
     tcase_add_test(tc, loopback_is_refused_when_not_allowed);
     suite_add_tcase(s, tc);
     return s;
