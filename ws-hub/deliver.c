@@ -68,6 +68,9 @@
 #define DLV_GRACE_MS  5000
 /* How long a read response waits for the peer to close first. */
 #define DLV_DRAIN_MS   500
+/* How long the body may take once the status line and headers are in:
+ * the status is the answer, the body is discarded. */
+#define DLV_BODY_MS 2000
 #define DLV_MAX_EVENTS 128
 /* Resolved addresses are kept this long, for this many host names: a
  * busy endpoint is resolved once, not once per delivery. */
@@ -143,6 +146,7 @@ struct dlv {
      * closed connection's TIME_WAIT is the receiver's, not ours. */
     bool draining;
     size_t drained;
+    bool body_timed; /* the deadline is cut to DLV_BODY_MS after the head */
     int64_t start_us, deadline_us;
     char addr[SL_PGCONN_ADDR_MAX + 16];
     struct sl_httpc_resp resp;
@@ -897,6 +901,13 @@ dlv_io(struct hub_deliver *dv, struct dlv *d, uint32_t events)
                 dlv_finish(dv, d, 0, e);
                 return;
             }
+            if (d->resp.head_done && !d->body_timed) {
+                int64_t until = sl_clock_mono_us() + DLV_BODY_MS * 1000;
+
+                d->body_timed = true;
+                if (until < d->deadline_us)
+                    d->deadline_us = until;
+            }
             if (d->resp.done) {
                 int64_t until = sl_clock_mono_us() + DLV_DRAIN_MS * 1000;
 
@@ -1274,7 +1285,10 @@ send_main(void *arg)
         now = sl_clock_mono_us();
         for (struct dlv *d = dv->inflight, *next; d != NULL; d = next) {
             next = d->next;
-            if (now >= d->deadline_us && d->draining) {
+            if (now >= d->deadline_us &&
+                (d->draining || d->resp.head_done)) {
+                /* The status came in time; a body still trickling in
+                 * is the receiver's business (it is discarded). */
                 dlv_finish(dv, d, d->resp.status, NULL);
             } else if (now >= d->deadline_us) {
                 char e[200];

@@ -62,7 +62,16 @@
 /* --- the receiver -----------------------------------------------------------
  */
 
-enum rx_mode { RX_OK, RX_500, RX_410, RX_302, RX_HANG, RX_429, RX_SLOW };
+enum rx_mode {
+    RX_OK,
+    RX_500,
+    RX_410,
+    RX_302,
+    RX_HANG,
+    RX_429,
+    RX_SLOW,
+    RX_HEAD_ONLY, /* 200 and its headers, then a body that never ends */
+};
 
 #define RX_MAX 64
 
@@ -236,6 +245,12 @@ rx_main(void *arg)
                      rx->port);
             answer = moved;
             break;
+        case RX_HEAD_ONLY:
+            answer = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart";
+            if (send(fd, answer, strlen(answer), MSG_NOSIGNAL) < 0) {
+                /* the hub went away: nothing to do */
+            }
+            /* fall through: the rest of the body never comes */
         case RX_HANG:
             /* Holds the request: no answer, and the socket stays open. */
             pthread_mutex_lock(&rx->mu);
@@ -1290,6 +1305,36 @@ START_TEST(a_disabled_webhook_parks_its_deliveries_until_enabled)
 }
 END_TEST
 
+/*
+ * A receiver that answers 200 and then never finishes its body has
+ * answered: the delivery succeeds within a couple of seconds, rather than
+ * holding its slot for the whole 15 s and being retried as a timeout.
+ */
+START_TEST(a_status_then_a_stalled_body_is_an_answer)
+{
+    struct rx rx;
+    struct it_client c;
+    char *user, *token, *org, *url, *w, *eid, *v;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    rx_start(&rx, RX_HEAD_ONLY);
+    url = rx_url(&rx, "/stalled-body");
+    w = webhook(org, url, "{pipeline.completed}", "st4ll", NULL);
+    eid = outbox_event(org, "pipeline.completed", "{}");
+    rx_wait(&rx, 1, 30);
+    it_await_sql(DELIVERY_OF, rx.reqs[0].id, NULL, "succeeded/1", 8);
+    v = it_owner_value("SELECT (latency_ms < 5000)::text FROM "
+                       "delivery_attempts a JOIN deliveries d ON d.id = "
+                       "a.delivery_id WHERE d.msg_id = $1",
+                       rx.reqs[0].id, NULL);
+    ck_assert_str_eq(v, "true");
+    free(v);
+    rx_stop(&rx);
+    free(user), free(token), free(org), free(url), free(w), free(eid);
+}
+END_TEST
+
 /* Last: it restarts the hub with loopback receivers refused. */
 START_TEST(loopback_is_refused_when_not_allowed)
 {
@@ -1348,6 +1393,7 @@ deliver_suite(void)
     tcase_add_test(tc, two_hubs_share_the_work);
     tcase_add_test(tc, https_verifies_the_name_on_the_checked_address);
     tcase_add_test(tc, a_slow_endpoint_cannot_take_every_slot);
+    tcase_add_test(tc, a_status_then_a_stalled_body_is_an_answer);
     tcase_add_test(tc, a_disabled_webhook_parks_its_deliveries_until_enabled);
     tcase_add_test(tc, loopback_is_refused_when_not_allowed);
     suite_add_tcase(s, tc);
