@@ -237,10 +237,12 @@ api_answer(struct api_req *r, int rc)
  * status becomes a 403 whose X-Sluice-Status names the real one, and
  * every refusal names its error code and message in X-Sluice-Error and
  * X-Sluice-Message, from which nginx's error pages answer in the seeds'
- * JSON (nginx/sluice.conf.in).
+ * JSON (nginx/sluice.conf.in). A 429 or 503 also names when to come back
+ * in X-Sluice-Retry-After (the response's Retry-After; for a 429 without
+ * one, 60 seconds), which nginx answers as Retry-After.
  */
-static void
-ws_auth_adapt(struct api_req *r)
+void
+api_ws_auth_adapt(struct api_req *r)
 {
     json_t *body, *err;
     const char *code = "INTERNAL_ERROR", *message = "";
@@ -264,6 +266,17 @@ ws_auth_adapt(struct api_req *r)
     safe[i] = '\0';
     api_add_header(r, "X-Sluice-Error: %.60s", code);
     api_add_header(r, "X-Sluice-Message: %s", safe);
+    if (r->status == 429 || r->status == 503) {
+        const char *ra = r->resp_headers
+                             ? strcasestr(r->resp_headers, "Retry-After: ")
+                             : NULL;
+        long secs = ra ? strtol(ra + 13, NULL, 10) : 0;
+
+        if (secs <= 0 && r->status == 429)
+            secs = 60;
+        if (secs > 0)
+            api_add_header(r, "X-Sluice-Retry-After: %ld", secs);
+    }
     if (r->status != 401 && r->status != 403) {
         api_add_header(r, "X-Sluice-Status: %d", r->status);
         r->status = 403;
@@ -343,7 +356,7 @@ api_handle(struct api_ctx *ctx, FCGX_Request *fcgi)
 
     api_answer(&r, route(&r));
     if (api_ws_subrequest(&r))
-        ws_auth_adapt(&r);
+        api_ws_auth_adapt(&r);
     write_response(&r);
     drain_body(fcgi);
 

@@ -22,4 +22,13 @@ void api_handle(struct api_ctx *ctx, FCGX_Request *fcgi);
  */
 void api_answer(struct api_req *r, int rc);
 
+/*
+ * For a WebSocket handshake's check (nginx's auth_request, which passes on
+ * only 2xx, 401 and 403): turns r's refusal into a 401 or 403 that nginx
+ * can answer as the real status (X-Sluice-Status, X-Sluice-Error,
+ * X-Sluice-Message, and X-Sluice-Retry-After for a 429 or 503). A 2xx is
+ * left as it is.
+ */
+void api_ws_auth_adapt(struct api_req *r);
+
 #endif

@@ -133,6 +133,11 @@ int api_h_alerts_update(struct api_req *r);
 int api_h_alerts_delete(struct api_req *r);
 int api_h_notifications_send(struct api_req *r);
 
+/* lineage.c */
+int api_h_lineage_event(struct api_req *r);
+int api_h_lineage_dataset(struct api_req *r);
+int api_h_lineage_graph(struct api_req *r);
+int api_h_lineage_columns(struct api_req *r);
 /* pii.c */
 int api_h_pii_analyze(struct api_req *r);
 int api_h_pii_anonymize(struct api_req *r);

@@ -88,7 +88,9 @@ api_h_ws_authorize(struct api_req *r)
     } else {
         snprintf(t.principal, sizeof(t.principal), "key:%s",
                  r->who.key_id ? r->who.key_id : "");
-        t.cred_exp = 0; /* API keys: revoked ones are refused at connect */
+        /* API keys do not expire: revoked ones are refused at connect,
+         * and the hub ends every session at hub_session_max_seconds. */
+        t.cred_exp = 0;
     }
     t.exp = sl_clock_now() + conf->hub_ticket_ttl;
     rc = sl_ticket_sign(conf->hub_ticket_key, strlen(conf->hub_ticket_key), &t,

@@ -634,12 +634,11 @@ api_h_pii_anonymize(struct api_req *r)
     jitems = json_array();
     for (size_t i = 0; i < res.n; i++) {
         const char *name = sl_pii_entity_name(res.m[i].entity);
-        /* The item's new text: its code points in out. */
-        size_t b = 0, cp = 0, s, olen = strlen(out);
+        /* The item's new text, by its byte offsets in out (finding it by
+         * its code points from the start, item after item, was quadratic:
+         * 18 s for 10000 items in 512 KB). */
+        size_t s = items[i].bstart, b = items[i].bend;
 
-        cp_advance(out, olen, &b, &cp, items[i].start);
-        s = b;
-        cp_advance(out, olen, &b, &cp, items[i].end);
         json_object_set_new(applied, name,
                             json_string(sl_pii_op_name(items[i].op)));
         json_array_append_new(

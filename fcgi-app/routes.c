@@ -292,6 +292,17 @@ const struct api_route api_routes[] = {
           api_h_admin_project_purge, TENANT(ADMIN)),
     ROUTE("GET", "/api/v1/admin/audit-log", api_h_admin_audit_log,
           TENANT(ADMIN)),
+
+    /* Lineage (seed 000; OpenLineage's HTTP transport posts to
+     * /api/v1/lineage, as Marquez serves it). */
+    ROUTE("POST", "/api/v1/lineage", api_h_lineage_event, TENANT(ENGINEER)),
+    ROUTE("POST", "/api/v1/lineage/events", api_h_lineage_event,
+          TENANT(ENGINEER)),
+    ROUTE("GET", "/api/v1/lineage/datasets/{name}", api_h_lineage_dataset,
+          TENANT(VIEWER)),
+    ROUTE("GET", "/api/v1/lineage/graph", api_h_lineage_graph, TENANT(VIEWER)),
+    ROUTE("GET", "/api/v1/lineage/columns/{name}", api_h_lineage_columns,
+          TENANT(VIEWER)),
 };
 
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -1048,4 +1048,22 @@ const struct sl_db_stmt api_stmts[ST_COUNT_] = {
                          "INSERT INTO outbox (id, tenant_id, subject, payload) "
                          "VALUES ($1::uuid, app_tenant(), $2, $3::jsonb)",
                          false},
+    /* --- lineage (lineage.c; the functions are sql/025_lineage.sql's) -- */
+    /* $1 the event's new id, $2 the event, checked (lib/lineage.c). */
+    [ST_LINEAGE_INGEST] = {"lineage_ingest",
+                           "SELECT event_id, duplicate, rfc3339(recorded_at) "
+                           "FROM lineage_ingest($1::uuid, $2::jsonb)",
+                           false},
+    /* $1 namespace or NULL, $2 name, $3 runs at most. */
+    [ST_LINEAGE_DATASET] = {"lineage_dataset",
+                            "SELECT lineage_dataset_doc($1, $2, $3::int)",
+                            true},
+    /* $1 namespace, $2 dataset (either may be NULL), $3 depth, $4 nodes
+     * at most. */
+    [ST_LINEAGE_GRAPH] = {"lineage_graph",
+                          "SELECT lineage_graph($1, $2, $3::int, $4::int)",
+                          true},
+    /* $1 namespace or NULL, $2 dataset, $3 field or NULL. */
+    [ST_LINEAGE_COLUMNS] = {"lineage_columns",
+                            "SELECT lineage_columns_doc($1, $2, $3)", true},
 };

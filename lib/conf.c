@@ -97,6 +97,8 @@ static const struct key keys[] = {
     INT(hub_queue_kb, "512", 16, 65536),
     INT(hub_ping_seconds, "30", 1, 3600),
     INT(hub_max_subscribers, "30000", 1, 1000000),
+    INT(hub_max_subscribers_per_org, "5000", 1, 1000000),
+    INT(hub_session_max_seconds, "3600", 1, 604800),
     INT(webhook_concurrency, "256", 1, 4096),
     INT(webhook_endpoint_concurrency, "8", 1, 4096),
     INT(events_max_age_hours, "168", 0, 87600),

@@ -96,6 +96,12 @@ struct sl_conf {
     int hub_ping_seconds;    /* keepalive ping interval; a peer silent
                                 for twice this long is dropped */
     int hub_max_subscribers; /* subscribers one hub holds at most */
+    /* ... and of one organisation (more: 429) */
+    int hub_max_subscribers_per_org;
+    /* A socket's longest life: then it is closed, to reconnect (and so be
+     * authorised again) with since; also for credentials that never
+     * expire (API keys). */
+    int hub_session_max_seconds;
     int webhook_concurrency; /* deliveries one hub has in flight at once */
     /* deliveries to one endpoint in flight at once, over every hub */
     int webhook_endpoint_concurrency;

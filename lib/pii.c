@@ -373,10 +373,12 @@ emit_ctx(struct scan *sc, enum sl_pii_entity e, size_t bs, size_t be,
         score = 1.0;
     if ((sc->want & (1u << e)) == 0 || score < sc->o->score_threshold)
         return (long)be;
+    /* strnlen(): an entry's length is read no further than the span's,
+     * or each finding would read every entry of the list to its end. */
     for (size_t k = 0; k < sc->o->nallow; k++) {
         const char *a = sc->o->allow_list[k];
 
-        if (a != NULL && strlen(a) == be - bs &&
+        if (a != NULL && strnlen(a, be - bs + 1) == be - bs &&
             memcmp(a, sc->s + bs, be - bs) == 0)
             return (long)be;
     }
@@ -527,6 +529,13 @@ try_url(struct scan *sc, size_t i)
             break;
         e++;
     }
+    /* The length bound may stop inside a character: the URL ends before
+     * it, so that no finding splits one (a split character made the
+     * anonymized text malformed UTF-8). */
+    while (e > p && e < sc->len && (sc->s[e] & 0xc0) == 0x80)
+        e--;
+    if (e <= p)
+        return 0;
     /* Trailing punctuation belongs to the sentence. */
     while (e > h && memchr(".,;:!?'*", sc->s[e - 1], 8) != NULL)
         e--;
@@ -1460,13 +1469,16 @@ capital_at(const struct scan *sc, size_t i)
 }
 
 /* The name word at i: a word, with inner "'" or '-' before a letter
- * (O'Brien, Smith-Jones). Returns its end, or 0. */
+ * (O'Brien, Smith-Jones). Returns its end, or 0 (also for a word longer
+ * than MAX_NAME_BYTES). The scan stops one byte past that length: each
+ * '-' or "'" starts another word of the walk, and reading "A-A-A-..." to
+ * its end from every one of them would be quadratic. */
 static size_t
 name_word(const struct scan *sc, size_t i, struct nword *w)
 {
     size_t p = i;
 
-    while (p < sc->len) {
+    while (p < sc->len && p - i <= MAX_NAME_BYTES) {
         if (ISWORD(sc->s[p]))
             p++;
         else if ((sc->s[p] == '\'' || sc->s[p] == '-') && p > i &&
@@ -2061,6 +2073,8 @@ sl_pii_anonymize(const char *text, size_t len, const struct sl_pii_match *m,
             items[k].entity = m[k].entity;
             items[k].op = op->kind;
             items[k].start = cp;
+            items[k].bstart = before;
+            items[k].bend = b.len;
         }
         cp += cp_count(b.data != NULL ? b.data + before : "", b.len - before);
         if (items != NULL)

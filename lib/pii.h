@@ -163,7 +163,8 @@ struct sl_pii_keys {
 struct sl_pii_item {
     enum sl_pii_entity entity;
     enum sl_pii_op_kind op;
-    size_t start, end; /* code points in the new text */
+    size_t start, end;   /* code points in the new text */
+    size_t bstart, bend; /* bytes in the new text */
 };
 
 /*

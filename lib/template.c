@@ -160,32 +160,27 @@ walk(json_t *root, const char *name, size_t n)
     return v;
 }
 
-/* Appends n bytes of s, cutting at a character boundary at the bound. */
+/*
+ * Appends n bytes of s, cutting at a character boundary at the bound: the
+ * cut steps back over the continuation bytes of s itself (the byte at the
+ * bound tells whether a character starts there), so that a character is
+ * kept whole or dropped whole.
+ */
 static int
 put(struct render *rd, const char *s, size_t n)
 {
-    size_t room;
+    size_t room, keep;
 
     if (rd->full)
         return 0;
     room = SL_TEMPLATE_MAX_OUT - rd->out.len;
-    if (n > room) {
-        /* s may not be NUL-terminated at n: copy the candidate prefix. */
-        char *tmp = malloc(room + 1);
-        size_t keep;
-        int rc;
-
-        if (tmp == NULL)
-            return SL_ENOMEM;
-        memcpy(tmp, s, room);
-        tmp[room] = '\0';
-        keep = sl_utf8_prefix(tmp, room);
-        rc = sl_buf_append(&rd->out, tmp, keep);
-        free(tmp);
-        rd->full = true;
-        return rc;
-    }
-    return sl_buf_append(&rd->out, s, n);
+    if (n <= room)
+        return sl_buf_append(&rd->out, s, n);
+    keep = room;
+    while (keep > 0 && ((unsigned char)s[keep] & 0xc0) == 0x80)
+        keep--;
+    rd->full = true;
+    return sl_buf_append(&rd->out, s, keep);
 }
 
 static int

@@ -546,12 +546,17 @@ run_csv_next(struct run_csv_reader *r, sl_pool *p, char ***fields, int *nfields,
     return deliver(r, p, fields, nfields, quoted);
 }
 
-/* Whether field f of len bytes must be quoted to be read back as it is. */
+/*
+ * Whether field f of len bytes must be quoted to be read back as it is.
+ * One that starts with a byte-order mark is quoted too: at the start of a
+ * file, the reader would skip it as the file's BOM.
+ */
 static bool
 needs_quotes(const char *f, size_t len, char delim, char quote)
 {
     if (len == 0 || f[0] == ' ' || f[0] == '\t' || f[len - 1] == ' ' ||
-        f[len - 1] == '\t')
+        f[len - 1] == '\t' ||
+        (len >= sizeof(bom) && memcmp(f, bom, sizeof(bom)) == 0))
         return true;
     for (size_t i = 0; i < len; i++)
         if (f[i] == delim || f[i] == quote || f[i] == '\n' || f[i] == '\r')

@@ -376,6 +376,8 @@ call_push(struct run_node *n, struct run_batch *b)
     }
     n->status = RUN_NODE_RUNNING;
     n->rows_in += b->nrows;
+    if (n->in_schema == NULL && n->rows_in == b->nrows && b->schema != NULL)
+        n->in_schema = run_schema_copy(n->job->pool, b->schema);
     span_begin(n, &s);
     rc = n->ops->push(n, b);
     span_end(n, &s);

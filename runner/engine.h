@@ -171,6 +171,9 @@ struct run_node {
      * count none): what the run read. */
     uint64_t bytes_read;
     struct run_part part; /* loaders: see above */
+    /* The columns of the first batch pushed to the node (the job's pool),
+     * or NULL: what lineage (lineage.h) says the node received. */
+    const struct run_schema *in_schema;
 };
 
 enum { RUN_NODE_PENDING, RUN_NODE_RUNNING, RUN_NODE_DONE, RUN_NODE_FAILED };

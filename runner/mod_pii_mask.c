@@ -88,6 +88,45 @@ value_kind(const char *v, uint32_t entities)
 /* --- masking ----------------------------------------------------------------
  */
 
+/* Where the character at v[i] ends: after its continuation bytes (a stray
+ * one belongs to the character before it; the NUL stops the walk). */
+static size_t
+char_end(const char *v, size_t i)
+{
+    for (i++; ((unsigned char)v[i] & 0xc0) == 0x80; i++)
+        ;
+    return i;
+}
+
+/*
+ * Masks v in place, character by character: each ASCII letter or digit,
+ * and each non-ASCII character (a letter of another script: Müller,
+ * Анна), becomes one '*', but for the last keep characters; punctuation
+ * and spaces stay. Returns v.
+ */
+static char *
+mask_chars(char *v, size_t keep)
+{
+    size_t chars = 0, k = 0, i = 0, o = 0;
+
+    for (size_t j = 0; v[j] != '\0'; j++)
+        chars += ((unsigned char)v[j] & 0xc0) != 0x80;
+    while (v[i] != '\0') {
+        unsigned char c = (unsigned char)v[i];
+        size_t e = char_end(v, i);
+
+        if (k++ + keep < chars && (c >= 0x80 || isalnum(c))) {
+            v[o++] = '*';
+        } else {
+            memmove(v + o, v + i, e - i);
+            o += e - i;
+        }
+        i = e;
+    }
+    v[o] = '\0';
+    return v;
+}
+
 static char *
 apply(struct pii *x, sl_pool *p, char *v)
 {
@@ -106,18 +145,13 @@ apply(struct pii *x, sl_pool *p, char *v)
         if (value_kind(v, 1u << SL_PII_EMAIL_ADDRESS) == SL_PII_EMAIL_ADDRESS) {
             const char *at = strchr(v, '@');
 
-            out = sl_psprintf(p, "%c***%s", v[0], at);
+            /* The first character whole, not its first byte. */
+            out = sl_psprintf(p, "%.*s***%s", (int)char_end(v, 0), v, at);
             return out;
         }
-        for (size_t i = 0; i + 4 < len; i++)
-            if (isalnum((unsigned char)v[i]))
-                v[i] = '*';
-        return v;
+        return mask_chars(v, 4);
     default:
-        for (size_t i = 0; i < len; i++)
-            if (isalnum((unsigned char)v[i]))
-                v[i] = '*';
-        return v;
+        return mask_chars(v, 0);
     }
 }
 

@@ -186,4 +186,11 @@ const struct sl_db_stmt run_stmts[RUN_ST_COUNT_] = {
                                "SELECT type, config::text, secret FROM "
                                "connectors WHERE id = $1::uuid",
                                true},
+    /* $1 a new event id, $2 the run, $3 its OpenLineage event
+     * (runlineage.h), in the transaction of the run's end; never fails it
+     * (sql/025_lineage.sql). */
+    [RUN_ST_LINEAGE] = {"lineage_record_run",
+                        "SELECT lineage_record_run($1::uuid, $2::uuid, "
+                        "$3::jsonb)",
+                        false},
 };

@@ -34,6 +34,7 @@ enum run_stmt {
     RUN_ST_PART_FILE,
     RUN_ST_PART_CONNECTOR,
     RUN_ST_MAY_CLAIM,
+    RUN_ST_LINEAGE,
     RUN_ST_COUNT_,
 };
 

@@ -16,6 +16,7 @@
 #include "event.h"
 #include "json.h"
 #include "limits.h"
+#include "runlineage.h"
 #include "sched.h"
 #include "stmt.h"
 #include "uuid.h"
@@ -57,6 +58,8 @@ struct run_slot {
     json_t *logs;  /* lines not yet written */
     long logs_dropped;
     double progress_at; /* when run.progress was last published */
+    /* Recording lineage failed: this slot's runs end without it. */
+    bool lineage_off;
     struct {
         struct run_node *node;
         PGcancel *cancel;
@@ -426,6 +429,48 @@ hook_enlist(void *arg, struct run_job *job)
 
 /* A finish() whose run failed within the decision: record it again. */
 #define FINISH_AGAIN (-102)
+/* A finish() whose lineage statement failed: record it again, without. */
+#define LINEAGE_AGAIN (-103)
+
+/*
+ * Records the run's lineage (runlineage.h) in the open transaction. Returns
+ * 0 (recorded, or nothing to record), or the statement's failure, which
+ * aborted the transaction. lineage_record_run() turns its own problems
+ * into warnings, so a failure here is the statement's (the function
+ * missing, say).
+ */
+static int
+record_lineage(struct run_slot *s)
+{
+    struct run_job *job = s->job;
+    const char *type = job->end == RUN_END_COMPLETED ? "COMPLETE"
+                       : job->end == RUN_END_FAILED  ? "FAIL"
+                                                     : "ABORT";
+    char id[SL_UUID_LEN], *text = NULL;
+    const char *p[3];
+    json_t *ev = run_lineage_event(job, type);
+    PGresult *res = NULL;
+    int rc = 0;
+
+    if (ev == NULL || sl_uuid_v7(id) != 0)
+        goto out; /* out of memory: the run ends without its lineage */
+    if (sl_lineage_check(ev, NULL, NULL) != 0) {
+        sl_log_warn(s->rn->log, "run %s: its lineage event is invalid",
+                    s->run_id);
+        goto out;
+    }
+    if ((text = json_dumps(ev, JSON_COMPACT)) == NULL)
+        goto out;
+    p[0] = id;
+    p[1] = s->run_id;
+    p[2] = text;
+    rc = sl_db_exec(&s->db, RUN_ST_LINEAGE, 3, p, &res);
+out:
+    PQclear(res);
+    free(text);
+    json_decref(ev);
+    return rc;
+}
 
 /*
  * Writes the run's end, steps, remaining logs and terminal event in one
@@ -483,6 +528,15 @@ finish(struct run_slot *s, json_t *steps, json_t *lines)
     if (PQntuples(res) == 0) {
         /* Taken back meanwhile (a sweep thought this runner dead). */
         rc = RUN_ELOST;
+        goto rollback;
+    }
+    if (!s->lineage_off && record_lineage(s) != 0) {
+        sl_log_warn(s->rn->log,
+                    "run %s: cannot record its lineage (%s); its end is "
+                    "recorded without",
+                    s->run_id, sl_db_error(&s->db));
+        s->lineage_off = true;
+        rc = LINEAGE_AGAIN;
         goto rollback;
     }
     /* The run's row is locked until the commit: nobody can take it while
@@ -576,6 +630,10 @@ record_end(struct run_slot *s, double started_epoch, double started_mono)
             json_array_extend(lines, s->logs), json_decref(s->logs),
                 s->logs = lines;
         pthread_mutex_unlock(&rn->mu);
+        if (rc == LINEAGE_AGAIN) {
+            tries = 0; /* nothing was written */
+            continue;
+        }
         if (rc == FINISH_AGAIN) {
             sl_log_warn(rn->log, "run %s: failed within its decision: %s",
                         s->run_id, s->job->error);

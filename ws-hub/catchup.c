@@ -15,9 +15,14 @@
  *     from since + 1) until the consumer has nothing pending, at most
  *     job->max events per job (the loop asks again when the subscriber's
  *     queue has drained), noting the stream's first sequence so that the
- *     loop can say when since is older than what the stream keeps.
+ *     loop can say when since is older than what the stream keeps, or
+ *     beyond its end (then the replay stands at the stream's last
+ *     sequence, and the live events after it are sent).
  * The job goes back to the loop through the inbox; the loop sends the
  * results, then the held live events after the last one replayed.
+ *
+ * Jobs wait in one queue per organisation, and the organisations with
+ * jobs take turns, one job each (jobq.c).
  */
 #include "config.h"
 
@@ -137,8 +142,16 @@ replay(struct hub_ctx *ctx, struct hub_catchup *job)
     }
     job->first_seq = si->State.FirstSeq;
     last_stream = si->State.LastSeq;
+    job->stream_last = last_stream;
     jsStreamInfo_Destroy(si);
-    if (job->since >= last_stream)
+    if (job->since > last_stream) {
+        /* Beyond the stream's end (a since from elsewhere, or a stream
+         * made anew): what follows its last event is live; the loop says
+         * so with a gap message. */
+        job->last_seq = last_stream;
+        return;
+    }
+    if (job->since == last_stream)
         return; /* nothing after since */
     snprintf(subject, sizeof(subject), "%s%s.>", SL_SUBJ_EVENT_PREFIX,
              job->t.tenant);
@@ -217,16 +230,13 @@ worker(void *arg)
         struct hub_item *item;
 
         pthread_mutex_lock(&ctx->jobs_mu);
-        while (ctx->jobs_head == NULL && !ctx->jobs_stop)
+        while (ctx->turns_head == NULL && !ctx->jobs_stop)
             pthread_cond_wait(&ctx->jobs_cond, &ctx->jobs_mu);
         if (ctx->jobs_stop) {
             pthread_mutex_unlock(&ctx->jobs_mu);
             break;
         }
-        job = ctx->jobs_head;
-        ctx->jobs_head = job->next;
-        if (ctx->jobs_head == NULL)
-            ctx->jobs_tail = NULL;
+        job = hub_jobq_take(ctx);
         pthread_mutex_unlock(&ctx->jobs_mu);
 
         if (job->snapshot)
@@ -266,7 +276,7 @@ hub_catchup_start(struct hub_ctx *ctx)
 void
 hub_catchup_stop(struct hub_ctx *ctx)
 {
-    struct hub_catchup *job, *next;
+    struct hub_catchup *job;
 
     if (!ctx->catchup_started)
         return;
@@ -275,25 +285,21 @@ hub_catchup_stop(struct hub_ctx *ctx)
     pthread_cond_broadcast(&ctx->jobs_cond);
     pthread_mutex_unlock(&ctx->jobs_mu);
     pthread_join(ctx->catchup_thread, NULL);
-    for (job = ctx->jobs_head; job != NULL; job = next) {
-        next = job->next;
+    while ((job = hub_jobq_take(ctx)) != NULL)
         hub_catchup_destroy(job);
-    }
-    ctx->jobs_head = ctx->jobs_tail = NULL;
     sl_db_free(&ctx->catchup_db);
     ctx->catchup_started = false;
 }
 
-void
+int
 hub_catchup_submit(struct hub_ctx *ctx, struct hub_catchup *job)
 {
-    job->next = NULL;
+    int rc;
+
     pthread_mutex_lock(&ctx->jobs_mu);
-    if (ctx->jobs_tail != NULL)
-        ctx->jobs_tail->next = job;
-    else
-        ctx->jobs_head = job;
-    ctx->jobs_tail = job;
-    pthread_cond_broadcast(&ctx->jobs_cond);
+    rc = hub_jobq_put(ctx, job);
+    if (rc == 0)
+        pthread_cond_broadcast(&ctx->jobs_cond);
     pthread_mutex_unlock(&ctx->jobs_mu);
+    return rc;
 }

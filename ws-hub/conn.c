@@ -11,7 +11,8 @@
  * lists; /ws/events' filters).
  *
  * Order of what a subscriber receives: the welcome; a gap message when
- * since is older than the stream keeps; the snapshot or the replay
+ * since is older than the stream keeps, or beyond its last event (then
+ * what follows that event is sent); the snapshot or the replay
  * (catchup.c); {"type": "caught_up", "seq"}; then live events. Live events that
  * arrive meanwhile are held, then sent if after the last one replayed: every
  * event at most once, none missed.
@@ -22,8 +23,10 @@
  * slow client never holds up the loop or the others. Its memory: the
  * struct hub_sub, and the queue only once something is queued.
  *
- * Close codes: 1008 for the credential's expiry ("token expired"), a
- * malformed since, an overflow; 1009 for a client message over
+ * Close codes: 1008 for the credential's expiry ("token expired"), the
+ * end of the session's lifetime (hub_session_max_seconds, whatever the
+ * credential: an API key's is none, and a revoked key is refused only at
+ * a handshake), a malformed since, an overflow; 1009 for a client message over
  * SL_MAX_WS_MESSAGE; 1001 when the hub stops.
  */
 #include "config.h"
@@ -253,19 +256,25 @@ refuse(struct lws *wsi, unsigned status)
 {
     static const struct {
         unsigned status;
-        const char *reason, *code, *message;
+        const char *reason, *code, *message, *headers;
     } answers[] = {
         {401, "Unauthorized", "AUTHENTICATION_FAILED",
-         "A valid hub ticket is required (connect through nginx's /ws/)"},
-        {404, "Not Found", "NOT_FOUND", "No such resource"},
+         "A valid hub ticket is required (connect through nginx's /ws/)", ""},
+        {404, "Not Found", "NOT_FOUND", "No such resource", ""},
+        {429, "Too Many Requests", "TOO_MANY_SUBSCRIBERS",
+         "The organization has as many live subscribers on this server as "
+         "it may; close one or retry later",
+         "Retry-After: 30\r\n"},
         {503, "Service Unavailable", "SERVICE_UNAVAILABLE",
-         "The hub takes no more subscribers now"},
+         "The hub takes no more subscribers now", ""},
     };
-    char buf[512], body[256];
+    const size_t n_answers = sizeof(answers) / sizeof(answers[0]);
+    char buf[768], body[320];
     size_t i = 0;
     int n, b;
 
-    while (i < 2 && answers[i].status != status)
+    /* An unlisted status answers as the last (503). */
+    while (i < n_answers - 1 && answers[i].status != status)
         i++;
     b = snprintf(body, sizeof(body),
                  "{\"error\":{\"code\":\"%s\",\"message\":\"%s\","
@@ -273,8 +282,9 @@ refuse(struct lws *wsi, unsigned status)
                  answers[i].code, answers[i].message);
     n = snprintf(buf, sizeof(buf),
                  "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\n"
-                 "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-                 answers[i].status, answers[i].reason, b, body);
+                 "%sContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+                 answers[i].status, answers[i].reason, answers[i].headers, b,
+                 body);
     if (n > 0 && (size_t)n < sizeof(buf))
         (void)!send(lws_get_socket_fd(wsi), buf, (size_t)n, MSG_NOSIGNAL);
     return -1;
@@ -314,7 +324,8 @@ path_scope(const char *uri, char *id, size_t idsz)
 /*
  * LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: verifies the ticket and the
  * path, and reads the query. Returns 0 to accept (with *slot set), or
- * nonzero after answering 401, 404 or 503.
+ * nonzero after answering 401, 404, 429 (the organisation's subscribers
+ * at hub_max_subscribers_per_org) or 503.
  */
 static int
 admit(struct hub_ctx *ctx, struct lws *wsi, struct hub_sub **slot)
@@ -339,6 +350,9 @@ admit(struct hub_ctx *ctx, struct lws *wsi, struct hub_sub **slot)
         return refuse(wsi, scope < 0 ? 404 : 401);
     if (ctx->subscribers >= ctx->d.conf.hub_max_subscribers)
         return refuse(wsi, 503);
+    /* One organisation cannot take the whole hub from the others. */
+    if (hub_org_count(ctx, t.tenant) >= ctx->d.conf.hub_max_subscribers_per_org)
+        return refuse(wsi, 429);
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return refuse(wsi, 503);
@@ -376,6 +390,7 @@ admit(struct hub_ctx *ctx, struct lws *wsi, struct hub_sub **slot)
 static void
 caught_up(struct hub_sub *s, uint64_t seq)
 {
+    s->caught_seq = seq;
     send_own(s, json_pack("{s:s, s:I}", "type", "caught_up", "seq",
                           (json_int_t)seq));
 }
@@ -402,7 +417,12 @@ start_catchup(struct hub_sub *s, uint64_t since, bool snapshot)
     if (job->max > CATCHUP_BATCH)
         job->max = CATCHUP_BATCH;
     job->max_bytes = (size_t)s->ctx->d.conf.hub_queue_kb * 1024 / 2;
-    hub_catchup_submit(s->ctx, job);
+    if (hub_catchup_submit(s->ctx, job) != 0) {
+        s->refs--;
+        free(job);
+        hub_sub_close(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+                      "out of memory");
+    }
 }
 
 /* Replaces /ws/events' filters from a subscribe message. */
@@ -576,6 +596,16 @@ catchup_done(struct hub_ctx *ctx, struct hub_catchup *job)
                               (json_int_t)job->first_seq, "message",
                               "events before resumes_at are no longer "
                               "kept; read the run's state again"));
+    } else if (!job->snapshot && !s->gap_sent &&
+               job->since > job->stream_last) {
+        /* since is beyond the stream's end: the events after its last
+         * one follow, once; say where they start. */
+        s->gap_sent = true;
+        send_own(s, json_pack("{s:s, s:I, s:I, s:s}", "type", "gap", "since",
+                              (json_int_t)job->since, "resumes_at",
+                              (json_int_t)(job->stream_last + 1), "message",
+                              "since is beyond the stream's last event; "
+                              "events resume at resumes_at"));
     }
     for (int i = 0; i < job->nevs; i++) {
         struct hub_event *ev = job->evs[i];
@@ -590,8 +620,13 @@ catchup_done(struct hub_ctx *ctx, struct hub_catchup *job)
     if (!job->snapshot && job->last_seq > s->last_seq)
         s->last_seq = job->last_seq;
     if (job->more) {
-        /* The next batch once this one is on its way (writeable()). */
-        s->want_more = true;
+        /* The next batch once this one is on its way (writeable()); at
+         * once when it queued nothing for s, since then no write is
+         * coming to ask for it. */
+        if (s->qlen > 0)
+            s->want_more = true;
+        else
+            start_catchup(s, s->last_seq, false);
         goto out;
     }
     s->catching_up = false;
@@ -615,16 +650,38 @@ out:
     hub_catchup_destroy(job);
 }
 
+/* The live feed was made again after events it had not delivered were
+ * gone from the stream: every subscriber is told, as one whose since is
+ * older than the stream keeps is. */
+static void
+feed_gap(struct hub_sub *s, void *arg)
+{
+    const struct hub_item *item = arg;
+
+    send_own(s, json_pack("{s:s, s:I, s:I, s:s}", "type", "gap", "since",
+                          (json_int_t)item->since, "resumes_at",
+                          (json_int_t)item->resumes_at, "message",
+                          "the live feed was interrupted and events before "
+                          "resumes_at are no longer kept; read the run's "
+                          "state again"));
+}
+
 void
 hub_handle_item(struct hub_ctx *ctx, struct hub_item *item)
 {
-    if (item->kind == HUB_ITEM_EVENT) {
+    switch (item->kind) {
+    case HUB_ITEM_EVENT:
         if (item->ev->seq > ctx->loop_seq)
             ctx->loop_seq = item->ev->seq;
         hub_index_dispatch(ctx, item->ev);
         hub_event_destroy(item->ev);
-    } else {
+        break;
+    case HUB_ITEM_CATCHUP:
         catchup_done(ctx, item->job);
+        break;
+    case HUB_ITEM_FEED_GAP:
+        hub_index_each(ctx, feed_gap, item);
+        break;
     }
     free(item);
 }
@@ -644,6 +701,30 @@ hub_drain(struct hub_ctx *ctx)
      * interleaved with writing, not queued whole before any write. */
     if (more)
         lws_cancel_service(ctx->lws);
+}
+
+/*
+ * The timer: the credential expired, or the session reached
+ * hub_session_max_seconds. The reason names the since to resume from:
+ * the last event written, or, with nothing left to write after
+ * caught_up, the seq caught_up named.
+ */
+static void
+session_end(struct hub_sub *s)
+{
+    char reason[96];
+    uint64_t since = s->sent_seq;
+
+    if (s->timer_is_expiry) {
+        hub_sub_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, "token expired");
+        return;
+    }
+    if (!s->catching_up && s->qlen == 0 && s->caught_seq > since)
+        since = s->caught_seq;
+    snprintf(reason, sizeof(reason),
+             "session lifetime reached; reconnect with since=%llu",
+             (unsigned long long)since);
+    hub_sub_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, reason);
 }
 
 static int
@@ -671,6 +752,9 @@ on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
         s->wsi = wsi;
         atomic_fetch_add(&ctx->clients, 1);
         ctx->subscribers++;
+        if (hub_org_add(ctx, s->t.tenant) != 0)
+            return -1;
+        s->org_counted = true;
         send_own(s, json_pack("{s:s, s:s, s:o, s:s, s:I}", "type", "welcome",
                               "server", "sluice-hub " PACKAGE_VERSION,
                               "timestamp", sl_json_time(sl_clock_now()),
@@ -682,10 +766,13 @@ on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
         }
         if (hub_index_add(ctx, s) != 0)
             return -1;
-        if (s->t.cred_exp != 0) {
+        /* The credential's expiry, or the session's end if sooner. */
+        left = ctx->d.conf.hub_session_max_seconds;
+        if (s->t.cred_exp != 0 && s->t.cred_exp - sl_clock_now() < left) {
             left = s->t.cred_exp - sl_clock_now();
-            lws_set_timer_usecs(wsi, left > 0 ? left * LWS_US_PER_SEC : 1);
+            s->timer_is_expiry = true;
         }
+        lws_set_timer_usecs(wsi, left > 0 ? left * LWS_US_PER_SEC : 1);
         if (s->has_since)
             start_catchup(s, s->since, false);
         else if (s->t.scope != SL_TICKET_EVENTS)
@@ -695,8 +782,7 @@ on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
         return 0;
     case LWS_CALLBACK_TIMER:
         if (s != NULL)
-            hub_sub_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                          "token expired");
+            session_end(s);
         return 0;
     case LWS_CALLBACK_CLOSED:
         if (s == NULL)
@@ -704,6 +790,10 @@ on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
         if (s->wsi != NULL) {
             atomic_fetch_sub(&ctx->clients, 1);
             ctx->subscribers--;
+        }
+        if (s->org_counted) {
+            hub_org_remove(ctx, s->t.tenant);
+            s->org_counted = false;
         }
         hub_index_remove(ctx, s);
         s->wsi = NULL;

@@ -81,8 +81,9 @@ void hub_event_destroy(struct hub_event *ev);
 /* --- the inbox: other threads to the loop ------------------------------- */
 
 enum hub_item_kind {
-    HUB_ITEM_EVENT,   /* a live event: ev */
-    HUB_ITEM_CATCHUP, /* a finished catch-up job: job */
+    HUB_ITEM_EVENT,    /* a live event: ev */
+    HUB_ITEM_CATCHUP,  /* a finished catch-up job: job */
+    HUB_ITEM_FEED_GAP, /* the feed lost events: since, resumes_at */
 };
 
 struct hub_catchup;
@@ -91,6 +92,7 @@ struct hub_item {
     enum hub_item_kind kind;
     struct hub_event *ev;
     struct hub_catchup *job;
+    uint64_t since, resumes_at;
     struct hub_item *next;
 };
 
@@ -156,13 +158,17 @@ struct hub_sub {
     unsigned nheld, capheld;
     size_t heldbytes;
 
-    uint64_t last_seq; /* the highest seq queued: later ones only */
-    uint64_t sent_seq; /* the highest seq written to the socket */
+    uint64_t last_seq;   /* the highest seq queued: later ones only */
+    uint64_t sent_seq;   /* the highest seq written to the socket */
+    uint64_t caught_seq; /* the seq of the caught_up message */
     uint64_t since;
     bool has_since;
     bool catching_up;
     bool want_more; /* a replay stopped at its batch: more once drained */
     bool gap_sent;
+    bool org_counted;     /* in its organisation's count (hub_org_add()) */
+    bool timer_is_expiry; /* the timer is the credential's, not the
+                             session's end (hub_session_max_seconds) */
 
     /* Closing: a close frame with this code and reason, then the end. */
     bool closing;
@@ -177,6 +183,9 @@ struct hub_sub {
  */
 
 #define HUB_INDEX_BUCKETS 16384
+#define HUB_JOBQ_BUCKETS  1024
+
+struct hub_jobq;
 
 struct hub_ctx {
     struct sl_daemon d;
@@ -198,12 +207,14 @@ struct hub_ctx {
     uint64_t loop_seq; /* the last sequence dispatched */
     int64_t subscribers;
 
-    /* The catch-up thread (catchup.c). */
+    /* The catch-up thread (catchup.c): a queue of jobs per organisation,
+     * the organisations with jobs taken in turn (round robin). */
     pthread_t catchup_thread;
     bool catchup_started;
     pthread_mutex_t jobs_mu;
     pthread_cond_t jobs_cond;
-    struct hub_catchup *jobs_head, *jobs_tail;
+    struct hub_jobq *turns_head, *turns_tail;
+    struct hub_jobq *jobqs[HUB_JOBQ_BUCKETS];
     bool jobs_stop;
     struct sl_db catchup_db;
 };
@@ -215,11 +226,22 @@ struct hub_ctx {
 int hub_index_add(struct hub_ctx *ctx, struct hub_sub *s);
 void hub_index_remove(struct hub_ctx *ctx, struct hub_sub *s);
 
+/* Subscribers of tenant on this hub (the count hub_org_add() and
+ * hub_org_remove() keep); hub_org_add() returns 0 or SL_ENOMEM. */
+int64_t hub_org_count(struct hub_ctx *ctx, const char *tenant);
+int hub_org_add(struct hub_ctx *ctx, const char *tenant);
+void hub_org_remove(struct hub_ctx *ctx, const char *tenant);
+
 /* Whether ev is for s (its scope and, for /ws/events, its filters). */
 bool hub_sub_matches(const struct hub_sub *s, const struct hub_event *ev);
 
 /* Hands ev to every subscriber it is for (each a reference). */
 void hub_index_dispatch(struct hub_ctx *ctx, const struct hub_event *ev);
+
+/* Calls fn for every subscriber in the index (fn may close it, not
+ * remove it). */
+void hub_index_each(struct hub_ctx *ctx, void (*fn)(struct hub_sub *, void *),
+                    void *arg);
 
 /* --- conn.c ----------------------------------------------------------------
  */
@@ -246,9 +268,10 @@ void hub_drain(struct hub_ctx *ctx);
 /* --- feed.c ----------------------------------------------------------------
  */
 
-/* Creates the live feed (an ordered push consumer on sluice.event.>,
- * new events only) unless it exists. Returns 0 or SL_EBUS. Any thread but
- * the loop's. */
+/* Creates the live feed (an ordered push consumer on sluice.event.>)
+ * unless it exists: new events only the first time, from the event after
+ * feed_seq when made again (a gap item to the loop when the stream no
+ * longer holds it). Returns 0 or SL_EBUS. Any thread but the loop's. */
 int hub_feed_start(struct hub_ctx *ctx);
 void hub_feed_stop(struct hub_ctx *ctx);
 
@@ -269,9 +292,10 @@ struct hub_catchup {
     int nevs;
     struct hub_frame **snap; /* snapshot messages */
     int nsnap;
-    uint64_t first_seq; /* the stream's first sequence (for a gap) */
-    uint64_t last_seq;  /* the last sequence replayed */
-    bool more;          /* stopped at max: ask again from last_seq */
+    uint64_t first_seq;   /* the stream's first sequence (for a gap) */
+    uint64_t stream_last; /* and its last, when the replay began */
+    uint64_t last_seq;    /* the last sequence replayed */
+    bool more;            /* stopped at max: ask again from last_seq */
     int error;
     struct hub_catchup *next;
 };
@@ -279,9 +303,21 @@ struct hub_catchup {
 int hub_catchup_start(struct hub_ctx *ctx);
 void hub_catchup_stop(struct hub_ctx *ctx);
 
-/* Queues job (taken) for the catch-up thread. */
-void hub_catchup_submit(struct hub_ctx *ctx, struct hub_catchup *job);
+/* Queues job (taken) for the catch-up thread, behind its organisation's
+ * other jobs: organisations take turns, one job each, so that one
+ * organisation's many replays cannot hold up another's snapshot. Returns
+ * 0, or SL_ENOMEM (job not taken). */
+int hub_catchup_submit(struct hub_ctx *ctx, struct hub_catchup *job);
 
 void hub_catchup_destroy(struct hub_catchup *job);
+
+/* --- jobq.c: the catch-up jobs, organisations in turn (jobs_mu held) -- */
+
+/* Queues job (taken) behind its organisation's others. Returns 0, or
+ * SL_ENOMEM (job not taken). */
+int hub_jobq_put(struct hub_ctx *ctx, struct hub_catchup *job);
+
+/* The next job in turn (the caller's), or NULL when none waits. */
+struct hub_catchup *hub_jobq_take(struct hub_ctx *ctx);
 
 #endif

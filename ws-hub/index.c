@@ -8,7 +8,9 @@
  * organisation is part of every key, so one organisation's events cannot
  * reach another's subscribers whatever ids they share. Keys live in a
  * chained hash table of HUB_INDEX_BUCKETS buckets and are freed when
- * their last subscriber leaves. Loop thread only.
+ * their last subscriber leaves. The same table counts each organisation's
+ * subscribers ("o|<tenant>", no subscriber list), for the hub's cap per
+ * organisation. Loop thread only.
  */
 #include "config.h"
 
@@ -24,6 +26,7 @@
 struct hub_key {
     struct hub_key *next; /* in its bucket */
     struct hub_sub *subs; /* a doubly linked list */
+    int64_t count;        /* an "o|" key's: its organisation's subscribers */
     char name[];
 };
 
@@ -73,6 +76,40 @@ sub_key(const struct hub_sub *s, char *out)
     }
 }
 
+/* The key name, made if missing; NULL when out of memory. */
+static struct hub_key *
+lookup_or_add(struct hub_ctx *ctx, const char *name)
+{
+    struct hub_key *k = lookup(ctx, name);
+    uint32_t b = hash(name) % HUB_INDEX_BUCKETS;
+
+    if (k != NULL)
+        return k;
+    k = malloc(sizeof(*k) + strlen(name) + 1);
+    if (k == NULL)
+        return NULL;
+    strcpy(k->name, name);
+    k->subs = NULL;
+    k->count = 0;
+    k->next = ctx->index[b];
+    ctx->index[b] = k;
+    return k;
+}
+
+static void
+unlink_key(struct hub_ctx *ctx, struct hub_key *k)
+{
+    struct hub_key **pp;
+
+    for (pp = &ctx->index[hash(k->name) % HUB_INDEX_BUCKETS]; *pp != NULL;
+         pp = &(*pp)->next)
+        if (*pp == k) {
+            *pp = k->next;
+            break;
+        }
+    free(k);
+}
+
 int
 hub_index_add(struct hub_ctx *ctx, struct hub_sub *s)
 {
@@ -80,18 +117,9 @@ hub_index_add(struct hub_ctx *ctx, struct hub_sub *s)
     struct hub_key *k;
 
     sub_key(s, name);
-    k = lookup(ctx, name);
-    if (k == NULL) {
-        uint32_t b = hash(name) % HUB_INDEX_BUCKETS;
-
-        k = malloc(sizeof(*k) + strlen(name) + 1);
-        if (k == NULL)
-            return SL_ENOMEM;
-        strcpy(k->name, name);
-        k->subs = NULL;
-        k->next = ctx->index[b];
-        ctx->index[b] = k;
-    }
+    k = lookup_or_add(ctx, name);
+    if (k == NULL)
+        return SL_ENOMEM;
     s->key = k;
     s->prev = NULL;
     s->next = k->subs;
@@ -104,7 +132,7 @@ hub_index_add(struct hub_ctx *ctx, struct hub_sub *s)
 void
 hub_index_remove(struct hub_ctx *ctx, struct hub_sub *s)
 {
-    struct hub_key *k = s->key, **pp;
+    struct hub_key *k = s->key;
 
     if (k == NULL)
         return;
@@ -116,15 +144,45 @@ hub_index_remove(struct hub_ctx *ctx, struct hub_sub *s)
         s->next->prev = s->prev;
     s->key = NULL;
     s->prev = s->next = NULL;
-    if (k->subs != NULL)
-        return;
-    for (pp = &ctx->index[hash(k->name) % HUB_INDEX_BUCKETS]; *pp != NULL;
-         pp = &(*pp)->next)
-        if (*pp == k) {
-            *pp = k->next;
-            break;
-        }
-    free(k);
+    if (k->subs == NULL)
+        unlink_key(ctx, k);
+}
+
+int64_t
+hub_org_count(struct hub_ctx *ctx, const char *tenant)
+{
+    char name[KEY_MAX];
+    struct hub_key *k;
+
+    key_of(name, 'o', tenant, NULL);
+    k = lookup(ctx, name);
+    return k ? k->count : 0;
+}
+
+int
+hub_org_add(struct hub_ctx *ctx, const char *tenant)
+{
+    char name[KEY_MAX];
+    struct hub_key *k;
+
+    key_of(name, 'o', tenant, NULL);
+    k = lookup_or_add(ctx, name);
+    if (k == NULL)
+        return SL_ENOMEM;
+    k->count++;
+    return 0;
+}
+
+void
+hub_org_remove(struct hub_ctx *ctx, const char *tenant)
+{
+    char name[KEY_MAX];
+    struct hub_key *k;
+
+    key_of(name, 'o', tenant, NULL);
+    k = lookup(ctx, name);
+    if (k != NULL && --k->count <= 0)
+        unlink_key(ctx, k);
 }
 
 static bool
@@ -183,4 +241,16 @@ hub_index_dispatch(struct hub_ctx *ctx, const struct hub_event *ev)
         key_of(name, 'r', ev->tenant, ev->run_id);
         deliver_all(lookup(ctx, name), ev);
     }
+}
+
+void
+hub_index_each(struct hub_ctx *ctx, void (*fn)(struct hub_sub *, void *),
+               void *arg)
+{
+    for (size_t b = 0; b < HUB_INDEX_BUCKETS; b++)
+        for (struct hub_key *k = ctx->index[b]; k != NULL; k = k->next)
+            for (struct hub_sub *s = k->subs, *next; s != NULL; s = next) {
+                next = s->next;
+                fn(s, arg);
+            }
 }

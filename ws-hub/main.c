@@ -11,6 +11,9 @@
  * restarts; liveness answers on sluice.ping.hub; a clean stop on SIGTERM
  * or SIGINT. hub.h says which thread owns what.
  *
+ * SIGHUP drops the live feed; the maintenance thread makes it again at
+ * its next tick, from the event after the last one it saw (feed.c).
+ *
  * Keepalive: libwebsockets pings a subscriber silent for hub_ping_seconds
  * and drops one silent for twice that (its retry-and-idle policy).
  */
@@ -82,6 +85,13 @@ maintenance(void *arg)
         if (sig == SIGTERM || sig == SIGINT) {
             sl_log_info(&ctx->d.log, "signal %d: stopping", sig);
             break;
+        }
+        if (sig == SIGHUP) {
+            /* The live feed is made again at the next tick, from the
+             * event after the last one it saw. */
+            sl_log_info(&ctx->d.log, "SIGHUP: making the live feed again");
+            hub_feed_stop(ctx);
+            continue;
         }
         sl_liveness_check(&ctx->live, &ctx->db);
         /* The live feed, once NATS and the events stream are there. */

@@ -21,7 +21,8 @@ STACK_SERVICES="postgres nats api runner hub nginx"
 STACK_ENV_KEYS="SLUICE_BIND SLUICE_HTTP_PORT SLUICE_HTTPS_PORT SLUICE_PG_PORT
 SLUICE_NATS_PORT SLUICE_HUB_PORT SLUICE_API_WORKERS SLUICE_RATE_ANON
 SLUICE_BURST_ANON SLUICE_RATE_AUTH SLUICE_BURST_AUTH SLUICE_RATE_CRED_IP
-SLUICE_BURST_CRED_IP SLUICE_MAX_BODY
+SLUICE_BURST_CRED_IP SLUICE_RATE_WS SLUICE_BURST_WS SLUICE_WS_CONN_PER_IP
+SLUICE_MAX_BODY
 SLUICE_PG_FAST SLUICE_LOG_LEVEL SLUICE_PASSWORD_COST SLUICE_NGINX_WORKERS
 SLUICE_NGINX_CONNECTIONS"
 
@@ -55,6 +56,10 @@ stack_defaults() {
     : "${SLUICE_BURST_AUTH:=100}"
     : "${SLUICE_RATE_CRED_IP:=1000r/m}"
     : "${SLUICE_BURST_CRED_IP:=500}"
+    # WebSocket handshakes per address, and sockets one address holds.
+    : "${SLUICE_RATE_WS:=60r/m}"
+    : "${SLUICE_BURST_WS:=30}"
+    : "${SLUICE_WS_CONN_PER_IP:=1000}"
     : "${SLUICE_MAX_BODY:=1m}"
     : "${SLUICE_PG_FAST:=0}"
     : "${SLUICE_LOG_LEVEL:=info}"
@@ -434,6 +439,12 @@ limit_line() {
     printf 'limit_req zone=%s burst=%s nodelay;' "$1" "$3"
 }
 
+# A limit_conn line, or nothing when the count is "off".
+limit_conn_line() {
+    [ "$2" = off ] && return 0
+    printf 'limit_conn %s %s;' "$1" "$2"
+}
+
 nginx_render() {
     local user=""
     [ "$(id -u)" = 0 ] && user="user root root;"
@@ -456,6 +467,9 @@ nginx_render() {
         -e "s|@RATE_ANON@|${SLUICE_RATE_ANON/off/1000r/s}|g" \
         -e "s|@RATE_AUTH@|${SLUICE_RATE_AUTH/off/1000r/s}|g" \
         -e "s|@RATE_CRED_IP@|${SLUICE_RATE_CRED_IP/off/1000r/s}|g" \
+        -e "s|@RATE_WS@|${SLUICE_RATE_WS/off/1000r/s}|g" \
+        -e "s|@LIMIT_WS@|$(limit_line sluice_ws "$SLUICE_RATE_WS" "$SLUICE_BURST_WS")|g" \
+        -e "s|@LIMIT_WS_CONN@|$(limit_conn_line sluice_ws_conn "$SLUICE_WS_CONN_PER_IP")|g" \
         -e "s|@LIMIT_ANON@|$(limit_line sluice_anon "$SLUICE_RATE_ANON" "$SLUICE_BURST_ANON")|g" \
         -e "s|@LIMIT_IP@|$(limit_line sluice_ip "$SLUICE_RATE_ANON" "$SLUICE_BURST_ANON")|g" \
         -e "s|@LIMIT_AUTH@|$(limit_line sluice_auth "$SLUICE_RATE_AUTH" "$SLUICE_BURST_AUTH")|g" \

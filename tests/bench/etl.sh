@@ -26,6 +26,7 @@ if [ "${1:-}" != --inside ]; then
     [ -x "$top/runner/sluice-runner" ] || "$top/scripts/dev" build
     export abs_srcdir=$top abs_builddir=$top
     export SLUICE_RATE_ANON=off SLUICE_RATE_AUTH=off SLUICE_RATE_CRED_IP=off
+    export SLUICE_RATE_WS=off SLUICE_WS_CONN_PER_IP=off
     export SLUICE_LOG_LEVEL=${SLUICE_LOG_LEVEL:-info}
     exec "$top/tests/integration/with-stack" "$0" --inside "${1:-1000000}" "${2:-200}"
 fi

@@ -27,6 +27,9 @@ if [ "${1:-}" != --inside ]; then
     ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 20000
     export abs_srcdir=$top abs_builddir=$top
     export SLUICE_RATE_ANON=off SLUICE_RATE_AUTH=off SLUICE_RATE_CRED_IP=off
+    export SLUICE_RATE_WS=off SLUICE_WS_CONN_PER_IP=off
+    # One organisation holds every subscriber here: no cap per organisation.
+    export SLUICE_HUB_MAX_SUBSCRIBERS_PER_ORG=1000000
     export SLUICE_LOG_LEVEL=${SLUICE_LOG_LEVEL:-warn}
     export SLUICE_NGINX_WORKERS=2 SLUICE_NGINX_CONNECTIONS=12000
     exec "$top/tests/integration/with-stack" "$0" --inside "${1:-10000}" \

@@ -23,6 +23,7 @@ if [ "${1:-}" != --inside ]; then
     [ -x "$top/fcgi-app/sluice-api" ] || "$top/scripts/dev" build
     export abs_srcdir=$top abs_builddir=$top
     export SLUICE_RATE_ANON=off SLUICE_RATE_AUTH=off SLUICE_RATE_CRED_IP=off
+    export SLUICE_RATE_WS=off SLUICE_WS_CONN_PER_IP=off
     export SLUICE_LOG_LEVEL=${SLUICE_LOG_LEVEL:-info}
     export SLUICE_API_WORKERS=${SLUICE_API_WORKERS:-0}
     export SLUICE_NGINX_WORKERS=${SLUICE_NGINX_WORKERS:-1}

@@ -31,6 +31,7 @@ fi
 [ -x "$top/fcgi-app/sluice-api" ] || "$top/scripts/dev" build
 export abs_srcdir=$top abs_builddir=$top
 export SLUICE_RATE_ANON=off SLUICE_RATE_AUTH=off SLUICE_RATE_CRED_IP=off
+export SLUICE_RATE_WS=off SLUICE_WS_CONN_PER_IP=off
 export SLUICE_LOG_LEVEL=${SLUICE_LOG_LEVEL:-warn}
 first=
 for cost in $costs; do

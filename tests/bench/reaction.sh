@@ -20,6 +20,7 @@ if [ "${1:-}" != --inside ]; then
     make -C "$top" -s tests/bench/wsload
     export abs_srcdir=$top abs_builddir=$top
     export SLUICE_RATE_ANON=off SLUICE_RATE_AUTH=off SLUICE_RATE_CRED_IP=off
+    export SLUICE_RATE_WS=off SLUICE_WS_CONN_PER_IP=off
     export SLUICE_LOG_LEVEL=${SLUICE_LOG_LEVEL:-warn}
     exec "$top/tests/integration/with-stack" "$0" --inside "${1:-200}"
 fi

@@ -8,7 +8,12 @@
  * and what the runner parses from users and their files: filter
  * expressions (evaluated against rows), CSV (read, written back and read
  * again: the same fields) and COPY's text format (decoded, encoded and
- * decoded again: the same values).
+ * decoded again: the same values); and the PII engine: the analyzer over
+ * the input (its findings checked: ordered, not overlapping, inside the
+ * text, on character boundaries), the anonymizer over its findings with
+ * every operator under a fixed key (its text checked: well-formed UTF-8,
+ * encrypted items decrypting back to the original), and decryption of the
+ * input itself.
  *
  * The first byte of the input picks the parser; the rest is its input.
  * Built and run by tests/fuzz/run.sh (clang, -fsanitize=fuzzer,address,
@@ -33,8 +38,10 @@
 #include "graph.h"
 #include "json.h"
 #include "pgcopy.h"
+#include "pii.h"
 #include "router.h"
 #include "token.h"
+#include "utf8.h"
 
 /* What the runner's parsers are given besides the input. */
 static const char *const columns[] = {"a", "b", "amount", "status",
@@ -174,6 +181,73 @@ fuzz_copy(sl_pool *pool, const char *s, size_t n)
     sl_buf_free(&line);
 }
 
+/*
+ * The PII engine over s: analysis, then anonymization of the findings
+ * with an operator per entity chosen from the input, then decryption of
+ * the input as a token. Any broken invariant aborts.
+ */
+static void
+fuzz_pii(const char *s, size_t n)
+{
+    static const unsigned char key[SL_PII_KEY_LEN] = "0123456789abcdef01234567"
+                                                     "89abcdef";
+    static const struct sl_pii_keys keys = {key, key};
+    struct sl_pii_op ops_store[SL_PII_NENTITIES];
+    const struct sl_pii_op *ops[SL_PII_NENTITIES];
+    struct sl_pii_result res;
+    struct sl_pii_item *items = NULL;
+    unsigned char sel = n > 0 ? (unsigned char)s[0] : 0;
+    char *out = NULL, *plain = NULL;
+    size_t plen;
+    int rc;
+
+    rc = sl_pii_analyze(s, n, NULL, &res);
+    if (rc == SL_EPARSE || (rc == SL_ETOOBIG && !res.too_many))
+        goto decrypt; /* not text: nothing to anonymize */
+    if (rc != 0 && rc != SL_ETOOBIG)
+        abort();
+    for (size_t k = 0; k < res.n; k++) {
+        const struct sl_pii_match *m = &res.m[k];
+
+        if (m->bstart >= m->bend || m->bend > n || m->start >= m->end ||
+            (k > 0 && m->bstart < res.m[k - 1].bend) ||
+            ((unsigned char)s[m->bstart] & 0xc0) == 0x80 ||
+            (m->bend < n && ((unsigned char)s[m->bend] & 0xc0) == 0x80))
+            abort();
+    }
+    for (int e = 0; e < SL_PII_NENTITIES; e++) {
+        struct sl_pii_op *op = &ops_store[e];
+
+        memset(op, 0, sizeof(*op));
+        op->kind = (enum sl_pii_op_kind)((sel + e) % 6);
+        op->masking_char = (sel & 0x40) != 0 ? "\xc3\xa9" : NULL;
+        op->chars_to_mask = (sel & 0x80) != 0 ? (long)(sel % 7) : -1;
+        op->from_end = (sel & 0x20) != 0;
+        ops[e] = op;
+    }
+    if (res.n > 0 && (items = calloc(res.n, sizeof(*items))) == NULL)
+        abort();
+    rc = sl_pii_anonymize(s, n, res.m, res.n, ops, NULL, &keys, &out, items);
+    if (rc == 0) {
+        size_t olen = strlen(out);
+
+        if (!sl_utf8_valid(out, olen))
+            abort();
+        for (size_t k = 0; k < res.n; k++)
+            if (items[k].start > items[k].end ||
+                (k > 0 && items[k].start < items[k - 1].end))
+                abort();
+    } else if (rc != SL_ETOOBIG) {
+        abort();
+    }
+    free(out);
+    free(items);
+decrypt:
+    sl_pii_result_free(&res);
+    if (sl_pii_decrypt(key, s, n, &plain, &plen) == 0)
+        free(plain);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -194,7 +268,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s[n] = '\0';
     pool = sl_pool_create(0, 16 * 1024 * 1024);
 
-    switch (data[0] % 13) {
+    switch (data[0] % 14) {
     case 0: {
         struct api_param ps[64];
         int k = api_form_parse(pool, s, n, ps, 64);
@@ -291,6 +365,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 12:
         fuzz_copy(pool, s, n);
+        break;
+    case 13:
+        fuzz_pii(s, n);
         break;
     }
     sl_pool_destroy(pool);

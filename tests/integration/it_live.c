@@ -8,8 +8,13 @@
  * sees nothing and cannot even find the pipeline; a bad credential gets
  * 401 at the handshake; two hubs both deliver; a client that never reads
  * is closed without holding up one that does; a since older than the
- * stream keeps gets a gap message; an expired token and a malformed since
- * get a close frame with the reason.
+ * stream keeps gets a gap message, and so does one beyond its end; an
+ * expired token and a malformed since get a close frame with the reason;
+ * a resume whose replay batch holds nothing for the subscriber still goes
+ * on to the live events; a live feed made again loses nothing, or says
+ * what it lost; a socket whose credential never expires is closed at the
+ * session's maximum lifetime; an organisation's subscribers are capped on
+ * each hub, and one address's handshakes by nginx.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -677,6 +682,398 @@ START_TEST(a_since_older_than_the_stream_gets_a_gap)
 }
 END_TEST
 
+/* The events stream's last sequence now. */
+static uint64_t
+stream_last(struct sl_bus *bus)
+{
+    jsErrCode jerr = 0;
+    jsStreamInfo *si = NULL;
+    uint64_t last;
+
+    ck_assert_int_eq(
+        js_GetStreamInfo(&si, bus->js, "SLUICE_EVENTS", NULL, &jerr), NATS_OK);
+    last = si->State.LastSeq;
+    jsStreamInfo_Destroy(si);
+    return last;
+}
+
+/* Publishes a run.log event of org's for run. */
+static void
+publish_for_run(struct sl_bus *bus, const char *org, const char *run,
+                const char *message)
+{
+    char subject[256], *text;
+    json_t *e;
+
+    snprintf(subject, sizeof(subject), "sluice.event.%s.run.log", org);
+    e = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "event_id",
+                  it_unique(), "event_type", "run.log", "timestamp",
+                  "2026-01-01T00:00:00Z", "organization_id", org, "data",
+                  "run_id", run, "pipeline_id",
+                  "00000000-0000-4000-8000-00000000cafe", "level", "info",
+                  "message", message);
+    text = json_dumps(e, JSON_COMPACT);
+    ck_assert_int_eq(
+        sl_bus_publish(bus, subject, text, strlen(text), NULL, 5000, NULL), 0);
+    free(text);
+    json_decref(e);
+}
+
+/* Reads messages of fd until one of type (10 s at most); returns it. */
+static json_t *
+next_of_type(int fd, const char *type)
+{
+    struct ws_frame f;
+
+    for (;;) {
+        json_t *j = ws_next(fd, 10000, &f);
+
+        ck_assert_msg(j != NULL, "no %s message (%s %d %s)", type,
+                      f.op == WS_CLOSE ? "closed" : "timed out", f.code,
+                      f.reason ? f.reason : "");
+        if (strcmp(jstr(j, "type"), type) == 0)
+            return j;
+        json_decref(j);
+    }
+}
+
+/*
+ * A run's subscriber resuming after many of its organisation's events,
+ * none of them the run's: the replay's first batch (128 events) queues
+ * nothing for it, and the next batch must still follow -- then
+ * caught_up, and the run's live events.
+ */
+START_TEST(a_replay_batch_with_nothing_for_the_subscriber_goes_on)
+{
+    const char *run = "00000000-0000-4000-8000-0000000000f1";
+    char hdr[SL_MAX_TICKET + 64], path[256], *t;
+    int port = atoi(it_env("SLUICE_HUB_PORT")), fd;
+    struct sl_bus bus;
+    struct org o;
+    uint64_t since;
+    json_t *j;
+
+    org_init(&o);
+    bus_up(&bus);
+    since = stream_last(&bus);
+    for (int i = 0; i < 300; i++)
+        publish(&bus, o.id, "test.other", 10, i);
+    publish_for_run(&bus, o.id, run, "replayed");
+    t = ws_ticket(o.id, "run", run, 30);
+    snprintf(hdr, sizeof(hdr), "X-Sluice-Ticket: %s\r\n", t);
+    snprintf(path, sizeof(path), "/ws/runs/%s?since=%llu", run,
+             (unsigned long long)since);
+    fd = ws_open_direct(port, path, hdr, NULL, NULL);
+    ck_assert_int_ge(fd, 0);
+    expect_welcome(fd);
+    j = next_of_type(fd, "log");
+    ck_assert_str_eq(jstr(j, "message"), "replayed");
+    json_decref(j);
+    json_decref(next_of_type(fd, "caught_up"));
+    publish_for_run(&bus, o.id, run, "live");
+    j = next_of_type(fd, "log");
+    ck_assert_str_eq(jstr(j, "message"), "live");
+    json_decref(j);
+    close(fd);
+    sl_bus_close(&bus);
+    free(t);
+    org_free(&o);
+}
+END_TEST
+
+/* A since beyond the stream's last event: a gap message saying where the
+ * events resume, caught_up, then the live events (none swallowed). */
+START_TEST(a_since_beyond_the_stream_gets_a_gap_and_live_events)
+{
+    struct sl_bus bus;
+    struct org o;
+    char path[128];
+    uint64_t last;
+    json_t *j;
+    int fd;
+
+    org_init(&o);
+    bus_up(&bus);
+    last = stream_last(&bus);
+    snprintf(path, sizeof(path), "/ws/events?since=%llu",
+             (unsigned long long)last + 1000);
+    fd = open_ws(&o, path);
+    expect_welcome(fd);
+    j = ws_next(fd, 10000, NULL);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_msg(strcmp(jstr(j, "type"), "gap") == 0, "%s", json_dumps(j, 0));
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "since")),
+                     (long long)last + 1000);
+    ck_assert_int_ge(json_integer_value(json_object_get(j, "resumes_at")),
+                     (long long)last + 1);
+    json_decref(j);
+    json_decref(next_of_type(fd, "caught_up"));
+    publish(&bus, o.id, "test.after_gap", 10, 1);
+    j = next_of_type(fd, "event");
+    ck_assert_str_eq(jstr(j, "event_type"), "test.after_gap");
+    json_decref(j);
+    close(fd);
+    sl_bus_close(&bus);
+    org_free(&o);
+}
+END_TEST
+
+/*
+ * The live feed made again (SIGHUP drops it; the hub makes it again at
+ * its next tick, two seconds at most): an event published meanwhile still
+ * reaches the subscriber; and when the stream no longer holds the events
+ * published meanwhile (purged), the subscriber gets a gap message, then
+ * the events that follow.
+ */
+START_TEST(a_feed_made_again_loses_nothing_or_says_so)
+{
+    char hdr[SL_MAX_TICKET + 64], *t;
+    int port = it_free_port(), fd, status = 0;
+    struct sl_bus bus;
+    struct org o;
+    jsErrCode jerr = 0;
+    uint64_t first;
+    pid_t hub2;
+    json_t *j;
+
+    org_init(&o);
+    bus_up(&bus);
+    hub2 = it_second_hub(port);
+    t = ws_ticket(o.id, "events", NULL, 30);
+    snprintf(hdr, sizeof(hdr), "X-Sluice-Ticket: %s\r\n", t);
+    for (double end = it_now() + 10;;) {
+        fd = ws_open_direct(port, "/ws/events", hdr, &status, NULL);
+        if (fd >= 0 || it_now() > end)
+            break;
+        usleep(100 * 1000);
+    }
+    ck_assert_msg(fd >= 0, "the second hub answered %d", status);
+    expect_ready(fd);
+    publish(&bus, o.id, "test.before", 10, 1);
+    j = next_of_type(fd, "event");
+    ck_assert_str_eq(jstr(j, "event_type"), "test.before");
+    json_decref(j);
+
+    /* Dropped; an event while it is away. */
+    kill(hub2, SIGHUP);
+    usleep(300 * 1000);
+    publish(&bus, o.id, "test.meanwhile", 10, 2);
+    j = next_of_type(fd, "event");
+    ck_assert_str_eq(jstr(j, "event_type"), "test.meanwhile");
+    json_decref(j);
+
+    /* Dropped again; the events meanwhile are purged. */
+    kill(hub2, SIGHUP);
+    usleep(300 * 1000);
+    publish(&bus, o.id, "test.lost", 10, 3);
+    ck_assert_int_eq(js_PurgeStream(bus.js, "SLUICE_EVENTS", NULL, &jerr),
+                     NATS_OK);
+    publish(&bus, o.id, "test.after", 10, 4);
+    first = stream_last(&bus);
+    j = next_of_type(fd, "gap");
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "resumes_at")),
+                     (long long)first);
+    json_decref(j);
+    j = next_of_type(fd, "event");
+    ck_assert_str_eq(jstr(j, "event_type"), "test.after");
+    json_decref(j);
+
+    close(fd);
+    kill(hub2, SIGTERM);
+    waitpid(hub2, NULL, 0);
+    sl_bus_close(&bus);
+    free(t);
+    org_free(&o);
+}
+END_TEST
+
+/* Starts a second hub on port with one setting of its own (an
+ * environment variable, the child's alone); returns once it admits the
+ * ticket in hdr, with the socket in *fd. */
+static pid_t
+hub_with(int port, const char *var, const char *value, const char *hdr, int *fd)
+{
+    int status = 0;
+    pid_t hub;
+
+    setenv(var, value, 1);
+    hub = it_second_hub(port);
+    unsetenv(var);
+    for (double end = it_now() + 10;;) {
+        *fd = ws_open_direct(port, "/ws/events", hdr, &status, NULL);
+        if (*fd >= 0 || it_now() > end)
+            break;
+        usleep(100 * 1000);
+    }
+    ck_assert_msg(*fd >= 0, "the second hub answered %d", status);
+    return hub;
+}
+
+/*
+ * A credential that never expires (an API key's ticket has no expiry)
+ * still gets a socket of bounded life: at hub_session_max_seconds it is
+ * closed, 1008, with the since to reconnect with.
+ */
+START_TEST(a_session_ends_at_its_maximum_lifetime)
+{
+    char hdr[SL_MAX_TICKET + 64], want[96], *t;
+    int port = it_free_port(), fd;
+    struct ws_frame f;
+    struct sl_bus bus;
+    struct org o;
+    long long seq;
+    pid_t hub2;
+    json_t *j;
+
+    org_init(&o);
+    bus_up(&bus);
+    t = ws_ticket(o.id, "events", NULL, 30); /* no credential expiry */
+    snprintf(hdr, sizeof(hdr), "X-Sluice-Ticket: %s\r\n", t);
+    hub2 = hub_with(port, "SLUICE_HUB_SESSION_MAX_SECONDS", "3", hdr, &fd);
+    expect_ready(fd);
+    publish(&bus, o.id, "test.session", 10, 1);
+    j = next_of_type(fd, "event");
+    seq = json_integer_value(json_object_get(j, "seq"));
+    json_decref(j);
+    j = ws_next(fd, 10000, &f);
+    ck_assert_msg(j == NULL, "%s", j ? json_dumps(j, 0) : "");
+    ck_assert_int_eq(f.op, WS_CLOSE);
+    ck_assert_int_eq(f.code, 1008);
+    snprintf(want, sizeof(want),
+             "session lifetime reached; reconnect with since=%lld", seq);
+    ck_assert_str_eq(f.reason, want);
+    ws_frame_free(&f);
+    close(fd);
+    kill(hub2, SIGTERM);
+    waitpid(hub2, NULL, 0);
+    sl_bus_close(&bus);
+    free(t);
+    org_free(&o);
+}
+END_TEST
+
+/*
+ * One organisation cannot take a hub from the others: past
+ * hub_max_subscribers_per_org (2 here) its handshakes get 429
+ * TOO_MANY_SUBSCRIBERS with Retry-After, while another organisation's
+ * still get in; a socket closed makes room again.
+ */
+START_TEST(an_organisation_has_a_subscriber_cap_of_its_own)
+{
+    char hdr_a[SL_MAX_TICKET + 64], hdr_b[SL_MAX_TICKET + 64], *ta, *tb;
+    char *resp = NULL;
+    int port = it_free_port(), a1, a2, a3, b1, status = 0;
+    struct org a, b;
+    pid_t hub2;
+
+    org_init(&a);
+    org_init(&b);
+    ta = ws_ticket(a.id, "events", NULL, 60);
+    tb = ws_ticket(b.id, "events", NULL, 60);
+    snprintf(hdr_a, sizeof(hdr_a), "X-Sluice-Ticket: %s\r\n", ta);
+    snprintf(hdr_b, sizeof(hdr_b), "X-Sluice-Ticket: %s\r\n", tb);
+    hub2 =
+        hub_with(port, "SLUICE_HUB_MAX_SUBSCRIBERS_PER_ORG", "2", hdr_a, &a1);
+    expect_ready(a1);
+    a2 = ws_open_direct(port, "/ws/events", hdr_a, &status, NULL);
+    ck_assert_msg(a2 >= 0, "the second answered %d", status);
+    expect_ready(a2);
+    a3 = ws_open_direct(port, "/ws/events", hdr_a, &status, &resp);
+    ck_assert_int_lt(a3, 0);
+    ck_assert_int_eq(status, 429);
+    ck_assert_msg(strstr(resp, "TOO_MANY_SUBSCRIBERS") != NULL, "%s", resp);
+    ck_assert_msg(strstr(resp, "Retry-After: ") != NULL, "%s", resp);
+    free(resp);
+    b1 = ws_open_direct(port, "/ws/events", hdr_b, &status, NULL);
+    ck_assert_msg(b1 >= 0, "another organisation answered %d", status);
+    expect_ready(b1);
+    /* Room again once one of a's sockets is closed. */
+    close(a1);
+    for (double end = it_now() + 10;;) {
+        a3 = ws_open_direct(port, "/ws/events", hdr_a, &status, NULL);
+        if (a3 >= 0 || it_now() > end)
+            break;
+        usleep(100 * 1000);
+    }
+    ck_assert_msg(a3 >= 0, "after a close: %d", status);
+    close(a2);
+    close(a3);
+    close(b1);
+    kill(hub2, SIGTERM);
+    waitpid(hub2, NULL, 0);
+    free(ta);
+    free(tb);
+    org_free(&a);
+    org_free(&b);
+}
+END_TEST
+
+/*
+ * A handshake the API refuses with a status auth_request cannot pass on
+ * keeps it, with its Retry-After: with the database down, a pipeline's
+ * handshake gets the API's 503 and Retry-After: 5 (a 429 goes the same
+ * way: X-Sluice-Status and X-Sluice-Retry-After).
+ */
+START_TEST(a_handshake_refused_for_a_while_says_when_to_come_back)
+{
+    struct org o;
+    char path[4096], *pid, *resp = NULL;
+    int fd, status = 0;
+
+    org_init(&o);
+    pid = small_pipeline(&o);
+    snprintf(path, sizeof(path), "/ws/pipeline/%s?token=%s", pid, o.token);
+    it_stack("stop", "postgres");
+    fd = ws_open_nginx(&o.c, path, NULL, &status, &resp);
+    it_stack("start", "postgres");
+    ck_assert_int_lt(fd, 0);
+    ck_assert_msg(status == 503, "%d: %s", status, resp);
+    ck_assert_msg(strstr(resp, "Retry-After: 5") != NULL, "%s", resp);
+    ck_assert_msg(strstr(resp, "SERVICE_UNAVAILABLE") != NULL, "%s", resp);
+    free(resp);
+    /* The API back, the handshake goes through again. */
+    for (double end = it_now() + 30;;) {
+        fd = ws_open_nginx(&o.c, path, NULL, &status, NULL);
+        if (fd >= 0 || it_now() > end)
+            break;
+        usleep(500 * 1000);
+    }
+    ck_assert_msg(fd >= 0, "after the database came back: %d", status);
+    close(fd);
+    free(pid);
+    org_free(&o);
+}
+END_TEST
+
+/*
+ * nginx limits how fast one address opens WebSocket handshakes (before
+ * they reach the API): a flood soon gets 429 RATE_LIMIT_EXCEEDED with
+ * Retry-After. Last of the suite: it spends this address's allowance.
+ */
+START_TEST(a_flood_of_handshakes_is_rate_limited)
+{
+    struct org o;
+    char target[4096], *resp = NULL;
+    int status = 0, i;
+
+    org_init(&o);
+    snprintf(target, sizeof(target), "/ws/events?token=%s", o.token);
+    for (i = 0; i < 300; i++) {
+        int fd = ws_open_nginx(&o.c, target, NULL, &status, &resp);
+
+        if (fd < 0)
+            break;
+        close(fd);
+    }
+    ck_assert_msg(i < 300, "300 handshakes in a row, none limited");
+    ck_assert_int_eq(status, 429);
+    ck_assert_msg(strstr(resp, "RATE_LIMIT_EXCEEDED") != NULL, "%s", resp);
+    ck_assert_msg(strstr(resp, "Retry-After: 60") != NULL, "%s", resp);
+    free(resp);
+    org_free(&o);
+}
+END_TEST
+
 START_TEST(an_expired_token_and_a_bad_since_close_with_a_reason)
 {
     struct org o;
@@ -737,6 +1134,14 @@ live_suite(void)
     tcase_add_test(tc, a_slow_client_is_closed_and_a_fast_one_is_not_delayed);
     tcase_add_test(tc, a_since_older_than_the_stream_gets_a_gap);
     tcase_add_test(tc, an_expired_token_and_a_bad_since_close_with_a_reason);
+    tcase_add_test(tc, a_replay_batch_with_nothing_for_the_subscriber_goes_on);
+    tcase_add_test(tc, a_since_beyond_the_stream_gets_a_gap_and_live_events);
+    tcase_add_test(tc, a_feed_made_again_loses_nothing_or_says_so);
+    tcase_add_test(tc, a_session_ends_at_its_maximum_lifetime);
+    tcase_add_test(tc, an_organisation_has_a_subscriber_cap_of_its_own);
+    tcase_add_test(tc, a_handshake_refused_for_a_while_says_when_to_come_back);
+    /* Last: it spends the address's allowance of handshakes. */
+    tcase_add_test(tc, a_flood_of_handshakes_is_rate_limited);
     suite_add_tcase(s, tc);
     return s;
 }

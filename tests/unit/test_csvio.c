@@ -613,6 +613,13 @@ START_TEST(write_quotes_only_when_needed)
     /* One NULL field is an empty line: see csvio.h. */
     ck_assert_int_eq(run_csv_write_row(&b, row + 1, 1, ',', '"'), SL_OK);
     ck_assert_str_eq(b.data, "\n");
+    sl_buf_reset(&b);
+    /* A field starting with a byte-order mark is quoted: first in a file,
+     * unquoted, it would be read back as the file's BOM and dropped. */
+    ck_assert_int_eq(
+        run_csv_write_row(&b, (char *[]){"\xEF\xBB\xBFx", "y"}, 2, ',', '"'),
+        SL_OK);
+    ck_assert_str_eq(b.data, "\"\xEF\xBB\xBFx\",y\n");
     sl_buf_free(&b);
 }
 END_TEST

@@ -235,6 +235,47 @@ START_TEST(a_response_that_failed_keeps_none_of_its_headers)
 }
 END_TEST
 
+/*
+ * A WebSocket handshake's check refused with 429 or 503 (which nginx's
+ * auth_request cannot pass on): a 403 naming the real status and when to
+ * come back, which nginx answers as that status with Retry-After -- the
+ * response's own, or 60 seconds for a 429 that names none.
+ */
+START_TEST(a_handshake_refused_429_says_when_to_come_back)
+{
+    static const struct {
+        int status;
+        const char *retry_after, *want;
+    } cases[] = {
+        {429, "Retry-After: 30", "X-Sluice-Retry-After: 30\r\n"},
+        {429, NULL, "X-Sluice-Retry-After: 60\r\n"},
+        {503, "Retry-After: 5", "X-Sluice-Retry-After: 5\r\n"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char status[40];
+
+        no_response();
+        if (cases[i].retry_after != NULL)
+            api_add_header(&req, "%s", cases[i].retry_after);
+        api_error(&req, cases[i].status, "QUOTA_EXCEEDED", "Too many", NULL);
+        api_ws_auth_adapt(&req);
+        ck_assert_int_eq(req.status, 403);
+        snprintf(status, sizeof(status), "X-Sluice-Status: %d\r\n",
+                 cases[i].status);
+        ck_assert_msg(strstr(req.resp_headers, status) != NULL, "%s",
+                      req.resp_headers);
+        ck_assert_msg(strstr(req.resp_headers, cases[i].want) != NULL, "%d: %s",
+                      cases[i].status, req.resp_headers);
+    }
+    /* Nothing of the kind for a refusal that has no time to name. */
+    no_response();
+    api_error(&req, 404, "RUN_NOT_FOUND", "No such run", NULL);
+    api_ws_auth_adapt(&req);
+    ck_assert_ptr_null(strstr(req.resp_headers, "Retry-After"));
+}
+END_TEST
+
 /* What answers returns API_ANSWERED; what goes on returns 0. */
 START_TEST(answering_returns_api_answered)
 {
@@ -297,6 +338,7 @@ dispatch_suite(void)
     tcase_add_test(tc, a_response_that_failed_keeps_none_of_its_headers);
     tcase_add_test(tc, answering_returns_api_answered);
     tcase_add_test(tc, api_answered_is_no_error_code);
+    tcase_add_test(tc, a_handshake_refused_429_says_when_to_come_back);
     suite_add_tcase(s, tc);
     return s;
 }

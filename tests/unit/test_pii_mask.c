@@ -44,9 +44,18 @@ add(struct run_batch *b, const char *id, const char *contact, const char *note)
     row[2] = note ? sl_pstrdup(b->pool, note) : NULL;
 }
 
-/* Runs pii_mask with config (JSON text) over rows; the sink gets them. */
+/* The rows mask() runs over: id, contact, note. */
+static const char *const default_rows[][3] = {
+    {"1", "ann@example.com", "call me at 415-555-0132 please"},
+    {"2", "bob@example.org", "nothing personal"},
+    {"3", NULL, "card 4111 1111 1111 1111"},
+};
+
+/* Runs pii_mask with config (JSON text) over the nrows rows; the sink
+ * gets them. */
 static struct run_node *
-mask(const char *config, struct runfix_sink *sink)
+mask_rows(const char *config, struct runfix_sink *sink,
+          const char *const (*rows)[3], size_t nrows)
 {
     struct run_node *next[1] = {runfix_sink_node(&fx, "sink", sink)};
     struct run_node *n = runfix_node(&fx, "mask", json_loads(config, 0, NULL));
@@ -58,14 +67,20 @@ mask(const char *config, struct runfix_sink *sink)
     n->next = nexts;
     n->nnext = 1;
     next[0]->nprev++;
-    add(b, "1", "ann@example.com", "call me at 415-555-0132 please");
-    add(b, "2", "bob@example.org", "nothing personal");
-    add(b, "3", NULL, "card 4111 1111 1111 1111");
+    for (size_t r = 0; r < nrows; r++)
+        add(b, rows[r][0], rows[r][1], rows[r][2]);
     ck_assert_int_eq(run_mod_pii_mask.open(n), 0);
     ck_assert_int_eq(run_mod_pii_mask.push(n, b), 0);
     ck_assert_int_eq(run_mod_pii_mask.finish(n), 0);
     ck_assert_int_eq(sink->nbatches, 1);
     return n;
+}
+
+/* Runs pii_mask with config over the default rows. */
+static struct run_node *
+mask(const char *config, struct runfix_sink *sink)
+{
+    return mask_rows(config, sink, default_rows, 3);
 }
 
 static const char *
@@ -148,6 +163,40 @@ START_TEST(scope_entities_masks_inside_text)
 }
 END_TEST
 
+/*
+ * mask and partial mask every character but spaces and punctuation, in any
+ * script: they masked ASCII letters and digits only, so that "Анна
+ * Петрова" passed unmasked and "Zoë Müller" kept its "ë" and "ü"; partial
+ * kept an e-mail's first byte, half of a character.
+ */
+START_TEST(non_ascii_values_are_masked)
+{
+    static const char *const rows[][3] = {
+        {"1", "Zo\xc3\xab M\xc3\xbcller", "x"},
+        {"2",
+         "\xd0\x90\xd0\xbd\xd0\xbd\xd0\xb0 "
+         "\xd0\x9f\xd0\xb5\xd1\x82\xd1\x80\xd0\xbe\xd0\xb2\xd0\xb0",
+         "x"},
+        {"3", "\xc3\xa9va@example.com", "x"},
+    };
+    struct runfix_sink s;
+
+    mask_rows("{\"columns\": [\"contact\"], \"method\": \"mask\"}", &s, rows,
+              3);
+    ck_assert_str_eq(cell(&s, 0, 1), "*** ******");
+    ck_assert_str_eq(cell(&s, 1, 1), "**** *******");
+    ck_assert_str_eq(cell(&s, 2, 1), "***@*******.***");
+    runfix_sink_free(&s);
+    mask_rows("{\"columns\": [\"contact\"], \"method\": \"partial\"}", &s, rows,
+              3);
+    ck_assert_str_eq(cell(&s, 0, 1), "*** **ller");
+    ck_assert_str_eq(cell(&s, 1, 1),
+                     "**** ***\xd1\x80\xd0\xbe\xd0\xb2\xd0\xb0");
+    ck_assert_str_eq(cell(&s, 2, 1), "\xc3\xa9***@example.com");
+    runfix_sink_free(&s);
+}
+END_TEST
+
 static Suite *
 pii_mask_suite(void)
 {
@@ -159,6 +208,7 @@ pii_mask_suite(void)
     tcase_add_test(tc, detection_is_the_engines);
     tcase_add_test(tc, hash_is_the_organisations);
     tcase_add_test(tc, scope_entities_masks_inside_text);
+    tcase_add_test(tc, non_ascii_values_are_masked);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -173,6 +173,42 @@ START_TEST(bounds)
 }
 END_TEST
 
+/*
+ * Whatever character straddles the output bound, and wherever, the output
+ * stays valid UTF-8: "a" then 9000 two-byte characters reaches the bound
+ * one byte into a character (the cut once kept a bare 0xc3); so do the
+ * three- and four-byte ones at every offset.
+ */
+START_TEST(cut_at_the_bound_is_valid_utf8)
+{
+    static const char *const chars[] = {"\xc3\xa9", "\xe2\x82\xac",
+                                        "\xf0\x9f\x98\x80"};
+
+    for (size_t c = 0; c < sizeof(chars) / sizeof(chars[0]); c++)
+        for (size_t lead = 0; lead < 4; lead++) {
+            size_t w = strlen(chars[c]), n = 9000;
+            char *val = malloc(lead + n * w + 1), *out;
+            json_t *ev;
+
+            memset(val, 'a', lead);
+            for (size_t i = 0; i < n; i++)
+                memcpy(val + lead + i * w, chars[c], w);
+            val[lead + n * w] = '\0';
+            ev = json_pack("{s:{s:s}}", "data", "v", val);
+            out = render("{{v}}{{v}}", ev);
+            ck_assert_uint_le(strlen(out), SL_TEMPLATE_MAX_OUT);
+            ck_assert_uint_gt(strlen(out), SL_TEMPLATE_MAX_OUT - w);
+            ck_assert_msg(sl_utf8_valid(out, strlen(out)),
+                          "%zu-byte characters after %zu ASCII: cut inside "
+                          "a character",
+                          w, lead);
+            free(out);
+            json_decref(ev);
+            free(val);
+        }
+}
+END_TEST
+
 START_TEST(not_utf8)
 {
     char why[100];
@@ -196,6 +232,7 @@ template_suite(void)
     tcase_add_test(tc, check_refuses_unbalanced);
     tcase_add_test(tc, check_accepts);
     tcase_add_test(tc, bounds);
+    tcase_add_test(tc, cut_at_the_bound_is_valid_utf8);
     tcase_add_test(tc, not_utf8);
     suite_add_tcase(s, tc);
     return s;
