@@ -100,6 +100,7 @@ static const struct key keys[] = {
     INT(hub_max_subscribers_per_org, "5000", 1, 1000000),
     INT(hub_session_max_seconds, "3600", 1, 604800),
     INT(webhook_concurrency, "256", 1, 4096),
+    INT(webhook_endpoint_concurrency, "8", 1, 4096),
     INT(events_max_age_hours, "168", 0, 87600),
     INT(events_max_mb, "1024", 0, 1048576),
     STR(log_level, "info"),

@@ -103,6 +103,8 @@ struct sl_conf {
      * expire (API keys). */
     int hub_session_max_seconds;
     int webhook_concurrency; /* deliveries one hub has in flight at once */
+    /* deliveries to one endpoint in flight at once, over every hub */
+    int webhook_endpoint_concurrency;
 
     /* The events stream (SLUICE_EVENTS): how far back ?since= reaches. */
     int events_max_age_hours; /* 0: no age limit */

@@ -68,6 +68,9 @@
 #define DLV_GRACE_MS  5000
 /* How long a read response waits for the peer to close first. */
 #define DLV_DRAIN_MS   500
+/* How long the body may take once the status line and headers are in:
+ * the status is the answer, the body is discarded. */
+#define DLV_BODY_MS 2000
 #define DLV_MAX_EVENTS 128
 /* Resolved addresses are kept this long, for this many host names: a
  * busy endpoint is resolved once, not once per delivery. */
@@ -95,7 +98,8 @@ static const struct sl_db_stmt send_stmts[] = {
     [ST_CLAIM] = {"hub_delivery_claim",
                   "SELECT id, tenant_id, msg_id, body, attempts, webhook_id, "
                   "channel_id, url, secret, secret_previous, previous_valid, "
-                  "channel_type FROM hub_delivery_claim($1, $2::int, $3::int)",
+                  "channel_type FROM hub_delivery_claim($1, $2::int, $3::int, "
+                  "$4::int)",
                   false},
     [ST_RECORD] = {"hub_delivery_record",
                    "SELECT hub_delivery_record($1, $2::jsonb)", false},
@@ -142,6 +146,7 @@ struct dlv {
      * closed connection's TIME_WAIT is the receiver's, not ours. */
     bool draining;
     size_t drained;
+    bool body_timed; /* the deadline is cut to DLV_BODY_MS after the head */
     int64_t start_us, deadline_us;
     char addr[SL_PGCONN_ADDR_MAX + 16];
     struct sl_httpc_resp resp;
@@ -896,6 +901,13 @@ dlv_io(struct hub_deliver *dv, struct dlv *d, uint32_t events)
                 dlv_finish(dv, d, 0, e);
                 return;
             }
+            if (d->resp.head_done && !d->body_timed) {
+                int64_t until = sl_clock_mono_us() + DLV_BODY_MS * 1000;
+
+                d->body_timed = true;
+                if (until < d->deadline_us)
+                    d->deadline_us = until;
+            }
             if (d->resp.done) {
                 int64_t until = sl_clock_mono_us() + DLV_DRAIN_MS * 1000;
 
@@ -1164,8 +1176,8 @@ static int
 claim(struct hub_deliver *dv)
 {
     int free_slots = dv->conf->webhook_concurrency - dv->ninflight;
-    char limit[16], lease[16];
-    const char *p[3] = {dv->owner, limit, lease};
+    char limit[16], lease[16], per[16];
+    const char *p[4] = {dv->owner, limit, lease, per};
     PGresult *res = NULL;
     int n;
 
@@ -1173,7 +1185,8 @@ claim(struct hub_deliver *dv)
         return 0;
     snprintf(limit, sizeof(limit), "%d", free_slots);
     snprintf(lease, sizeof(lease), "%d", DLV_LEASE_S);
-    if (sl_db_exec(&dv->sdb, ST_CLAIM, 3, p, &res) != SL_OK) {
+    snprintf(per, sizeof(per), "%d", dv->conf->webhook_endpoint_concurrency);
+    if (sl_db_exec(&dv->sdb, ST_CLAIM, 4, p, &res) != SL_OK) {
         db_trouble(dv, &dv->sdb, "cannot claim deliveries",
                    &dv->send_trouble_us);
         return 0;
@@ -1272,7 +1285,10 @@ send_main(void *arg)
         now = sl_clock_mono_us();
         for (struct dlv *d = dv->inflight, *next; d != NULL; d = next) {
             next = d->next;
-            if (now >= d->deadline_us && d->draining) {
+            if (now >= d->deadline_us &&
+                (d->draining || d->resp.head_done)) {
+                /* The status came in time; a body still trickling in
+                 * is the receiver's business (it is discarded). */
                 dlv_finish(dv, d, d->resp.status, NULL);
             } else if (now >= d->deadline_us) {
                 char e[200];

@@ -62,7 +62,16 @@
 /* --- the receiver -----------------------------------------------------------
  */
 
-enum rx_mode { RX_OK, RX_500, RX_410, RX_302, RX_HANG, RX_429, RX_SLOW };
+enum rx_mode {
+    RX_OK,
+    RX_500,
+    RX_410,
+    RX_302,
+    RX_HANG,
+    RX_429,
+    RX_SLOW,
+    RX_HEAD_ONLY, /* 200 and its headers, then a body that never ends */
+};
 
 #define RX_MAX 64
 
@@ -236,6 +245,12 @@ rx_main(void *arg)
                      rx->port);
             answer = moved;
             break;
+        case RX_HEAD_ONLY:
+            answer = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart";
+            if (send(fd, answer, strlen(answer), MSG_NOSIGNAL) < 0) {
+                /* the hub went away: nothing to do */
+            }
+            /* fall through: the rest of the body never comes */
         case RX_HANG:
             /* Holds the request: no answer, and the socket stays open. */
             pthread_mutex_lock(&rx->mu);
@@ -1179,6 +1194,147 @@ START_TEST(https_verifies_the_name_on_the_checked_address)
 }
 END_TEST
 
+/*
+ * One organisation's receiver that never answers, with a backlog of due
+ * rows, holds at most webhook_endpoint_concurrency of the hub's slots:
+ * another organisation's delivery, due after the whole backlog, is sent
+ * at once, not after the slow endpoint's timeouts.
+ */
+START_TEST(a_slow_endpoint_cannot_take_every_slot)
+{
+    struct rx slow, fast;
+    struct it_client c;
+    char *user1, *token1, *org1, *user2, *token2, *org2, *u1, *u2, *w1, *w2;
+    const char *p[2];
+
+    it_client_init(&c);
+    token1 = it_new_org(&c, &user1, &org1);
+    token2 = it_new_org(&c, &user2, &org2);
+    rx_start(&slow, RX_HANG);
+    rx_start(&fast, RX_OK);
+    u1 = rx_url(&slow, "/slow");
+    u2 = rx_url(&fast, "/fast");
+    w1 = webhook(org1, u1, "{pipeline.completed}", "sl0w", NULL);
+    w2 = webhook(org2, u2, "{pipeline.completed}", "f4st", NULL);
+    it_stack("stop", "hub");
+    ck_assert_int_eq(it_sh("SLUICE_WEBHOOK_CONCURRENCY=4 "
+                           "SLUICE_WEBHOOK_ENDPOINT_CONCURRENCY=2 %s start "
+                           "hub >/dev/null 2>&1",
+                           it_env("SLUICE_TEST_STACKCTL")),
+                     0);
+    p[0] = org1;
+    p[1] = w1;
+    free(owner_q("INSERT INTO deliveries (id, tenant_id, event_id, "
+                 "event_type, webhook_id, msg_id, body, next_attempt_at) "
+                 "SELECT gen_random_uuid(), $1, 'evt_slow_' || i, "
+                 "'pipeline.completed', $2::uuid, 'msg_slow_' || i, '{}', "
+                 "now() - interval '1 minute' FROM generate_series(1, 20) i",
+                 2, p));
+    rx_wait(&slow, 2, 30);
+    p[0] = org2;
+    p[1] = w2;
+    free(owner_q("INSERT INTO deliveries (id, tenant_id, event_id, "
+                 "event_type, webhook_id, msg_id, body) VALUES "
+                 "(gen_random_uuid(), $1, 'evt_fast', 'pipeline.completed', "
+                 "$2::uuid, 'msg_fast', '{}')",
+                 2, p));
+    /* Well within the slow receiver's 15 s timeout. */
+    rx_wait(&fast, 1, 6);
+    ck_assert_str_eq(fast.reqs[0].id, "msg_fast");
+    it_await_sql(DELIVERY_OF, "msg_fast", NULL, "succeeded/1", 10);
+    /* The slow endpoint never had more than 2 in flight. */
+    ck_assert_int_eq(rx_count(&slow), 2);
+    it_stack("stop", "hub");
+    it_stack("start", "hub");
+    rx_stop(&slow);
+    rx_stop(&fast);
+    free(user1), free(token1), free(org1), free(user2), free(token2);
+    free(org2), free(u1), free(u2), free(w1), free(w2);
+}
+END_TEST
+
+/*
+ * A disabled webhook's pending deliveries are parked (no next attempt, so
+ * no claim reads them), those added while it is disabled too; enabling
+ * it sends them, under their own ids.
+ */
+START_TEST(a_disabled_webhook_parks_its_deliveries_until_enabled)
+{
+    struct rx rx;
+    struct it_client c;
+    char *user, *token, *org, *url, *w, *v;
+    const char *p[2];
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    rx_start(&rx, RX_OK);
+    url = rx_url(&rx, "/paused");
+    w = webhook(org, url, "{pipeline.completed}", "p4use", NULL);
+    p[0] = org;
+    p[1] = w;
+    /* One waiting for a later attempt, then the webhook is disabled. */
+    free(owner_q("INSERT INTO deliveries (id, tenant_id, event_id, "
+                 "event_type, webhook_id, msg_id, body, next_attempt_at) "
+                 "VALUES (gen_random_uuid(), $1, 'evt_p1', "
+                 "'pipeline.completed', $2::uuid, 'msg_paused_1', '{}', "
+                 "now() + interval '1 hour')",
+                 2, p));
+    free(owner_q("UPDATE webhooks SET enabled = false WHERE id = $1::uuid", 1,
+                 p + 1));
+    /* One added while it is disabled, due now. */
+    free(owner_q("INSERT INTO deliveries (id, tenant_id, event_id, "
+                 "event_type, webhook_id, msg_id, body) VALUES "
+                 "(gen_random_uuid(), $1, 'evt_p2', 'pipeline.completed', "
+                 "$2::uuid, 'msg_paused_2', '{}')",
+                 2, p));
+    v = it_owner_value("SELECT string_agg(status || '/' || "
+                       "coalesce(next_attempt_at::text, 'parked'), ',') FROM "
+                       "deliveries WHERE webhook_id = $1::uuid",
+                       w, NULL);
+    ck_assert_str_eq(v, "pending/parked,pending/parked");
+    free(v);
+    sleep(2);
+    ck_assert_int_eq(rx_count(&rx), 0);
+    free(owner_q("UPDATE webhooks SET enabled = true WHERE id = $1::uuid", 1,
+                 p + 1));
+    rx_wait(&rx, 2, 20);
+    it_await_sql(DELIVERY_OF, "msg_paused_1", NULL, "succeeded/1", 10);
+    it_await_sql(DELIVERY_OF, "msg_paused_2", NULL, "succeeded/1", 10);
+    rx_stop(&rx);
+    free(user), free(token), free(org), free(url), free(w);
+}
+END_TEST
+
+/*
+ * A receiver that answers 200 and then never finishes its body has
+ * answered: the delivery succeeds within a couple of seconds, rather than
+ * holding its slot for the whole 15 s and being retried as a timeout.
+ */
+START_TEST(a_status_then_a_stalled_body_is_an_answer)
+{
+    struct rx rx;
+    struct it_client c;
+    char *user, *token, *org, *url, *w, *eid, *v;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    rx_start(&rx, RX_HEAD_ONLY);
+    url = rx_url(&rx, "/stalled-body");
+    w = webhook(org, url, "{pipeline.completed}", "st4ll", NULL);
+    eid = outbox_event(org, "pipeline.completed", "{}");
+    rx_wait(&rx, 1, 30);
+    it_await_sql(DELIVERY_OF, rx.reqs[0].id, NULL, "succeeded/1", 8);
+    v = it_owner_value("SELECT (latency_ms < 5000)::text FROM "
+                       "delivery_attempts a JOIN deliveries d ON d.id = "
+                       "a.delivery_id WHERE d.msg_id = $1",
+                       rx.reqs[0].id, NULL);
+    ck_assert_str_eq(v, "true");
+    free(v);
+    rx_stop(&rx);
+    free(user), free(token), free(org), free(url), free(w), free(eid);
+}
+END_TEST
+
 /* Last: it restarts the hub with loopback receivers refused. */
 START_TEST(loopback_is_refused_when_not_allowed)
 {
@@ -1236,6 +1392,9 @@ deliver_suite(void)
     tcase_add_test(tc, nats_restarted_the_consumer_resumes);
     tcase_add_test(tc, two_hubs_share_the_work);
     tcase_add_test(tc, https_verifies_the_name_on_the_checked_address);
+    tcase_add_test(tc, a_slow_endpoint_cannot_take_every_slot);
+    tcase_add_test(tc, a_status_then_a_stalled_body_is_an_answer);
+    tcase_add_test(tc, a_disabled_webhook_parks_its_deliveries_until_enabled);
     tcase_add_test(tc, loopback_is_refused_when_not_allowed);
     suite_add_tcase(s, tc);
     return s;
