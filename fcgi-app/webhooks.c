@@ -20,8 +20,6 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -42,6 +40,7 @@
 #include "list.h"
 #include "pgconn.h"
 #include "request.h"
+#include "resolve.h"
 #include "secretbox.h"
 #include "uuid.h"
 #include "webhooks.h"
@@ -143,102 +142,6 @@ url_split(const char *url, char *host, size_t hostsz, char *port, size_t portsz)
     return NULL;
 }
 
-/*
- * One bounded lookup, as lib/pgconn.c makes them: glibc may still run it
- * after we stop waiting, so it lives on the heap with two references, the
- * caller's and the completion notification's (on a thread of glibc's);
- * whoever lets go last frees it.
- */
-struct lookup {
-    atomic_int refs;
-    struct gaicb cb;
-    struct addrinfo hints;
-    char name[256];
-    char port[8];
-};
-
-static void
-lookup_release(struct lookup *l)
-{
-    if (atomic_fetch_sub(&l->refs, 1) != 1)
-        return;
-    if (l->cb.ar_result != NULL)
-        freeaddrinfo(l->cb.ar_result);
-    free(l);
-}
-
-static void
-lookup_done(union sigval v)
-{
-    lookup_release(v.sival_ptr);
-}
-
-/*
- * Resolves host:port within timeout_ms. Returns 0 with the addresses in
- * *res (the caller's, to freeaddrinfo()), SL_ETIMEDOUT, SL_ENOMEM or
- * SL_ENOTFOUND.
- */
-static int
-resolve(const char *host, const char *port, int timeout_ms,
-        struct addrinfo **res)
-{
-    struct lookup *l = calloc(1, sizeof(*l));
-    struct gaicb *list[1];
-    struct sigevent sev;
-    int64_t deadline = sl_clock_mono_us() + (int64_t)timeout_ms * 1000;
-    int gai;
-
-    *res = NULL;
-    if (l == NULL)
-        return SL_ENOMEM;
-    atomic_init(&l->refs, 2);
-    snprintf(l->name, sizeof(l->name), "%s", host);
-    snprintf(l->port, sizeof(l->port), "%s", port);
-    l->hints.ai_family = AF_UNSPEC;
-    l->hints.ai_socktype = SOCK_STREAM;
-    l->hints.ai_protocol = IPPROTO_TCP;
-    l->cb.ar_name = l->name;
-    l->cb.ar_service = l->port;
-    l->cb.ar_request = &l->hints;
-    list[0] = &l->cb;
-    memset(&sev, 0, sizeof(sev));
-    sev.sigev_notify = SIGEV_THREAD;
-    sev.sigev_notify_function = lookup_done;
-    sev.sigev_value.sival_ptr = l;
-    if ((gai = getaddrinfo_a(GAI_NOWAIT, list, 1, &sev)) != 0) {
-        /* No notification will come; a lookup queued all the same is
-         * left (see lib/pgconn.c). */
-        if (gai_error(&l->cb) != EAI_INPROGRESS) {
-            if (l->cb.ar_result != NULL)
-                freeaddrinfo(l->cb.ar_result);
-            free(l);
-        }
-        return gai == EAI_MEMORY ? SL_ENOMEM : SL_ENOTFOUND;
-    }
-    while ((gai = gai_error(&l->cb)) == EAI_INPROGRESS) {
-        int64_t left = deadline - sl_clock_mono_us();
-        struct timespec ts;
-
-        if (left <= 0)
-            break;
-        ts.tv_sec = (time_t)(left / 1000000);
-        ts.tv_nsec = (long)(left % 1000000) * 1000L;
-        gai_suspend((const struct gaicb *const *)list, 1, &ts);
-    }
-    if (gai == EAI_INPROGRESS) {
-        /* Its notification frees it when it ends. */
-        lookup_release(l);
-        return SL_ETIMEDOUT;
-    }
-    if (gai == 0) {
-        /* The results are ours now; the notification frees the rest. */
-        *res = l->cb.ar_result;
-        l->cb.ar_result = NULL;
-    }
-    lookup_release(l);
-    return gai == 0 ? 0 : gai == EAI_MEMORY ? SL_ENOMEM : SL_ENOTFOUND;
-}
-
 int
 api_url_check(struct api_req *r, const char *field, const char *url)
 {
@@ -252,7 +155,7 @@ api_url_check(struct api_req *r, const char *field, const char *url)
             r, 422, "VALIDATION_ERROR",
             sl_psprintf(r->pool, "%s %s", field, why),
             json_pack("{s:s, s:s}", "field", field, "reason", why));
-    rc = resolve(host, port, r->ctx->conf->connector_timeout_ms, &res);
+    rc = sl_resolve(host, port, r->ctx->conf->connector_timeout_ms, &res, NULL);
     if (rc == SL_ENOMEM)
         return rc;
     if (rc != 0 || res == NULL) {
