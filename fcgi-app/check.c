@@ -143,6 +143,44 @@ api_check_tags(struct api_check *c, json_t *obj)
 }
 
 const char *
+api_check_list(struct api_check *c, json_t *obj, const char *name,
+               bool required, int max, const char *noun, bool unique,
+               api_check_entry_fn entry)
+{
+    json_t *list = json_object_get(obj, name), *v, *out;
+    size_t i;
+    const char *text;
+
+    if (list == NULL || json_is_null(list)) {
+        if (required)
+            api_check_fail(c, name, "is required");
+        return NULL;
+    }
+    if (!json_is_array(list) || json_array_size(list) == 0 ||
+        json_array_size(list) > (size_t)max) {
+        api_check_fail(c, name, "must be an array of 1 to %d %s", max, noun);
+        return NULL;
+    }
+    out = json_array();
+    json_array_foreach(list, i, v)
+    {
+        char field[96];
+        bool dup = false;
+
+        snprintf(field, sizeof(field), "%s[%zu]", name, i);
+        if (!entry(c, field, v))
+            continue;
+        for (size_t j = 0; unique && !dup && j < json_array_size(out); j++)
+            dup = json_equal(json_array_get(out, j), v);
+        if (!dup)
+            json_array_append(out, v);
+    }
+    text = api_json_text(c->r, out);
+    json_decref(out);
+    return text;
+}
+
+const char *
 api_query_time(struct api_req *r, struct api_check *c, const char *name)
 {
     const char *v = api_query(r, name);

@@ -66,6 +66,26 @@ bool api_check_cron(struct api_check *c, const char *cron_field,
 json_t *api_check_tags(struct api_check *c, json_t *obj);
 
 /*
+ * Checks one entry of a list for api_check_list(): v (borrowed) is the
+ * entry at field ("name[i]"). Records any problem in c at field and
+ * returns whether v is kept.
+ */
+typedef bool (*api_check_entry_fn)(struct api_check *c, const char *field,
+                                   json_t *v);
+
+/*
+ * The member name of obj: an array of 1 to max entries ("must be an
+ * array of 1 to <max> <noun>" otherwise), each passed to entry; those
+ * kept are answered as JSON text (the pool's), without repeats when
+ * unique. NULL when absent or null (recorded only when required) or
+ * not an array of the right size (recorded); problems with entries are
+ * recorded by entry and do not make it NULL.
+ */
+const char *api_check_list(struct api_check *c, json_t *obj, const char *name,
+                           bool required, int max, const char *noun,
+                           bool unique, api_check_entry_fn entry);
+
+/*
  * The query parameter name as a time (RFC 3339 or a date), in the form
  * statements take (in the pool), or NULL when absent or bad (then
  * recorded in c).

@@ -7,7 +7,8 @@
  * credential) and a webhook channel's optional signing secret are sealed
  * together into its secret column (notifications.h) and shown masked;
  * the rest of its configuration (Slack's channel, username, icon) is
- * kept in clear. The URL is checked as a webhook's is (webhooks.h).
+ * kept in clear. The URL is checked, and the secret sealed, as a
+ * webhook's are (endpoints.h).
  *
  * An alert rule names an event (events.h), filters on the event's data,
  * channels of the same organisation, and a template (lib/template.h)
@@ -22,9 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "check.h"
+#include "endpoints.h"
 #include "err.h"
 #include "events.h"
 #include "handlers.h"
@@ -72,18 +72,12 @@ static int
 channel_unseal(struct api_req *r, const char *id, const char *sealed,
                json_t **out)
 {
-    unsigned char key[SL_SECRETBOX_KEY_LEN];
-    char aad[128], *plain = NULL;
+    char *plain = NULL;
     size_t len = 0;
     int rc;
 
     *out = NULL;
-    if (sl_secretbox_key_parse(r->ctx->conf->secret_key, key) != SL_OK)
-        return SL_EINVAL;
-    snprintf(aad, sizeof(aad), "%s/%s", r->who.tenant_id, id);
-    rc = sl_secretbox_open(key, aad, sealed, &plain, &len);
-    OPENSSL_cleanse(key, sizeof(key));
-    if (rc != 0)
+    if ((rc = api_endpoint_unseal(r, id, sealed, &plain, &len)) != 0)
         return rc;
     *out = sl_json_pool_own(r->pool, json_loadb(plain, len, 0, NULL));
     sl_secretbox_free(plain, len);
@@ -167,8 +161,12 @@ split_configuration(struct api_check *c, json_t *body, const char *type,
         api_check_fail(c, "configuration.webhook_url", "is required");
 }
 
-/* Seals sealed (the JSON of notifications.h) to channel id. */
-static int
+/*
+ * Seals sealed (the JSON of notifications.h) to channel id. Returns 0
+ * with the text in *out (the pool's), API_ANSWERED (no secret_key), or a
+ * code (api_endpoint_seal()).
+ */
+static int API_ANSWERS
 channel_seal(struct api_req *r, const char *id, json_t *sealed,
              const char **out)
 {
@@ -177,23 +175,10 @@ channel_seal(struct api_req *r, const char *id, json_t *sealed,
 
     if (text == NULL)
         return SL_ENOMEM;
-    rc = api_seal(r, id, text, strlen(text), out);
+    rc = api_endpoint_seal(r, id, "configuration.webhook_url", text,
+                           strlen(text), out);
     sl_secretbox_free(text, strlen(text));
     return rc;
-}
-
-static const char *
-check_enabled(struct api_check *c, json_t *body)
-{
-    json_t *v = json_object_get(body, "enabled");
-
-    if (v == NULL || json_is_null(v))
-        return NULL;
-    if (!json_is_boolean(v)) {
-        api_check_fail(c, "enabled", "must be true or false");
-        return NULL;
-    }
-    return json_is_true(v) ? "true" : "false";
 }
 
 int
@@ -223,18 +208,15 @@ api_h_channels_create(struct api_req *r)
         split_configuration(&c, body, type, NULL, NULL, &clear, &sealed, &url);
     sl_json_pool_own(r->pool, clear);
     sl_json_pool_own(r->pool, sealed);
-    enabled = check_enabled(&c, body);
+    enabled = api_endpoint_enabled(&c, body);
     if ((rc = api_check_done(&c)) != 0)
         return rc;
     if (url != NULL &&
-        (rc = api_url_check(r, "configuration.webhook_url", url)) != 0)
+        (rc = api_endpoint_url_check(r, "configuration.webhook_url", url)) != 0)
         return rc;
     if (sl_uuid_v7(id) != SL_OK)
         return SL_ECRYPTO;
-    rc = channel_seal(r, id, sealed, &sealed_text);
-    if (rc == SL_EINVAL)
-        return api_no_secret_key(r, "configuration.webhook_url");
-    if (rc != 0)
+    if ((rc = channel_seal(r, id, sealed, &sealed_text)) != 0)
         return rc;
     params[0] = id;
     params[1] = name;
@@ -352,7 +334,7 @@ api_h_channels_update(struct api_req *r)
                         &url);
     sl_json_pool_own(r->pool, clear);
     sl_json_pool_own(r->pool, sealed);
-    enabled = check_enabled(&c, body);
+    enabled = api_endpoint_enabled(&c, body);
     if ((rc = api_check_done(&c)) != 0) {
         sl_db_rollback(db);
         return rc;
@@ -362,13 +344,10 @@ api_h_channels_update(struct api_req *r)
      * again below. */
     sl_db_rollback(db);
     if (url != NULL &&
-        (rc = api_url_check(r, "configuration.webhook_url", url)) != 0)
+        (rc = api_endpoint_url_check(r, "configuration.webhook_url", url)) != 0)
         return rc;
     if (json_object_get(body, "configuration") != NULL) {
-        rc = channel_seal(r, id, sealed, &sealed_text);
-        if (rc == SL_EINVAL)
-            return api_no_secret_key(r, "configuration.webhook_url");
-        if (rc != 0)
+        if ((rc = channel_seal(r, id, sealed, &sealed_text)) != 0)
             return rc;
     }
     params[0] = id;
@@ -499,6 +478,21 @@ check_condition(struct api_check *c, json_t *body, bool required)
     return api_json_text(c->r, cond);
 }
 
+/* An entry of an alert rule's channels: the shape of a channel id. */
+static bool
+channel_entry(struct api_check *c, const char *field, json_t *v)
+{
+    const char *s = json_string_value(v);
+
+    if (s != NULL && sl_uuid_valid(s))
+        return true;
+    api_check_fail(c, field,
+                   "names no notification channel of this organization: "
+                   "'%.80s'",
+                   s ? s : "(not a string)");
+    return false;
+}
+
 /*
  * The channels of body: 1 to MAX_CHANNELS channel ids, as JSON text (the
  * pool's), or NULL (absent, or recorded). Whether they exist is checked
@@ -507,38 +501,8 @@ check_condition(struct api_check *c, json_t *body, bool required)
 static const char *
 check_channels(struct api_check *c, json_t *body, bool required)
 {
-    json_t *ch = json_object_get(body, "channels"), *v, *out;
-    size_t i;
-    const char *text;
-
-    if (ch == NULL || json_is_null(ch)) {
-        if (required)
-            api_check_fail(c, "channels", "is required");
-        return NULL;
-    }
-    if (!json_is_array(ch) || json_array_size(ch) == 0 ||
-        json_array_size(ch) > MAX_CHANNELS) {
-        api_check_fail(c, "channels", "must be an array of 1 to %d channel ids",
-                       MAX_CHANNELS);
-        return NULL;
-    }
-    out = json_array();
-    json_array_foreach(ch, i, v)
-    {
-        const char *s = json_string_value(v);
-
-        if (s == NULL || !sl_uuid_valid(s)) {
-            api_check_fail(c, sl_psprintf(c->r->pool, "channels[%zu]", i),
-                           "names no notification channel of this "
-                           "organization: '%.80s'",
-                           s ? s : "(not a string)");
-            continue;
-        }
-        json_array_append_new(out, json_string(s));
-    }
-    text = api_json_text(c->r, out);
-    json_decref(out);
-    return text;
+    return api_check_list(c, body, "channels", required, MAX_CHANNELS,
+                          "channel ids", false, channel_entry);
 }
 
 /* Checks that every id of channels (JSON text) is a channel of the
@@ -634,7 +598,7 @@ api_h_alerts_create(struct api_req *r)
     params[3] = check_condition(&c, body, true);
     params[4] = channels = check_channels(&c, body, true);
     params[5] = check_template(&c, body);
-    params[6] = check_enabled(&c, body);
+    params[6] = api_endpoint_enabled(&c, body);
     if (params[5] == NULL)
         params[5] = "{}";
     if (params[2] != NULL && *params[2] == '\0')
@@ -697,7 +661,7 @@ api_h_alerts_update(struct api_req *r)
     params[3] = check_condition(&c, body, false);
     params[4] = channels = check_channels(&c, body, false);
     params[5] = check_template(&c, body);
-    params[6] = check_enabled(&c, body);
+    params[6] = api_endpoint_enabled(&c, body);
     params[7] = json_object_get(body, "description") != NULL ? "true" : "false";
     if ((rc = sl_db_begin(db, r->who.tenant_id, r->who.user_id)) != SL_OK ||
         (rc = channels_exist(&c, channels)) != SL_OK)

@@ -1,8 +1,8 @@
 /*
  * webhooks.c: /webhooks (seed 000's {webhook_url, events, secret}, seed
  * 001's url), their deliveries, and what notifications.c shares: the
- * check of a URL Sluice will POST to, sealing, the API's own events and
- * the hubs' wake-up.
+ * API's own events and the hubs' wake-up. The URL's check and the
+ * secret's sealing are endpoints.c's, shared with notification channels.
  *
  * A webhook's signing secret is the one given, or "whsec_" and base64 of
  * 24 random bytes (Standard Webhooks). It is answered in clear once, by
@@ -18,14 +18,8 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -35,14 +29,13 @@
 #include "conf.h"
 #include "clock.h"
 #include "crypto.h"
+#include "endpoints.h"
 #include "err.h"
 #include "events.h"
 #include "handlers.h"
 #include "json.h"
 #include "list.h"
-#include "pgconn.h"
 #include "request.h"
-#include "secretbox.h"
 #include "uuid.h"
 #include "webhooks.h"
 
@@ -60,282 +53,8 @@
 /* How long a publish after commit may wait for JetStream. */
 #define PUBLISH_TIMEOUT_MS 2000
 
-/* --- URLs Sluice posts to -------------------------------------------------
+/* --- events, the wake-up --------------------------------------------------
  */
-
-/*
- * Splits url into host (without brackets) and port (the scheme's when
- * absent). Returns NULL, or why it is not a URL Sluice posts to.
- */
-static const char *
-url_split(const char *url, char *host, size_t hostsz, char *port, size_t portsz)
-{
-    size_t len = strlen(url), hl;
-    const char *p, *a, *end, *colon = NULL, *h, *he;
-    bool tls;
-
-    if (len == 0)
-        return "must not be empty";
-    if (len > API_WEBHOOK_URL_MAX)
-        return "must be at most 2048 characters";
-    for (p = url; *p; p++)
-        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-            return "must be printable ASCII without spaces (encode the rest)";
-    if (strncasecmp(url, "https://", 8) == 0)
-        tls = true;
-    else if (strncasecmp(url, "http://", 7) == 0)
-        tls = false;
-    else
-        return "must be an http:// or https:// URL";
-    a = url + (tls ? 8 : 7);
-    end = a + strcspn(a, "/?#");
-    if (end == a)
-        return "has no host";
-    if (memchr(a, '@', (size_t)(end - a)) != NULL)
-        return "must not hold a user name or password";
-    if (*a == '[') {
-        h = a + 1;
-        he = memchr(h, ']', (size_t)(end - h));
-        if (he == NULL)
-            return "has an unclosed '[' in its host";
-        if (he + 1 < end) {
-            if (he[1] != ':')
-                return "has a malformed host";
-            colon = he + 1;
-        }
-        for (p = h; p < he; p++)
-            if (strchr("0123456789abcdefABCDEF:.", *p) == NULL)
-                return "has a malformed IPv6 address";
-    } else {
-        h = a;
-        colon = memchr(a, ':', (size_t)(end - a));
-        he = colon ? colon : end;
-        for (p = h; p < he; p++)
-            if (strchr("abcdefghijklmnopqrstuvwxyz"
-                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-",
-                       *p) == NULL)
-                return "has a malformed host name";
-    }
-    hl = (size_t)(he - h);
-    if (hl == 0)
-        return "has no host";
-    if (hl >= hostsz || hl > 253)
-        return "has a host name that is too long";
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    if (colon != NULL) {
-        size_t pl = (size_t)(end - colon - 1);
-        long v = 0;
-
-        if (pl == 0 || pl > 5)
-            return "has a malformed port";
-        for (p = colon + 1; p < end; p++) {
-            if (*p < '0' || *p > '9')
-                return "has a malformed port";
-            v = v * 10 + (*p - '0');
-        }
-        if (v < 1 || v > 65535)
-            return "has a port outside 1-65535";
-        snprintf(port, portsz, "%ld", v);
-    } else {
-        snprintf(port, portsz, "%s", tls ? "443" : "80");
-    }
-    return NULL;
-}
-
-/*
- * One bounded lookup, as lib/pgconn.c makes them: glibc may still run it
- * after we stop waiting, so it lives on the heap with two references, the
- * caller's and the completion notification's (on a thread of glibc's);
- * whoever lets go last frees it.
- */
-struct lookup {
-    atomic_int refs;
-    struct gaicb cb;
-    struct addrinfo hints;
-    char name[256];
-    char port[8];
-};
-
-static void
-lookup_release(struct lookup *l)
-{
-    if (atomic_fetch_sub(&l->refs, 1) != 1)
-        return;
-    if (l->cb.ar_result != NULL)
-        freeaddrinfo(l->cb.ar_result);
-    free(l);
-}
-
-static void
-lookup_done(union sigval v)
-{
-    lookup_release(v.sival_ptr);
-}
-
-/*
- * Resolves host:port within timeout_ms. Returns 0 with the addresses in
- * *res (the caller's, to freeaddrinfo()), SL_ETIMEDOUT, SL_ENOMEM or
- * SL_ENOTFOUND.
- */
-static int
-resolve(const char *host, const char *port, int timeout_ms,
-        struct addrinfo **res)
-{
-    struct lookup *l = calloc(1, sizeof(*l));
-    struct gaicb *list[1];
-    struct sigevent sev;
-    int64_t deadline = sl_clock_mono_us() + (int64_t)timeout_ms * 1000;
-    int gai;
-
-    *res = NULL;
-    if (l == NULL)
-        return SL_ENOMEM;
-    atomic_init(&l->refs, 2);
-    snprintf(l->name, sizeof(l->name), "%s", host);
-    snprintf(l->port, sizeof(l->port), "%s", port);
-    l->hints.ai_family = AF_UNSPEC;
-    l->hints.ai_socktype = SOCK_STREAM;
-    l->hints.ai_protocol = IPPROTO_TCP;
-    l->cb.ar_name = l->name;
-    l->cb.ar_service = l->port;
-    l->cb.ar_request = &l->hints;
-    list[0] = &l->cb;
-    memset(&sev, 0, sizeof(sev));
-    sev.sigev_notify = SIGEV_THREAD;
-    sev.sigev_notify_function = lookup_done;
-    sev.sigev_value.sival_ptr = l;
-    if ((gai = getaddrinfo_a(GAI_NOWAIT, list, 1, &sev)) != 0) {
-        /* No notification will come; a lookup queued all the same is
-         * left (see lib/pgconn.c). */
-        if (gai_error(&l->cb) != EAI_INPROGRESS) {
-            if (l->cb.ar_result != NULL)
-                freeaddrinfo(l->cb.ar_result);
-            free(l);
-        }
-        return gai == EAI_MEMORY ? SL_ENOMEM : SL_ENOTFOUND;
-    }
-    while ((gai = gai_error(&l->cb)) == EAI_INPROGRESS) {
-        int64_t left = deadline - sl_clock_mono_us();
-        struct timespec ts;
-
-        if (left <= 0)
-            break;
-        ts.tv_sec = (time_t)(left / 1000000);
-        ts.tv_nsec = (long)(left % 1000000) * 1000L;
-        gai_suspend((const struct gaicb *const *)list, 1, &ts);
-    }
-    if (gai == EAI_INPROGRESS) {
-        /* Its notification frees it when it ends. */
-        lookup_release(l);
-        return SL_ETIMEDOUT;
-    }
-    if (gai == 0) {
-        /* The results are ours now; the notification frees the rest. */
-        *res = l->cb.ar_result;
-        l->cb.ar_result = NULL;
-    }
-    lookup_release(l);
-    return gai == 0 ? 0 : gai == EAI_MEMORY ? SL_ENOMEM : SL_ENOTFOUND;
-}
-
-int
-api_url_check(struct api_req *r, const char *field, const char *url)
-{
-    char host[256], port[8], addr[INET6_ADDRSTRLEN];
-    struct addrinfo *res = NULL, *ai;
-    const char *why = url_split(url, host, sizeof(host), port, sizeof(port));
-    int rc;
-
-    if (why != NULL)
-        return api_error(
-            r, 422, "VALIDATION_ERROR",
-            sl_psprintf(r->pool, "%s %s", field, why),
-            json_pack("{s:s, s:s}", "field", field, "reason", why));
-    rc = resolve(host, port, r->ctx->conf->connector_timeout_ms, &res);
-    if (rc == SL_ENOMEM)
-        return rc;
-    if (rc != 0 || res == NULL) {
-        const char *reason =
-            rc == SL_ETIMEDOUT
-                ? sl_psprintf(r->pool,
-                              "names a host, '%s', that did not resolve in "
-                              "time",
-                              host)
-                : sl_psprintf(r->pool,
-                              "names a host, '%s', that does not resolve",
-                              host);
-
-        if (res != NULL)
-            freeaddrinfo(res);
-        return api_error(r, 422, "VALIDATION_ERROR",
-                         sl_psprintf(r->pool, "%s %s", field, reason),
-                         json_pack("{s:s, s:s, s:s}", "field", field, "reason",
-                                   reason, "host", host));
-    }
-    if (r->ctx->conf->webhook_allow_private) {
-        freeaddrinfo(res);
-        return 0;
-    }
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-        const void *bin;
-
-        if (!sl_pgconn_addr_private(ai->ai_addr))
-            continue;
-        bin =
-            ai->ai_family == AF_INET6
-                ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
-                : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
-        if (inet_ntop(ai->ai_family, bin, addr, sizeof(addr)) == NULL)
-            snprintf(addr, sizeof(addr), "?");
-        freeaddrinfo(res);
-        return api_error(
-            r, 422, "WEBHOOK_URL_FORBIDDEN",
-            sl_psprintf(r->pool,
-                        "%s resolves to %s, a loopback, private, link-local "
-                        "or metadata address, which this server does not "
-                        "send to (the operator's webhook_allow_private)",
-                        field, addr),
-            json_pack("{s:s, s:s, s:s, s:s}", "field", field, "reason",
-                      "resolves to an address that is not allowed", "host",
-                      host, "address", addr));
-    }
-    freeaddrinfo(res);
-    return 0;
-}
-
-/* --- secrets, events, the wake-up ------------------------------------------
- */
-
-int
-api_seal(struct api_req *r, const char *id, const char *plain, size_t len,
-         const char **sealed)
-{
-    unsigned char key[SL_SECRETBOX_KEY_LEN];
-    char aad[128], *out = NULL;
-    int rc;
-
-    *sealed = NULL;
-    if (sl_secretbox_key_parse(r->ctx->conf->secret_key, key) != SL_OK)
-        return SL_EINVAL;
-    snprintf(aad, sizeof(aad), "%s/%s", r->who.tenant_id, id);
-    rc = sl_secretbox_seal(key, aad, plain, len, &out);
-    OPENSSL_cleanse(key, sizeof(key));
-    if (rc == 0)
-        *sealed = sl_pstrdup(r->pool, out);
-    free(out);
-    return rc;
-}
-
-int
-api_no_secret_key(struct api_req *r, const char *field)
-{
-    return api_error(r, 422, "VALIDATION_ERROR",
-                     "Secrets cannot be stored: the operator has not "
-                     "configured secret_key",
-                     json_pack("{s:s, s:s}", "field", field, "reason",
-                               "no secret_key is configured"));
-}
 
 json_t *
 api_event_new(struct api_req *r, const char *type, json_t *data, char *hex)
@@ -430,6 +149,26 @@ webhook_param(struct api_req *r, const char **id)
     return *id != NULL ? 0 : webhook_not_found(r, api_param(r, "id"));
 }
 
+/* An entry of a webhook's events: a known event name or "*". */
+static bool
+event_entry(struct api_check *c, const char *field, json_t *v)
+{
+    const char *name = json_string_value(v);
+
+    if (name == NULL) {
+        api_check_fail(c, field, "must be a string");
+        return false;
+    }
+    if (!sl_event_known(name) && strcmp(name, SL_EVENT_ALL) != 0) {
+        api_check_fail(c, field,
+                       "names an unknown event '%.80s' (see "
+                       "GET /api/v1/webhooks/events)",
+                       name);
+        return false;
+    }
+    return true;
+}
+
 /*
  * The events member of body: 1 to MAX_EVENTS known names or "*", as JSON
  * text without duplicates (the pool's), or NULL (recorded in c; absent
@@ -438,53 +177,8 @@ webhook_param(struct api_req *r, const char **id)
 static const char *
 check_events(struct api_check *c, json_t *body, bool required)
 {
-    json_t *ev = json_object_get(body, "events"), *v, *out;
-    size_t i;
-    const char *text;
-
-    if (ev == NULL || json_is_null(ev)) {
-        if (required)
-            api_check_fail(c, "events", "is required");
-        return NULL;
-    }
-    if (!json_is_array(ev) || json_array_size(ev) == 0 ||
-        json_array_size(ev) > MAX_EVENTS) {
-        api_check_fail(c, "events", "must be an array of 1 to %d event names",
-                       MAX_EVENTS);
-        return NULL;
-    }
-    out = json_array();
-    json_array_foreach(ev, i, v)
-    {
-        const char *name = json_string_value(v);
-        bool dup = false;
-        json_t *w;
-        size_t j;
-
-        if (name == NULL ||
-            (!sl_event_known(name) && strcmp(name, SL_EVENT_ALL) != 0)) {
-            char field[32];
-
-            snprintf(field, sizeof(field), "events[%zu]", i);
-            if (name == NULL)
-                api_check_fail(c, field, "must be a string");
-            else
-                api_check_fail(c, field,
-                               "names an unknown event '%.80s' (see "
-                               "GET /api/v1/webhooks/events)",
-                               name);
-            continue;
-        }
-        json_array_foreach(out, j, w)
-        {
-            dup = dup || strcmp(json_string_value(w), name) == 0;
-        }
-        if (!dup)
-            json_array_append(out, v);
-    }
-    text = api_json_text(c->r, out);
-    json_decref(out);
-    return text;
+    return api_check_list(c, body, "events", required, MAX_EVENTS,
+                          "event names", true, event_entry);
 }
 
 /* The URL of body (webhook_url, or seed 001's url), or NULL. */
@@ -495,7 +189,7 @@ body_url(struct api_check *c, json_t *body, bool required)
         json_object_get(body, "webhook_url") != NULL ? "webhook_url" : "url";
 
     return api_check_str(c, body, field, required ? API_REQUIRED : 0, 1,
-                         API_WEBHOOK_URL_MAX);
+                         API_ENDPOINT_URL_MAX);
 }
 
 /*
@@ -543,21 +237,6 @@ body_secret(struct api_check *c, json_t *body)
     return s;
 }
 
-/* The enabled member: "true", "false" or NULL (absent; bad recorded). */
-static const char *
-body_enabled(struct api_check *c, json_t *body)
-{
-    json_t *v = json_object_get(body, "enabled");
-
-    if (v == NULL || json_is_null(v))
-        return NULL;
-    if (!json_is_boolean(v)) {
-        api_check_fail(c, "enabled", "must be true or false");
-        return NULL;
-    }
-    return json_is_true(v) ? "true" : "false";
-}
-
 /* Answers doc (a webhook_doc() text) with its secret shown in clear. */
 static int API_ANSWERS
 reply_with_secret(struct api_req *r, int status, const char *doc,
@@ -603,21 +282,19 @@ api_h_webhooks_create(struct api_req *r)
     events = check_events(&c, body, true);
     secret = body_secret(&c, body);
     desc = api_check_str(&c, body, "description", 0, 0, 2000);
-    enabled = body_enabled(&c, body);
+    enabled = api_endpoint_enabled(&c, body);
     if ((rc = api_check_done(&c)) != 0)
         return rc;
     if (secret == NULL)
         return SL_ECRYPTO;
-    if ((rc = api_url_check(
+    if ((rc = api_endpoint_url_check(
              r, json_object_get(body, "webhook_url") ? "webhook_url" : "url",
              url)) != 0)
         return rc;
     if (sl_uuid_v7(id) != SL_OK)
         return SL_ECRYPTO;
-    rc = api_seal(r, id, secret, strlen(secret), &sealed);
-    if (rc == SL_EINVAL)
-        return api_no_secret_key(r, "secret");
-    if (rc != 0)
+    if ((rc = api_endpoint_seal(r, id, "secret", secret, strlen(secret),
+                                &sealed)) != 0)
         return rc;
     params[0] = id;
     params[1] = url;
@@ -681,7 +358,7 @@ api_h_webhooks_update(struct api_req *r)
     url = body_url(&c, body, false);
     events = check_events(&c, body, false);
     desc = api_check_str(&c, body, "description", 0, 0, 2000);
-    enabled = body_enabled(&c, body);
+    enabled = api_endpoint_enabled(&c, body);
     if (json_object_get(body, "secret") != NULL)
         api_check_fail(&c, "secret",
                        "cannot be changed here: POST "
@@ -689,7 +366,7 @@ api_h_webhooks_update(struct api_req *r)
     if ((rc = api_check_done(&c)) != 0)
         return rc;
     if (url != NULL &&
-        (rc = api_url_check(
+        (rc = api_endpoint_url_check(
              r, json_object_get(body, "webhook_url") ? "webhook_url" : "url",
              url)) != 0)
         return rc;
@@ -747,10 +424,8 @@ api_h_webhooks_rotate(struct api_req *r)
         return rc;
     if (secret == NULL)
         return SL_ECRYPTO;
-    rc = api_seal(r, id, secret, strlen(secret), &sealed);
-    if (rc == SL_EINVAL)
-        return api_no_secret_key(r, "secret");
-    if (rc != 0)
+    if ((rc = api_endpoint_seal(r, id, "secret", secret, strlen(secret),
+                                &sealed)) != 0)
         return rc;
     params[0] = id;
     params[1] = sealed;

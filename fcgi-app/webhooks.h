@@ -1,9 +1,9 @@
 /*
- * webhooks.h: what other handlers use of webhooks.c: the check of a URL
- * Sluice will POST to, sealing a secret to its row, the API's own events
- * (written to the outbox in the transaction of the change they report,
- * published after commit), and the nudge that tells hubs a delivery is
- * due.
+ * webhooks.h: what other handlers use of webhooks.c: the API's own
+ * events (written to the outbox in the transaction of the change they
+ * report, published after commit), deliveries, and the nudge that tells
+ * hubs a delivery is due. The check of a URL Sluice will POST to and the
+ * sealing of its secret are in endpoints.h.
  */
 #ifndef API_WEBHOOKS_H
 #define API_WEBHOOKS_H
@@ -14,34 +14,6 @@
 
 #include "request.h"
 #include "uuid.h"
-
-/* The longest URL a webhook or channel may have. */
-#define API_WEBHOOK_URL_MAX 2048
-
-/*
- * Checks url, given for field, as a place Sluice may POST to: http(s),
- * at most API_WEBHOOK_URL_MAX bytes, printable ASCII, no user name or
- * password, a host that resolves; and, unless the operator allows it
- * (webhook_allow_private), none of its addresses loopback, private,
- * link-local (cloud metadata) or CGNAT. Returns 0, or API_ANSWERED with
- * the 422 set: VALIDATION_ERROR for the shape or a host that does not
- * resolve, WEBHOOK_URL_FORBIDDEN for an address not allowed. Resolves
- * with getaddrinfo(): call it outside any transaction.
- */
-int api_url_check(struct api_req *r, const char *field,
-                  const char *url) API_ANSWERS;
-
-/*
- * Seals len bytes of plain with the configured secret_key, bound to the
- * caller's organisation and row id ("tenant/id", lib/secretbox.h). Returns
- * 0 with the sealed text in *sealed (the pool's), SL_EINVAL when no key
- * is configured, or the secretbox's code.
- */
-int api_seal(struct api_req *r, const char *id, const char *plain, size_t len,
-             const char **sealed);
-
-/* Answers 422: secrets cannot be stored without secret_key. */
-int api_no_secret_key(struct api_req *r, const char *field) API_ANSWERS;
 
 /*
  * A new event of type, DESIGN.md's body: {"event_id": "evt_<32 hex>",

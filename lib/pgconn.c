@@ -14,9 +14,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +28,7 @@
 #include "db.h"
 #include "err.h"
 #include "limits.h"
+#include "resolve.h"
 
 /*
  * A connection opened elsewhere has no statement timeout we know of: its
@@ -180,36 +179,6 @@ remaining_ms(int64_t deadline)
     return left <= 0 ? 0 : (int)((left + 999) / 1000);
 }
 
-/*
- * One asynchronous lookup. glibc may still be running it after we stop
- * waiting, so it lives on the heap with two references: the caller's, and
- * the completion notification's, which glibc delivers on a thread of its
- * own once the lookup ends. Whoever lets go last frees it, results
- * included.
- */
-struct lookup {
-    atomic_int refs;
-    struct gaicb cb;
-    struct addrinfo hints;
-    char name[SL_PGCONN_MAX_HOST + 1];
-};
-
-static void
-lookup_release(struct lookup *l)
-{
-    if (atomic_fetch_sub(&l->refs, 1) != 1)
-        return;
-    if (l->cb.ar_result != NULL)
-        freeaddrinfo(l->cb.ar_result);
-    free(l);
-}
-
-static void
-lookup_done(union sigval v)
-{
-    lookup_release(v.sival_ptr);
-}
-
 /* The addresses a host resolved to, as numeric text. */
 struct addrs {
     int n;
@@ -255,70 +224,23 @@ collect_addrs(const struct addrinfo *ai, bool allow_private, struct addrs *a)
 }
 
 /*
- * Resolves host (at most SL_PGCONN_MAX_HOST bytes) before deadline.
- * Returns 0 with the addresses in *a, SL_ETIMEDOUT, SL_ENOMEM, or
- * SL_ENOTFOUND with the resolver's code in *gai (0 when the host has no
- * IPv4 or IPv6 address).
+ * Resolves host (at most SL_PGCONN_MAX_HOST bytes) before deadline
+ * (lib/resolve.h). Returns 0 with the addresses in *a, SL_ETIMEDOUT,
+ * SL_ENOMEM, or SL_ENOTFOUND with the resolver's code in *gai (0 when the
+ * host has no IPv4 or IPv6 address).
  */
 static int
 resolve(const char *host, bool allow_private, int64_t deadline, struct addrs *a,
         int *gai)
 {
-    struct lookup *l = calloc(1, sizeof(*l));
-    struct gaicb *list[1];
-    struct sigevent sev;
-    int rc;
+    struct addrinfo *res = NULL;
+    int rc = sl_resolve(host, NULL, remaining_ms(deadline), &res, gai);
 
-    *gai = 0;
-    if (l == NULL)
-        return SL_ENOMEM;
-    atomic_init(&l->refs, 2);
-    snprintf(l->name, sizeof(l->name), "%s", host);
-    l->hints.ai_family = AF_UNSPEC;
-    l->hints.ai_socktype = SOCK_STREAM;
-    l->hints.ai_protocol = IPPROTO_TCP;
-    l->cb.ar_name = l->name;
-    l->cb.ar_request = &l->hints;
-    list[0] = &l->cb;
-    memset(&sev, 0, sizeof(sev));
-    sev.sigev_notify = SIGEV_THREAD;
-    sev.sigev_notify_function = lookup_done;
-    sev.sigev_value.sival_ptr = l;
-    if ((*gai = getaddrinfo_a(GAI_NOWAIT, list, 1, &sev)) != 0) {
-        /*
-         * No notification will come. When glibc queued the lookup all the
-         * same (it does when only the notification could not be set up,
-         * out of memory), nothing says when it may be freed: it is left.
-         */
-        if (gai_error(&l->cb) != EAI_INPROGRESS) {
-            if (l->cb.ar_result != NULL)
-                freeaddrinfo(l->cb.ar_result);
-            free(l);
-        }
-        return *gai == EAI_MEMORY ? SL_ENOMEM : SL_ENOTFOUND;
-    }
-    while ((*gai = gai_error(&l->cb)) == EAI_INPROGRESS) {
-        int ms = remaining_ms(deadline);
-        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-        if (ms == 0)
-            break;
-        gai_suspend((const struct gaicb *const *)list, 1, &ts);
-    }
-    if (*gai == EAI_INPROGRESS) {
-        /*
-         * Not cancelled: glibc cannot stop a lookup that is running, and
-         * one cancelled before it runs is never notified (glibc then
-         * leaks its own bookkeeping). It ends within the resolver's
-         * timeouts, and its notification frees it.
-         */
-        lookup_release(l);
-        return SL_ETIMEDOUT;
-    }
-    rc = *gai == 0 ? collect_addrs(l->cb.ar_result, allow_private, a)
-                   : SL_ENOTFOUND;
-    lookup_release(l);
-    return rc == SL_ENOTFOUND && *gai == EAI_MEMORY ? SL_ENOMEM : rc;
+    if (rc == SL_OK)
+        rc = collect_addrs(res, allow_private, a);
+    if (res != NULL)
+        freeaddrinfo(res);
+    return rc;
 }
 
 /* --- The report ----------------------------------------------------------- */
