@@ -23,6 +23,8 @@ struct lcheck {
     sl_lineage_fail_fn fail;
     void *arg;
     int problems;
+    /* columnLineage input fields seen so far, over all outputs */
+    size_t column_inputs;
 };
 
 static void fail(struct lcheck *c, const char *field, const char *fmt, ...)
@@ -343,6 +345,15 @@ check_column_lineage(struct lcheck *c, json_t *facet, const char *path)
                  SL_LINEAGE_MAX_INPUT_FIELDS);
             continue;
         }
+        if (c->column_inputs <= SL_LINEAGE_MAX_COLUMN_INPUTS &&
+            (c->column_inputs += json_array_size(ins)) >
+                SL_LINEAGE_MAX_COLUMN_INPUTS) {
+            fail(c, ifield,
+                 "makes the event's column lineage more than %d input "
+                 "fields",
+                 SL_LINEAGE_MAX_COLUMN_INPUTS);
+            continue;
+        }
         json_array_foreach(ins, i, in)
         {
             snprintf(ifield, sizeof(ifield), "%s.inputFields[%zu]", field, i);
@@ -426,7 +437,7 @@ default_str(json_t *obj, const char *key, const char *def)
 int
 sl_lineage_check(json_t *event, sl_lineage_fail_fn failfn, void *arg)
 {
-    struct lcheck c = {failfn, arg, 0};
+    struct lcheck c = {.fail = failfn, .arg = arg};
     json_t *run, *job;
     const char *s;
     int rc;

@@ -29,6 +29,11 @@
 /* Input fields of one output field; transformations of one input field. */
 #define SL_LINEAGE_MAX_INPUT_FIELDS 100
 #define SL_LINEAGE_MAX_TRANSFORMS   20
+/* Input fields of all the columnLineage facets of one event together:
+ * each is a row of lineage_columns, and may name a dataset of its own
+ * (without it, SL_LINEAGE_MAX_FIELDS x SL_LINEAGE_MAX_INPUT_FIELDS per
+ * output let one event ask for as many rows as its body can spell). */
+#define SL_LINEAGE_MAX_COLUMN_INPUTS 10000
 /* Namespaces, names and fields: characters. */
 #define SL_LINEAGE_MAX_NAME 1024
 /* producer and schemaURL: characters. */

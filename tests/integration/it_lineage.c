@@ -16,6 +16,7 @@
 
 #include "it.h"
 #include "json.h"
+#include "lineage.h"
 #include "unit.h"
 
 /* Creates a pipeline called name of nodes (taken), chained; its id. */
@@ -746,6 +747,37 @@ START_TEST(connector_tables_are_postgres_uris)
 }
 END_TEST
 
+/* A level that finds more nodes than the answer may hold: the answer
+ * stops at SL_LINEAGE_MAX_NODES and says it was truncated. */
+START_TEST(graph_never_exceeds_the_node_cap)
+{
+    struct it_client c;
+    struct it_resp r;
+    char *org, *user, *token;
+
+    it_client_init(&c);
+    token = it_new_org(&c, &user, &org);
+    /* src -> fan -> out_0 ... out_10049, made directly for speed. */
+    it_owner_sql("WITH j AS (INSERT INTO lineage_jobs (tenant_id, namespace,"
+                 " name) VALUES ($1, 'cap', 'fan') RETURNING id),"
+                 " d AS (INSERT INTO lineage_datasets (tenant_id, namespace,"
+                 " name) SELECT $1, 'cap', CASE WHEN i < 0 THEN 'src'"
+                 " ELSE 'out_' || i END FROM generate_series(-1, 10049) i"
+                 " RETURNING id, name)"
+                 " INSERT INTO lineage_edges (tenant_id, job_id, dataset_id,"
+                 " direction) SELECT $1, j.id, d.id, CASE d.name WHEN 'src'"
+                 " THEN 'in' ELSE 'out' END FROM j, d",
+                 org);
+    it_get(&c, "/api/v1/lineage/graph?namespace=cap&dataset=src&depth=2",
+           token, &r);
+    it_assert_status(&r, 200);
+    ck_assert(json_is_true(it_at(&r, "truncated")));
+    ck_assert_int_le(json_array_size(it_at(&r, "nodes")), SL_LINEAGE_MAX_NODES);
+    ck_assert_int_gt(json_array_size(it_at(&r, "nodes")), 2);
+    it_resp_free(&r);
+}
+END_TEST
+
 static Suite *
 lineage_suite(void)
 {
@@ -757,6 +789,7 @@ lineage_suite(void)
     tcase_add_test(tc, invalid_events_name_the_field);
     tcase_add_test(tc, another_org_sees_nothing);
     tcase_add_test(tc, cycles_end_and_depth_bounds);
+    tcase_add_test(tc, graph_never_exceeds_the_node_cap);
     tcase_add_test(tc, chain_of_two_pipelines);
     tcase_add_test(tc, failed_run_records_fail);
     tcase_add_test(tc, connector_tables_are_postgres_uris);

@@ -314,6 +314,43 @@ START_TEST(bounds)
 }
 END_TEST
 
+/* The column lineage of one event is bounded as a whole: each output
+ * within its own bounds, the sum past SL_LINEAGE_MAX_COLUMN_INPUTS. */
+START_TEST(column_lineage_is_bounded_per_event)
+{
+    struct told t;
+    json_t *ev, *outputs, *out, *fields;
+    int per = SL_LINEAGE_MAX_COLUMN_INPUTS / SL_LINEAGE_MAX_FIELDS + 1;
+
+    check_text(OK_EVENT, &t, &ev);
+    outputs = json_object_get(ev, "outputs");
+    out = json_array_get(outputs, 0);
+    fields = json_object();
+    for (int i = 0; i < SL_LINEAGE_MAX_FIELDS; i++) {
+        json_t *ins = json_array();
+        char name[32];
+
+        for (int k = 0; k < per; k++) {
+            snprintf(name, sizeof(name), "in_%d", k);
+            json_array_append_new(ins, json_pack("{s:s, s:s, s:s}", "namespace",
+                                                 "ns", "name", name, "field",
+                                                 "c"));
+        }
+        snprintf(name, sizeof(name), "f%d", i);
+        json_object_set_new(fields, name, json_pack("{s:o}", "inputFields",
+                                                    ins));
+    }
+    json_object_set_new(json_object_get(json_object_get(out, "facets"),
+                                        "columnLineage"),
+                        "fields", fields);
+    memset(&t, 0, sizeof(t));
+    ck_assert_int_eq(sl_lineage_check(ev, collect, &t), SL_EINVAL);
+    ck_assert_int_eq(t.n, 1);
+    ck_assert_msg(strstr(t.text, "more than") != NULL, "%s", t.text);
+    json_decref(ev);
+}
+END_TEST
+
 /* However many problems an event has, at most SL_LINEAGE_MAX_PROBLEMS
  * are told. */
 START_TEST(problems_are_bounded)
@@ -344,6 +381,7 @@ lineage_suite(void)
     tcase_add_test(tc, optional_members_may_be_empty);
     tcase_add_test(tc, not_an_object);
     tcase_add_test(tc, bounds);
+    tcase_add_test(tc, column_lineage_is_bounded_per_event);
     tcase_add_test(tc, problems_are_bounded);
     suite_add_tcase(s, tc);
     return s;
