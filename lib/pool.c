@@ -1,9 +1,12 @@
 /*
  * pool.c: the arena behind sl_pool (see pool.h).
  *
- * Memory comes in blocks. Small requests are carved from the current block;
- * a request larger than a quarter of the block size gets a block of its own
- * so that it does not waste the rest of the current one. Cleanups are kept
+ * Memory comes in blocks. A request that fits in what is left of the current
+ * block is carved from it; otherwise one larger than a quarter of the block
+ * size gets a block of its own so that it does not waste the rest of the
+ * current one. A block of its own can also be asked for by name
+ * (sl_palloc_block()) and given back before the pool ends
+ * (sl_pfree_block()): the one piece of a pool that can. Cleanups are kept
  * in a singly linked list, newest first, allocated from the pool itself.
  */
 #include "pool.h"
@@ -23,6 +26,7 @@ struct pool_block {
     struct pool_block *next;
     size_t size;
     size_t used;
+    int own; /* one allocation's own block (sl_palloc_block()) */
     _Alignas(POOL_ALIGN) unsigned char data[];
 };
 
@@ -60,6 +64,7 @@ block_new(sl_pool *p, size_t size)
     b->next = NULL;
     b->size = size;
     b->used = 0;
+    b->own = 0;
     p->total += size;
     return b;
 }
@@ -133,6 +138,11 @@ sl_palloc(sl_pool *p, size_t n)
         return NULL;
     n = align_up(n);
 
+    if (p->current->size - p->current->used >= n) {
+        out = p->current->data + p->current->used;
+        p->current->used += n;
+        return out;
+    }
     if (n > p->block_size / 4) {
         /* A large request: its own block, linked after the current one. */
         b = block_new(p, n);
@@ -143,17 +153,51 @@ sl_palloc(sl_pool *p, size_t n)
         p->current->next = b;
         return b->data;
     }
-    if (p->current->size - p->current->used < n) {
-        b = block_new(p, p->block_size);
-        if (b == NULL)
-            return NULL;
-        b->next = p->current->next;
-        p->current->next = b;
-        p->current = b;
-    }
+    b = block_new(p, p->block_size);
+    if (b == NULL)
+        return NULL;
+    b->next = p->current->next;
+    p->current->next = b;
+    p->current = b;
     out = p->current->data + p->current->used;
     p->current->used += n;
     return out;
+}
+
+void *
+sl_palloc_block(sl_pool *p, size_t n)
+{
+    struct pool_block *b;
+
+    if (n == 0)
+        n = 1;
+    if (n > SIZE_MAX - POOL_ALIGN)
+        return NULL;
+    b = block_new(p, align_up(n));
+    if (b == NULL)
+        return NULL;
+    b->used = b->size;
+    b->own = 1;
+    b->next = p->current->next;
+    p->current->next = b;
+    return b->data;
+}
+
+int
+sl_pfree_block(sl_pool *p, void *m)
+{
+    struct pool_block *prev, *b;
+
+    if (m == NULL)
+        return SL_OK;
+    for (prev = p->first; (b = prev->next) != NULL; prev = b)
+        if (b->own && (void *)b->data == m) {
+            prev->next = b->next;
+            p->total -= b->size;
+            free(b);
+            return SL_OK;
+        }
+    return SL_EINVAL;
 }
 
 void *

@@ -39,6 +39,21 @@ void sl_pool_reset(sl_pool *p);
 /* Returns n bytes aligned for any type, or NULL (out of memory or cap). */
 void *sl_palloc(sl_pool *p, size_t n);
 
+/*
+ * Returns n bytes in a block of their own, or NULL (out of memory or cap).
+ * Unlike the rest of the pool's memory, such a block can be given back
+ * before the pool ends, with sl_pfree_block(): for a buffer that comes
+ * and goes many times in a pool's life (a connection's reassembly buffer,
+ * a queue's storage beyond its first few slots).
+ */
+void *sl_palloc_block(sl_pool *p, size_t n);
+
+/*
+ * Gives back m, a block from sl_palloc_block() on p (taken). Accepts NULL.
+ * Returns 0, or SL_EINVAL (nothing done) when m is not such a block.
+ */
+int sl_pfree_block(sl_pool *p, void *m);
+
 /* As sl_palloc(), zero-filled. */
 void *sl_pcalloc(sl_pool *p, size_t n);
 

@@ -20,8 +20,8 @@
  * Each subscriber has a send queue bounded by frames and bytes
  * (hub_queue_frames, hub_queue_kb); one that overflows is closed (1008,
  * "send queue overflow; resume with since=<last seq delivered>"), so a
- * slow client never holds up the loop or the others. Its memory: the
- * struct hub_sub, and the queue only once something is queued.
+ * slow client never holds up the loop or the others. Its memory is its
+ * own pool (see struct hub_sub in hub.h): idle, the struct only.
  *
  * Close codes: 1008 for the credential's expiry ("token expired"), the
  * end of the session's lifetime (hub_session_max_seconds, whatever the
@@ -54,12 +54,20 @@
 /* Events per catch-up job at most. */
 #define CATCHUP_BATCH 512
 
+/* A subscriber's struct fits in its pool's first block. */
+_Static_assert(sizeof(struct hub_sub) <= HUB_POOL_BLOCK,
+               "struct hub_sub outgrew HUB_POOL_BLOCK");
+
+/* The send queue back to its first slots, the block beyond them given
+ * back. */
 static void
-free_list(char **list, int n)
+queue_to_base(struct hub_sub *s)
 {
-    for (int i = 0; i < n; i++)
-        free(list[i]);
-    free(list);
+    if (s->q != s->qbase)
+        sl_pfree_block(s->pool, s->q);
+    s->q = s->qbase;
+    s->qcap = HUB_QUEUE_BASE;
+    s->qhead = 0;
 }
 
 static void
@@ -70,13 +78,11 @@ drop_queue(struct hub_sub *s)
         s->qhead = (s->qhead + 1) % s->qcap;
         s->qlen--;
     }
-    free(s->q);
-    s->q = NULL;
-    s->qcap = s->qhead = 0;
+    queue_to_base(s);
     s->qbytes = 0;
     for (unsigned i = 0; i < s->nheld; i++)
         hub_frame_unref(s->held[i]);
-    free(s->held);
+    sl_pfree_block(s->pool, s->held);
     s->held = NULL;
     s->nheld = s->capheld = 0;
     s->heldbytes = 0;
@@ -87,11 +93,10 @@ hub_sub_unref(struct hub_sub *s)
 {
     if (s == NULL || --s->refs > 0)
         return;
+    /* The frames are shared: references, released one by one. The rest
+     * is the pool's, s included. */
     drop_queue(s);
-    free_list(s->types, s->ntypes);
-    free_list(s->pipes, s->npipes);
-    free(s->rx);
-    free(s);
+    sl_pool_destroy(s->pool);
 }
 
 void
@@ -129,17 +134,17 @@ enqueue(struct hub_sub *s, struct hub_frame *f)
         s->qbytes + f->len > (size_t)conf->hub_queue_kb * 1024)
         return false;
     if (s->qlen == s->qcap) {
-        unsigned cap = s->qcap ? s->qcap * 2 : 8;
-        struct hub_frame **q;
+        /* Past the first slots: the whole bound at once, given back when
+         * the queue is empty again (writeable()). */
+        unsigned cap = (unsigned)conf->hub_queue_frames;
+        struct hub_frame **q = sl_palloc_block(s->pool, cap * sizeof(*q));
 
-        if (cap > (unsigned)conf->hub_queue_frames)
-            cap = (unsigned)conf->hub_queue_frames;
-        q = malloc(cap * sizeof(*q));
         if (q == NULL)
             return false;
         for (unsigned i = 0; i < s->qlen; i++)
             q[i] = s->q[(s->qhead + i) % s->qcap];
-        free(s->q);
+        if (s->q != s->qbase)
+            sl_pfree_block(s->pool, s->q);
         s->q = q;
         s->qcap = cap;
         s->qhead = 0;
@@ -164,11 +169,15 @@ hold(struct hub_sub *s, struct hub_frame *f)
         s->heldbytes + f->len > (size_t)conf->hub_queue_kb * 1024)
         return false;
     if (s->nheld == s->capheld) {
-        unsigned cap = s->capheld ? s->capheld * 2 : 8;
-        struct hub_frame **h = realloc(s->held, cap * sizeof(*h));
+        /* The whole bound at once, given back once caught up. */
+        unsigned cap = (unsigned)conf->hub_queue_frames;
+        struct hub_frame **h = sl_palloc_block(s->pool, cap * sizeof(*h));
 
         if (h == NULL)
             return false;
+        if (s->nheld > 0)
+            memcpy(h, s->held, s->nheld * sizeof(*h));
+        sl_pfree_block(s->pool, s->held);
         s->held = h;
         s->capheld = cap;
     }
@@ -208,41 +217,85 @@ send_own(struct hub_sub *s, json_t *j)
 /* --- the handshake ---------------------------------------------------------
  */
 
-/* Splits a comma list of at most SL_MAX_WS_FILTERS names. Returns the
- * count, or -1 (out of memory, too many, a name too long). */
-static int
-split_list(const char *v, char ***out)
-{
-    char **list = NULL;
-    int n = 0;
+/* One filter list's names, pointing into a query or a message (borrowed);
+ * not set: no filter (every one passes). */
+struct name_list {
+    bool set;
+    int n;
+    const char *v[SL_MAX_WS_FILTERS];
+    size_t len[SL_MAX_WS_FILTERS];
+};
 
-    *out = NULL;
+/*
+ * Makes lists[0] s's event type filter and lists[1] its pipeline filter,
+ * copied into one block of s's pool; the block of the filters they
+ * replace is given back. Returns 0, or SL_ENOMEM (s's filters unchanged).
+ */
+static int
+set_filters(struct hub_sub *s, const struct name_list lists[2])
+{
+    char **ptrs[2] = {NULL, NULL};
+    size_t size = 0;
+    char *mem = NULL, *at;
+
+    for (int k = 0; k < 2; k++) {
+        if (!lists[k].set)
+            continue;
+        size += (size_t)(lists[k].n + 1) * sizeof(char *);
+        for (int i = 0; i < lists[k].n; i++)
+            size += lists[k].len[i] + 1;
+    }
+    if (size > 0 && (mem = sl_palloc_block(s->pool, size)) == NULL)
+        return SL_ENOMEM;
+    /* The pointer arrays first (the block is aligned), then the names. */
+    at = mem;
+    for (int k = 0; k < 2; k++)
+        if (lists[k].set) {
+            ptrs[k] = (char **)(void *)at;
+            at += (size_t)(lists[k].n + 1) * sizeof(char *);
+        }
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; lists[k].set && i < lists[k].n; i++) {
+            ptrs[k][i] = at;
+            memcpy(at, lists[k].v[i], lists[k].len[i]);
+            at[lists[k].len[i]] = '\0';
+            at += lists[k].len[i] + 1;
+        }
+        if (ptrs[k] != NULL)
+            ptrs[k][lists[k].n] = NULL;
+    }
+    sl_pfree_block(s->pool, s->filters);
+    s->filters = mem;
+    s->types = ptrs[0];
+    s->ntypes = lists[0].n;
+    s->pipes = ptrs[1];
+    s->npipes = lists[1].n;
+    return SL_OK;
+}
+
+/* Splits v, a comma list of at most SL_MAX_WS_FILTERS names, into out
+ * (pointing into v). An empty list, or one with too many names or a name
+ * too long, is no filter (out->set false). */
+static void
+split_list(const char *v, struct name_list *out)
+{
+    out->set = false;
+    out->n = 0;
     while (*v != '\0') {
         const char *comma = strchr(v, ',');
         size_t len = comma ? (size_t)(comma - v) : strlen(v);
 
         if (len > 0) {
-            if (n >= SL_MAX_WS_FILTERS || len > 64)
-                goto fail;
-            if (n % 8 == 0) {
-                char **l = realloc(list, (size_t)(n + 8) * sizeof(*l));
-
-                if (l == NULL)
-                    goto fail;
-                list = l;
+            if (out->n >= SL_MAX_WS_FILTERS || len > 64) {
+                out->n = 0;
+                return;
             }
-            list[n] = strndup(v, len);
-            if (list[n] == NULL)
-                goto fail;
-            n++;
+            out->v[out->n] = v;
+            out->len[out->n++] = len;
         }
         v += len + (comma ? 1 : 0);
     }
-    *out = list;
-    return n;
-fail:
-    free_list(list, n);
-    return -1;
+    out->set = out->n > 0;
 }
 
 /*
@@ -331,8 +384,10 @@ static int
 admit(struct hub_ctx *ctx, struct lws *wsi, struct hub_sub **slot)
 {
     const char *key = ctx->d.conf.hub_ticket_key;
-    char ticket[SL_MAX_TICKET + 1], uri[512], id[64], arg[512];
+    char ticket[SL_MAX_TICKET + 1], uri[512], id[64], arg[512], arg2[512];
+    struct name_list lists[2];
     struct hub_sub *s;
+    sl_pool *pool;
     struct sl_ticket t;
     const char *v;
     int scope;
@@ -353,9 +408,15 @@ admit(struct hub_ctx *ctx, struct lws *wsi, struct hub_sub **slot)
     /* One organisation cannot take the whole hub from the others. */
     if (hub_org_count(ctx, t.tenant) >= ctx->d.conf.hub_max_subscribers_per_org)
         return refuse(wsi, 429);
-    s = calloc(1, sizeof(*s));
-    if (s == NULL)
+    pool = sl_pool_create(HUB_POOL_BLOCK, 0);
+    s = pool ? sl_pcalloc(pool, sizeof(*s)) : NULL;
+    if (s == NULL) {
+        sl_pool_destroy(pool);
         return refuse(wsi, 503);
+    }
+    s->pool = pool;
+    s->q = s->qbase;
+    s->qcap = HUB_QUEUE_BASE;
     s->ctx = ctx;
     s->refs = 1;
     s->t = t;
@@ -375,12 +436,15 @@ admit(struct hub_ctx *ctx, struct lws *wsi, struct hub_sub **slot)
         }
     }
     if (t.scope == SL_TICKET_EVENTS) {
+        lists[0].set = lists[1].set = false;
         v = lws_get_urlarg_by_name(wsi, "event_type=", arg, sizeof(arg));
-        if (v != NULL && (s->ntypes = split_list(v, &s->types)) < 0)
-            s->ntypes = 0;
-        v = lws_get_urlarg_by_name(wsi, "pipeline_id=", arg, sizeof(arg));
-        if (v != NULL && (s->npipes = split_list(v, &s->pipes)) < 0)
-            s->npipes = 0;
+        if (v != NULL)
+            split_list(v, &lists[0]);
+        v = lws_get_urlarg_by_name(wsi, "pipeline_id=", arg2, sizeof(arg2));
+        if (v != NULL)
+            split_list(v, &lists[1]);
+        /* Out of memory: no filter, as for a list that is not one. */
+        (void)set_filters(s, lists);
     }
     *slot = s;
     return 0;
@@ -430,8 +494,7 @@ static void
 subscribe(struct hub_sub *s, json_t *msg)
 {
     static const char *const names[2] = {"event_types", "pipeline_ids"};
-    char **lists[2] = {NULL, NULL};
-    int counts[2] = {0, 0};
+    struct name_list lists[2];
 
     if (s->t.scope != SL_TICKET_EVENTS) {
         send_own(s, json_pack("{s:s, s:s}", "type", "error", "message",
@@ -442,34 +505,30 @@ subscribe(struct hub_sub *s, json_t *msg)
         json_t *a = json_object_get(msg, names[k]), *v;
         size_t i;
 
+        lists[k].set = false;
+        lists[k].n = 0;
         if (a == NULL || json_is_null(a))
             continue;
         if (!json_is_array(a) || json_array_size(a) > SL_MAX_WS_FILTERS)
             goto bad;
-        lists[k] = calloc(json_array_size(a) + 1, sizeof(char *));
-        if (lists[k] == NULL)
-            goto bad;
+        /* An empty array is a filter that passes nothing. */
+        lists[k].set = true;
         json_array_foreach(a, i, v)
         {
             if (!json_is_string(v) || json_string_length(v) > 64)
                 goto bad;
-            lists[k][counts[k]++] = strdup(json_string_value(v));
+            lists[k].v[lists[k].n] = json_string_value(v);
+            lists[k].len[lists[k].n++] = strlen(json_string_value(v));
         }
     }
-    free_list(s->types, s->ntypes);
-    free_list(s->pipes, s->npipes);
-    s->types = lists[0];
-    s->ntypes = counts[0];
-    s->pipes = lists[1];
-    s->npipes = counts[1];
+    if (set_filters(s, lists) != 0)
+        goto bad;
     send_own(s,
              json_pack("{s:s, s:O?, s:O?}", "type", "subscribed", "event_types",
                        json_object_get(msg, "event_types"), "pipeline_ids",
                        json_object_get(msg, "pipeline_ids")));
     return;
 bad:
-    for (int k = 0; k < 2; k++)
-        free_list(lists[k], counts[k]);
     send_own(s, json_pack("{s:s, s:s}", "type", "error", "message",
                           "subscribe takes event_types and pipeline_ids: "
                           "arrays of at most " SL_LIMIT_TEXT(
@@ -516,13 +575,14 @@ receive(struct hub_sub *s, struct lws *wsi, const char *in, size_t len)
         client_message(s, in, len);
         return 0;
     }
-    if (s->rx == NULL && (s->rx = malloc(SL_MAX_WS_MESSAGE)) == NULL)
+    if (s->rx == NULL &&
+        (s->rx = sl_palloc_block(s->pool, SL_MAX_WS_MESSAGE)) == NULL)
         return -1;
     memcpy(s->rx + s->rxlen, in, len);
     s->rxlen += len;
     if (final) {
         client_message(s, s->rx, s->rxlen);
-        free(s->rx);
+        sl_pfree_block(s->pool, s->rx);
         s->rx = NULL;
         s->rxlen = 0;
     }
@@ -560,11 +620,9 @@ writeable(struct hub_sub *s, struct lws *wsi)
     } else if (s->want_more) {
         s->want_more = false;
         start_catchup(s, s->last_seq, false);
-    } else if (s->qcap > 8) {
-        /* Idle again: give back what a burst made it grow to. */
-        free(s->q);
-        s->q = NULL;
-        s->qcap = s->qhead = 0;
+    } else if (s->q != s->qbase) {
+        /* Idle again: give back what a burst made it take. */
+        queue_to_base(s);
     }
     return 0;
 }
@@ -642,7 +700,7 @@ catchup_done(struct hub_ctx *ctx, struct hub_catchup *job)
             hub_sub_deliver(s, held[i]);
             hub_frame_unref(held[i]);
         }
-        free(held);
+        sl_pfree_block(s->pool, held);
     }
 out:
     hub_sub_unref(s);

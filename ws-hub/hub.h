@@ -34,6 +34,7 @@
 #include "daemon.h"
 #include "db.h"
 #include "liveness.h"
+#include "pool.h"
 #include "ticket.h"
 
 /* --- frames: one outgoing message, shared by every subscriber ------------ */
@@ -130,30 +131,56 @@ void hub_inbox_close(struct hub_inbox *in);
 
 struct hub_key;
 
-/* One WebSocket subscriber. Allocated by conn.c when its handshake's
+/* The send queue's first slots, inside struct hub_sub. */
+#define HUB_QUEUE_BASE 8
+/* A subscriber pool's first block: struct hub_sub and a little more. */
+#define HUB_POOL_BLOCK 1024
+
+/*
+ * One WebSocket subscriber. Allocated by conn.c when its handshake's
  * ticket verifies; lives until the connection closed and no catch-up job
- * refers to it (refs). Loop thread only. */
+ * refers to it (refs). Loop thread only.
+ *
+ * Its memory is its own pool (lib/pool.h), created when it is admitted
+ * and destroyed in one call with its last reference: the struct itself in
+ * the pool's small first block (HUB_POOL_BLOCK), with the send queue's
+ * first HUB_QUEUE_BASE slots. What comes and goes is a block of the pool
+ * taken when needed and given back when done (sl_pfree_block()): the
+ * queue's storage beyond those slots (hub_queue_frames slots at once,
+ * until the queue is empty again), the frames held while catching up
+ * (hub_queue_frames slots, until caught up), a client message in pieces
+ * (SL_MAX_WS_MESSAGE bytes, until whole), the filter lists (until
+ * replaced). An idle subscriber holds its struct only. The frames are not
+ * pool memory: each is shared by every subscriber it is for, and the
+ * queue holds a reference.
+ */
 struct hub_sub {
     struct hub_ctx *ctx;
+    sl_pool *pool;   /* everything of the subscriber's; s itself is in it */
     struct lws *wsi; /* NULL once the connection closed */
     int refs;
 
     struct sl_ticket t; /* tenant, scope, target, credential expiry */
-    /* /ws/events filters (NULL: all); each an array of strings. */
+    /* /ws/events filters (NULL: all); each an array of strings, both in
+     * one block of the pool (filters; NULL when neither). */
     char **types;
     int ntypes;
     char **pipes;
     int npipes;
+    void *filters;
 
     /* The index (index.c): the list of subscribers under one key. */
     struct hub_key *key;
     struct hub_sub *prev, *next;
 
-    /* The send queue: a ring of frames, bounded by frames and bytes. */
+    /* The send queue: a ring of frames, bounded by frames and bytes; q is
+     * qbase, or a block of hub_queue_frames slots. */
     struct hub_frame **q;
     unsigned qhead, qlen, qcap;
     size_t qbytes;
-    /* Live frames held while catching up (then flushed in order). */
+    struct hub_frame *qbase[HUB_QUEUE_BASE];
+    /* Live frames held while catching up (then flushed in order): a block
+     * of hub_queue_frames slots, or NULL. */
     struct hub_frame **held;
     unsigned nheld, capheld;
     size_t heldbytes;
@@ -175,7 +202,7 @@ struct hub_sub {
     int close_code;
     char close_reason[124];
 
-    char *rx; /* a client message being reassembled (malloc'd) */
+    char *rx; /* a client message being reassembled (a block), or NULL */
     size_t rxlen;
 };
 

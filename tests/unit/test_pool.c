@@ -48,6 +48,50 @@ START_TEST(large_alloc_gets_own_block)
 }
 END_TEST
 
+START_TEST(what_fits_comes_from_current_block)
+{
+    /* 600 bytes is over a quarter of the block but fits in what is left:
+     * no block of its own (a small first block holding a large struct). */
+    sl_pool *p = sl_pool_create(1024, 0);
+    size_t base = sl_pool_size(p);
+    char *a = sl_palloc(p, 600);
+    char *b = sl_palloc(p, 16);
+
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(b - a, 608);
+    ck_assert_uint_eq(sl_pool_size(p), base);
+    sl_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(block_of_its_own_is_given_back)
+{
+    sl_pool *p = sl_pool_create(1024, 0);
+    size_t base = sl_pool_size(p);
+    char *small = sl_palloc(p, 32);
+    char *a = sl_palloc_block(p, 4096);
+    char *b = sl_palloc_block(p, 100);
+
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    memset(a, 1, 4096);
+    ck_assert_uint_eq(sl_pool_size(p), base + 4096 + 112);
+    ck_assert_int_eq(sl_pfree_block(p, a), SL_OK);
+    ck_assert_uint_eq(sl_pool_size(p), base + 112);
+    /* Not such a block (twice, pool memory): nothing done. */
+    ck_assert_int_eq(sl_pfree_block(p, a), SL_EINVAL);
+    ck_assert_int_eq(sl_pfree_block(p, small), SL_EINVAL);
+    ck_assert_int_eq(sl_pfree_block(p, NULL), SL_OK);
+    /* The current block still serves small requests after its own. */
+    ck_assert_int_eq((char *)sl_palloc(p, 16) - small, 32);
+    ck_assert_int_eq(sl_pfree_block(p, b), SL_OK);
+    ck_assert_uint_eq(sl_pool_size(p), base);
+    /* One left to the end: destroy frees it. */
+    ck_assert_ptr_nonnull(sl_palloc_block(p, 2000));
+    sl_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(cap_is_enforced)
 {
     sl_pool *p = sl_pool_create(1024, 4096);
@@ -118,6 +162,8 @@ pool_suite(void)
 
     tcase_add_test(tc, alloc_is_aligned_and_usable);
     tcase_add_test(tc, large_alloc_gets_own_block);
+    tcase_add_test(tc, what_fits_comes_from_current_block);
+    tcase_add_test(tc, block_of_its_own_is_given_back);
     tcase_add_test(tc, cap_is_enforced);
     tcase_add_test(tc, cleanups_run_newest_first_on_reset);
     tcase_add_test(tc, reset_releases_extra_blocks);
