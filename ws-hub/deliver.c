@@ -188,6 +188,7 @@ struct hub_deliver {
     int ep;
     struct dlv *inflight;
     int ninflight;
+    int finished; /* deliveries ended since the last claim */
     json_t *results;
     uint32_t rnd;
     struct dns_entry dns[DLV_DNS_ENTRIES];
@@ -527,6 +528,8 @@ dlv_finish(struct hub_deliver *dv, struct dlv *d, int status, const char *error)
     char etext[300];
     int64_t delay = -1;
     json_t *r;
+
+    dv->finished++;
 
     if (status >= 200 && status < 300) {
         outcome = "succeeded";
@@ -1244,7 +1247,7 @@ send_main(void *arg)
     struct hub_deliver *dv = arg;
     struct epoll_event evs[DLV_MAX_EVENTS];
     int64_t next_claim = 0, stop_by = 0, next_renew = 0;
-    bool full = false;
+    bool full = false, found = false;
 
     for (;;) {
         int64_t now = sl_clock_mono_us(), wait_us;
@@ -1309,14 +1312,21 @@ send_main(void *arg)
         }
         if (atomic_load(&dv->stop))
             continue;
-        /* Claim on a wake, at each poll, and while the last claim came
-         * back full and a quarter of the slots are free again. */
+        /* Claim on a wake, at each poll, while the last claim came back
+         * full and a quarter of the slots are free again, and while the
+         * last one found work and deliveries have ended since (an
+         * endpoint's own limit, webhook_endpoint_concurrency, may have
+         * held it back: its next rows go as soon as a slot frees). */
         if (woken || now >= next_claim ||
-            (full && dv->ninflight <= dv->conf->webhook_concurrency * 3 / 4)) {
+            (full && dv->ninflight <= dv->conf->webhook_concurrency * 3 / 4) ||
+            (found && dv->finished > 0 &&
+             dv->ninflight < dv->conf->webhook_concurrency)) {
             int want = dv->conf->webhook_concurrency - dv->ninflight;
             int got = claim(dv);
 
+            dv->finished = 0;
             full = want > 0 && got == want;
+            found = got > 0;
             next_claim = sl_clock_mono_us() + (int64_t)DLV_POLL_MS * 1000;
         }
     }
