@@ -401,8 +401,11 @@ admit(struct hub_ctx *ctx, struct lws *wsi, struct hub_sub **slot)
     if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
         return refuse(wsi, 404);
     scope = path_scope(uri, id, sizeof(id));
-    if (scope < 0 || scope != (int)t.scope)
-        return refuse(wsi, scope < 0 ? 404 : 401);
+    if (scope < 0)
+        return refuse(wsi, 404);
+    /* The ticket names the path it was issued for, id and all. */
+    if (scope != (int)t.scope || strcmp(id, t.target) != 0)
+        return refuse(wsi, 401);
     if (ctx->subscribers >= ctx->d.conf.hub_max_subscribers)
         return refuse(wsi, 503);
     /* One organisation cannot take the whole hub from the others. */

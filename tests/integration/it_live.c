@@ -468,6 +468,13 @@ START_TEST(bad_credentials_get_401_at_the_handshake)
     ck_assert_int_eq(ws_open_direct(port, "/ws/events", hdr, &status, NULL),
                      -1);
     ck_assert_int_eq(status, 401);
+    /* The same scope, another run than the ticket's. */
+    ck_assert_int_eq(ws_open_direct(port,
+                                    "/ws/runs/"
+                                    "11111111-1111-4111-8111-111111111111",
+                                    hdr, &status, NULL),
+                     -1);
+    ck_assert_int_eq(status, 401);
     free(t);
 }
 END_TEST
