@@ -1,5 +1,5 @@
 -- 029_deliverer_restart.sql: the deliverer keeps its pace as its table
--- grows.
+-- grows, and after a crash.
 --
 -- hub_delivery_claim (023) and hub_delivery_record (021) are PL/pgSQL:
 -- each hub session plans their statements once and keeps the plans. A
@@ -102,3 +102,36 @@ ALTER FUNCTION hub_delivery_claim(text, integer, integer, integer)
     SET plan_cache_mode = force_custom_plan;
 ALTER FUNCTION hub_delivery_record(text, jsonb)
     SET plan_cache_mode = force_custom_plan;
+
+-- A hub that restarts after a crash takes back, at once, the rows its
+-- dead predecessor on the same host held, instead of leaving them (and,
+-- through webhook_endpoint_concurrency, their endpoints) waiting for the
+-- leases to end. The hub names the owners with live leases under its
+-- host's prefix ("<host>:<pid>/..."), keeps those whose process is still
+-- there, and releases the others: due now, attempts unchanged, so the
+-- receiver sees the same webhook-id again (at least once).
+CREATE FUNCTION hub_delivery_owners(p_prefix text) RETURNS SETOF text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+        SELECT DISTINCT d.lease_owner FROM deliveries d
+        WHERE d.status = 'pending' AND d.lease_until > now()
+          AND starts_with(d.lease_owner, p_prefix)
+        LIMIT 1000
+    $$;
+
+CREATE FUNCTION hub_delivery_release(p_owner text) RETURNS integer
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+        WITH u AS (
+            UPDATE deliveries d
+            SET lease_owner = NULL, lease_until = NULL,
+                next_attempt_at = now(), updated_at = now()
+            WHERE d.status = 'pending' AND d.lease_owner = p_owner
+            RETURNING 1)
+        SELECT count(*)::integer FROM u
+    $$;
+
+REVOKE ALL ON FUNCTION hub_delivery_owners(text), hub_delivery_release(text)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION hub_delivery_owners(text),
+    hub_delivery_release(text) TO sluice_hub;

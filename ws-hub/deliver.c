@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +94,7 @@ static const struct sl_db_stmt ingest_stmts[] = {
                 false},
 };
 
-enum { ST_CLAIM, ST_RECORD, ST_RENEW };
+enum { ST_CLAIM, ST_RECORD, ST_RENEW, ST_OWNERS, ST_RELEASE };
 static const struct sl_db_stmt send_stmts[] = {
     [ST_CLAIM] = {"hub_delivery_claim",
                   "SELECT id, tenant_id, msg_id, body, attempts, webhook_id, "
@@ -105,6 +106,10 @@ static const struct sl_db_stmt send_stmts[] = {
                    "SELECT hub_delivery_record($1, $2::jsonb)", false},
     [ST_RENEW] = {"hub_delivery_renew",
                   "SELECT hub_delivery_renew($1, $2::uuid[], $3::int)", false},
+    [ST_OWNERS] = {"hub_delivery_owners", "SELECT hub_delivery_owners($1)",
+                   true},
+    [ST_RELEASE] = {"hub_delivery_release",
+                    "SELECT hub_delivery_release($1)", false},
 };
 
 /* --- the deliverer -------------------------------------------------------- */
@@ -1337,6 +1342,71 @@ send_main(void *arg)
     return NULL;
 }
 
+/* Whether process pid is there: not gone, nor a zombie its parent has
+ * not reaped yet. One of another user's counts as there. */
+static bool
+process_alive(long pid)
+{
+    char path[64], buf[512], *close_paren;
+    size_t n;
+    FILE *f;
+
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        return false;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return errno != ENOENT;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* "pid (comm) state ...": comm may hold spaces and parentheses. */
+    close_paren = strrchr(buf, ')');
+    return close_paren == NULL || close_paren[1] != ' ' ||
+           (close_paren[2] != 'Z' && close_paren[2] != 'X');
+}
+
+/*
+ * Takes back the rows that a dead hub of this host held (sql/029): a hub
+ * restarted after a crash sends them now, not once their leases end. An
+ * owner whose process is still there (process_alive()) is left alone;
+ * on trouble, the leases end as they would.
+ */
+static void
+take_back(struct hub_deliver *dv)
+{
+    char prefix[sizeof(dv->owner)];
+    const char *p[1] = {prefix};
+    PGresult *res = NULL;
+    char *slash;
+
+    snprintf(prefix, sizeof(prefix), "%s", dv->owner);
+    slash = strrchr(prefix, ':');
+    if (slash == NULL)
+        return;
+    slash[1] = '\0'; /* "<host>:" */
+    if (sl_db_exec(&dv->sdb, ST_OWNERS, 1, p, &res) != SL_OK) {
+        PQclear(res);
+        return;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *owner = sl_db_value(res, i, 0);
+        long pid = hub_deliver_owner_pid(owner, prefix);
+        const char *q[1] = {owner};
+        PGresult *r = NULL;
+
+        if (pid <= 0 || pid == (long)getpid() || process_alive(pid))
+            continue;
+        if (sl_db_exec(&dv->sdb, ST_RELEASE, 1, q, &r) == SL_OK)
+            sl_log_info(dv->log,
+                        "deliver: took back %s rows of %s, a hub no longer "
+                        "running",
+                        sl_db_value(r, 0, 0), owner);
+        PQclear(r);
+    }
+    PQclear(res);
+}
+
 /* --- start and stop ------------------------------------------------------- */
 
 int
@@ -1378,6 +1448,7 @@ hub_deliver_start(const struct sl_conf *conf, struct sl_logger *log,
                    conf->db_statement_timeout_ms, send_stmts,
                    sizeof(send_stmts) / sizeof(send_stmts[0]), log) != SL_OK)
         goto fail;
+    take_back(dv);
     dv->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     dv->resolved_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     dv->ep = epoll_create1(EPOLL_CLOEXEC);

@@ -17,6 +17,21 @@
 
 #define EXHAUSTED_EVENT "webhook.delivery.exhausted"
 
+long
+hub_deliver_owner_pid(const char *owner, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    long pid = 0;
+    const char *p;
+
+    if (strncmp(owner, prefix, n) != 0)
+        return -1;
+    for (p = owner + n; *p >= '0' && *p <= '9' && pid < 100000000; p++)
+        pid = pid * 10 + (*p - '0');
+    return p > owner + n && *p == '/' && pid > 0 && pid < 100000000 ? pid
+                                                                      : -1;
+}
+
 bool
 hub_deliver_skipped(const char *subject)
 {

@@ -43,4 +43,11 @@ bool hub_deliver_skipped(const char *subject);
 int hub_deliver_rows(json_t *rows, const char *tenant, json_t *event,
                      json_int_t seq, json_t *endpoints);
 
+/*
+ * The process id in a lease owner's name, "<host>:<pid>/<random>", when
+ * its instance part is prefix ("<host>:") followed by the digits of a
+ * pid; else -1.
+ */
+long hub_deliver_owner_pid(const char *owner, const char *prefix);
+
 #endif

@@ -190,6 +190,20 @@ START_TEST(progress_and_logs_are_never_delivered)
 }
 END_TEST
 
+START_TEST(an_owner_names_its_pid_on_its_host)
+{
+    ck_assert_int_eq(hub_deliver_owner_pid("h1:4242/abcdefgh", "h1:"), 4242);
+    ck_assert_int_eq(hub_deliver_owner_pid("h10:4242/abcdefgh", "h1:"), -1);
+    ck_assert_int_eq(hub_deliver_owner_pid("h2:4242/abcdefgh", "h1:"), -1);
+    ck_assert_int_eq(hub_deliver_owner_pid("h1:/abcdefgh", "h1:"), -1);
+    ck_assert_int_eq(hub_deliver_owner_pid("h1:42x/abcdefgh", "h1:"), -1);
+    ck_assert_int_eq(hub_deliver_owner_pid("h1:4242", "h1:"), -1);
+    ck_assert_int_eq(hub_deliver_owner_pid("h1:0/abcdefgh", "h1:"), -1);
+    ck_assert_int_eq(
+        hub_deliver_owner_pid("h1:99999999999999999999/abcdefgh", "h1:"), -1);
+}
+END_TEST
+
 static Suite *
 rules_suite(void)
 {
@@ -201,6 +215,7 @@ rules_suite(void)
     tcase_add_test(tc, filters_that_do_not_hold);
     tcase_add_test(tc, an_exhausted_endpoint_is_not_fed_its_own);
     tcase_add_test(tc, progress_and_logs_are_never_delivered);
+    tcase_add_test(tc, an_owner_names_its_pid_on_its_host);
     suite_add_tcase(s, tc);
     return s;
 }
